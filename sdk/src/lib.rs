@@ -1,0 +1,26 @@
+//! # Reprise
+//!
+//! Write durable [Golem 1.5](https://golem.cloud) agents and oplog-processor
+//! plugins in Rust, and prove under `cargo test` that they survive crashes.
+//!
+//! This crate is the guest side: it is compiled into your component for
+//! `wasm32-wasip2`. It also builds for the host target so that documentation
+//! and unit tests run natively; calling a Golem interface from a native build
+//! panics with an explanation, since only a WebAssembly host provides them.
+//!
+//! ## Raw bindings
+//!
+//! [`bindings`] holds the bindings generated from the Golem 1.5 WIT in the
+//! repository's `wit/` folder, one module per package and interface, named
+//! after the WIT (`bindings::golem::api::host`, `bindings::wasi::keyvalue::eventual`,
+//! ...). They are generated exactly once, here; the testkit's host bindings
+//! come from the same files, so guest and host cannot disagree.
+//!
+//! ```no_run
+//! use reprise::bindings::wasi::logging::logging::{log, Level};
+//!
+//! log(Level::Info, "checkout", "order accepted");
+//! ```
+#![deny(missing_docs)]
+
+pub mod bindings;

@@ -1,0 +1,58 @@
+//! One wasmtime engine per process, and compiled components cached by content.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine};
+
+use crate::error::{Error, chain};
+
+/// The process-wide engine. Components compiled with it are cached in memory
+/// (by content hash) and on disk through wasmtime's own cache, so each
+/// component is compiled once per machine, not once per test.
+pub(crate) fn engine() -> Result<&'static Engine, Error> {
+    static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let mut config = Config::new();
+            config.wasm_component_model(true);
+            // The disk cache is an optimisation: without a usable cache
+            // directory the engine still works.
+            if let Ok(cache) = wasmtime::Cache::from_file(None) {
+                config.cache(Some(cache));
+            }
+            Engine::new(&config).map_err(|e| chain(&e))
+        })
+        .as_ref()
+        .map_err(|e| Error::Setup(format!("creating the wasmtime engine: {e}")))
+}
+
+/// Compile `bytes`, reusing an earlier compilation of identical bytes.
+pub(crate) fn compile(bytes: &[u8]) -> Result<Component, Error> {
+    static COMPILED: OnceLock<Mutex<HashMap<u64, Arc<(Vec<u8>, Component)>>>> = OnceLock::new();
+    let key = content_key(bytes);
+    let cache = COMPILED.get_or_init(Default::default);
+    if let Some(hit) = lock(cache).get(&key).cloned() {
+        // A 64-bit key can collide; compare the bytes before trusting it.
+        if hit.0 == bytes {
+            return Ok(hit.1.clone());
+        }
+    }
+    let component = Component::new(engine()?, bytes).map_err(|e| Error::Compile(chain(&e)))?;
+    lock(cache).insert(key, Arc::new((bytes.to_vec(), component.clone())));
+    Ok(component)
+}
+
+fn content_key(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+/// Lock a cache, recovering it if a panicking thread poisoned the lock: the
+/// map is never left half-updated.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

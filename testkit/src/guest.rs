@@ -1,0 +1,215 @@
+//! Building guest crates for `wasm32-wasip2` from tests.
+//!
+//! ```no_run
+//! use reprise_testkit::guest::GuestBuild;
+//!
+//! let wasm = GuestBuild::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/smoke"))
+//!     .profile("release")
+//!     .build()?;
+//! assert!(wasm.extension().is_some_and(|e| e == "wasm"));
+//! # Ok::<(), reprise_testkit::guest::GuestBuildError>(())
+//! ```
+//!
+//! The build runs `cargo build --target wasm32-wasip2` with a target directory
+//! of its own (`<workspace target dir>/reprise-guests`): the `cargo test` that
+//! runs the calling test still holds the lock on the main target directory, and
+//! sharing it would deadlock. Results are cached per process, and cargo's own
+//! freshness check makes a repeated build in a new process take milliseconds.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use crate::engine::lock;
+
+/// The target guests are built for.
+pub const GUEST_TARGET: &str = "wasm32-wasip2";
+
+/// A guest crate to build.
+#[derive(Debug, Clone)]
+pub struct GuestBuild {
+    crate_dir: PathBuf,
+    profile: String,
+    features: Vec<String>,
+}
+
+/// Why a guest build failed.
+#[derive(Debug)]
+pub enum GuestBuildError {
+    /// The crate directory has no `Cargo.toml`.
+    NoManifest(PathBuf),
+    /// `cargo` could not be started.
+    Spawn(std::io::Error),
+    /// The `wasm32-wasip2` target is not installed.
+    TargetMissing,
+    /// cargo reported errors; its rendered diagnostics are included.
+    Failed {
+        /// The crate.
+        crate_dir: PathBuf,
+        /// cargo's stderr and rendered compiler messages.
+        output: String,
+    },
+    /// cargo succeeded but produced no `.wasm` for the crate (for example a
+    /// library crate without `crate-type = ["cdylib"]`).
+    NoArtifact(PathBuf),
+}
+
+impl fmt::Display for GuestBuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GuestBuildError::NoManifest(dir) => write!(f, "no Cargo.toml in {}", dir.display()),
+            GuestBuildError::Spawn(e) => write!(f, "could not run cargo: {e}"),
+            GuestBuildError::TargetMissing => write!(
+                f,
+                "the {GUEST_TARGET} target is not installed; run `rustup target add {GUEST_TARGET}`"
+            ),
+            GuestBuildError::Failed { crate_dir, output } => {
+                write!(f, "building {} for {GUEST_TARGET} failed:\n{output}", crate_dir.display())
+            }
+            GuestBuildError::NoArtifact(dir) => write!(
+                f,
+                "building {} produced no .wasm file; a guest library needs `crate-type = [\"cdylib\"]`",
+                dir.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for GuestBuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            GuestBuildError::Spawn(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl GuestBuild {
+    /// Build the crate in `crate_dir` (the folder holding its `Cargo.toml`),
+    /// with the `release` profile by default.
+    pub fn new(crate_dir: impl AsRef<Path>) -> Self {
+        GuestBuild { crate_dir: normalize(crate_dir.as_ref()), profile: "release".into(), features: Vec::new() }
+    }
+
+    /// Use another cargo profile (it must exist in the crate's workspace).
+    pub fn profile(mut self, profile: impl Into<String>) -> Self {
+        self.profile = profile.into();
+        self
+    }
+
+    /// Enable a cargo feature of the crate.
+    pub fn feature(mut self, feature: impl Into<String>) -> Self {
+        self.features.push(feature.into());
+        self
+    }
+
+    /// Build (once per process for the same crate, profile and features) and
+    /// return the path of the `.wasm` component.
+    pub fn build(&self) -> Result<PathBuf, GuestBuildError> {
+        static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+        let key = format!("{}|{}|{}", self.crate_dir.display(), self.profile, self.features.join(","));
+        // Holding the lock across the build also keeps parallel tests of one
+        // process from starting the same cargo build several times.
+        let mut built = lock(BUILT.get_or_init(Default::default));
+        if let Some(path) = built.get(&key) {
+            return Ok(path.clone());
+        }
+        let path = self.run_cargo()?;
+        built.insert(key, path.clone());
+        Ok(path)
+    }
+
+    fn run_cargo(&self) -> Result<PathBuf, GuestBuildError> {
+        let manifest = self.crate_dir.join("Cargo.toml");
+        if !manifest.is_file() {
+            return Err(GuestBuildError::NoManifest(self.crate_dir.clone()));
+        }
+        let target_dir = guest_target_dir(&manifest)?;
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.arg("build")
+            .arg("--manifest-path")
+            .arg(&manifest)
+            .args(["--target", GUEST_TARGET, "--profile", &self.profile])
+            .arg("--message-format=json-render-diagnostics")
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if !self.features.is_empty() {
+            cmd.arg("--features").arg(self.features.join(","));
+        }
+        // Flags meant for the host build (coverage, sanitizers, the outer
+        // cargo's target) must not leak into the guest build.
+        for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_BUILD_RUSTFLAGS", "RUSTC_WRAPPER"] {
+            cmd.env_remove(var);
+        }
+        let output = cmd.output().map_err(GuestBuildError::Spawn)?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            if stderr.contains("target may not be installed") || stderr.contains("can't find crate for `core`")
+            {
+                return Err(GuestBuildError::TargetMissing);
+            }
+            let mut text = rendered_messages(&stdout);
+            text.push_str(&stderr);
+            return Err(GuestBuildError::Failed { crate_dir: self.crate_dir.clone(), output: text });
+        }
+        wasm_artifact(&stdout, &manifest).ok_or_else(|| GuestBuildError::NoArtifact(self.crate_dir.clone()))
+    }
+}
+
+/// `<target dir of the crate's workspace>/reprise-guests`.
+fn guest_target_dir(manifest: &Path) -> Result<PathBuf, GuestBuildError> {
+    if let Some(dir) = std::env::var_os("REPRISE_GUEST_TARGET_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline", "--manifest-path"])
+        .arg(manifest)
+        .output()
+        .map_err(GuestBuildError::Spawn)?;
+    let failed = |output: String| GuestBuildError::Failed { crate_dir: manifest.to_owned(), output };
+    if !out.status.success() {
+        return Err(failed(String::from_utf8_lossy(&out.stderr).into_owned()));
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| failed(format!("unreadable `cargo metadata` output: {e}")))?;
+    let target = meta["target_directory"]
+        .as_str()
+        .ok_or_else(|| failed("`cargo metadata` reported no target directory".into()))?;
+    Ok(Path::new(target).join("reprise-guests"))
+}
+
+/// The `.wasm` file cargo reported for the crate whose manifest is `manifest`.
+fn wasm_artifact(json_lines: &str, manifest: &Path) -> Option<PathBuf> {
+    json_lines
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|msg| msg["reason"] == "compiler-artifact")
+        .filter(|msg| msg["manifest_path"].as_str().is_some_and(|p| normalize(Path::new(p)) == manifest))
+        .flat_map(|msg| {
+            msg["filenames"]
+                .as_array()
+                .map(|files| files.iter().filter_map(|f| f.as_str().map(PathBuf::from)).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+        .find(|f| f.extension().is_some_and(|e| e == "wasm"))
+}
+
+/// Compiler messages cargo printed as JSON, in their rendered (human) form.
+fn rendered_messages(json_lines: &str) -> String {
+    json_lines
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|msg| msg["reason"] == "compiler-message")
+        .filter_map(|msg| msg["message"]["rendered"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn normalize(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_owned())
+}

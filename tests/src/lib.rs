@@ -1,0 +1,17 @@
+//! Helpers shared by the end-to-end tests in `tests/tests/`.
+
+use std::path::PathBuf;
+
+use reprise_testkit::guest::GuestBuild;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Build `examples/<name>` for `wasm32-wasip2` with the size-tuned `guest`
+/// profile (what users deploy) and return the component's path.
+pub fn build_example(name: &str) -> PathBuf {
+    let dir = repo_root().join("examples").join(name);
+    GuestBuild::new(&dir).profile("guest").build().unwrap_or_else(|e| panic!("building examples/{name}: {e}"))
+}
