@@ -24,3 +24,5 @@
 #![deny(missing_docs)]
 
 pub mod bindings;
+#[doc(hidden)]
+pub mod export;
