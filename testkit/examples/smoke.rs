@@ -39,7 +39,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("golem 1.5  every import is provided by a Golem 1.5 executor");
 
     let env = Environment::new()?;
-    let outcome = env.load(&wasm)?.run()?;
+    let outcome = env.load(&wasm)?.run(&env)?;
     println!("run        exit code {}", outcome.exit_code);
     for line in outcome.stdout.lines() {
         println!("  stdout   {line}");

@@ -2,11 +2,16 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine};
 
 use crate::error::{Error, chain};
+
+/// How often the engine's epoch advances; invocation time limits are counted
+/// in these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The process-wide engine. Components compiled with it are cached in memory
 /// (by content hash) and on disk through wasmtime's own cache, so each
@@ -17,12 +22,26 @@ pub(crate) fn engine() -> Result<&'static Engine, Error> {
         .get_or_init(|| {
             let mut config = Config::new();
             config.wasm_component_model(true);
+            // Endless loops are stopped by epoch interruption.
+            config.epoch_interruption(true);
             // The disk cache is an optimisation: without a usable cache
             // directory the engine still works.
             if let Ok(cache) = wasmtime::Cache::from_file(None) {
                 config.cache(Some(cache));
             }
-            Engine::new(&config).map_err(|e| chain(&e))
+            let engine = Engine::new(&config).map_err(|e| chain(&e))?;
+            let ticking = engine.weak();
+            std::thread::Builder::new()
+                .name("reprise-epoch".into())
+                .spawn(move || {
+                    while let Some(engine) = ticking.upgrade() {
+                        engine.increment_epoch();
+                        drop(engine);
+                        std::thread::sleep(EPOCH_TICK);
+                    }
+                })
+                .map_err(|e| format!("starting the epoch thread: {e}"))?;
+            Ok(engine)
         })
         .as_ref()
         .map_err(|e| Error::Setup(format!("creating the wasmtime engine: {e}")))
@@ -51,8 +70,8 @@ fn content_key(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-/// Lock a cache, recovering it if a panicking thread poisoned the lock: the
-/// map is never left half-updated.
+/// Lock a mutex, recovering it if a panicking thread poisoned it: the data
+/// behind the testkit's locks is never left half-updated.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -1,45 +1,134 @@
 //! Test environments and the components loaded into them.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use wasmtime::Store;
 use wasmtime::component::{InstancePre, Linker};
 
-use crate::engine::{compile, engine};
+use crate::agent::Agent;
+use crate::engine::{compile, engine, lock};
 use crate::error::{Error, chain};
+use crate::host::bindings::exports::golem::agent::guest::GuestIndices;
+use crate::host::keyvalue::KvStore;
 use crate::host::{self, HostState, LogRecord};
 use crate::inspect::{self, ComponentInfo};
+use crate::value::Value;
 
-/// A self-contained Golem host: components loaded into one environment share
-/// its host state (stores, registries) and nothing else.
+/// Resource limits applied to every instance of an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest linear memory an instance may grow to.
+    pub memory_bytes: usize,
+    /// Longest one invocation (including its replay) may run.
+    pub invocation_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { memory_bytes: 256 * 1024 * 1024, invocation_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// State shared by everything running in one environment.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) limits: Limits,
+    pub(crate) seed: u64,
+    kv: Mutex<KvStore>,
+}
+
+impl Shared {
+    pub(crate) fn kv(&self) -> MutexGuard<'_, KvStore> {
+        lock(&self.kv)
+    }
+}
+
+/// A self-contained Golem host: agents in one environment share its
+/// key-value and blob stores and nothing else.
 ///
 /// ```no_run
-/// use reprise_testkit::Environment;
+/// use reprise_testkit::{Environment, value::Value};
 ///
 /// let env = Environment::new()?;
-/// let app = env.load("target/wasm32-wasip2/release/app.wasm")?;
-/// let outcome = app.run()?;
-/// assert_eq!(outcome.exit_code, 0, "stderr: {}", outcome.stderr);
+/// let component = env.load("target/wasm32-wasip2/release/shop.wasm")?;
+/// let mut cart = env.create_agent(&component, "cart", &[Value::string("alice")])?;
+/// cart.invoke("add", &[Value::string("apple")])?;
 /// # Ok::<(), reprise_testkit::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Environment {
+    shared: Arc<Shared>,
     linker: Arc<Linker<HostState>>,
 }
 
 impl std::fmt::Debug for Environment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Environment").finish_non_exhaustive()
+        f.debug_struct("Environment").field("limits", &self.shared.limits).field("seed", &self.shared.seed).finish()
+    }
+}
+
+/// Builds an [`Environment`] with non-default settings.
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentBuilder {
+    limits: Limits,
+    seed: u64,
+}
+
+impl EnvironmentBuilder {
+    /// Seed of the agents' deterministic randomness (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Memory limit per instance (default 256 MiB).
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.limits.memory_bytes = bytes;
+        self
+    }
+
+    /// Time limit per invocation (default 10 s).
+    pub fn invocation_timeout(mut self, limit: Duration) -> Self {
+        self.limits.invocation_timeout = limit;
+        self
+    }
+
+    /// Create the environment.
+    pub fn build(self) -> Result<Environment, Error> {
+        let mut linker = Linker::new(engine()?);
+        host::add_to_linker(&mut linker).map_err(|e| Error::Setup(chain(&e)))?;
+        Ok(Environment {
+            shared: Arc::new(Shared { limits: self.limits, seed: self.seed, kv: Mutex::default() }),
+            linker: Arc::new(linker),
+        })
     }
 }
 
 impl Environment {
-    /// A fresh environment.
+    /// A fresh environment with default settings.
     pub fn new() -> Result<Self, Error> {
-        let mut linker = Linker::new(engine()?);
-        host::add_to_linker(&mut linker).map_err(|e| Error::Setup(chain(&e)))?;
-        Ok(Environment { linker: Arc::new(linker) })
+        Environment::builder().build()
+    }
+
+    /// Configure an environment.
+    pub fn builder() -> EnvironmentBuilder {
+        EnvironmentBuilder::default()
+    }
+
+    /// The environment's settings.
+    pub fn limits(&self) -> Limits {
+        self.shared.limits
+    }
+
+    /// The seed of the environment's deterministic randomness.
+    pub fn seed(&self) -> u64 {
+        self.shared.seed
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Load a component file: inspect it, refuse it if it imports anything
@@ -57,19 +146,56 @@ impl Environment {
         info.check_golem_imports()?;
         let component = compile(bytes)?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| Error::Instantiate(chain(&e)))?;
-        Ok(LoadedComponent { info, pre })
+        let guest = GuestIndices::new(&pre).ok();
+        let id = crate::host::journal::seed_from(&[bytes]);
+        Ok(LoadedComponent { inner: Arc::new(ComponentInner { info, pre, guest, id: u128::from(id) << 64 | u128::from(id.rotate_left(17)) }) })
+    }
+
+    /// Create an agent of `agent_type` in a component exporting
+    /// `golem:agent/guest@1.5.0`, with the given constructor arguments.
+    pub fn create_agent(&self, component: &LoadedComponent, agent_type: &str, args: &[Value]) -> Result<Agent, Error> {
+        Agent::create(self.clone(), component.clone(), agent_type, args, Vec::new())
+    }
+
+    /// Like [`Environment::create_agent`], with crashes injected at `crashes`.
+    pub fn create_agent_with_crashes(
+        &self,
+        component: &LoadedComponent,
+        agent_type: &str,
+        args: &[Value],
+        crashes: Vec<crate::CrashPoint>,
+    ) -> Result<Agent, Error> {
+        Agent::create(self.clone(), component.clone(), agent_type, args, crashes)
+    }
+
+    /// A copy of the key-value store: bucket → key → value.
+    pub fn kv_contents(&self) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<u8>>> {
+        self.shared.kv().buckets().clone()
+    }
+
+    /// Every write made to the key-value store, in order.
+    pub fn kv_writes(&self) -> Vec<crate::host::keyvalue::KvWrite> {
+        self.shared.kv().writes().to_vec()
     }
 }
 
+pub(crate) struct ComponentInner {
+    pub(crate) info: ComponentInfo,
+    pub(crate) pre: InstancePre<HostState>,
+    pub(crate) guest: Option<GuestIndices>,
+    pub(crate) id: u128,
+}
+
 /// A compiled component, ready to be instantiated any number of times.
+/// Cloning is cheap.
+#[derive(Clone)]
 pub struct LoadedComponent {
-    info: ComponentInfo,
-    pre: InstancePre<HostState>,
+    pub(crate) inner: Arc<ComponentInner>,
 }
 
 impl std::fmt::Debug for LoadedComponent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedComponent").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("LoadedComponent").field("info", &self.inner.info).finish_non_exhaustive()
     }
 }
 
@@ -90,24 +216,25 @@ pub struct CommandOutcome {
 impl LoadedComponent {
     /// What the component imports and exports.
     pub fn info(&self) -> &ComponentInfo {
-        &self.info
+        &self.inner.info
     }
 
     /// Run a command component (one exporting `wasi:cli/run`, as a Rust binary
-    /// built for `wasm32-wasip2` does) in a fresh instance.
-    pub fn run(&self) -> Result<CommandOutcome, Error> {
+    /// built for `wasm32-wasip2` does) in a fresh instance of `env`.
+    pub fn run(&self, env: &Environment) -> Result<CommandOutcome, Error> {
         use wasmtime_wasi::p2::bindings::sync::CommandPre;
 
-        let pre = CommandPre::new(self.pre.clone())
+        let pre = CommandPre::new(self.inner.pre.clone())
             .map_err(|e| Error::MissingExport(format!("`wasi:cli/run` ({})", chain(&e))))?;
-        let mut store = Store::new(self.pre.engine(), HostState::new());
+        let mut store = Store::new(self.inner.pre.engine(), HostState::for_command(env.shared().clone()));
+        crate::agent::apply_limits(&mut store);
         let command = pre.instantiate(&mut store).map_err(|e| Error::Instantiate(chain(&e)))?;
         let exit_code = match command.wasi_cli_run().call_run(&mut store) {
             Ok(Ok(())) => 0,
             Ok(Err(())) => 1,
             Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
                 Some(exit) => exit.0,
-                None => return Err(Error::Guest(chain(&e))),
+                None => return Err(crate::agent::classify_trap(&e, &store)),
             },
         };
         let state = store.into_data();

@@ -3,7 +3,9 @@
 use std::fmt;
 
 use crate::guest::GuestBuildError;
+use crate::host::journal::{CorruptEntry, Divergence};
 use crate::inspect::{IncompatibleImports, InspectError};
+use crate::oplog::OplogError;
 
 /// Anything that can go wrong loading or running a component in the testkit.
 #[derive(Debug)]
@@ -21,10 +23,42 @@ pub enum Error {
     Instantiate(String),
     /// The component does not export what was asked for.
     MissingExport(String),
-    /// The guest trapped or otherwise failed while running.
-    Guest(String),
+    /// The guest trapped (a panic, `unreachable`, a failed host call, ...).
+    Trap {
+        /// The trap, with wasmtime's backtrace of the guest.
+        message: String,
+        /// What the guest wrote to stderr before trapping (a Rust panic message, say).
+        stderr: String,
+    },
+    /// The invocation ran longer than the environment's time limit.
+    Timeout {
+        /// The limit.
+        limit: std::time::Duration,
+    },
+    /// The guest tried to grow its memory beyond the environment's limit.
+    MemoryLimit {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Replay did not follow the oplog: the agent is nondeterministic.
+    Divergence(Divergence),
+    /// An oplog entry could not be replayed.
+    CorruptOplog(CorruptEntry),
+    /// The oplog could not be read or written.
+    Oplog(OplogError),
+    /// The agent failed earlier and cannot be invoked any more.
+    AgentFailed(String),
+    /// The agent returned one of its `agent-error`s.
+    Agent(String),
+    /// Recovery kept crashing.
+    RecoveryLoop {
+        /// How many recoveries were attempted.
+        attempts: usize,
+    },
     /// The testkit itself could not be set up.
     Setup(String),
+    /// The guest failed in some other way.
+    Guest(String),
 }
 
 impl fmt::Display for Error {
@@ -36,8 +70,25 @@ impl fmt::Display for Error {
             Error::Compile(e) => write!(f, "compiling the component failed: {e}"),
             Error::Instantiate(e) => write!(f, "instantiating the component failed: {e}"),
             Error::MissingExport(e) => write!(f, "the component does not export {e}"),
-            Error::Guest(e) => write!(f, "the guest failed: {e}"),
+            Error::Trap { message, stderr } => {
+                write!(f, "the guest trapped: {message}")?;
+                if !stderr.trim().is_empty() {
+                    write!(f, "\nguest stderr:\n{}", stderr.trim_end())?;
+                }
+                Ok(())
+            }
+            Error::Timeout { limit } => write!(f, "the invocation did not finish within {limit:?} (an endless loop?)"),
+            Error::MemoryLimit { limit } => {
+                write!(f, "the guest tried to grow its memory beyond the limit of {limit} bytes")
+            }
+            Error::Divergence(d) => d.fmt(f),
+            Error::CorruptOplog(e) => e.fmt(f),
+            Error::Oplog(e) => e.fmt(f),
+            Error::AgentFailed(e) => write!(f, "the agent failed earlier and cannot be invoked: {e}"),
+            Error::Agent(e) => write!(f, "the agent returned an error: {e}"),
+            Error::RecoveryLoop { attempts } => write!(f, "recovery crashed {attempts} times in a row; giving up"),
             Error::Setup(e) => write!(f, "setting up the testkit failed: {e}"),
+            Error::Guest(e) => write!(f, "the guest failed: {e}"),
         }
     }
 }
@@ -48,6 +99,9 @@ impl std::error::Error for Error {
             Error::Inspect(e) => Some(e),
             Error::Incompatible(e) => Some(e),
             Error::GuestBuild(e) => Some(e),
+            Error::Divergence(e) => Some(e),
+            Error::CorruptOplog(e) => Some(e),
+            Error::Oplog(e) => Some(e),
             _ => None,
         }
     }
@@ -68,6 +122,12 @@ impl From<IncompatibleImports> for Error {
 impl From<GuestBuildError> for Error {
     fn from(e: GuestBuildError) -> Self {
         Error::GuestBuild(e)
+    }
+}
+
+impl From<OplogError> for Error {
+    fn from(e: OplogError) -> Self {
+        Error::Oplog(e)
     }
 }
 

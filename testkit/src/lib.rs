@@ -1,14 +1,19 @@
 //! # reprise-testkit
 //!
 //! Run Golem 1.5 components in-process, in a wasmtime host that implements the
-//! Golem host interfaces, from plain `#[test]` functions.
+//! Golem host interfaces, from plain `#[test]` functions; crash them on
+//! purpose and verify that replay is correct.
 //!
 //! - [`Environment`] loads components (checking their imports against Golem
-//!   1.5 first) and runs them.
+//!   1.5 first), runs commands and creates [`Agent`]s.
+//! - [`Agent`] keeps an [`Oplog`](oplog::Oplog), recovers from injected
+//!   [`CrashPoint`]s by replay, and reports divergence precisely.
+//! - [`verify`] runs a scenario crash-free and then with a crash at every
+//!   oplog index (or at seeded random points) and compares.
 //! - [`guest::GuestBuild`] builds a guest crate for `wasm32-wasip2` from a test.
 //! - [`inspect`] lists a component's imports and exports and checks them.
-//! - [`wit`] is the Golem 1.5 WIT the host implements, embedded.
 
+mod agent;
 mod compat;
 mod engine;
 mod environment;
@@ -16,8 +21,13 @@ mod error;
 pub mod guest;
 pub mod host;
 pub mod inspect;
+pub mod oplog;
+pub mod value;
+pub mod verify;
 pub mod wit;
 
-pub use environment::{CommandOutcome, Environment, LoadedComponent};
+pub use agent::{Agent, data_value, values_of};
+pub use environment::{CommandOutcome, Environment, EnvironmentBuilder, Limits, LoadedComponent};
 pub use error::Error;
+pub use host::journal::{CrashPoint, Divergence, HostCall};
 pub use host::{LogLevel, LogRecord};

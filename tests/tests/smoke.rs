@@ -25,7 +25,7 @@ fn smoke_example_runs_in_the_testkit() {
     let env = Environment::new().expect("environment");
     let app = env.load(&wasm).expect("load");
 
-    let outcome = app.run().expect("run");
+    let outcome = app.run(&env).expect("run");
     assert_eq!(outcome.exit_code, 0, "stderr: {}", outcome.stderr);
     assert_eq!(outcome.stdout, "total = 245\n");
     assert_eq!(
@@ -37,6 +37,6 @@ fn smoke_example_runs_in_the_testkit() {
     );
 
     // Every run is a fresh instance: nothing carries over.
-    let again = app.run().expect("second run");
+    let again = app.run(&env).expect("second run");
     assert_eq!(again, outcome);
 }

@@ -10,9 +10,16 @@ wasmtime::component::bindgen!({
     // without that being part of the interface's own error type.
     imports: { default: trappable },
     with: {
-        // WASI I/O and clocks are served by wasmtime-wasi; share its types.
+        // WASI I/O is served by wasmtime-wasi; share its stream and pollable types.
         "wasi:io": wasmtime_wasi::p2::bindings::sync::io,
-        "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+        // Resources the testkit implements, with its own representations.
+        "wasi:keyvalue/types.bucket": crate::host::keyvalue::BucketHandle,
+        "wasi:keyvalue/types.outgoing-value": crate::host::keyvalue::OutgoingValue,
+        "wasi:keyvalue/types.incoming-value": crate::host::keyvalue::IncomingValue,
+        "wasi:keyvalue/wasi-keyvalue-error.error": crate::host::keyvalue::KvError,
     },
+    // Oplog entries are the generated Golem types themselves, stored and
+    // compared as they are.
+    additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
     require_store_data_send: true,
 });

@@ -2,8 +2,13 @@
 //! implemented on it, one module per interface.
 
 pub mod bindings;
+mod clocks_random;
+mod durability;
+pub(crate) mod golem_host;
+pub mod journal;
+pub mod keyvalue;
 mod logging;
-mod state;
+pub(crate) mod state;
 
 pub use logging::{LogLevel, LogRecord};
 pub(crate) use state::HostState;
@@ -13,6 +18,25 @@ use wasmtime::component::{HasSelf, Linker};
 /// Register every interface the testkit implements.
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    // Clocks and randomness are journaled: replace wasmtime-wasi's own.
+    linker.allow_shadowing(true);
+    {
+        use wasmtime_wasi::p2::bindings::clocks::{monotonic_clock, wall_clock};
+        use wasmtime_wasi::p2::bindings::random::{insecure, insecure_seed, random};
+        wall_clock::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+        monotonic_clock::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+        random::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+        insecure::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+        insecure_seed::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    }
+    linker.allow_shadowing(false);
+
     bindings::wasi::logging::logging::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    bindings::golem::durability::durability::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    bindings::golem::api::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    bindings::wasi::keyvalue::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    bindings::wasi::keyvalue::wasi_keyvalue_error::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    bindings::wasi::keyvalue::eventual::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    bindings::wasi::keyvalue::eventual_batch::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }

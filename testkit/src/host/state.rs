@@ -1,29 +1,65 @@
 //! What one component instance sees of the host.
 
+use std::sync::Arc;
+
 use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::LogRecord;
+use super::journal::Journal;
+use crate::environment::Shared;
+use crate::oplog::Oplog;
 
 /// Most bytes of stdout or stderr kept per instance; output beyond is dropped.
 const CAPTURE_LIMIT: usize = 16 * 1024 * 1024;
 
+/// Identity of the agent an instance runs, as its host functions report it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AgentIdentity {
+    pub(crate) component_id: u128,
+    pub(crate) name: String,
+}
+
 /// Store data of one instance.
 pub(crate) struct HostState {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
     pub(crate) stdout: MemoryOutputPipe,
     pub(crate) stderr: MemoryOutputPipe,
     pub(crate) logs: Vec<LogRecord>,
+    pub(crate) journal: Journal,
+    pub(crate) limits: StoreLimits,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) agent: AgentIdentity,
 }
 
 impl HostState {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, journal: Journal, agent: AgentIdentity) -> Self {
         let stdout = MemoryOutputPipe::new(CAPTURE_LIMIT);
         let stderr = MemoryOutputPipe::new(CAPTURE_LIMIT);
         let wasi = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();
-        HostState { wasi, table: ResourceTable::new(), stdout, stderr, logs: Vec::new() }
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(shared.limits.memory_bytes)
+            .trap_on_grow_failure(true)
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            stdout,
+            stderr,
+            logs: Vec::new(),
+            journal,
+            limits,
+            shared,
+            agent,
+        }
+    }
+
+    /// Store data for a command run: no agent, an oplog nobody keeps.
+    pub(crate) fn for_command(shared: Arc<Shared>) -> Self {
+        HostState::new(shared, Journal::new(Oplog::in_memory(), 0, Vec::new()), AgentIdentity::default())
     }
 }
 

@@ -1,0 +1,144 @@
+//! WASI clocks and randomness, journaled: live reads are recorded as host
+//! calls and replay returns the recorded values, so an agent that reads the
+//! time or random numbers replays deterministically.
+//!
+//! Values are virtual and deterministic: time advances 1 ms per oplog entry
+//! from 2026-01-01, and random numbers derive from the agent's seed and the
+//! oplog index. The same script therefore produces the same oplog every run.
+
+use wasmtime::component::Resource;
+use wasmtime_wasi::p2::DynPollable;
+use wasmtime_wasi::p2::bindings::clocks::{monotonic_clock, wall_clock};
+use wasmtime_wasi::p2::bindings::random::{insecure, insecure_seed, random};
+use wasmtime_wasi::clocks::WasiClocksView;
+
+use super::HostState;
+use super::bindings::golem::api::oplog::WrappedFunctionType;
+use crate::value::{Type, Value};
+
+/// Most bytes one random call may ask for (the guest controls `len`).
+const MAX_RANDOM_BYTES: u64 = 64 * 1024 * 1024;
+
+fn unit() -> (Value, Type) {
+    (Value::Tuple(vec![]), Type::Tuple(vec![]))
+}
+
+impl HostState {
+    fn journaled_u64(&mut self, function: &str, produce: impl FnOnce(&Self) -> u64) -> wasmtime::Result<u64> {
+        let value = produce(self);
+        self.journal.call(
+            function,
+            WrappedFunctionType::ReadLocal,
+            unit(),
+            |_| value,
+            |v| (Value::U64(*v), Type::U64),
+            Value::as_u64,
+        )
+    }
+
+    fn journaled_bytes(&mut self, function: &str, len: u64) -> wasmtime::Result<Vec<u8>> {
+        if len > MAX_RANDOM_BYTES {
+            return Err(wasmtime::format_err!("{function}: asked for {len} bytes, more than the {MAX_RANDOM_BYTES} allowed"));
+        }
+        let bytes = self.journal.random_bytes(len as usize);
+        self.journal.call(
+            function,
+            WrappedFunctionType::ReadLocal,
+            (Value::U64(len), Type::U64),
+            |_| bytes,
+            |b| (Value::bytes(b), Type::bytes()),
+            Value::as_bytes,
+        )
+    }
+
+    /// Nanoseconds since the virtual epoch for the next entry.
+    fn virtual_nanos(&self) -> u64 {
+        let now = self.journal.now();
+        now.seconds.saturating_mul(1_000_000_000).saturating_add(u64::from(now.nanoseconds))
+    }
+}
+
+impl wall_clock::Host for HostState {
+    fn now(&mut self) -> wasmtime::Result<wall_clock::Datetime> {
+        let datetime_type =
+            Type::Record(vec![("seconds".into(), Type::U64), ("nanoseconds".into(), Type::U32)]);
+        let now = self.journal.now();
+        self.journal.call(
+            "wasi:clocks/wall-clock::now",
+            WrappedFunctionType::ReadLocal,
+            unit(),
+            |_| wall_clock::Datetime { seconds: now.seconds, nanoseconds: now.nanoseconds },
+            |d| (Value::Record(vec![Value::U64(d.seconds), Value::U32(d.nanoseconds)]), datetime_type.clone()),
+            |v| match v {
+                Value::Record(f) if f.len() == 2 => Some(wall_clock::Datetime {
+                    seconds: f[0].as_u64()?,
+                    nanoseconds: u32::try_from(f[1].as_u64()?).ok()?,
+                }),
+                _ => None,
+            },
+        )
+    }
+
+    fn resolution(&mut self) -> wasmtime::Result<wall_clock::Datetime> {
+        Ok(wall_clock::Datetime { seconds: 0, nanoseconds: 1_000_000 })
+    }
+}
+
+impl monotonic_clock::Host for HostState {
+    fn now(&mut self) -> wasmtime::Result<u64> {
+        self.journaled_u64("wasi:clocks/monotonic-clock::now", Self::virtual_nanos)
+    }
+
+    fn resolution(&mut self) -> wasmtime::Result<u64> {
+        Ok(1_000_000)
+    }
+
+    fn subscribe_instant(&mut self, when: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        // Virtual time: an instant in the virtual past or future is ready at once.
+        let _ = when;
+        monotonic_clock::Host::subscribe_duration(&mut self.clocks(), 0)
+    }
+
+    fn subscribe_duration(&mut self, when: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        // Sleeps are skipped: tests do not wait for virtual time to pass.
+        let _ = when;
+        monotonic_clock::Host::subscribe_duration(&mut self.clocks(), 0)
+    }
+}
+
+impl random::Host for HostState {
+    fn get_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
+        self.journaled_bytes("wasi:random/random::get-random-bytes", len)
+    }
+
+    fn get_random_u64(&mut self) -> wasmtime::Result<u64> {
+        self.journaled_u64("wasi:random/random::get-random-u64", |s| s.journal.random_u64(0))
+    }
+}
+
+impl insecure::Host for HostState {
+    fn get_insecure_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
+        self.journaled_bytes("wasi:random/insecure::get-insecure-random-bytes", len)
+    }
+
+    fn get_insecure_random_u64(&mut self) -> wasmtime::Result<u64> {
+        self.journaled_u64("wasi:random/insecure::get-insecure-random-u64", |s| s.journal.random_u64(0))
+    }
+}
+
+impl insecure_seed::Host for HostState {
+    fn insecure_seed(&mut self) -> wasmtime::Result<(u64, u64)> {
+        let seed = (self.journal.random_u64(1), self.journal.random_u64(2));
+        self.journal.call(
+            "wasi:random/insecure-seed::insecure-seed",
+            WrappedFunctionType::ReadLocal,
+            unit(),
+            |_| seed,
+            |(a, b)| (Value::Tuple(vec![Value::U64(*a), Value::U64(*b)]), Type::Tuple(vec![Type::U64, Type::U64])),
+            |v| match v {
+                Value::Tuple(f) if f.len() == 2 => Some((f[0].as_u64()?, f[1].as_u64()?)),
+                _ => None,
+            },
+        )
+    }
+}

@@ -1,0 +1,107 @@
+//! `golem:durability/durability@1.5.0` over the instance's journal.
+
+use wasmtime::component::Resource;
+
+use super::HostState;
+use super::bindings::golem::durability::durability::{
+    DurableExecutionState, DurableFunctionType, Host, HostLazyInitializedPollable, LazyInitializedPollable,
+    OplogEntryVersion, PersistedDurableFunctionInvocation, ValueAndType,
+};
+use super::journal::{Divergence, Strict, describe, function_type_name};
+use crate::oplog::OplogEntry;
+
+impl Host for HostState {
+    fn observe_function_call(&mut self, iface: String, function: String) -> wasmtime::Result<()> {
+        self.journal.observed = Some(format!("{iface}::{function}"));
+        Ok(())
+    }
+
+    fn begin_durable_function(&mut self, _function_type: DurableFunctionType) -> wasmtime::Result<u64> {
+        Ok(self.journal.last_index())
+    }
+
+    fn end_durable_function(
+        &mut self,
+        _function_type: DurableFunctionType,
+        _begin_index: u64,
+        _forced_commit: bool,
+    ) -> wasmtime::Result<()> {
+        self.journal.observed = None;
+        Ok(())
+    }
+
+    fn current_durable_execution_state(&mut self) -> wasmtime::Result<DurableExecutionState> {
+        Ok(DurableExecutionState { is_live: self.journal.is_live(), persistence_level: self.journal.persistence })
+    }
+
+    fn persist_durable_function_invocation(
+        &mut self,
+        function_name: String,
+        request: ValueAndType,
+        response: ValueAndType,
+        function_type: DurableFunctionType,
+    ) -> wasmtime::Result<()> {
+        if !self.journal.is_live() {
+            let index = self.journal.peek().map_or(0, |p| p as u64 + 1);
+            let expected = self.journal.oplog.get(index).map(describe).unwrap_or_default();
+            return Err(wasmtime::Error::new(Divergence {
+                oplog_index: index,
+                expected,
+                actual: format!("persisted `{function_name}` while replaying (it must read the recorded result)"),
+            }));
+        }
+        self.journal.persist_guest_call(function_name, request, response, function_type)
+    }
+
+    fn read_persisted_durable_function_invocation(&mut self) -> wasmtime::Result<PersistedDurableFunctionInvocation> {
+        let observed = self.journal.observed.clone();
+        let actual = || match &observed {
+            Some(name) => format!("read the result of `{name}`"),
+            None => "read a durable function result".into(),
+        };
+        let (index, entry) = self.journal.replay(Strict::HostCall, actual)?;
+        let OplogEntry::HostCall(p) = entry else { unreachable!("replay checked the kind") };
+        if let Some(name) = &observed {
+            if &p.function_name != name {
+                return Err(wasmtime::Error::new(Divergence {
+                    oplog_index: index,
+                    expected: format!("host call `{}` ({})", p.function_name, function_type_name(&p.durable_function_type)),
+                    actual: format!("called `{name}`"),
+                }));
+            }
+        }
+        Ok(PersistedDurableFunctionInvocation {
+            timestamp: p.timestamp,
+            function_name: p.function_name.clone(),
+            response: p.response.clone(),
+            function_type: p.durable_function_type,
+            entry_version: OplogEntryVersion::V2,
+        })
+    }
+}
+
+impl HostLazyInitializedPollable for HostState {
+    fn new(&mut self) -> wasmtime::Result<Resource<LazyInitializedPollable>> {
+        Err(wasmtime::format_err!("the testkit does not support lazy-initialized pollables yet"))
+    }
+
+    fn set(
+        &mut self,
+        _self_: Resource<LazyInitializedPollable>,
+        _pollable: Resource<wasmtime_wasi::p2::DynPollable>,
+    ) -> wasmtime::Result<()> {
+        Err(wasmtime::format_err!("the testkit does not support lazy-initialized pollables yet"))
+    }
+
+    fn subscribe(
+        &mut self,
+        _self_: Resource<LazyInitializedPollable>,
+    ) -> wasmtime::Result<Resource<wasmtime_wasi::p2::DynPollable>> {
+        Err(wasmtime::format_err!("the testkit does not support lazy-initialized pollables yet"))
+    }
+
+    fn drop(&mut self, rep: Resource<LazyInitializedPollable>) -> wasmtime::Result<()> {
+        let _ = rep;
+        Ok(())
+    }
+}

@@ -1,0 +1,262 @@
+//! `golem:api/host@1.5.0`: oplog position, atomic regions, persistence and
+//! idempotence, idempotency keys, agent metadata.
+
+use wasmtime::component::Resource;
+
+use super::HostState;
+use super::bindings::golem::api::host::{
+    AgentId, AgentMetadata, AgentStatus, ComponentId, ComponentRevision, EnvironmentId, ForkResult, GetAgents,
+    GetPromiseResult, Host, HostGetAgents, HostGetPromiseResult, OplogIndex, PersistenceLevel, PromiseId,
+    RevertAgentTarget, UpdateMode, Uuid,
+};
+use super::bindings::golem::api::oplog::{
+    ChangePersistenceLevelParameters, EndAtomicRegionParameters, JumpParameters, OplogRegion, WrappedFunctionType,
+};
+use super::bindings::wasi::io::poll::Pollable;
+use super::journal::{RestartRequested, Strict};
+use crate::oplog::OplogEntry;
+use crate::value::{Type, Value};
+
+fn unsupported(function: &str) -> wasmtime::Error {
+    wasmtime::format_err!("`golem:api/host.{function}` is not supported by the Reprise testkit yet")
+}
+
+/// The two halves of a UUID.
+pub(crate) fn uuid_from_u128(v: u128) -> Uuid {
+    Uuid { high_bits: (v >> 64) as u64, low_bits: v as u64 }
+}
+
+fn persistence_name(level: &PersistenceLevel) -> &'static str {
+    match level {
+        PersistenceLevel::PersistNothing => "persist-nothing",
+        PersistenceLevel::PersistRemoteSideEffects => "persist-remote-side-effects",
+        PersistenceLevel::Smart => "smart",
+    }
+}
+
+impl HostState {
+    pub(crate) fn agent_id(&self) -> AgentId {
+        AgentId {
+            component_id: ComponentId { uuid: uuid_from_u128(self.agent.component_id) },
+            agent_id: self.agent.name.clone(),
+        }
+    }
+
+    /// Append `entry` when live, or check it against the oplog when replaying.
+    fn marker(&mut self, kind: Strict, entry: impl FnOnce(&Self) -> OplogEntry, what: &str) -> wasmtime::Result<u64> {
+        if self.journal.is_live() {
+            let e = entry(self);
+            self.journal.append(e)
+        } else {
+            let (index, _) = self.journal.replay(kind, || what.to_string())?;
+            Ok(index)
+        }
+    }
+}
+
+impl Host for HostState {
+    fn create_promise(&mut self) -> wasmtime::Result<PromiseId> {
+        Err(unsupported("create-promise"))
+    }
+
+    fn get_promise(&mut self, _promise_id: PromiseId) -> wasmtime::Result<Resource<GetPromiseResult>> {
+        Err(unsupported("get-promise"))
+    }
+
+    fn complete_promise(&mut self, _promise_id: PromiseId, _data: Vec<u8>) -> wasmtime::Result<bool> {
+        Err(unsupported("complete-promise"))
+    }
+
+    fn get_oplog_index(&mut self) -> wasmtime::Result<OplogIndex> {
+        self.marker(Strict::NoOp, |s| OplogEntry::NoOp(s.journal.timestamp()), "read its oplog index")
+    }
+
+    fn set_oplog_index(&mut self, oplog_idx: OplogIndex) -> wasmtime::Result<()> {
+        let last = self.journal.last_index();
+        if oplog_idx == 0 || oplog_idx > last {
+            return Err(wasmtime::format_err!(
+                "set-oplog-index({oplog_idx}): the oplog has entries 1..={last}"
+            ));
+        }
+        if !self.journal.is_live() {
+            // The jump was recorded; replay already passes over the region.
+            return Ok(());
+        }
+        self.journal.append(OplogEntry::Jump(JumpParameters {
+            timestamp: self.journal.now(),
+            jump: OplogRegion { start: oplog_idx, end: last },
+        }))?;
+        Err(wasmtime::Error::new(RestartRequested))
+    }
+
+    fn oplog_commit(&mut self, _replicas: u8) -> wasmtime::Result<()> {
+        Ok(()) // every append is already durable in the testkit
+    }
+
+    fn mark_begin_operation(&mut self) -> wasmtime::Result<OplogIndex> {
+        self.marker(
+            Strict::BeginAtomicRegion,
+            |s| OplogEntry::BeginAtomicRegion(s.journal.timestamp()),
+            "began an atomic region",
+        )
+    }
+
+    fn mark_end_operation(&mut self, begin: OplogIndex) -> wasmtime::Result<()> {
+        let what = format!("ended the atomic region begun at {begin}");
+        self.marker(
+            Strict::EndAtomicRegion,
+            |s| OplogEntry::EndAtomicRegion(EndAtomicRegionParameters { timestamp: s.journal.now(), begin_index: begin }),
+            &what,
+        )
+        .map(|_| ())
+    }
+
+    fn trap(&mut self, reason: String) -> wasmtime::Result<()> {
+        Err(wasmtime::format_err!("the agent trapped: {reason}"))
+    }
+
+    fn get_oplog_persistence_level(&mut self) -> wasmtime::Result<PersistenceLevel> {
+        Ok(self.journal.persistence)
+    }
+
+    fn set_oplog_persistence_level(&mut self, new_persistence_level: PersistenceLevel) -> wasmtime::Result<()> {
+        if persistence_name(&self.journal.persistence) == persistence_name(&new_persistence_level) {
+            return Ok(());
+        }
+        let what = format!("changed the persistence level to {}", persistence_name(&new_persistence_level));
+        // Recorded before the change takes effect, so the entry itself is
+        // written even when switching to persist-nothing.
+        self.marker(
+            Strict::ChangePersistenceLevel,
+            |s| {
+                OplogEntry::ChangePersistenceLevel(ChangePersistenceLevelParameters {
+                    timestamp: s.journal.now(),
+                    persistence_level: new_persistence_level,
+                })
+            },
+            &what,
+        )?;
+        self.journal.persistence = new_persistence_level;
+        Ok(())
+    }
+
+    fn get_idempotence_mode(&mut self) -> wasmtime::Result<bool> {
+        Ok(self.journal.idempotent)
+    }
+
+    fn set_idempotence_mode(&mut self, idempotent: bool) -> wasmtime::Result<()> {
+        self.journal.idempotent = idempotent;
+        Ok(())
+    }
+
+    fn generate_idempotency_key(&mut self) -> wasmtime::Result<Uuid> {
+        let uuid_type = Type::Record(vec![("high-bits".into(), Type::U64), ("low-bits".into(), Type::U64)]);
+        self.journal.call(
+            "golem:api/host::generate-idempotency-key",
+            WrappedFunctionType::ReadLocal,
+            (Value::Tuple(vec![]), Type::Tuple(vec![])),
+            |j| {
+                // A version-4 UUID from the agent's deterministic randomness.
+                let mut high = j.random_u64(1);
+                let mut low = j.random_u64(2);
+                high = (high & !0xF000) | 0x4000;
+                low = (low & !(0b11 << 62)) | (0b10 << 62);
+                Uuid { high_bits: high, low_bits: low }
+            },
+            |u| (Value::Record(vec![Value::U64(u.high_bits), Value::U64(u.low_bits)]), uuid_type.clone()),
+            |v| match v {
+                Value::Record(f) if f.len() == 2 => {
+                    Some(Uuid { high_bits: f[0].as_u64()?, low_bits: f[1].as_u64()? })
+                }
+                _ => None,
+            },
+        )
+    }
+
+    fn update_agent(
+        &mut self,
+        _agent_id: AgentId,
+        _target_revision: ComponentRevision,
+        _mode: UpdateMode,
+    ) -> wasmtime::Result<()> {
+        Err(unsupported("update-agent"))
+    }
+
+    fn get_self_metadata(&mut self) -> wasmtime::Result<AgentMetadata> {
+        Ok(AgentMetadata {
+            agent_id: self.agent_id(),
+            args: Vec::new(),
+            env: Vec::new(),
+            config: Vec::new(),
+            status: AgentStatus::Running,
+            component_revision: 0,
+            retry_count: 0,
+            environment_id: EnvironmentId { uuid: uuid_from_u128(u128::from(self.shared.seed)) },
+        })
+    }
+
+    fn get_agent_metadata(&mut self, _agent_id: AgentId) -> wasmtime::Result<Option<AgentMetadata>> {
+        Err(unsupported("get-agent-metadata"))
+    }
+
+    fn fork_agent(&mut self, _source: AgentId, _target: AgentId, _cut_off: OplogIndex) -> wasmtime::Result<()> {
+        Err(unsupported("fork-agent"))
+    }
+
+    fn revert_agent(&mut self, _agent_id: AgentId, _revert_target: RevertAgentTarget) -> wasmtime::Result<()> {
+        Err(unsupported("revert-agent"))
+    }
+
+    fn resolve_component_id(&mut self, _component_reference: String) -> wasmtime::Result<Option<ComponentId>> {
+        Err(unsupported("resolve-component-id"))
+    }
+
+    fn resolve_agent_id(&mut self, _component_reference: String, _agent_name: String) -> wasmtime::Result<Option<AgentId>> {
+        Err(unsupported("resolve-agent-id"))
+    }
+
+    fn resolve_agent_id_strict(
+        &mut self,
+        _component_reference: String,
+        _agent_name: String,
+    ) -> wasmtime::Result<Option<AgentId>> {
+        Err(unsupported("resolve-agent-id-strict"))
+    }
+
+    fn fork(&mut self) -> wasmtime::Result<ForkResult> {
+        Err(unsupported("fork"))
+    }
+}
+
+impl HostGetAgents for HostState {
+    fn new(
+        &mut self,
+        _component_id: ComponentId,
+        _filter: Option<super::bindings::golem::api::host::AgentAnyFilter>,
+        _precise: bool,
+    ) -> wasmtime::Result<Resource<GetAgents>> {
+        Err(unsupported("get-agents"))
+    }
+
+    fn get_next(&mut self, _self_: Resource<GetAgents>) -> wasmtime::Result<Option<Vec<AgentMetadata>>> {
+        Err(unsupported("get-agents.get-next"))
+    }
+
+    fn drop(&mut self, _rep: Resource<GetAgents>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}
+
+impl HostGetPromiseResult for HostState {
+    fn subscribe(&mut self, _self_: Resource<GetPromiseResult>) -> wasmtime::Result<Resource<Pollable>> {
+        Err(unsupported("get-promise-result.subscribe"))
+    }
+
+    fn get(&mut self, _self_: Resource<GetPromiseResult>) -> wasmtime::Result<Option<Vec<u8>>> {
+        Err(unsupported("get-promise-result.get"))
+    }
+
+    fn drop(&mut self, _rep: Resource<GetPromiseResult>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}

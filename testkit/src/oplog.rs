@@ -1,0 +1,264 @@
+//! Agent oplogs: Golem 1.5 `public-oplog-entry` values, in memory or in an
+//! append-only, checksummed file.
+//!
+//! Oplog indexes are 1-based as in Golem: the `create` entry has index 1.
+//!
+//! # File format
+//!
+//! A header line `reprise-oplog v1\n`, then one record per entry:
+//! `length: u32 LE | crc32 of payload: u32 LE | payload` where the payload is
+//! the entry as JSON. A torn write or a flipped bit is found by the length or
+//! checksum; every entry before the damage is kept and the damage is reported.
+
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+pub use crate::host::bindings::golem::api::oplog::PublicOplogEntry as OplogEntry;
+
+const HEADER: &[u8] = b"reprise-oplog v1\n";
+/// Entries larger than this are treated as damage rather than allocated.
+const MAX_RECORD: u32 = 256 * 1024 * 1024;
+
+/// An agent's oplog.
+#[derive(Debug, Default)]
+pub struct Oplog {
+    entries: Vec<OplogEntry>,
+    file: Option<OplogFile>,
+}
+
+#[derive(Debug)]
+struct OplogFile {
+    path: PathBuf,
+    file: File,
+    sync: bool,
+}
+
+/// Why the oplog could not be read or written.
+#[derive(Debug)]
+pub enum OplogError {
+    /// The file could not be created, read or written.
+    Io {
+        /// The oplog file.
+        path: PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+    /// The file is not an oplog (wrong header).
+    NotAnOplog {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An entry could not be encoded.
+    Encode(String),
+}
+
+impl fmt::Display for OplogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OplogError::Io { path, source } => write!(f, "oplog file {}: {source}", path.display()),
+            OplogError::NotAnOplog { path } => {
+                write!(f, "{} is not a Reprise oplog file (missing `reprise-oplog v1` header)", path.display())
+            }
+            OplogError::Encode(e) => write!(f, "cannot encode oplog entry: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for OplogError {}
+
+/// Damage found when opening an oplog file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OplogDamage {
+    /// Oplog index of the first entry that could not be read.
+    pub index: u64,
+    /// Byte offset of its record in the file.
+    pub offset: u64,
+    /// What is wrong with it.
+    pub reason: String,
+    /// Entries found intact after the damaged one. They are not part of the
+    /// opened oplog (replay cannot skip a gap) but are returned for inspection.
+    pub salvaged: Vec<OplogEntry>,
+}
+
+impl fmt::Display for OplogDamage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "oplog damaged at entry {} (byte {}): {}; {} intact entr{} kept before it",
+            self.index,
+            self.offset,
+            self.reason,
+            self.index.saturating_sub(1),
+            if self.index == 2 { "y" } else { "ies" }
+        )?;
+        if !self.salvaged.is_empty() {
+            write!(f, ", {} readable entr{} after it not replayable", self.salvaged.len(), if self.salvaged.len() == 1 { "y" } else { "ies" })?;
+        }
+        Ok(())
+    }
+}
+
+impl Oplog {
+    /// An empty in-memory oplog.
+    pub fn in_memory() -> Self {
+        Oplog::default()
+    }
+
+    /// Create (or truncate) an oplog file.
+    pub fn create_file(path: impl AsRef<Path>) -> Result<Self, OplogError> {
+        let path = path.as_ref().to_owned();
+        let io = |source| OplogError::Io { path: path.clone(), source };
+        let mut file = OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&path).map_err(io)?;
+        file.write_all(HEADER).map_err(io)?;
+        Ok(Oplog { entries: Vec::new(), file: Some(OplogFile { path, file, sync: false }) })
+    }
+
+    /// Open an existing oplog file. Intact entries are loaded; damage (a torn
+    /// or corrupted record) is reported and the damaged tail is cut off before
+    /// the next append.
+    pub fn open_file(path: impl AsRef<Path>) -> Result<(Self, Option<OplogDamage>), OplogError> {
+        let path = path.as_ref().to_owned();
+        let io = |source| OplogError::Io { path: path.clone(), source };
+        let mut file = OpenOptions::new().read(true).write(true).open(&path).map_err(io)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io)?;
+        if !bytes.starts_with(HEADER) {
+            return Err(OplogError::NotAnOplog { path });
+        }
+        let (entries, damage, good_len) = read_records(&bytes);
+        if damage.is_some() {
+            // Cut the damaged tail so that appends continue a well-formed log.
+            file.set_len(good_len as u64).map_err(io)?;
+        }
+        file.seek(SeekFrom::End(0)).map_err(io)?;
+        Ok((Oplog { entries, file: Some(OplogFile { path, file, sync: false }) }, damage))
+    }
+
+    /// Call `fsync` after every appended entry (survives power loss, not only
+    /// a killed process). Off by default.
+    pub fn sync_each_entry(mut self, sync: bool) -> Self {
+        if let Some(f) = &mut self.file {
+            f.sync = sync;
+        }
+        self
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> u64 {
+        self.entries.len() as u64
+    }
+
+    /// Whether the oplog has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry at a 1-based oplog index.
+    pub fn get(&self, index: u64) -> Option<&OplogEntry> {
+        let i = usize::try_from(index.checked_sub(1)?).ok()?;
+        self.entries.get(i)
+    }
+
+    /// All entries, the entry with index 1 first.
+    pub fn entries(&self) -> &[OplogEntry] {
+        &self.entries
+    }
+
+    /// Index of the last entry (0 when empty).
+    pub fn last_index(&self) -> u64 {
+        self.len()
+    }
+
+    /// Append an entry; returns its index. File-backed oplogs write it first.
+    pub fn append(&mut self, entry: OplogEntry) -> Result<u64, OplogError> {
+        if let Some(f) = &mut self.file {
+            let payload = serde_json::to_vec(&entry).map_err(|e| OplogError::Encode(e.to_string()))?;
+            let len = u32::try_from(payload.len()).map_err(|_| OplogError::Encode("entry larger than 4 GiB".into()))?;
+            let mut record = Vec::with_capacity(payload.len() + 8);
+            record.extend_from_slice(&len.to_le_bytes());
+            record.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+            record.extend_from_slice(&payload);
+            let io = |source| OplogError::Io { path: f.path.clone(), source };
+            f.file.write_all(&record).map_err(io)?;
+            if f.sync {
+                f.file.sync_data().map_err(io)?;
+            }
+        }
+        self.entries.push(entry);
+        Ok(self.len())
+    }
+
+    /// An in-memory copy of the entries (the copy is not file-backed).
+    pub fn snapshot(&self) -> Oplog {
+        Oplog { entries: self.entries.clone(), file: None }
+    }
+
+    /// The backing file, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.file.as_ref().map(|f| f.path.as_path())
+    }
+}
+
+/// Parse records after the header: the intact entries, the first damage, and
+/// the byte length of the intact prefix.
+fn read_records(bytes: &[u8]) -> (Vec<OplogEntry>, Option<OplogDamage>, usize) {
+    let mut entries = Vec::new();
+    let mut pos = HEADER.len();
+    loop {
+        if pos == bytes.len() {
+            return (entries, None, pos);
+        }
+        let index = entries.len() as u64 + 1;
+        match read_record(bytes, pos) {
+            Ok((entry, next)) => {
+                entries.push(entry);
+                pos = next;
+            }
+            Err((reason, next)) => {
+                // Salvage what follows when the framing is still trustworthy.
+                let mut salvaged = Vec::new();
+                let mut p = next;
+                while let Some(at) = p {
+                    match read_record(bytes, at) {
+                        Ok((entry, n)) => {
+                            salvaged.push(entry);
+                            p = (n < bytes.len()).then_some(n);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let damage = OplogDamage { index, offset: pos as u64, reason, salvaged };
+                return (entries, Some(damage), pos);
+            }
+        }
+    }
+}
+
+/// One record at `pos`: the entry and the next position, or why it is
+/// unreadable and where the next record would start if the length is sound.
+fn read_record(bytes: &[u8], pos: usize) -> Result<(OplogEntry, usize), (String, Option<usize>)> {
+    let rest = &bytes[pos..];
+    if rest.len() < 8 {
+        return Err((format!("truncated record header ({} of 8 bytes)", rest.len()), None));
+    }
+    let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+    let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
+    if len > MAX_RECORD {
+        return Err((format!("implausible record length {len}"), None));
+    }
+    let end = 8 + len as usize;
+    if rest.len() < end {
+        return Err((format!("truncated record ({} of {end} bytes)", rest.len()), None));
+    }
+    let payload = &rest[8..end];
+    let next = pos + end;
+    if crc32fast::hash(payload) != crc {
+        return Err(("checksum mismatch".into(), Some(next)));
+    }
+    match serde_json::from_slice(payload) {
+        Ok(entry) => Ok((entry, next)),
+        Err(e) => Err((format!("undecodable entry: {e}"), Some(next))),
+    }
+}
