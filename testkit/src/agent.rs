@@ -16,7 +16,7 @@ use crate::host::bindings::golem::api::host::EnvironmentId;
 use crate::host::bindings::golem::core::types::{AccountId, DataSchema, DataValue, ElementValue};
 use crate::host::bindings::wasi::clocks::wall_clock::Datetime;
 use crate::host::golem_host::uuid_from_u128;
-use crate::host::journal::{CrashInjected, CrashPoint, Divergence, HostCall, Journal, RestartRequested, Strict, describe, seed_from};
+use crate::host::journal::{CrashInjected, CrashPoint, Divergence, FiredCrash, HostCall, Journal, RestartRequested, Strict, describe, seed_from};
 use crate::host::state::AgentIdentity;
 use crate::host::{HostState, LogRecord};
 use crate::oplog::{Oplog, OplogEntry};
@@ -55,7 +55,7 @@ pub struct Agent {
     failed: Option<String>,
     logs: Vec<LogRecord>,
     calls: Vec<HostCall>,
-    crashes_fired: Vec<CrashPoint>,
+    crashes_fired: Vec<FiredCrash>,
     recoveries: usize,
 }
 
@@ -216,8 +216,8 @@ impl Agent {
         logs
     }
 
-    /// Crash points that fired, in order.
-    pub fn crashes_fired(&self) -> &[CrashPoint] {
+    /// Crashes that fired, in order.
+    pub fn crashes_fired(&self) -> &[FiredCrash] {
         &self.crashes_fired
     }
 
@@ -258,8 +258,8 @@ impl Agent {
     /// A crash fired outside a guest call; `started` is the invocation to complete.
     fn after_crash(&mut self, e: wasmtime::Error, started: Option<u64>) -> Result<DataValue, Error> {
         match e.downcast_ref::<CrashInjected>() {
-            Some(CrashInjected(point)) => {
-                self.crashes_fired.push(*point);
+            Some(CrashInjected(fired)) => {
+                self.crashes_fired.push(*fired);
                 self.discard_instance();
                 match started {
                     Some(index) => self.recover_invocation(index),
@@ -282,8 +282,8 @@ impl Agent {
             Ok(_) => {}
             // Crashing after the entry is persisted loses nothing: the result is known.
             Err(e) if e.downcast_ref::<CrashInjected>().is_some() => {
-                if let Some(CrashInjected(point)) = e.downcast_ref::<CrashInjected>() {
-                    self.crashes_fired.push(*point);
+                if let Some(CrashInjected(fired)) = e.downcast_ref::<CrashInjected>() {
+                    self.crashes_fired.push(*fired);
                 }
                 self.discard_instance();
             }
@@ -307,8 +307,8 @@ impl Agent {
         match result {
             Ok(r) => Ok(Outcome::Done(r)),
             Err(e) => {
-                if let Some(CrashInjected(point)) = e.downcast_ref::<CrashInjected>() {
-                    self.crashes_fired.push(*point);
+                if let Some(CrashInjected(fired)) = e.downcast_ref::<CrashInjected>() {
+                    self.crashes_fired.push(*fired);
                     self.discard_instance();
                     return Ok(Outcome::Crashed);
                 }
@@ -362,8 +362,8 @@ impl Agent {
             let mut journal = Journal::new(journal.oplog, self.seed, journal.crashes);
             if let Err(e) = journal.close_interrupted_region() {
                 self.parked = Some(journal);
-                if let Some(CrashInjected(point)) = e.downcast_ref::<CrashInjected>() {
-                    self.crashes_fired.push(*point);
+                if let Some(CrashInjected(fired)) = e.downcast_ref::<CrashInjected>() {
+                    self.crashes_fired.push(*fired);
                     continue;
                 }
                 return Err(Error::Guest(chain(&e)));
@@ -426,8 +426,8 @@ impl Agent {
             if journal.is_live() {
                 // This invocation was interrupted: it completed live just now.
                 if let Err(e) = journal.append(finished_entry(&result, journal.now())) {
-                    if let Some(CrashInjected(point)) = e.downcast_ref::<CrashInjected>() {
-                        self.crashes_fired.push(*point);
+                    if let Some(CrashInjected(fired)) = e.downcast_ref::<CrashInjected>() {
+                        self.crashes_fired.push(*fired);
                         self.discard_instance();
                         return Ok(None);
                     }

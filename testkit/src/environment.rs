@@ -127,6 +127,13 @@ impl Environment {
         self.shared.seed
     }
 
+    /// A new environment with the same settings and empty stores (no agents,
+    /// no data), sharing this one's compiled host bindings.
+    pub fn fresh(&self) -> Environment {
+        let shared = Shared { limits: self.shared.limits, seed: self.shared.seed, kv: Mutex::default() };
+        Environment { shared: Arc::new(shared), linker: self.linker.clone() }
+    }
+
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }

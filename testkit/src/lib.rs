@@ -29,5 +29,5 @@ pub mod wit;
 pub use agent::{Agent, data_value, values_of};
 pub use environment::{CommandOutcome, Environment, EnvironmentBuilder, Limits, LoadedComponent};
 pub use error::Error;
-pub use host::journal::{CrashPoint, Divergence, HostCall};
+pub use host::journal::{CrashPoint, Divergence, FiredCrash, HostCall};
 pub use host::{LogLevel, LogRecord};

@@ -1,1 +1,384 @@
-//! placeholder
+//! Crash verification: run a scenario once without crashes (the reference),
+//! then again with crashes injected, and check that every run recovers to the
+//! same results and the same side effects.
+//!
+//! ```no_run
+//! use reprise_testkit::verify::{CrashPlan, Scenario, verify};
+//! use reprise_testkit::{Environment, value::Value};
+//!
+//! let env = Environment::new()?;
+//! let component = env.load("target/wasm32-wasip2/release/shop.wasm")?;
+//! let scenario = Scenario::new("cart", [Value::string("alice")])
+//!     .call("add", [Value::string("apple")])
+//!     .call("checkout", []);
+//! let report = verify(&env, &component, &scenario, &CrashPlan::every_entry())?;
+//! println!("{report}");
+//! assert!(report.is_ok());
+//! # Ok::<(), reprise_testkit::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::agent::Agent;
+use crate::environment::{Environment, LoadedComponent};
+use crate::error::Error;
+use crate::host::journal::{CrashPoint, FiredCrash, is_remote_write};
+use crate::host::keyvalue::KvWrite;
+use crate::oplog::OplogEntry;
+use crate::value::Value;
+
+/// An agent and the calls made to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Agent type to create.
+    pub agent_type: String,
+    /// Constructor arguments.
+    pub args: Vec<Value>,
+    /// Method calls, in order.
+    pub calls: Vec<(String, Vec<Value>)>,
+}
+
+impl Scenario {
+    /// A scenario creating an agent of `agent_type`.
+    pub fn new(agent_type: impl Into<String>, args: impl IntoIterator<Item = Value>) -> Self {
+        Scenario { agent_type: agent_type.into(), args: args.into_iter().collect(), calls: Vec::new() }
+    }
+
+    /// Add a method call.
+    pub fn call(mut self, method: impl Into<String>, args: impl IntoIterator<Item = Value>) -> Self {
+        self.calls.push((method.into(), args.into_iter().collect()));
+        self
+    }
+}
+
+/// Where crashes are injected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrashPlan {
+    /// One run per oplog index of the reference run, crashing right after
+    /// that entry; with `before_persist`, also one run per remote-write host
+    /// call crashing after its side effect but before its entry.
+    EveryEntry {
+        /// Also crash in the side-effect-done, entry-lost window.
+        before_persist: bool,
+    },
+    /// `trials` runs, each with `crashes_per_run` distinct crash points drawn
+    /// from the reference oplog with a generator seeded by `seed`.
+    Random {
+        /// Seed; printed in the report so a failure can be re-run.
+        seed: u64,
+        /// Number of runs.
+        trials: usize,
+        /// Crashes per run.
+        crashes_per_run: usize,
+    },
+    /// Exactly these runs (each a list of crash points), to reproduce a failure.
+    Points(Vec<Vec<CrashPoint>>),
+}
+
+impl CrashPlan {
+    /// Every entry, including before-persist points.
+    pub fn every_entry() -> Self {
+        CrashPlan::EveryEntry { before_persist: true }
+    }
+}
+
+/// The observable outcome of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    /// Result of each call: outputs, or the agent's error as text.
+    pub results: Vec<Result<Vec<Value>, String>>,
+    /// Key-value store contents at the end.
+    pub kv: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// Every key-value write, in order.
+    pub kv_writes: Vec<KvWrite>,
+    /// Oplog length at the end.
+    pub oplog_len: u64,
+}
+
+/// How a crashed run went wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FailureKind {
+    /// Recovery failed (divergence, trap, corrupt entry, ...).
+    Recovery(String),
+    /// A call returned something else than in the reference run.
+    Results {
+        /// Index of the call.
+        call: usize,
+        /// Reference result.
+        expected: Result<Vec<Value>, String>,
+        /// This run's result.
+        actual: Result<Vec<Value>, String>,
+    },
+    /// The key-value store ended in another state.
+    State(String),
+    /// A side effect happened more often than in the reference run where no
+    /// retry is allowed, or was lost.
+    SideEffects(String),
+}
+
+/// One crashed run that did not match the reference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialFailure {
+    /// The crash points of the run.
+    pub crash_points: Vec<CrashPoint>,
+    /// What went wrong.
+    pub kind: FailureKind,
+}
+
+impl fmt::Display for TrialFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let points: Vec<String> = self.crash_points.iter().map(ToString::to_string).collect();
+        write!(f, "crash {}: ", points.join(", "))?;
+        match &self.kind {
+            FailureKind::Recovery(e) => write!(f, "recovery failed: {e}"),
+            FailureKind::Results { call, expected, actual } => {
+                write!(f, "call {call} returned {actual:?}, the crash-free run returned {expected:?}")
+            }
+            FailureKind::State(e) => write!(f, "final state differs: {e}"),
+            FailureKind::SideEffects(e) => write!(f, "side effects differ: {e}"),
+        }?;
+        write!(f, " (reproduce with CrashPlan::Points(vec![vec!{:?}]))", self.crash_points)
+    }
+}
+
+/// The result of a verification.
+#[derive(Debug, Clone)]
+pub struct VerificationReport {
+    /// The crash-free run.
+    pub reference: RunOutcome,
+    /// Crashed runs attempted.
+    pub runs: usize,
+    /// Crashes that actually fired.
+    pub crashes_fired: usize,
+    /// Runs that recovered to the reference outcome.
+    pub recovered: usize,
+    /// Runs that did not.
+    pub failures: Vec<TrialFailure>,
+    /// Side effects repeated by a retry the function type allows (a crash
+    /// between the effect and its entry), with the same idempotency key.
+    pub retried_effects: usize,
+    /// The random plan's seed, if any.
+    pub seed: Option<u64>,
+    /// Wall time of the whole verification.
+    pub elapsed: Duration,
+}
+
+impl VerificationReport {
+    /// Whether every crashed run recovered to the reference outcome.
+    pub fn is_ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// Crash runs per second.
+    pub fn runs_per_second(&self) -> f64 {
+        self.runs as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+impl fmt::Display for VerificationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "crash verification")?;
+        writeln!(f, "  reference run        {} calls, {} oplog entries", self.reference.results.len(), self.reference.oplog_len)?;
+        if let Some(seed) = self.seed {
+            writeln!(f, "  seed                 {seed}")?;
+        }
+        writeln!(f, "  crash runs           {}", self.runs)?;
+        writeln!(f, "  crashes injected     {}", self.crashes_fired)?;
+        writeln!(f, "  recovered            {}", self.recovered)?;
+        writeln!(f, "  failed               {}", self.failures.len())?;
+        writeln!(f, "  retried side effects {} (allowed: same idempotency key)", self.retried_effects)?;
+        write!(f, "  time                 {:.2?} ({:.0} runs/s)", self.elapsed, self.runs_per_second())?;
+        for failure in self.failures.iter().take(20) {
+            write!(f, "\n  FAIL {failure}")?;
+        }
+        if self.failures.len() > 20 {
+            write!(f, "\n  ... and {} more failures", self.failures.len() - 20)?;
+        }
+        Ok(())
+    }
+}
+
+/// Run `scenario` with each run of `plan` in a fresh environment like `env`
+/// and compare against a crash-free run. Errors only when the crash-free run
+/// itself fails.
+pub fn verify(
+    env: &Environment,
+    component: &LoadedComponent,
+    scenario: &Scenario,
+    plan: &CrashPlan,
+) -> Result<VerificationReport, Error> {
+    let started = Instant::now();
+    let (reference, reference_oplog) = run_reference(env, component, scenario)?;
+    let (runs, seed) = plan_runs(plan, &reference_oplog);
+    let mut report = VerificationReport {
+        reference,
+        runs: runs.len(),
+        crashes_fired: 0,
+        recovered: 0,
+        failures: Vec::new(),
+        retried_effects: 0,
+        seed,
+        elapsed: Duration::ZERO,
+    };
+    for points in runs {
+        match run_crashed(env, component, scenario, points.clone()) {
+            Err(e) => report.failures.push(TrialFailure { crash_points: points, kind: FailureKind::Recovery(e.to_string()) }),
+            Ok((outcome, fired)) => {
+                report.crashes_fired += fired.len();
+                match compare(&report.reference, &outcome, &fired) {
+                    Ok(retried) => {
+                        report.recovered += 1;
+                        report.retried_effects += retried;
+                    }
+                    Err(kind) => report.failures.push(TrialFailure { crash_points: points, kind }),
+                }
+            }
+        }
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Run `scenario` twice without crashes and check that both oplogs are
+/// identical (the same invocations with the same seed record the same history).
+pub fn run_twice(env: &Environment, component: &LoadedComponent, scenario: &Scenario) -> Result<Result<(), String>, Error> {
+    let (_, first) = run_reference(env, component, scenario)?;
+    let (_, second) = run_reference(env, component, scenario)?;
+    if first == second {
+        return Ok(Ok(()));
+    }
+    let at = first.iter().zip(&second).position(|(a, b)| a != b).unwrap_or(first.len().min(second.len()));
+    Ok(Err(format!(
+        "the oplogs differ first at index {} ({} vs {} entries)",
+        at + 1,
+        first.len(),
+        second.len()
+    )))
+}
+
+fn run_reference(env: &Environment, component: &LoadedComponent, scenario: &Scenario) -> Result<(RunOutcome, Vec<OplogEntry>), Error> {
+    let env = env.fresh();
+    let mut agent = env.create_agent(component, &scenario.agent_type, &scenario.args)?;
+    let results = run_calls(&mut agent, scenario)?;
+    let oplog = agent.oplog().entries().to_vec();
+    Ok((outcome(&env, &agent, results), oplog))
+}
+
+fn run_crashed(
+    env: &Environment,
+    component: &LoadedComponent,
+    scenario: &Scenario,
+    points: Vec<CrashPoint>,
+) -> Result<(RunOutcome, Vec<FiredCrash>), Error> {
+    let env = env.fresh();
+    let mut agent = env.create_agent_with_crashes(component, &scenario.agent_type, &scenario.args, points)?;
+    let results = run_calls(&mut agent, scenario)?;
+    Ok((outcome(&env, &agent, results), agent.crashes_fired().to_vec()))
+}
+
+/// Call every method; agent errors are results, anything else ends the run.
+fn run_calls(agent: &mut Agent, scenario: &Scenario) -> Result<Vec<Result<Vec<Value>, String>>, Error> {
+    scenario
+        .calls
+        .iter()
+        .map(|(method, args)| match agent.invoke(method, args) {
+            Ok(v) => Ok(Ok(v)),
+            Err(Error::Agent(e)) => Ok(Err(e)),
+            Err(e) => Err(e),
+        })
+        .collect()
+}
+
+fn outcome(env: &Environment, agent: &Agent, results: Vec<Result<Vec<Value>, String>>) -> RunOutcome {
+    RunOutcome { results, kv: env.kv_contents(), kv_writes: env.kv_writes(), oplog_len: agent.oplog().len() }
+}
+
+fn plan_runs(plan: &CrashPlan, reference: &[OplogEntry]) -> (Vec<Vec<CrashPoint>>, Option<u64>) {
+    let len = reference.len() as u64;
+    // Index 1 is the create entry, written before any instance exists.
+    let indexes = 2..=len;
+    match plan {
+        CrashPlan::EveryEntry { before_persist } => {
+            let mut runs: Vec<Vec<CrashPoint>> = indexes.clone().map(|i| vec![CrashPoint::AfterEntry(i)]).collect();
+            if *before_persist {
+                for (pos, entry) in reference.iter().enumerate() {
+                    if let OplogEntry::HostCall(p) = entry {
+                        if is_remote_write(&p.durable_function_type) {
+                            runs.push(vec![CrashPoint::BeforePersist(pos as u64 + 1)]);
+                        }
+                    }
+                }
+            }
+            (runs, None)
+        }
+        CrashPlan::Random { seed, trials, crashes_per_run } => {
+            let mut state = *seed;
+            let mut next = || {
+                state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                z ^ (z >> 31)
+            };
+            let span = len.saturating_sub(1).max(1);
+            let runs = (0..*trials)
+                .map(|_| {
+                    let mut points: Vec<u64> = (0..*crashes_per_run).map(|_| 2 + next() % span).collect();
+                    points.sort_unstable();
+                    points.dedup();
+                    // Later crashes land on indexes the recovered run reaches again.
+                    points.into_iter().map(CrashPoint::AfterEntry).collect()
+                })
+                .collect();
+            (runs, Some(*seed))
+        }
+        CrashPlan::Points(runs) => (runs.clone(), None),
+    }
+}
+
+/// `Ok(number of allowed retries)` when the crashed run matches the reference.
+fn compare(reference: &RunOutcome, run: &RunOutcome, fired: &[FiredCrash]) -> Result<usize, FailureKind> {
+    for (call, (expected, actual)) in reference.results.iter().zip(&run.results).enumerate() {
+        if expected != actual {
+            return Err(FailureKind::Results { call, expected: expected.clone(), actual: actual.clone() });
+        }
+    }
+    // Side effects: every reference write must happen; extra writes are only
+    // allowed as identical repeats after a crash in an effect window.
+    let mut remaining: BTreeMap<&KvWrite, usize> = BTreeMap::new();
+    for w in &run.kv_writes {
+        *remaining.entry(w).or_default() += 1;
+    }
+    for w in &reference.kv_writes {
+        match remaining.get_mut(w) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => return Err(FailureKind::SideEffects(format!("the write {} was lost", describe_write(w)))),
+        }
+    }
+    let extra: Vec<(&KvWrite, usize)> = remaining.into_iter().filter(|(_, n)| *n > 0).collect();
+    let retry_allowed = fired.iter().any(|f| f.in_effect_window);
+    let mut retried = 0;
+    for (w, n) in extra {
+        let repeats_reference = reference.kv_writes.contains(w);
+        if !(retry_allowed && repeats_reference) {
+            return Err(FailureKind::SideEffects(format!(
+                "the write {} happened {n} more time(s) than in the crash-free run",
+                describe_write(w)
+            )));
+        }
+        retried += n;
+    }
+    if reference.kv != run.kv {
+        return Err(FailureKind::State("the key-value store contents differ".into()));
+    }
+    Ok(retried)
+}
+
+fn describe_write(w: &KvWrite) -> String {
+    match &w.value {
+        Some(v) => format!("set {}/{} = {:?}", w.bucket, w.key, String::from_utf8_lossy(v)),
+        None => format!("delete {}/{}", w.bucket, w.key),
+    }
+}

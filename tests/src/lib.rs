@@ -15,3 +15,9 @@ pub fn build_example(name: &str) -> PathBuf {
     let dir = repo_root().join("examples").join(name);
     GuestBuild::new(&dir).profile("guest").build().unwrap_or_else(|e| panic!("building examples/{name}: {e}"))
 }
+
+/// Build `tests/guests/<name>` (test components written against the raw bindings).
+pub fn build_test_guest(name: &str) -> PathBuf {
+    let dir = repo_root().join("tests").join("guests").join(name);
+    GuestBuild::new(&dir).profile("guest").build().unwrap_or_else(|e| panic!("building tests/guests/{name}: {e}"))
+}

@@ -16,7 +16,8 @@ impl Host for HostState {
         Ok(())
     }
 
-    fn begin_durable_function(&mut self, _function_type: DurableFunctionType) -> wasmtime::Result<u64> {
+    fn begin_durable_function(&mut self, function_type: DurableFunctionType) -> wasmtime::Result<u64> {
+        self.journal.in_remote_write = super::journal::is_remote_write(&function_type);
         Ok(self.journal.last_index())
     }
 
@@ -27,6 +28,7 @@ impl Host for HostState {
         _forced_commit: bool,
     ) -> wasmtime::Result<()> {
         self.journal.observed = None;
+        self.journal.in_remote_write = false;
         Ok(())
     }
 
@@ -50,7 +52,10 @@ impl Host for HostState {
                 actual: format!("persisted `{function_name}` while replaying (it must read the recorded result)"),
             }));
         }
-        self.journal.persist_guest_call(function_name, request, response, function_type)
+        // Once persisted, a crash no longer repeats the effect.
+        let persisted = self.journal.persist_guest_call(function_name, request, response, function_type);
+        self.journal.in_remote_write = false;
+        persisted
     }
 
     fn read_persisted_durable_function_invocation(&mut self) -> wasmtime::Result<PersistedDurableFunctionInvocation> {

@@ -94,14 +94,17 @@ impl Host for HostState {
     }
 
     fn mark_begin_operation(&mut self) -> wasmtime::Result<OplogIndex> {
-        self.marker(
+        let begin = self.marker(
             Strict::BeginAtomicRegion,
             |s| OplogEntry::BeginAtomicRegion(s.journal.timestamp()),
             "began an atomic region",
-        )
+        )?;
+        self.journal.open_regions.push(begin);
+        Ok(begin)
     }
 
     fn mark_end_operation(&mut self, begin: OplogIndex) -> wasmtime::Result<()> {
+        self.journal.open_regions.retain(|b| *b != begin);
         let what = format!("ended the atomic region begun at {begin}");
         self.marker(
             Strict::EndAtomicRegion,
@@ -123,19 +126,17 @@ impl Host for HostState {
         if persistence_name(&self.journal.persistence) == persistence_name(&new_persistence_level) {
             return Ok(());
         }
-        let what = format!("changed the persistence level to {}", persistence_name(&new_persistence_level));
-        // Recorded before the change takes effect, so the entry itself is
-        // written even when switching to persist-nothing.
-        self.marker(
-            Strict::ChangePersistenceLevel,
-            |s| {
-                OplogEntry::ChangePersistenceLevel(ChangePersistenceLevelParameters {
-                    timestamp: s.journal.now(),
-                    persistence_level: new_persistence_level,
-                })
-            },
-            &what,
-        )?;
+        // Recorded (live) before the change takes effect, so the entry is
+        // written even when switching to persist-nothing. Replay passes over
+        // these entries: the code that changed the level may not run again
+        // (a durable function's body, say).
+        if self.journal.is_live() {
+            let entry = OplogEntry::ChangePersistenceLevel(ChangePersistenceLevelParameters {
+                timestamp: self.journal.now(),
+                persistence_level: new_persistence_level,
+            });
+            self.journal.append(entry)?;
+        }
         self.journal.persistence = new_persistence_level;
         Ok(())
     }

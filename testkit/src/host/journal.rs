@@ -38,11 +38,22 @@ impl fmt::Display for CrashPoint {
 
 /// The trap a host function raises to simulate a crash of the executor.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CrashInjected(pub CrashPoint);
+pub struct CrashInjected(pub FiredCrash);
+
+/// A crash that happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FiredCrash {
+    /// Where.
+    pub point: CrashPoint,
+    /// Whether it hit between a remote side effect and its oplog entry (a
+    /// before-persist point, or inside a `write-remote` durable function
+    /// before it was persisted): a retry of that effect is then expected.
+    pub in_effect_window: bool,
+}
 
 impl fmt::Display for CrashInjected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "injected crash {}", self.0)
+        write!(f, "injected crash {}", self.0.point)
     }
 }
 
@@ -126,7 +137,6 @@ pub(crate) enum Strict {
     EndAtomicRegion,
     BeginRemoteWrite,
     EndRemoteWrite,
-    ChangePersistenceLevel,
     StartSpan,
     FinishSpan,
     SetSpanAttribute,
@@ -143,7 +153,6 @@ pub(crate) fn strict_kind(entry: &OplogEntry) -> Option<Strict> {
         E::EndAtomicRegion(_) => Strict::EndAtomicRegion,
         E::BeginRemoteWrite(_) => Strict::BeginRemoteWrite,
         E::EndRemoteWrite(_) => Strict::EndRemoteWrite,
-        E::ChangePersistenceLevel(_) => Strict::ChangePersistenceLevel,
         E::StartSpan(_) => Strict::StartSpan,
         E::FinishSpan(_) => Strict::FinishSpan,
         E::SetSpanAttribute(_) => Strict::SetSpanAttribute,
@@ -220,6 +229,10 @@ pub(crate) struct Journal {
     pub(crate) calls: Vec<HostCall>,
     /// `iface::function` announced by `observe-function-call`, checked on replay.
     pub(crate) observed: Option<String>,
+    /// A durable function with a remote side effect has begun and not ended.
+    pub(crate) in_remote_write: bool,
+    /// Atomic regions begun and not yet ended (their begin indexes).
+    pub(crate) open_regions: Vec<u64>,
 }
 
 impl Journal {
@@ -237,6 +250,8 @@ impl Journal {
             seed,
             calls: Vec::new(),
             observed: None,
+            in_remote_write: false,
+            open_regions: Vec::new(),
         };
         journal.collect_jumps();
         journal
@@ -322,7 +337,8 @@ impl Journal {
         if let OplogEntry::HostCall(_) = entry {
             if let Some(i) = self.crashes.iter().position(|c| *c == CrashPoint::BeforePersist(index)) {
                 self.crashes.remove(i);
-                return Err(wasmtime::Error::new(CrashInjected(CrashPoint::BeforePersist(index))));
+                let point = CrashPoint::BeforePersist(index);
+                return Err(wasmtime::Error::new(CrashInjected(FiredCrash { point, in_effect_window: true })));
             }
         }
         self.oplog.append(entry).map_err(wasmtime::Error::new)?;
@@ -331,7 +347,10 @@ impl Journal {
         self.cursor = self.replay_end;
         if let Some(i) = self.crashes.iter().position(|c| *c == CrashPoint::AfterEntry(index)) {
             self.crashes.remove(i);
-            return Err(wasmtime::Error::new(CrashInjected(CrashPoint::AfterEntry(index))));
+            let point = CrashPoint::AfterEntry(index);
+            // Inside an unfinished atomic region, recovery re-runs the region.
+            let in_effect_window = self.in_remote_write || !self.open_regions.is_empty();
+            return Err(wasmtime::Error::new(CrashInjected(FiredCrash { point, in_effect_window })));
         }
         Ok(index)
     }

@@ -200,16 +200,16 @@ impl types::HostOutgoingValue for HostState {
 
 impl types::HostIncomingValue for HostState {
     fn incoming_value_consume_sync(&mut self, self_: Resource<IncomingValue>) -> wasmtime::Result<KvResult<Vec<u8>>> {
-        let v = self.table.delete(self_)?;
-        Ok(Ok(v.bytes))
+        // `self_` is borrowed: take the bytes, the guest drops the handle.
+        Ok(Ok(std::mem::take(&mut self.table.get_mut(&self_)?.bytes)))
     }
 
     fn incoming_value_consume_async(
         &mut self,
         self_: Resource<IncomingValue>,
     ) -> wasmtime::Result<KvResult<Resource<DynInputStream>>> {
-        let v = self.table.delete(self_)?;
-        let stream: DynInputStream = Box::new(MemoryInputPipe::new(v.bytes));
+        let bytes = std::mem::take(&mut self.table.get_mut(&self_)?.bytes);
+        let stream: DynInputStream = Box::new(MemoryInputPipe::new(bytes));
         Ok(Ok(self.table.push(stream)?))
     }
 

@@ -1,0 +1,265 @@
+//! A test agent written against `reprise::bindings` only: each method
+//! exercises one host behaviour the testkit must journal and replay.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::cell::RefCell;
+
+use reprise::bindings::exports::golem::agent::guest::Guest;
+use reprise::bindings::golem::agent::common::{
+    AgentConstructor, AgentError, AgentMode, AgentType, DataSchema, Principal, Snapshotting,
+};
+use reprise::bindings::golem::api::host;
+use reprise::bindings::golem::core::types::{DataValue, ElementValue, WitNode, WitValue};
+use reprise::bindings::golem::durability::durability;
+use reprise::bindings::golem::api::oplog::WrappedFunctionType;
+use reprise::bindings::golem::core::types::{NamedWitTypeNode, ValueAndType, WitType, WitTypeNode};
+use reprise::bindings::wasi::keyvalue::{eventual, types};
+use reprise::bindings::wasi::logging::logging;
+
+struct Probe;
+
+thread_local! {
+    /// In-memory agent state, rebuilt by replay after a crash.
+    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+}
+
+struct State {
+    name: String,
+    counter: u64,
+}
+
+fn err(msg: impl Into<String>) -> AgentError {
+    AgentError::InvalidInput(msg.into())
+}
+
+fn arg(input: &DataValue, i: usize) -> Result<&WitNode, AgentError> {
+    let DataValue::Tuple(items) = input else { return Err(err("expected a tuple input")) };
+    match items.get(i) {
+        Some(ElementValue::ComponentModel(v)) => v.nodes.first().ok_or_else(|| err("empty value")),
+        _ => Err(err(format!("missing argument {i}"))),
+    }
+}
+
+fn arg_str(input: &DataValue, i: usize) -> Result<String, AgentError> {
+    match arg(input, i)? {
+        WitNode::PrimString(s) => Ok(s.clone()),
+        other => Err(err(format!("argument {i}: expected a string, got {other:?}"))),
+    }
+}
+
+fn arg_u64(input: &DataValue, i: usize) -> Result<u64, AgentError> {
+    match arg(input, i)? {
+        WitNode::PrimU64(v) => Ok(*v),
+        other => Err(err(format!("argument {i}: expected a u64, got {other:?}"))),
+    }
+}
+
+fn one(nodes: Vec<WitNode>) -> DataValue {
+    DataValue::Tuple(vec![ElementValue::ComponentModel(WitValue { nodes })])
+}
+
+fn out_u64(v: u64) -> DataValue {
+    one(vec![WitNode::PrimU64(v)])
+}
+
+fn out_str(s: String) -> DataValue {
+    one(vec![WitNode::PrimString(s)])
+}
+
+fn out_opt_str(s: Option<String>) -> DataValue {
+    match s {
+        Some(s) => one(vec![WitNode::OptionValue(Some(1)), WitNode::PrimString(s)]),
+        None => one(vec![WitNode::OptionValue(None)]),
+    }
+}
+
+fn unit() -> DataValue {
+    DataValue::Tuple(vec![])
+}
+
+fn bucket(name: &str) -> types::Bucket {
+    types::Bucket::open_bucket(name).unwrap()
+}
+
+fn kv_set(b: &str, key: &str, value: &[u8]) {
+    let v = types::OutgoingValue::new_outgoing_value();
+    v.outgoing_value_write_body_sync(value).unwrap();
+    eventual::set(&bucket(b), key, &v).unwrap();
+}
+
+fn kv_get(b: &str, key: &str) -> Option<Vec<u8>> {
+    eventual::get(&bucket(b), key).unwrap().map(|v| v.incoming_value_consume_sync().unwrap())
+}
+
+fn prim(value: WitNode, typ: WitTypeNode) -> ValueAndType {
+    ValueAndType {
+        value: WitValue { nodes: vec![value] },
+        typ: WitType { nodes: vec![NamedWitTypeNode { name: None, owner: None, type_: typ }] },
+    }
+}
+
+/// A custom durable function with a remote side effect: writes the charge to
+/// the `ledger` bucket under an idempotency key, as a payment provider would.
+fn charge(name: &str, account: &str, amount: u64) -> u64 {
+    // The key is persisted before the effect, so a retried charge reuses it.
+    let key = host::generate_idempotency_key();
+    durability::observe_function_call("payments", name);
+    let begin = durability::begin_durable_function(WrappedFunctionType::WriteRemote);
+    let state = durability::current_durable_execution_state();
+    let receipt = if state.is_live {
+        // The side effect itself is not journaled a second time.
+        host::set_oplog_persistence_level(host::PersistenceLevel::PersistNothing);
+        let ledger_key = format!("{account}/{:016x}{:016x}", key.high_bits, key.low_bits);
+        kv_set("ledger", &ledger_key, amount.to_string().as_bytes());
+        host::set_oplog_persistence_level(host::PersistenceLevel::Smart);
+        let receipt = key.low_bits % 100_000;
+        durability::persist_durable_function_invocation(
+            &format!("payments::{name}"),
+            &prim(WitNode::PrimString(format!("{account}:{amount}")), WitTypeNode::PrimStringType),
+            &prim(WitNode::PrimU64(receipt), WitTypeNode::PrimU64Type),
+            WrappedFunctionType::WriteRemote,
+        );
+        receipt
+    } else {
+        let recorded = durability::read_persisted_durable_function_invocation();
+        match recorded.response.value.nodes.first() {
+            Some(WitNode::PrimU64(r)) => *r,
+            other => panic!("unexpected recorded response {other:?}"),
+        }
+    };
+    durability::end_durable_function(WrappedFunctionType::WriteRemote, begin, false);
+    receipt
+}
+
+fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> Result<T, AgentError> {
+    STATE.with(|s| s.borrow_mut().as_mut().map(f)).ok_or_else(|| err("not initialized"))
+}
+
+impl Guest for Probe {
+    fn initialize(agent_type: String, input: DataValue, _principal: Principal) -> Result<(), AgentError> {
+        if agent_type != "probe" {
+            return Err(AgentError::InvalidType(format!("unknown agent type {agent_type}")));
+        }
+        let name = arg_str(&input, 0)?;
+        STATE.with(|s| *s.borrow_mut() = Some(State { name, counter: 0 }));
+        Ok(())
+    }
+
+    fn invoke(method_name: String, input: DataValue, _principal: Principal) -> Result<DataValue, AgentError> {
+        match method_name.as_str() {
+            "name" => Ok(out_str(with_state(|s| s.name.clone())?)),
+            "count" => Ok(out_u64(with_state(|s| {
+                s.counter += 1;
+                s.counter
+            })?)),
+            "put" => {
+                kv_set("probe", &arg_str(&input, 0)?, arg_str(&input, 1)?.as_bytes());
+                Ok(unit())
+            }
+            "get" => {
+                let v = kv_get("probe", &arg_str(&input, 0)?).map(|b| String::from_utf8_lossy(&b).into_owned());
+                Ok(out_opt_str(v))
+            }
+            "now" => {
+                let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+                Ok(out_u64(t.as_millis() as u64))
+            }
+            "random" => {
+                use std::hash::BuildHasher;
+                Ok(out_u64(std::collections::hash_map::RandomState::new().hash_one(42_u64)))
+            }
+            "idempotency-key" => {
+                let k = host::generate_idempotency_key();
+                Ok(out_str(format!("{:016x}{:016x}", k.high_bits, k.low_bits)))
+            }
+            "charge" => Ok(out_u64(charge("charge", &arg_str(&input, 0)?, arg_u64(&input, 1)?))),
+            "charge-renamed" => Ok(out_u64(charge("charge-v2", &arg_str(&input, 0)?, arg_u64(&input, 1)?))),
+            "transfer" => {
+                // Both writes or, after a crash inside, the whole region again.
+                let from = arg_str(&input, 0)?;
+                let to = arg_str(&input, 1)?;
+                let begin = host::mark_begin_operation();
+                kv_set("probe", &from, b"debited");
+                kv_set("probe", &to, b"credited");
+                host::mark_end_operation(begin);
+                Ok(unit())
+            }
+            "set-mode" => {
+                kv_set("probe", "mode", arg_str(&input, 0)?.as_bytes());
+                Ok(unit())
+            }
+            "flaky" => {
+                // Reads the store around the journal and branches on it: replay
+                // after `mode` changed takes the other branch.
+                host::set_oplog_persistence_level(host::PersistenceLevel::PersistNothing);
+                let mode = kv_get("probe", "mode");
+                host::set_oplog_persistence_level(host::PersistenceLevel::Smart);
+                if mode.as_deref() == Some(b"a") {
+                    let _ = std::time::SystemTime::now();
+                } else {
+                    let _ = host::generate_idempotency_key();
+                }
+                Ok(unit())
+            }
+            "log" => {
+                logging::log(logging::Level::Info, "probe", &arg_str(&input, 0)?);
+                Ok(unit())
+            }
+            "trap" => panic!("probe asked to trap"),
+            "loop" => {
+                let mut x: u64 = 0;
+                loop {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
+            "oom" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "steps" => {
+                // A workload of N journaled steps, for benchmarks and bulk crash tests.
+                let n = arg_u64(&input, 0)?;
+                let mut sum = 0u64;
+                for i in 0..n {
+                    let key = host::generate_idempotency_key();
+                    sum = sum.wrapping_add(key.low_bits ^ i);
+                }
+                Ok(out_u64(sum))
+            }
+            other => Err(AgentError::InvalidMethod(format!("no method {other}"))),
+        }
+    }
+
+    fn get_definition() -> AgentType {
+        definition()
+    }
+
+    fn discover_agent_types() -> Result<Vec<AgentType>, AgentError> {
+        Ok(vec![definition()])
+    }
+}
+
+fn definition() -> AgentType {
+    AgentType {
+        type_name: "probe".into(),
+        description: "exercises the testkit host".into(),
+        source_language: "rust".into(),
+        constructor: AgentConstructor {
+            name: None,
+            description: "a named probe".into(),
+            prompt_hint: None,
+            input_schema: DataSchema::Tuple(vec![]),
+        },
+        methods: vec![],
+        dependencies: vec![],
+        mode: AgentMode::Durable,
+        http_mount: None,
+        snapshotting: Snapshotting::Disabled,
+        config: vec![],
+    }
+}
+
+reprise::export_raw_agent!(Probe);

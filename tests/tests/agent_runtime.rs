@@ -1,0 +1,194 @@
+//! Agents in the testkit: invocation, oplog, host calls, crashes and replay,
+//! using the `probe` test guest (written against the raw bindings).
+
+use std::time::{Duration, Instant};
+
+use reprise_e2e::build_test_guest;
+use reprise_testkit::oplog::OplogEntry;
+use reprise_testkit::value::Value;
+use reprise_testkit::verify::{CrashPlan, Scenario, run_twice, verify};
+use reprise_testkit::{CrashPoint, Environment, Error, LoadedComponent};
+
+fn probe(env: &Environment) -> LoadedComponent {
+    env.load(build_test_guest("probe")).expect("probe loads")
+}
+
+fn s(v: &str) -> Value {
+    Value::string(v)
+}
+
+/// A scenario touching every journaled host behaviour of the probe.
+fn everything() -> Scenario {
+    Scenario::new("probe", [s("p1")])
+        .call("count", [])
+        .call("put", [s("colour"), s("green")])
+        .call("get", [s("colour")])
+        .call("now", [])
+        .call("random", [])
+        .call("idempotency-key", [])
+        .call("charge", [s("alice"), Value::U64(250)])
+        .call("transfer", [s("from"), s("to")])
+        .call("count", [])
+        .call("get", [s("missing")])
+}
+
+#[test]
+fn invokes_methods_and_keeps_state() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("p1")]).unwrap();
+    assert_eq!(agent.invoke("name", &[]).unwrap(), [s("p1")]);
+    assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(1)]);
+    assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(2)]);
+    agent.invoke("put", &[s("k"), s("v")]).unwrap();
+    assert_eq!(agent.invoke("get", &[s("k")]).unwrap(), [Value::option(Some(s("v")))]);
+    assert_eq!(env.kv_contents()["probe"]["k"], b"v");
+
+    let err = agent.invoke("no-such-method", &[]).unwrap_err();
+    assert!(matches!(&err, Error::Agent(m) if m.contains("no method no-such-method")), "{err}");
+}
+
+#[test]
+fn host_calls_are_journaled_and_recorded() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("p1")]).unwrap();
+    agent.invoke("put", &[s("k"), s("v")]).unwrap();
+    agent.invoke("get", &[s("k")]).unwrap();
+
+    let functions: Vec<String> = agent.host_calls().into_iter().map(|c| c.function).collect();
+    assert_eq!(functions, ["wasi:keyvalue/eventual::set", "wasi:keyvalue/eventual::get"]);
+
+    let kinds: Vec<&str> = agent
+        .oplog()
+        .entries()
+        .iter()
+        .map(|e| match e {
+            OplogEntry::Create(_) => "create",
+            OplogEntry::AgentInvocationStarted(_) => "started",
+            OplogEntry::AgentInvocationFinished(_) => "finished",
+            OplogEntry::HostCall(_) => "host-call",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["create", "started", "finished", "started", "host-call", "finished", "started", "host-call", "finished"]
+    );
+}
+
+#[test]
+fn a_crash_mid_invocation_recovers_by_replay() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("p1")]).unwrap();
+    assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(1)]);
+    let before = agent.oplog().len();
+
+    // Crash right after the idempotency key of the charge is persisted: the
+    // key is replayed, the payment happens once, and the call completes.
+    agent.schedule_crashes([CrashPoint::AfterEntry(before + 2)]);
+    let receipt = agent.invoke("charge", &[s("bob"), Value::U64(10)]).unwrap();
+    assert_eq!(agent.crashes_fired().len(), 1);
+    assert_eq!(agent.recoveries(), 2, "created, then recovered once");
+    let ledger = &env.kv_contents()["ledger"];
+    assert_eq!(ledger.len(), 1, "{ledger:?}");
+    assert!(matches!(receipt.as_slice(), [Value::U64(_)]));
+
+    // In-memory state was rebuilt by replaying `count`.
+    assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(2)]);
+    // Replayed host calls are marked as such.
+    assert!(agent.host_calls().iter().any(|c| c.replayed));
+}
+
+#[test]
+fn crash_at_every_oplog_index_recovers_to_the_reference() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let report = verify(&env, &component, &everything(), &CrashPlan::every_entry()).unwrap();
+    println!("{report}");
+    assert!(report.is_ok(), "{report}");
+    let reference_len = report.reference.oplog_len as usize;
+    assert!(report.runs > reference_len - 1, "every index plus before-persist points: {report}");
+    assert_eq!(report.recovered, report.runs);
+    assert!(report.crashes_fired >= report.runs - 1, "{report}");
+    // Crashing after the side effect but before its entry repeats it, with the same key.
+    assert!(report.retried_effects > 0, "{report}");
+}
+
+#[test]
+fn random_crash_points_are_reproducible_from_the_seed() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let plan = CrashPlan::Random { seed: 42, trials: 25, crashes_per_run: 3 };
+    let a = verify(&env, &component, &everything(), &plan).unwrap();
+    let b = verify(&env, &component, &everything(), &plan).unwrap();
+    assert!(a.is_ok(), "{a}");
+    assert_eq!(a.seed, Some(42));
+    assert_eq!((a.runs, a.crashes_fired, a.retried_effects), (b.runs, b.crashes_fired, b.retried_effects));
+    assert!(a.crashes_fired > 25, "several crashes per run: {a}");
+}
+
+#[test]
+fn the_same_script_twice_gives_identical_oplogs() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    assert_eq!(run_twice(&env, &component, &everything()).unwrap(), Ok(()));
+}
+
+#[test]
+fn a_nondeterministic_agent_is_caught_with_a_precise_report() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("p1")]).unwrap();
+    agent.invoke("set-mode", &[s("a")]).unwrap();
+    agent.invoke("flaky", &[]).unwrap(); // reads the clock while mode is "a"
+    agent.invoke("set-mode", &[s("b")]).unwrap();
+    let flaky_clock = agent
+        .oplog()
+        .entries()
+        .iter()
+        .position(|e| matches!(e, OplogEntry::HostCall(p) if p.function_name == "wasi:clocks/wall-clock::now"))
+        .expect("the clock read is recorded") as u64
+        + 1;
+
+    agent.crash();
+    let err = agent.invoke("count", &[]).unwrap_err();
+    let Error::Divergence(d) = &err else { panic!("expected a divergence, got {err}") };
+    assert_eq!(d.oplog_index, flaky_clock);
+    assert_eq!(d.expected, "host call `wasi:clocks/wall-clock::now` (read-local)");
+    assert_eq!(d.actual, "called `golem:api/host::generate-idempotency-key`");
+    assert!(err.to_string().starts_with(&format!("replay diverged at oplog index {flaky_clock}")), "{err}");
+}
+
+#[test]
+fn traps_loops_and_memory_hogs_end_with_clear_errors() {
+    let env = Environment::builder()
+        .invocation_timeout(Duration::from_millis(500))
+        .memory_limit(64 * 1024 * 1024)
+        .build()
+        .unwrap();
+    let component = probe(&env);
+
+    let mut trapper = env.create_agent(&component, "probe", &[s("t")]).unwrap();
+    let err = trapper.invoke("trap", &[]).unwrap_err();
+    assert!(matches!(&err, Error::Trap { stderr, .. } if stderr.contains("probe asked to trap")), "{err}");
+    let oplog_len = trapper.oplog().len();
+    assert!(matches!(trapper.oplog().entries().last(), Some(OplogEntry::Error(_))));
+    assert!(matches!(trapper.invoke("count", &[]), Err(Error::AgentFailed(_))));
+    assert_eq!(trapper.oplog().len(), oplog_len, "the oplog is kept as it was");
+
+    let started = Instant::now();
+    let mut looper = env.create_agent(&component, "probe", &[s("l")]).unwrap();
+    let err = looper.invoke("loop", &[]).unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    let mut hog = env.create_agent(&component, "probe", &[s("h")]).unwrap();
+    let err = hog.invoke("oom", &[]).unwrap_err();
+    assert!(matches!(err, Error::MemoryLimit { limit } if limit == 64 * 1024 * 1024), "{err}");
+
+    // The environment keeps working for the next agent.
+    let mut next = env.create_agent(&component, "probe", &[s("n")]).unwrap();
+    assert_eq!(next.invoke("count", &[]).unwrap(), [Value::U64(1)]);
+}
