@@ -125,6 +125,7 @@ impl Agent {
         agent_type: &str,
         args: &[Value],
         crashes: Vec<CrashPoint>,
+        oplog: Oplog,
     ) -> Result<Agent, Error> {
         if component.inner.guest.is_none() {
             return Err(Error::MissingExport("`golem:agent/guest@1.5.0` (is this an agent component?)".into()));
@@ -133,8 +134,22 @@ impl Agent {
         let name = format!("{agent_type}({})", rendered.join(","));
         let identity = AgentIdentity { component_id: component.inner.id, name: name.clone() };
         let seed = seed_from(&[&env.seed().to_le_bytes(), name.as_bytes()]);
-        let mut oplog = Oplog::in_memory();
-        oplog.append(create_entry(&identity, component.inner.info.size as u64))?;
+        let resuming = !oplog.is_empty();
+        let mut oplog = oplog;
+        if resuming {
+            match oplog.get(1) {
+                Some(OplogEntry::Create(p)) if p.agent_id.agent_id == name => {}
+                Some(OplogEntry::Create(p)) => {
+                    return Err(Error::Setup(format!(
+                        "the oplog belongs to agent `{}`, not `{name}`",
+                        p.agent_id.agent_id
+                    )));
+                }
+                _ => return Err(Error::Setup("the oplog does not start with a `create` entry".into())),
+            }
+        } else {
+            oplog.append(create_entry(&identity, component.inner.info.size as u64))?;
+        }
         let mut agent = Agent {
             env,
             component,
@@ -149,7 +164,13 @@ impl Agent {
             crashes_fired: Vec::new(),
             recoveries: 0,
         };
-        agent.run(Call::Initialize { agent_type: agent_type.into(), input: data_value(args) })?;
+        if resuming {
+            // Rebuild the agent's memory from its oplog now, so that a broken
+            // or foreign oplog is reported here rather than on first use.
+            agent.recover()?;
+        } else {
+            agent.run(Call::Initialize { agent_type: agent_type.into(), input: data_value(args) })?;
+        }
         Ok(agent)
     }
 

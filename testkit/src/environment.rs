@@ -161,7 +161,21 @@ impl Environment {
     /// Create an agent of `agent_type` in a component exporting
     /// `golem:agent/guest@1.5.0`, with the given constructor arguments.
     pub fn create_agent(&self, component: &LoadedComponent, agent_type: &str, args: &[Value]) -> Result<Agent, Error> {
-        Agent::create(self.clone(), component.clone(), agent_type, args, Vec::new())
+        Agent::create(self.clone(), component.clone(), agent_type, args, Vec::new(), crate::oplog::Oplog::in_memory())
+    }
+
+    /// Create an agent whose oplog is `oplog` (an empty one, typically a new
+    /// file from [`Oplog::create_file`](crate::oplog::Oplog::create_file)), or
+    /// resume one from an oplog recorded earlier, for example a file that
+    /// outlived the process that wrote it: the agent is recovered by replay.
+    pub fn agent_with_oplog(
+        &self,
+        component: &LoadedComponent,
+        agent_type: &str,
+        args: &[Value],
+        oplog: crate::oplog::Oplog,
+    ) -> Result<Agent, Error> {
+        Agent::create(self.clone(), component.clone(), agent_type, args, Vec::new(), oplog)
     }
 
     /// Like [`Environment::create_agent`], with crashes injected at `crashes`.
@@ -172,7 +186,7 @@ impl Environment {
         args: &[Value],
         crashes: Vec<crate::CrashPoint>,
     ) -> Result<Agent, Error> {
-        Agent::create(self.clone(), component.clone(), agent_type, args, crashes)
+        Agent::create(self.clone(), component.clone(), agent_type, args, crashes, crate::oplog::Oplog::in_memory())
     }
 
     /// A copy of the key-value store: bucket → key → value.

@@ -262,3 +262,102 @@ fn read_record(bytes: &[u8], pos: usize) -> Result<(OplogEntry, usize), (String,
         Err(e) => Err((format!("undecodable entry: {e}"), Some(next))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::bindings::golem::api::oplog::{LogLevel, LogParameters, Timestamp};
+    use crate::host::bindings::wasi::clocks::wall_clock::Datetime;
+
+    fn entry(i: u64) -> OplogEntry {
+        let timestamp = Datetime { seconds: i, nanoseconds: 0 };
+        if i % 2 == 0 {
+            OplogEntry::NoOp(Timestamp { timestamp })
+        } else {
+            OplogEntry::Log(LogParameters { timestamp, level: LogLevel::Info, context: "t".into(), message: format!("entry {i}") })
+        }
+    }
+
+    fn write(path: &Path, n: u64) -> Vec<OplogEntry> {
+        let mut oplog = Oplog::create_file(path).expect("create");
+        for i in 1..=n {
+            assert_eq!(oplog.append(entry(i)).expect("append"), i);
+        }
+        oplog.entries().to_vec()
+    }
+
+    #[test]
+    fn a_file_oplog_reopens_with_every_entry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("agent.oplog");
+        let written = write(&path, 5);
+        let (oplog, damage) = Oplog::open_file(&path).expect("open");
+        assert_eq!(damage, None);
+        assert_eq!(oplog.entries(), written.as_slice());
+        assert_eq!(oplog.get(1), Some(&written[0]));
+        assert_eq!(oplog.get(0), None);
+        assert_eq!(oplog.path(), Some(path.as_path()));
+    }
+
+    #[test]
+    fn a_torn_write_keeps_every_intact_entry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("agent.oplog");
+        let written = write(&path, 5);
+        let full = std::fs::metadata(&path).expect("meta").len();
+        // The process died in the middle of writing the last record.
+        let file = OpenOptions::new().write(true).open(&path).expect("open");
+        file.set_len(full - 7).expect("truncate");
+        drop(file);
+
+        let (mut oplog, damage) = Oplog::open_file(&path).expect("open");
+        let damage = damage.expect("damage reported");
+        assert_eq!(damage.index, 5);
+        assert!(damage.reason.starts_with("truncated record"), "{}", damage.reason);
+        assert_eq!(oplog.entries(), &written[..4]);
+        assert!(damage.to_string().contains("4 intact entries kept"), "{damage}");
+
+        // Appending continues a well-formed log.
+        oplog.append(entry(5)).expect("append");
+        drop(oplog);
+        let (reopened, damage) = Oplog::open_file(&path).expect("reopen");
+        assert_eq!(damage, None);
+        assert_eq!(reopened.entries(), written.as_slice());
+    }
+
+    #[test]
+    fn a_flipped_bit_is_found_by_the_checksum() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("agent.oplog");
+        let written = write(&path, 6);
+        let mut bytes = std::fs::read(&path).expect("read");
+        // Find the third record and flip a bit of its payload.
+        let mut pos = HEADER.len();
+        for _ in 0..2 {
+            let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().expect("4 bytes")) as usize;
+            pos += 8 + len;
+        }
+        bytes[pos + 8 + 3] ^= 0x10;
+        std::fs::write(&path, &bytes).expect("write");
+
+        let (oplog, damage) = Oplog::open_file(&path).expect("open");
+        let damage = damage.expect("damage reported");
+        assert_eq!(damage.index, 3);
+        assert_eq!(damage.offset, pos as u64);
+        assert_eq!(damage.reason, "checksum mismatch");
+        assert_eq!(oplog.entries(), &written[..2]);
+        // The records after the damaged one are intact and reported.
+        assert_eq!(damage.salvaged, &written[3..]);
+    }
+
+    #[test]
+    fn other_files_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, "hello").expect("write");
+        let err = Oplog::open_file(&path).expect_err("not an oplog");
+        assert!(matches!(err, OplogError::NotAnOplog { .. }));
+        assert!(err.to_string().contains("notes.txt"), "{err}");
+        assert!(matches!(Oplog::open_file(dir.path().join("missing")), Err(OplogError::Io { .. })));
+    }
+}

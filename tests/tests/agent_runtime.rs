@@ -192,3 +192,58 @@ fn traps_loops_and_memory_hogs_end_with_clear_errors() {
     let mut next = env.create_agent(&component, "probe", &[s("n")]).unwrap();
     assert_eq!(next.invoke("count", &[]).unwrap(), [Value::U64(1)]);
 }
+
+#[test]
+fn a_file_backed_agent_survives_its_process() {
+    use reprise_testkit::oplog::Oplog;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probe.oplog");
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    {
+        let oplog = Oplog::create_file(&path).unwrap();
+        let mut agent = env.agent_with_oplog(&component, "probe", &[s("f")], oplog).unwrap();
+        agent.invoke("count", &[]).unwrap();
+        agent.invoke("count", &[]).unwrap();
+        agent.invoke("put", &[s("k"), s("v")]).unwrap();
+        // The process ends here: memory and instance are gone, the file stays.
+    }
+    let (oplog, damage) = Oplog::open_file(&path).unwrap();
+    assert_eq!(damage, None);
+    let mut agent = env.agent_with_oplog(&component, "probe", &[s("f")], oplog).unwrap();
+    assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(3)], "memory rebuilt by replay");
+
+    // A foreign oplog is refused with a clear message.
+    let (oplog, _) = Oplog::open_file(&path).unwrap();
+    let err = env.agent_with_oplog(&component, "probe", &[s("other")], oplog).unwrap_err();
+    assert!(err.to_string().contains("belongs to agent `probe(String(\"f\"))`"), "{err}");
+}
+
+#[test]
+fn a_torn_oplog_tail_is_reported_and_the_agent_resumes_from_the_intact_entries() {
+    use reprise_testkit::oplog::Oplog;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probe.oplog");
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    {
+        let oplog = Oplog::create_file(&path).unwrap();
+        let mut agent = env.agent_with_oplog(&component, "probe", &[s("t")], oplog).unwrap();
+        agent.invoke("count", &[]).unwrap();
+        agent.invoke("count", &[]).unwrap();
+    }
+    // Tear the last record (the end of the second `count`).
+    let len = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len - 5).unwrap();
+
+    let (oplog, damage) = Oplog::open_file(&path).unwrap();
+    let damage = damage.expect("the torn record is reported");
+    assert!(damage.reason.starts_with("truncated record"), "{damage}");
+    let intact = oplog.len();
+    // Resuming replays the first count and completes the interrupted second one.
+    let mut agent = env.agent_with_oplog(&component, "probe", &[s("t")], oplog).unwrap();
+    assert_eq!(agent.oplog().len(), intact + 1, "the interrupted invocation's end was written again");
+    assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(3)]);
+}

@@ -1,0 +1,71 @@
+//! Speed of the testkit: instantiation, live and replayed host calls, and
+//! crash points verified per second. Prints figures; run with
+//! `cargo bench -p reprise-testkit --bench replay`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use reprise_testkit::guest::GuestBuild;
+use reprise_testkit::value::Value;
+use reprise_testkit::verify::{CrashPlan, Scenario, verify};
+use reprise_testkit::{Environment, LoadedComponent};
+
+fn main() {
+    let probe = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/probe");
+    let wasm = GuestBuild::new(&probe).profile("guest").build().expect("build the probe guest");
+    let env = Environment::new().expect("environment");
+    let started = Instant::now();
+    let component = env.load(&wasm).expect("load the probe");
+    println!("component load + compile          {:>10.2?}", started.elapsed());
+
+    instantiation(&env, &component);
+    host_calls(&env, &component);
+    for steps in [10, 100, 1_000] {
+        crash_verification(&env, &component, steps);
+    }
+}
+
+fn per(d: Duration, n: u64) -> Duration {
+    d / u32::try_from(n.max(1)).unwrap_or(u32::MAX)
+}
+
+fn instantiation(env: &Environment, component: &LoadedComponent) {
+    // Recovering an agent whose oplog holds only its creation is dominated by
+    // instantiating a fresh instance.
+    let mut agent = env.create_agent(component, "probe", &[Value::string("bench")]).expect("agent");
+    let rounds = 200;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        agent.crash();
+        agent.invoke("name", &[]).expect("name");
+    }
+    println!("crash + fresh instance + replay    {:>10.2?} per recovery (1 invocation)", per(started.elapsed(), rounds));
+}
+
+fn host_calls(env: &Environment, component: &LoadedComponent) {
+    let n: u64 = 20_000;
+    let mut agent = env.create_agent(component, "probe", &[Value::string("calls")]).expect("agent");
+    let started = Instant::now();
+    agent.invoke("steps", &[Value::U64(n)]).expect("steps");
+    let live = started.elapsed();
+    println!("live journaled host call           {:>10.2?} per call", per(live, n));
+
+    // Replay the same invocation: every host call is served from the oplog.
+    agent.crash();
+    let started = Instant::now();
+    agent.invoke("name", &[]).expect("recover");
+    let replay = started.elapsed();
+    println!("replayed host call                 {:>10.2?} per entry ({} entries)", per(replay, n), agent.oplog().len());
+}
+
+fn crash_verification(env: &Environment, component: &LoadedComponent, steps: u64) {
+    let scenario = Scenario::new("probe", [Value::string("v")]).call("steps", [Value::U64(steps)]);
+    let report = verify(env, component, &scenario, &CrashPlan::every_entry()).expect("verify");
+    assert!(report.is_ok(), "{report}");
+    println!(
+        "every-point verification, {steps:>5} steps: {:>4} crash points in {:>9.2?} ({:>6.0} points/s)",
+        report.runs,
+        report.elapsed,
+        report.runs_per_second()
+    );
+}
