@@ -11,6 +11,7 @@ use crate::agent::Agent;
 use crate::engine::{compile, engine, lock};
 use crate::error::{Error, chain};
 use crate::host::bindings::exports::golem::agent::guest::GuestIndices;
+use crate::host::blobstore::{BlobStore, BlobWrite};
 use crate::host::keyvalue::KvStore;
 use crate::host::{self, HostState, LogRecord};
 use crate::inspect::{self, ComponentInfo};
@@ -37,11 +38,20 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) seed: u64,
     kv: Mutex<KvStore>,
+    blobs: Mutex<BlobStore>,
 }
 
 impl Shared {
+    fn new(limits: Limits, seed: u64) -> Self {
+        Shared { limits, seed, kv: Mutex::default(), blobs: Mutex::default() }
+    }
+
     pub(crate) fn kv(&self) -> MutexGuard<'_, KvStore> {
         lock(&self.kv)
+    }
+
+    pub(crate) fn blobs(&self) -> MutexGuard<'_, BlobStore> {
+        lock(&self.blobs)
     }
 }
 
@@ -100,7 +110,7 @@ impl EnvironmentBuilder {
         let mut linker = Linker::new(engine()?);
         host::add_to_linker(&mut linker).map_err(|e| Error::Setup(chain(&e)))?;
         Ok(Environment {
-            shared: Arc::new(Shared { limits: self.limits, seed: self.seed, kv: Mutex::default() }),
+            shared: Arc::new(Shared::new(self.limits, self.seed)),
             linker: Arc::new(linker),
         })
     }
@@ -130,8 +140,7 @@ impl Environment {
     /// A new environment with the same settings and empty stores (no agents,
     /// no data), sharing this one's compiled host bindings.
     pub fn fresh(&self) -> Environment {
-        let shared = Shared { limits: self.shared.limits, seed: self.shared.seed, kv: Mutex::default() };
-        Environment { shared: Arc::new(shared), linker: self.linker.clone() }
+        Environment { shared: Arc::new(Shared::new(self.shared.limits, self.shared.seed)), linker: self.linker.clone() }
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -197,6 +206,16 @@ impl Environment {
     /// Every write made to the key-value store, in order.
     pub fn kv_writes(&self) -> Vec<crate::host::keyvalue::KvWrite> {
         self.shared.kv().writes().to_vec()
+    }
+
+    /// A copy of the blob store: container → object → data.
+    pub fn blob_contents(&self) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<u8>>> {
+        self.shared.blobs().contents()
+    }
+
+    /// Every write made to the blob store, in order.
+    pub fn blob_writes(&self) -> Vec<BlobWrite> {
+        self.shared.blobs().writes().to_vec()
     }
 }
 

@@ -25,6 +25,7 @@ use crate::agent::Agent;
 use crate::environment::{Environment, LoadedComponent};
 use crate::error::Error;
 use crate::host::journal::{CrashPoint, FiredCrash, is_remote_write};
+use crate::host::blobstore::BlobWrite;
 use crate::host::keyvalue::KvWrite;
 use crate::oplog::OplogEntry;
 use crate::value::Value;
@@ -93,6 +94,10 @@ pub struct RunOutcome {
     pub kv: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     /// Every key-value write, in order.
     pub kv_writes: Vec<KvWrite>,
+    /// Blob store contents at the end.
+    pub blobs: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// Every blob store write, in order.
+    pub blob_writes: Vec<BlobWrite>,
     /// Oplog length at the end.
     pub oplog_len: u64,
 }
@@ -292,7 +297,14 @@ fn run_calls(agent: &mut Agent, scenario: &Scenario) -> Result<Vec<Result<Vec<Va
 }
 
 fn outcome(env: &Environment, agent: &Agent, results: Vec<Result<Vec<Value>, String>>) -> RunOutcome {
-    RunOutcome { results, kv: env.kv_contents(), kv_writes: env.kv_writes(), oplog_len: agent.oplog().len() }
+    RunOutcome {
+        results,
+        kv: env.kv_contents(),
+        kv_writes: env.kv_writes(),
+        blobs: env.blob_contents(),
+        blob_writes: env.blob_writes(),
+        oplog_len: agent.oplog().len(),
+    }
 }
 
 fn plan_runs(plan: &CrashPlan, reference: &[OplogEntry]) -> (Vec<Vec<CrashPoint>>, Option<u64>) {
@@ -345,33 +357,46 @@ fn compare(reference: &RunOutcome, run: &RunOutcome, fired: &[FiredCrash]) -> Re
             return Err(FailureKind::Results { call, expected: expected.clone(), actual: actual.clone() });
         }
     }
-    // Side effects: every reference write must happen; extra writes are only
-    // allowed as identical repeats after a crash in an effect window.
-    let mut remaining: BTreeMap<&KvWrite, usize> = BTreeMap::new();
-    for w in &run.kv_writes {
+    let retry_allowed = fired.iter().any(|f| f.in_effect_window);
+    let mut retried = check_effects(&reference.kv_writes, &run.kv_writes, retry_allowed, describe_write)?;
+    retried += check_effects(&reference.blob_writes, &run.blob_writes, retry_allowed, |w| format!("{w:?}"))?;
+    if reference.kv != run.kv {
+        return Err(FailureKind::State("the key-value store contents differ".into()));
+    }
+    if reference.blobs != run.blobs {
+        return Err(FailureKind::State("the blob store contents differ".into()));
+    }
+    Ok(retried)
+}
+
+/// Every reference write must happen; extra writes are only allowed as
+/// identical repeats after a crash in an effect window. Returns the number of
+/// allowed repeats.
+fn check_effects<T: Ord>(
+    reference: &[T],
+    run: &[T],
+    retry_allowed: bool,
+    describe: impl Fn(&T) -> String,
+) -> Result<usize, FailureKind> {
+    let mut remaining: BTreeMap<&T, usize> = BTreeMap::new();
+    for w in run {
         *remaining.entry(w).or_default() += 1;
     }
-    for w in &reference.kv_writes {
+    for w in reference {
         match remaining.get_mut(w) {
             Some(n) if *n > 0 => *n -= 1,
-            _ => return Err(FailureKind::SideEffects(format!("the write {} was lost", describe_write(w)))),
+            _ => return Err(FailureKind::SideEffects(format!("the write {} was lost", describe(w)))),
         }
     }
-    let extra: Vec<(&KvWrite, usize)> = remaining.into_iter().filter(|(_, n)| *n > 0).collect();
-    let retry_allowed = fired.iter().any(|f| f.in_effect_window);
     let mut retried = 0;
-    for (w, n) in extra {
-        let repeats_reference = reference.kv_writes.contains(w);
-        if !(retry_allowed && repeats_reference) {
+    for (w, n) in remaining.into_iter().filter(|(_, n)| *n > 0) {
+        if !(retry_allowed && reference.contains(w)) {
             return Err(FailureKind::SideEffects(format!(
                 "the write {} happened {n} more time(s) than in the crash-free run",
-                describe_write(w)
+                describe(w)
             )));
         }
         retried += n;
-    }
-    if reference.kv != run.kv {
-        return Err(FailureKind::State("the key-value store contents differ".into()));
     }
     Ok(retried)
 }

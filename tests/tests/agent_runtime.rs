@@ -28,6 +28,10 @@ fn everything() -> Scenario {
         .call("idempotency-key", [])
         .call("charge", [s("alice"), Value::U64(250)])
         .call("transfer", [s("from"), s("to")])
+        .call("blob-put", [s("docs"), s("a.txt"), s("hello blobs")])
+        .call("blob-get", [s("docs"), s("a.txt"), Value::U64(6), Value::U64(9)])
+        .call("blob-list", [s("docs")])
+        .call("log", [s("halfway")])
         .call("count", [])
         .call("get", [s("missing")])
 }
@@ -46,6 +50,42 @@ fn invokes_methods_and_keeps_state() {
 
     let err = agent.invoke("no-such-method", &[]).unwrap_err();
     assert!(matches!(&err, Error::Agent(m) if m.contains("no method no-such-method")), "{err}");
+}
+
+#[test]
+fn blobs_stream_in_and_read_back_by_inclusive_range() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("b")]).unwrap();
+    agent.invoke("blob-put", &[s("docs"), s("a.txt"), s("hello blobs")]).unwrap();
+    agent.invoke("blob-put", &[s("docs"), s("b.txt"), s("second")]).unwrap();
+    agent.invoke("blob-put", &[s("docs"), s("c.txt"), s("third")]).unwrap();
+    assert_eq!(env.blob_contents()["docs"]["a.txt"], b"hello blobs");
+    // Offsets are inclusive; an end past the object is clamped.
+    let get = |agent: &mut reprise_testkit::Agent, start: u64, end: u64| {
+        agent.invoke("blob-get", &[s("docs"), s("a.txt"), Value::U64(start), Value::U64(end)])
+    };
+    assert_eq!(get(&mut agent, 6, 9).unwrap(), [s("blob")]);
+    assert_eq!(get(&mut agent, 0, u64::MAX).unwrap(), [s("hello blobs")]);
+    let bad = get(&mut agent, 20, 30).unwrap_err();
+    assert!(bad.to_string().contains("invalid range 20..=30: object `a.txt` has 11 bytes"), "{bad}");
+    let missing = agent.invoke("blob-get", &[s("nope"), s("a.txt"), Value::U64(0), Value::U64(1)]).unwrap_err();
+    assert!(missing.to_string().contains("container `nope` does not exist"), "{missing}");
+    assert_eq!(agent.invoke("blob-list", &[s("docs")]).unwrap(), [s("a.txt,b.txt,c.txt")]);
+}
+
+#[test]
+fn logs_are_recorded_once_even_when_replayed() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("l")]).unwrap();
+    agent.invoke("log", &[s("first")]).unwrap();
+    agent.crash();
+    agent.invoke("log", &[s("second")]).unwrap();
+    let messages: Vec<String> = agent.logs().into_iter().map(|l| l.message).collect();
+    assert_eq!(messages, ["first", "second"]);
+    let logged = agent.oplog().entries().iter().filter(|e| matches!(e, OplogEntry::Log(_))).count();
+    assert_eq!(logged, 2);
 }
 
 #[test]

@@ -17,6 +17,10 @@ wasmtime::component::bindgen!({
         "wasi:keyvalue/types.outgoing-value": crate::host::keyvalue::OutgoingValue,
         "wasi:keyvalue/types.incoming-value": crate::host::keyvalue::IncomingValue,
         "wasi:keyvalue/wasi-keyvalue-error.error": crate::host::keyvalue::KvError,
+        "wasi:blobstore/container.container": crate::host::blobstore::ContainerHandle,
+        "wasi:blobstore/container.stream-object-names": crate::host::blobstore::ObjectNames,
+        "wasi:blobstore/types.outgoing-value": crate::host::blobstore::OutgoingBlob,
+        "wasi:blobstore/types.incoming-value": crate::host::blobstore::IncomingBlob,
     },
     // Oplog entries are the generated Golem types themselves, stored and
     // compared as they are.

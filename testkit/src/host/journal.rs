@@ -403,6 +403,43 @@ impl Journal {
         Ok(result)
     }
 
+    /// [`Journal::call`] for a function returning `result<T, string>`: the
+    /// error text is journaled too, and `T` is encoded as `ok_type` (or has no
+    /// payload when `ok_type` is `None`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn call_fallible<T>(
+        &mut self,
+        function: &str,
+        function_type: WrappedFunctionType,
+        request: (Value, Type),
+        run: impl FnOnce(&mut Self) -> Result<T, String>,
+        encode: impl Fn(&T) -> Value,
+        ok_type: Option<Type>,
+        decode: impl Fn(Option<&Value>) -> Option<T>,
+    ) -> wasmtime::Result<Result<T, String>> {
+        let result_type = Type::result(ok_type.clone(), Some(Type::String));
+        let has_payload = ok_type.is_some();
+        self.call(
+            function,
+            function_type,
+            request,
+            run,
+            |r| {
+                let v = match r {
+                    Ok(t) if has_payload => Value::result(Ok(encode(t))),
+                    Ok(_) => Value::Result(Ok(None)),
+                    Err(e) => Value::result(Err(Value::string(e.clone()))),
+                };
+                (v, result_type.clone())
+            },
+            |v| match v {
+                Value::Result(Ok(payload)) => decode(payload.as_deref()).map(Ok),
+                Value::Result(Err(Some(e))) => e.as_str().map(|s| Err(s.to_string())),
+                _ => None,
+            },
+        )
+    }
+
     /// Record a guest-supplied durable function invocation (live only).
     pub(crate) fn persist_guest_call(
         &mut self,

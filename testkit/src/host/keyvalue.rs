@@ -116,8 +116,9 @@ impl HostState {
         Ok(self.table.push(KvError { trace })?)
     }
 
-    /// Journal a key-value call whose success value is `T`; errors are recorded
-    /// as their trace text and turned into error resources.
+    /// Journal a key-value call; errors are journaled as their trace text
+    /// and handed to the guest as error resources.
+    #[allow(clippy::too_many_arguments)]
     fn kv_call<T>(
         &mut self,
         function: &str,
@@ -128,28 +129,7 @@ impl HostState {
         ok_type: Option<Type>,
         decode: impl Fn(Option<&Value>) -> Option<T>,
     ) -> wasmtime::Result<KvResult<T>> {
-        let result_type = Type::result(ok_type.clone(), Some(Type::String));
-        let has_payload = ok_type.is_some();
-        let outcome = self.journal.call(
-            function,
-            function_type,
-            request,
-            run,
-            |r| {
-                let v = match r {
-                    Ok(t) if has_payload => Value::result(Ok(encode(t))),
-                    Ok(_) => Value::Result(Ok(None)),
-                    Err(e) => Value::result(Err(Value::string(e.clone()))),
-                };
-                (v, result_type.clone())
-            },
-            |v| match v {
-                Value::Result(Ok(payload)) => decode(payload.as_deref()).map(Ok),
-                Value::Result(Err(Some(e))) => e.as_str().map(|s| Err(s.to_string())),
-                _ => None,
-            },
-        )?;
-        match outcome {
+        match self.journal.call_fallible(function, function_type, request, run, encode, ok_type, decode)? {
             Ok(t) => Ok(Ok(t)),
             Err(trace) => Ok(Err(self.kv_error(trace)?)),
         }

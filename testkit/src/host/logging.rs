@@ -2,6 +2,8 @@
 
 use super::bindings::wasi::logging::logging::{Host, Level};
 use super::HostState;
+use super::bindings::golem::api::oplog::{LogLevel as OplogLevel, LogParameters};
+use crate::oplog::OplogEntry;
 
 /// Severity of a [`LogRecord`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,7 +48,24 @@ impl From<Level> for LogLevel {
 
 impl Host for HostState {
     fn log(&mut self, level: Level, context: String, message: String) -> wasmtime::Result<()> {
+        // A replayed agent logs nothing new: its messages are in the oplog.
+        if !self.journal.is_live() {
+            return Ok(());
+        }
+        let entry = OplogEntry::Log(LogParameters {
+            timestamp: self.journal.now(),
+            level: match level {
+                Level::Trace => OplogLevel::Trace,
+                Level::Debug => OplogLevel::Debug,
+                Level::Info => OplogLevel::Info,
+                Level::Warn => OplogLevel::Warn,
+                Level::Error => OplogLevel::Error,
+                Level::Critical => OplogLevel::Critical,
+            },
+            context: context.clone(),
+            message: message.clone(),
+        });
         self.logs.push(LogRecord { level: level.into(), context, message });
-        Ok(())
+        self.journal.append(entry).map(|_| ())
     }
 }

@@ -9,6 +9,7 @@ pub mod journal;
 pub mod keyvalue;
 mod logging;
 pub(crate) mod state;
+pub mod blobstore;
 
 pub use logging::{LogLevel, LogRecord};
 pub(crate) use state::HostState;
@@ -38,5 +39,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     bindings::wasi::keyvalue::wasi_keyvalue_error::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::wasi::keyvalue::eventual::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::wasi::keyvalue::eventual_batch::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    bindings::wasi::blobstore::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    bindings::wasi::blobstore::container::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    bindings::wasi::blobstore::blobstore::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }

@@ -13,6 +13,7 @@ use reprise::bindings::golem::core::types::{DataValue, ElementValue, WitNode, Wi
 use reprise::bindings::golem::durability::durability;
 use reprise::bindings::golem::api::oplog::WrappedFunctionType;
 use reprise::bindings::golem::core::types::{NamedWitTypeNode, ValueAndType, WitType, WitTypeNode};
+use reprise::bindings::wasi::blobstore::{blobstore, types as blob_types};
 use reprise::bindings::wasi::keyvalue::{eventual, types};
 use reprise::bindings::wasi::logging::logging;
 
@@ -200,6 +201,45 @@ impl Guest for Probe {
                     let _ = host::generate_idempotency_key();
                 }
                 Ok(unit())
+            }
+            "blob-put" => {
+                // Streams the data into the object, creating the container on first use.
+                let (c, name, data) = (arg_str(&input, 0)?, arg_str(&input, 1)?, arg_str(&input, 2)?);
+                // Creating may be retried after a crash: an existing container is fine.
+                let container = if blobstore::container_exists(&c).map_err(err)? {
+                    blobstore::get_container(&c).map_err(err)?
+                } else {
+                    blobstore::create_container(&c).or_else(|_| blobstore::get_container(&c)).map_err(err)?
+                };
+                let value = blob_types::OutgoingValue::new_outgoing_value();
+                let body = value.outgoing_value_write_body().map_err(|()| err("body taken"))?;
+                for chunk in data.as_bytes().chunks(3) {
+                    body.blocking_write_and_flush(chunk).map_err(|e| err(format!("{e:?}")))?;
+                }
+                drop(body);
+                container.write_data(&name, &value).map_err(err)?;
+                Ok(unit())
+            }
+            "blob-get" => {
+                let (c, name) = (arg_str(&input, 0)?, arg_str(&input, 1)?);
+                let (start, end) = (arg_u64(&input, 2)?, arg_u64(&input, 3)?);
+                let container = blobstore::get_container(&c).map_err(err)?;
+                let data = container.get_data(&name, start, end).map_err(err)?;
+                let bytes = data.incoming_value_consume_sync().map_err(err)?;
+                Ok(out_str(String::from_utf8_lossy(&bytes).into_owned()))
+            }
+            "blob-list" => {
+                let container = blobstore::get_container(&arg_str(&input, 0)?).map_err(err)?;
+                let names = container.list_objects().map_err(err)?;
+                let mut all = Vec::new();
+                loop {
+                    let (batch, done) = names.read_stream_object_names(2).map_err(err)?;
+                    all.extend(batch);
+                    if done {
+                        break;
+                    }
+                }
+                Ok(out_str(all.join(",")))
             }
             "log" => {
                 logging::log(logging::Level::Info, "probe", &arg_str(&input, 0)?);
