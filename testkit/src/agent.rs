@@ -269,6 +269,7 @@ impl Agent {
             Ok(index) => index,
             Err(e) => return self.after_crash(e, None),
         };
+        self.begin_spans(started, &call);
         match self.invoke_guest(&call) {
             Ok(Outcome::Done(result)) => self.finish(started, result),
             Ok(Outcome::Crashed) => self.recover_invocation(started),
@@ -312,6 +313,17 @@ impl Agent {
         }
         let _ = started;
         result.map_err(|e| Error::Agent(format!("{e:?}")))
+    }
+
+    fn begin_spans(&mut self, started: u64, call: &Call) {
+        let seed = self.seed;
+        if let Some(live) = self.live.as_mut() {
+            let method = match call {
+                Call::Initialize { agent_type, .. } => agent_type.as_str(),
+                Call::Method { name, .. } => name.as_str(),
+            };
+            live.store.data_mut().spans.begin_invocation(seed, started, method);
+        }
     }
 
     /// Call the guest for `call` on the live instance.
@@ -438,6 +450,7 @@ impl Agent {
                 .replay(Strict::InvocationStarted, || "started an invocation".into())
                 .map_err(Error::Divergence)?
                 .0;
+            self.begin_spans(index, &call);
             let result = match self.invoke_guest(&call)? {
                 Outcome::Crashed => return Ok(None),
                 Outcome::Done(result) => result,

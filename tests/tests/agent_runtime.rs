@@ -32,6 +32,7 @@ fn everything() -> Scenario {
         .call("blob-get", [s("docs"), s("a.txt"), Value::U64(6), Value::U64(9)])
         .call("blob-list", [s("docs")])
         .call("log", [s("halfway")])
+        .call("traced", [s("o-17")])
         .call("count", [])
         .call("get", [s("missing")])
 }
@@ -72,6 +73,44 @@ fn blobs_stream_in_and_read_back_by_inclusive_range() {
     let missing = agent.invoke("blob-get", &[s("nope"), s("a.txt"), Value::U64(0), Value::U64(1)]).unwrap_err();
     assert!(missing.to_string().contains("container `nope` does not exist"), "{missing}");
     assert_eq!(agent.invoke("blob-list", &[s("docs")]).unwrap(), [s("a.txt,b.txt,c.txt")]);
+}
+
+#[test]
+fn spans_nest_carry_attributes_and_are_recorded() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("t")]).unwrap();
+    let report = agent.invoke("traced", &[s("o-17")]).unwrap();
+    assert_eq!(
+        report,
+        [s("chain=payment>order order-id=o-17 own=false parent-is-order=true traceparent=true")]
+    );
+    let spans: Vec<String> = agent
+        .oplog()
+        .entries()
+        .iter()
+        .filter_map(|e| match e {
+            OplogEntry::StartSpan(p) => Some(format!("start {}", p.attributes[0].key)),
+            OplogEntry::SetSpanAttribute(p) => Some(format!("attr {}", p.key)),
+            OplogEntry::FinishSpan(_) => Some("finish".into()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(spans, ["start name", "attr order-id", "start name", "attr provider", "finish", "finish"]);
+    // Parent links: the payment span's parent is the order span.
+    let starts: Vec<_> = agent
+        .oplog()
+        .entries()
+        .iter()
+        .filter_map(|e| if let OplogEntry::StartSpan(p) = e { Some(p.clone()) } else { None })
+        .collect();
+    assert_eq!(starts[1].parent.as_deref(), Some(starts[0].span_id.as_str()));
+
+    // Replay reproduces the same spans (ids included) without new entries.
+    let len = agent.oplog().len();
+    agent.crash();
+    assert_eq!(agent.invoke("name", &[]).unwrap(), [s("t")]);
+    assert_eq!(agent.oplog().len(), len + 2, "only the new invocation was recorded");
 }
 
 #[test]

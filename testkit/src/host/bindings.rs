@@ -17,6 +17,8 @@ wasmtime::component::bindgen!({
         "wasi:keyvalue/types.outgoing-value": crate::host::keyvalue::OutgoingValue,
         "wasi:keyvalue/types.incoming-value": crate::host::keyvalue::IncomingValue,
         "wasi:keyvalue/wasi-keyvalue-error.error": crate::host::keyvalue::KvError,
+        "golem:api/context.span": crate::host::context::SpanHandle,
+        "golem:api/context.invocation-context": crate::host::context::ContextSnapshot,
         "wasi:blobstore/container.container": crate::host::blobstore::ContainerHandle,
         "wasi:blobstore/container.stream-object-names": crate::host::blobstore::ObjectNames,
         "wasi:blobstore/types.outgoing-value": crate::host::blobstore::OutgoingBlob,

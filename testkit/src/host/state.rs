@@ -33,6 +33,7 @@ pub(crate) struct HostState {
     pub(crate) limits: StoreLimits,
     pub(crate) shared: Arc<Shared>,
     pub(crate) agent: AgentIdentity,
+    pub(crate) spans: super::context::Spans,
 }
 
 impl HostState {
@@ -54,6 +55,7 @@ impl HostState {
             limits,
             shared,
             agent,
+            spans: Default::default(),
         }
     }
 

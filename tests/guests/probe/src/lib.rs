@@ -241,6 +241,38 @@ impl Guest for Probe {
                 }
                 Ok(out_str(all.join(",")))
             }
+            "traced" => {
+                // Nested spans with attributes; reports what the context sees.
+                use reprise::bindings::golem::api::context::{self, AttributeValue};
+                let order = context::start_span("order");
+                order.set_attribute("order-id", &AttributeValue::String(arg_str(&input, 0)?));
+                let report = {
+                    let payment = context::start_span("payment");
+                    payment.set_attribute("provider", &AttributeValue::String("acme".into()));
+                    let ctx = context::current_context();
+                    let chain: Vec<String> = ctx
+                        .get_attribute_chain("name")
+                        .into_iter()
+                        .map(|AttributeValue::String(s)| s)
+                        .collect();
+                    let order_id = match ctx.get_attribute("order-id", true) {
+                        Some(AttributeValue::String(s)) => s,
+                        None => "none".into(),
+                    };
+                    let own_order_id = ctx.get_attribute("order-id", false).is_some();
+                    let headers = ctx.trace_context_headers();
+                    let parent_span = ctx.parent().map(|p| p.span_id()).unwrap_or_default();
+                    format!(
+                        "chain={} order-id={order_id} own={own_order_id} parent-is-order={} traceparent={}",
+                        chain.join(">"),
+                        parent_span.len() == 16,
+                        headers.iter().any(|(k, v)| k == "traceparent" && v.starts_with("00-") && v.contains(&ctx.span_id()))
+                    )
+                    // `payment` finishes here, on drop
+                };
+                order.finish();
+                Ok(out_str(report))
+            }
             "log" => {
                 logging::log(logging::Level::Info, "probe", &arg_str(&input, 0)?);
                 Ok(unit())
