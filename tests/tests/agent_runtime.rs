@@ -114,6 +114,23 @@ fn spans_nest_carry_attributes_and_are_recorded() {
 }
 
 #[test]
+fn an_agent_reads_and_searches_its_own_oplog() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("o")]).unwrap();
+    agent.invoke("put", &[s("a"), s("1")]).unwrap(); // entries 4..=6, the set at 5
+    agent.invoke("put", &[s("b"), s("2")]).unwrap(); // the set at 8
+    let summary = agent.invoke("own-oplog", &[s("eventual::set")]).unwrap();
+    // create, initialization and two puts (start, set, finish), and this
+    // invocation's start: the oplog as it was when the read began.
+    assert_eq!(summary, [s("total=10 host-calls=2 found=5,8")]);
+    // The pages are journaled: replay returns what the live run saw.
+    agent.crash();
+    agent.invoke("name", &[]).unwrap();
+    assert_eq!(agent.recoveries(), 2);
+}
+
+#[test]
 fn logs_are_recorded_once_even_when_replayed() {
     let env = Environment::new().unwrap();
     let component = probe(&env);

@@ -18,6 +18,8 @@ wasmtime::component::bindgen!({
         "wasi:keyvalue/types.incoming-value": crate::host::keyvalue::IncomingValue,
         "wasi:keyvalue/wasi-keyvalue-error.error": crate::host::keyvalue::KvError,
         "golem:api/context.span": crate::host::context::SpanHandle,
+        "golem:api/oplog.get-oplog": crate::host::oplog_api::OplogCursor,
+        "golem:api/oplog.search-oplog": crate::host::oplog_api::OplogCursor,
         "golem:api/context.invocation-context": crate::host::context::ContextSnapshot,
         "wasi:blobstore/container.container": crate::host::blobstore::ContainerHandle,
         "wasi:blobstore/container.stream-object-names": crate::host::blobstore::ObjectNames,

@@ -184,6 +184,9 @@ pub fn describe(entry: &OplogEntry) -> String {
         E::FinishSpan(p) => format!("the end of span {}", p.span_id),
         E::SetSpanAttribute(p) => format!("setting span attribute `{}`", p.key),
         E::Jump(p) => format!("a jump over {}..={}", p.jump.start, p.jump.end),
+        E::Log(p) => format!("log [{}] {}", p.context, p.message),
+        E::Create(p) => format!("creation of agent `{}`", p.agent_id.agent_id),
+        E::Error(p) => format!("error: {}", p.error),
         other => format!("{:?}", std::mem::discriminant(other)),
     }
 }

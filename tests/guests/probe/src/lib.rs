@@ -273,6 +273,23 @@ impl Guest for Probe {
                 order.finish();
                 Ok(out_str(report))
             }
+            "own-oplog" => {
+                // Pages through the agent's own oplog and summarises it.
+                use reprise::bindings::golem::api::oplog::{GetOplog, PublicOplogEntry, SearchOplog};
+                let me = host::get_self_metadata().agent_id;
+                let reader = GetOplog::new(&me, 1);
+                let (mut total, mut host_calls) = (0, 0);
+                while let Some(page) = reader.get_next() {
+                    total += page.len();
+                    host_calls += page.iter().filter(|e| matches!(e, PublicOplogEntry::HostCall(_))).count();
+                }
+                let search = SearchOplog::new(&me, &arg_str(&input, 0)?);
+                let mut found = Vec::new();
+                while let Some(page) = search.get_next() {
+                    found.extend(page.into_iter().map(|(i, _)| i.to_string()));
+                }
+                Ok(out_str(format!("total={total} host-calls={host_calls} found={}", found.join(","))))
+            }
             "log" => {
                 logging::log(logging::Level::Info, "probe", &arg_str(&input, 0)?);
                 Ok(unit())
