@@ -17,6 +17,8 @@ use crate::host::bindings::golem::core::types::{AccountId, DataSchema, DataValue
 use crate::host::bindings::wasi::clocks::wall_clock::Datetime;
 use crate::host::golem_host::uuid_from_u128;
 use crate::host::journal::{CrashInjected, CrashPoint, Divergence, FiredCrash, HostCall, Journal, RestartRequested, Strict, describe, seed_from};
+use crate::host::bindings::golem::api::host::AgentStatus;
+use crate::host::registry::AgentRecord;
 use crate::host::state::AgentIdentity;
 use crate::host::{HostState, LogRecord};
 use crate::oplog::{Oplog, OplogEntry};
@@ -164,6 +166,7 @@ impl Agent {
             crashes_fired: Vec::new(),
             recoveries: 0,
         };
+        agent.register(agent_type);
         if resuming {
             // Rebuild the agent's memory from its oplog now, so that a broken
             // or foreign oplog is reported here rather than on first use.
@@ -172,6 +175,31 @@ impl Agent {
             agent.run(Call::Initialize { agent_type: agent_type.into(), input: data_value(args) })?;
         }
         Ok(agent)
+    }
+
+    fn register(&self, agent_type: &str) {
+        let shared = self.env.shared();
+        let mut agents = shared.agents();
+        let order = agents.len() as u64;
+        agents.entry(self.identity.name.clone()).or_insert_with(|| AgentRecord {
+            component_id: self.identity.component_id,
+            name: self.identity.name.clone(),
+            status: AgentStatus::Idle,
+            revision: 0,
+            // Virtual creation times one second apart, in creation order.
+            created_at_ms: 1_767_225_600_000 + order * 1000,
+            env: vec![
+                ("GOLEM_AGENT_ID".into(), self.identity.name.clone()),
+                ("GOLEM_AGENT_TYPE".into(), agent_type.into()),
+            ],
+            config: shared.config.clone(),
+        });
+    }
+
+    fn set_status(&self, status: AgentStatus) {
+        if let Some(record) = self.env.shared().agents().get_mut(&self.identity.name) {
+            record.status = status;
+        }
     }
 
     /// The agent's id, as Golem renders it (`type(args)`).
@@ -260,6 +288,13 @@ impl Agent {
         if let Some(reason) = &self.failed {
             return Err(Error::AgentFailed(reason.clone()));
         }
+        self.set_status(AgentStatus::Running);
+        let result = self.run_call(call);
+        self.set_status(if self.failed.is_some() { AgentStatus::Failed } else { AgentStatus::Idle });
+        result
+    }
+
+    fn run_call(&mut self, call: Call) -> Result<DataValue, Error> {
         if self.live.is_none() {
             self.recover()?;
         }

@@ -13,6 +13,7 @@ use crate::error::{Error, chain};
 use crate::host::bindings::exports::golem::agent::guest::GuestIndices;
 use crate::host::blobstore::{BlobStore, BlobWrite};
 use crate::host::keyvalue::KvStore;
+use crate::host::registry::AgentRecord;
 use crate::host::{self, HostState, LogRecord};
 use crate::inspect::{self, ComponentInfo};
 use crate::value::Value;
@@ -37,13 +38,27 @@ impl Default for Limits {
 pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) seed: u64,
+    /// `wasi:config` values, also reported as every agent's configuration.
+    pub(crate) config: Vec<(String, String)>,
     kv: Mutex<KvStore>,
     blobs: Mutex<BlobStore>,
+    agents: Mutex<std::collections::BTreeMap<String, AgentRecord>>,
 }
 
 impl Shared {
-    fn new(limits: Limits, seed: u64) -> Self {
-        Shared { limits, seed, kv: Mutex::default(), blobs: Mutex::default() }
+    fn new(limits: Limits, seed: u64, config: Vec<(String, String)>) -> Self {
+        Shared {
+            limits,
+            seed,
+            config,
+            kv: Mutex::default(),
+            blobs: Mutex::default(),
+            agents: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn agents(&self) -> MutexGuard<'_, std::collections::BTreeMap<String, AgentRecord>> {
+        lock(&self.agents)
     }
 
     pub(crate) fn kv(&self) -> MutexGuard<'_, KvStore> {
@@ -84,12 +99,19 @@ impl std::fmt::Debug for Environment {
 pub struct EnvironmentBuilder {
     limits: Limits,
     seed: u64,
+    config: Vec<(String, String)>,
 }
 
 impl EnvironmentBuilder {
     /// Seed of the agents' deterministic randomness (default 0).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// A `wasi:config` value (also listed in every agent's metadata).
+    pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.push((key.into(), value.into()));
         self
     }
 
@@ -110,7 +132,7 @@ impl EnvironmentBuilder {
         let mut linker = Linker::new(engine()?);
         host::add_to_linker(&mut linker).map_err(|e| Error::Setup(chain(&e)))?;
         Ok(Environment {
-            shared: Arc::new(Shared::new(self.limits, self.seed)),
+            shared: Arc::new(Shared::new(self.limits, self.seed, self.config)),
             linker: Arc::new(linker),
         })
     }
@@ -140,7 +162,8 @@ impl Environment {
     /// A new environment with the same settings and empty stores (no agents,
     /// no data), sharing this one's compiled host bindings.
     pub fn fresh(&self) -> Environment {
-        Environment { shared: Arc::new(Shared::new(self.shared.limits, self.shared.seed)), linker: self.linker.clone() }
+        let shared = Shared::new(self.shared.limits, self.shared.seed, self.shared.config.clone());
+        Environment { shared: Arc::new(shared), linker: self.linker.clone() }
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -206,6 +229,11 @@ impl Environment {
     /// Every write made to the key-value store, in order.
     pub fn kv_writes(&self) -> Vec<crate::host::keyvalue::KvWrite> {
         self.shared.kv().writes().to_vec()
+    }
+
+    /// What the environment reports about its agents, by agent id.
+    pub fn agents(&self) -> Vec<AgentRecord> {
+        self.shared.agents().values().cloned().collect()
     }
 
     /// A copy of the blob store: container → object → data.

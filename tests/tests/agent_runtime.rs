@@ -121,13 +121,47 @@ fn an_agent_reads_and_searches_its_own_oplog() {
     agent.invoke("put", &[s("a"), s("1")]).unwrap(); // entries 4..=6, the set at 5
     agent.invoke("put", &[s("b"), s("2")]).unwrap(); // the set at 8
     let summary = agent.invoke("own-oplog", &[s("eventual::set")]).unwrap();
-    // create, initialization and two puts (start, set, finish), and this
-    // invocation's start: the oplog as it was when the read began.
-    assert_eq!(summary, [s("total=10 host-calls=2 found=5,8")]);
+    // create, initialization and two puts (start, set, finish), this
+    // invocation's start and its metadata read: the oplog as it was when the
+    // read began.
+    assert_eq!(summary, [s("total=11 host-calls=3 found=5,8")]);
     // The pages are journaled: replay returns what the live run saw.
     agent.crash();
     agent.invoke("name", &[]).unwrap();
     assert_eq!(agent.recoveries(), 2);
+}
+
+#[test]
+fn agents_are_enumerated_with_filters() {
+    let env = Environment::builder().config("region", "eu-west").build().unwrap();
+    let component = probe(&env);
+    let mut admin = env.create_agent(&component, "probe", &[s("admin")]).unwrap();
+    for name in ["cart-1", "cart-2", "user-1"] {
+        env.create_agent(&component, "probe", &[s(name)]).unwrap();
+    }
+    let mut broken = env.create_agent(&component, "probe", &[s("cart-3")]).unwrap();
+    let _ = broken.invoke("trap", &[]);
+
+    let listed = admin.invoke("list-agents", &[s("%cart-%")]).unwrap();
+    assert_eq!(
+        listed,
+        [s(r#"probe(String("cart-1")):AgentStatus::Idle probe(String("cart-2")):AgentStatus::Idle"#)],
+        "cart-3 failed and is filtered out; user-1 does not match"
+    );
+    // The calling agent sees itself as running.
+    let me = admin.invoke("list-agents", &[s("%admin%")]).unwrap();
+    assert_eq!(me, [s(r#"probe(String("admin")):AgentStatus::Running"#)]);
+
+    assert_eq!(admin.invoke("config", &[s("region")]).unwrap(), [Value::option(Some(s("eu-west")))]);
+    assert_eq!(admin.invoke("config", &[s("zone")]).unwrap(), [Value::option(None)]);
+    let records = env.agents();
+    assert_eq!(records.len(), 5);
+    assert!(records.iter().all(|r| r.config == [("region".to_string(), "eu-west".to_string())]));
+
+    // Enumeration results are journaled: replay sees the list the live run saw.
+    env.create_agent(&component, "probe", &[s("cart-4")]).unwrap();
+    admin.crash();
+    admin.invoke("name", &[]).unwrap();
 }
 
 #[test]

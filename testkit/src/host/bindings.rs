@@ -17,6 +17,7 @@ wasmtime::component::bindgen!({
         "wasi:keyvalue/types.outgoing-value": crate::host::keyvalue::OutgoingValue,
         "wasi:keyvalue/types.incoming-value": crate::host::keyvalue::IncomingValue,
         "wasi:keyvalue/wasi-keyvalue-error.error": crate::host::keyvalue::KvError,
+        "golem:api/host.get-agents": crate::host::golem_host::AgentEnumeration,
         "golem:api/context.span": crate::host::context::SpanHandle,
         "golem:api/oplog.get-oplog": crate::host::oplog_api::OplogCursor,
         "golem:api/oplog.search-oplog": crate::host::oplog_api::OplogCursor,

@@ -5,7 +5,7 @@ use wasmtime::component::Resource;
 
 use super::HostState;
 use super::bindings::golem::api::host::{
-    AgentId, AgentMetadata, AgentStatus, ComponentId, ComponentRevision, EnvironmentId, ForkResult, GetAgents,
+    AgentId, AgentMetadata, AgentStatus, ComponentId, ComponentRevision, EnvironmentId, ForkResult,
     GetPromiseResult, Host, HostGetAgents, HostGetPromiseResult, OplogIndex, PersistenceLevel, PromiseId,
     RevertAgentTarget, UpdateMode, Uuid,
 };
@@ -184,20 +184,22 @@ impl Host for HostState {
     }
 
     fn get_self_metadata(&mut self) -> wasmtime::Result<AgentMetadata> {
-        Ok(AgentMetadata {
-            agent_id: self.agent_id(),
+        let me = self.agent_id();
+        let found = self.journaled_metadata("golem:api/host::get-self-metadata", &me)?;
+        Ok(found.unwrap_or_else(|| AgentMetadata {
+            agent_id: me,
             args: Vec::new(),
             env: Vec::new(),
-            config: Vec::new(),
+            config: self.shared.config.clone(),
             status: AgentStatus::Running,
             component_revision: 0,
             retry_count: 0,
             environment_id: EnvironmentId { uuid: uuid_from_u128(u128::from(self.shared.seed)) },
-        })
+        }))
     }
 
-    fn get_agent_metadata(&mut self, _agent_id: AgentId) -> wasmtime::Result<Option<AgentMetadata>> {
-        Err(unsupported("get-agent-metadata"))
+    fn get_agent_metadata(&mut self, agent_id: AgentId) -> wasmtime::Result<Option<AgentMetadata>> {
+        self.journaled_metadata("golem:api/host::get-agent-metadata", &agent_id)
     }
 
     fn fork_agent(&mut self, _source: AgentId, _target: AgentId, _cut_off: OplogIndex) -> wasmtime::Result<()> {
@@ -229,21 +231,79 @@ impl Host for HostState {
     }
 }
 
+/// Agents per `get-next` page.
+const AGENT_PAGE: usize = 50;
+
+/// An agent enumeration: the matching agents, fixed when it was created.
+#[derive(Debug)]
+pub struct AgentEnumeration {
+    agents: Vec<AgentMetadata>,
+    next: usize,
+}
+
+impl HostState {
+    /// Metadata of one agent, journaled (as JSON text) as a remote read.
+    fn journaled_metadata(&mut self, function: &str, agent_id: &AgentId) -> wasmtime::Result<Option<AgentMetadata>> {
+        let shared = self.shared.clone();
+        let name = agent_id.agent_id.clone();
+        let component = agent_id.component_id.uuid;
+        self.journal.call(
+            function,
+            WrappedFunctionType::ReadRemote,
+            (Value::string(name.clone()), Type::String),
+            |_| {
+                shared
+                    .agents()
+                    .get(&name)
+                    .filter(|r| uuid_from_u128(r.component_id) == component)
+                    .map(|r| r.metadata(shared.seed))
+            },
+            |m| (Value::String(serde_json::to_string(m).unwrap_or_default()), Type::String),
+            |v| serde_json::from_str(v.as_str()?).ok(),
+        )
+    }
+}
+
 impl HostGetAgents for HostState {
     fn new(
         &mut self,
-        _component_id: ComponentId,
-        _filter: Option<super::bindings::golem::api::host::AgentAnyFilter>,
+        component_id: ComponentId,
+        filter: Option<super::bindings::golem::api::host::AgentAnyFilter>,
         _precise: bool,
-    ) -> wasmtime::Result<Resource<GetAgents>> {
-        Err(unsupported("get-agents"))
+    ) -> wasmtime::Result<Resource<AgentEnumeration>> {
+        let shared = self.shared.clone();
+        let request = serde_json::to_string(&(&component_id, &filter)).unwrap_or_default();
+        let agents = self.journal.call(
+            "golem:api/host::get-agents",
+            WrappedFunctionType::ReadRemote,
+            (Value::String(request), Type::String),
+            |_| {
+                shared
+                    .agents()
+                    .values()
+                    .filter(|r| uuid_from_u128(r.component_id) == component_id.uuid && r.matches(filter.as_ref()))
+                    .map(|r| r.metadata(shared.seed))
+                    .collect::<Vec<_>>()
+            },
+            |list| (Value::String(serde_json::to_string(list).unwrap_or_default()), Type::String),
+            |v| serde_json::from_str(v.as_str()?).ok(),
+        )?;
+        Ok(self.table.push(AgentEnumeration { agents, next: 0 })?)
     }
 
-    fn get_next(&mut self, _self_: Resource<GetAgents>) -> wasmtime::Result<Option<Vec<AgentMetadata>>> {
-        Err(unsupported("get-agents.get-next"))
+    fn get_next(&mut self, self_: Resource<AgentEnumeration>) -> wasmtime::Result<Option<Vec<AgentMetadata>>> {
+        let e = self.table.get_mut(&self_)?;
+        if e.next >= e.agents.len() {
+            return Ok(None);
+        }
+        let end = (e.next + AGENT_PAGE).min(e.agents.len());
+        let page = e.agents[e.next..end].to_vec();
+        e.next = end;
+        Ok(Some(page))
     }
 
-    fn drop(&mut self, _rep: Resource<GetAgents>) -> wasmtime::Result<()> {
+    fn drop(&mut self, rep: Resource<AgentEnumeration>) -> wasmtime::Result<()> {
+        self.table.delete(rep)?;
         Ok(())
     }
 }

@@ -12,6 +12,8 @@ pub(crate) mod state;
 pub mod blobstore;
 pub mod context;
 pub mod oplog_api;
+pub mod registry;
+mod config;
 
 pub use logging::{LogLevel, LogRecord};
 pub(crate) use state::HostState;
@@ -39,6 +41,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     bindings::golem::api::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::golem::api::context::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::golem::api::oplog::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    bindings::wasi::config::store::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::wasi::keyvalue::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::wasi::keyvalue::wasi_keyvalue_error::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::wasi::keyvalue::eventual::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;

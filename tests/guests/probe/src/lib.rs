@@ -290,6 +290,49 @@ impl Guest for Probe {
                 }
                 Ok(out_str(format!("total={total} host-calls={host_calls} found={}", found.join(","))))
             }
+            "list-agents" => {
+                // Agents of this component whose name is LIKE the pattern and
+                // which have not failed, or whose GOLEM_AGENT_TYPE is `nobody`.
+                use host::{
+                    AgentAllFilter, AgentAnyFilter, AgentEnvFilter, AgentNameFilter, AgentPropertyFilter,
+                    AgentStatus, AgentStatusFilter, FilterComparator, GetAgents, StringFilterComparator,
+                };
+                let me = host::get_self_metadata();
+                let filter = AgentAnyFilter {
+                    filters: vec![
+                        AgentAllFilter {
+                            filters: vec![
+                                AgentPropertyFilter::Name(AgentNameFilter {
+                                    comparator: StringFilterComparator::Like,
+                                    value: arg_str(&input, 0)?,
+                                }),
+                                AgentPropertyFilter::Status(AgentStatusFilter {
+                                    comparator: FilterComparator::NotEqual,
+                                    value: AgentStatus::Failed,
+                                }),
+                            ],
+                        },
+                        AgentAllFilter {
+                            filters: vec![AgentPropertyFilter::Env(AgentEnvFilter {
+                                name: "GOLEM_AGENT_TYPE".into(),
+                                comparator: StringFilterComparator::Equal,
+                                value: "nobody".into(),
+                            })],
+                        },
+                    ],
+                };
+                let agents = GetAgents::new(me.agent_id.component_id, Some(&filter), true);
+                let mut names = Vec::new();
+                while let Some(page) = agents.get_next() {
+                    names.extend(page.into_iter().map(|m| format!("{}:{:?}", m.agent_id.agent_id, m.status)));
+                }
+                Ok(out_str(names.join(" ")))
+            }
+            "config" => {
+                use reprise::bindings::wasi::config::store;
+                let v = store::get(&arg_str(&input, 0)?).map_err(|e| err(format!("{e:?}")))?;
+                Ok(out_opt_str(v))
+            }
             "log" => {
                 logging::log(logging::Level::Info, "probe", &arg_str(&input, 0)?);
                 Ok(unit())
