@@ -335,18 +335,29 @@ impl Agent {
     fn finish(&mut self, started: u64, result: Result<DataValue, AgentError>) -> Result<DataValue, Error> {
         let live = self.live.as_mut().unwrap_or_else(|| unreachable!("finish() runs on a live instance"));
         let journal = &mut live.store.data_mut().journal;
+        let finished_index = journal.last_index() + 1;
         match journal.append(finished_entry(&result, journal.now())) {
             Ok(_) => {}
-            // Crashing after the entry is persisted loses nothing: the result is known.
-            Err(e) if e.downcast_ref::<CrashInjected>().is_some() => {
-                if let Some(CrashInjected(fired)) = e.downcast_ref::<CrashInjected>() {
-                    self.crashes_fired.push(*fired);
+            Err(e) => match e.downcast_ref::<CrashInjected>() {
+                Some(CrashInjected(fired)) => {
+                    let fired = *fired;
+                    self.crashes_fired.push(fired);
+                    self.discard_instance();
+                    // Crashing after the end is persisted loses nothing; a
+                    // crash raised earlier (pending) means the invocation must
+                    // complete by recovery.
+                    if fired.point != CrashPoint::AfterEntry(finished_index) {
+                        return self.recover_invocation(started);
+                    }
                 }
-                self.discard_instance();
-            }
-            Err(e) => return Err(Error::Oplog(crate::oplog::OplogError::Encode(chain(&e)))),
+                None => {
+                    let live = self.live.as_ref().unwrap_or_else(|| unreachable!("still live"));
+                    let error = classify_trap(&e, &live.store);
+                    self.fail(&error);
+                    return Err(error);
+                }
+            },
         }
-        let _ = started;
         result.map_err(|e| Error::Agent(format!("{e:?}")))
     }
 
@@ -482,7 +493,7 @@ impl Agent {
                 })
             })?;
             let index = journal
-                .replay(Strict::InvocationStarted, || "started an invocation".into())
+                .replay_checked(Strict::InvocationStarted, || "started an invocation".into())
                 .map_err(Error::Divergence)?
                 .0;
             self.begin_spans(index, &call);
@@ -504,8 +515,17 @@ impl Agent {
                 }
             } else {
                 let timestamp = journal.now();
+                if let Err(e) = journal.raise_pending() {
+                    if let Some(CrashInjected(fired)) = e.downcast_ref::<CrashInjected>() {
+                        self.crashes_fired.push(*fired);
+                        self.discard_instance();
+                        return Ok(None);
+                    }
+                    let live = self.live.as_ref().unwrap_or_else(|| unreachable!("still live"));
+                    return Err(classify_trap(&e, &live.store));
+                }
                 let (at, recorded) = journal
-                    .replay(Strict::InvocationFinished, || "finished the invocation".into())
+                    .replay_checked(Strict::InvocationFinished, || "finished the invocation".into())
                     .map_err(Error::Divergence)?;
                 let now = finished_entry(&result, timestamp);
                 if !same_result(recorded, &now) {

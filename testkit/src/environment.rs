@@ -40,17 +40,19 @@ pub(crate) struct Shared {
     pub(crate) seed: u64,
     /// `wasi:config` values, also reported as every agent's configuration.
     pub(crate) config: Vec<(String, String)>,
+    pub(crate) service: Option<crate::recording::RecordingService>,
     kv: Mutex<KvStore>,
     blobs: Mutex<BlobStore>,
     agents: Mutex<std::collections::BTreeMap<String, AgentRecord>>,
 }
 
 impl Shared {
-    fn new(limits: Limits, seed: u64, config: Vec<(String, String)>) -> Self {
+    fn new(limits: Limits, seed: u64, config: Vec<(String, String)>, service: Option<crate::recording::RecordingService>) -> Self {
         Shared {
             limits,
             seed,
             config,
+            service,
             kv: Mutex::default(),
             blobs: Mutex::default(),
             agents: Mutex::default(),
@@ -100,6 +102,7 @@ pub struct EnvironmentBuilder {
     limits: Limits,
     seed: u64,
     config: Vec<(String, String)>,
+    service: Option<crate::recording::RecordingService>,
 }
 
 impl EnvironmentBuilder {
@@ -112,6 +115,13 @@ impl EnvironmentBuilder {
     /// A `wasi:config` value (also listed in every agent's metadata).
     pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.config.push((key.into(), value.into()));
+        self
+    }
+
+    /// Attach a recording service: crash verification then also compares the
+    /// requests it received (and resets it before every run).
+    pub fn recording_service(mut self, service: &crate::recording::RecordingService) -> Self {
+        self.service = Some(service.clone());
         self
     }
 
@@ -132,7 +142,7 @@ impl EnvironmentBuilder {
         let mut linker = Linker::new(engine()?);
         host::add_to_linker(&mut linker).map_err(|e| Error::Setup(chain(&e)))?;
         Ok(Environment {
-            shared: Arc::new(Shared::new(self.limits, self.seed, self.config)),
+            shared: Arc::new(Shared::new(self.limits, self.seed, self.config, self.service)),
             linker: Arc::new(linker),
         })
     }
@@ -162,7 +172,8 @@ impl Environment {
     /// A new environment with the same settings and empty stores (no agents,
     /// no data), sharing this one's compiled host bindings.
     pub fn fresh(&self) -> Environment {
-        let shared = Shared::new(self.shared.limits, self.shared.seed, self.shared.config.clone());
+        let shared =
+            Shared::new(self.shared.limits, self.shared.seed, self.shared.config.clone(), self.shared.service.clone());
         Environment { shared: Arc::new(shared), linker: self.linker.clone() }
     }
 
@@ -229,6 +240,11 @@ impl Environment {
     /// Every write made to the key-value store, in order.
     pub fn kv_writes(&self) -> Vec<crate::host::keyvalue::KvWrite> {
         self.shared.kv().writes().to_vec()
+    }
+
+    /// The recording service attached with [`EnvironmentBuilder::recording_service`].
+    pub fn recording_service(&self) -> Option<&crate::recording::RecordingService> {
+        self.shared.service.as_ref()
     }
 
     /// What the environment reports about its agents, by agent id.

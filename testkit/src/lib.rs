@@ -22,6 +22,7 @@ pub mod guest;
 pub mod host;
 pub mod inspect;
 pub mod oplog;
+pub mod recording;
 pub mod value;
 pub mod verify;
 pub mod wit;

@@ -27,6 +27,7 @@ use crate::error::Error;
 use crate::host::journal::{CrashPoint, FiredCrash, is_remote_write};
 use crate::host::blobstore::BlobWrite;
 use crate::host::keyvalue::KvWrite;
+use crate::recording::RecordedRequest;
 use crate::oplog::OplogEntry;
 use crate::value::Value;
 
@@ -98,6 +99,8 @@ pub struct RunOutcome {
     pub blobs: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     /// Every blob store write, in order.
     pub blob_writes: Vec<BlobWrite>,
+    /// Requests the environment's recording service received, in order.
+    pub http_requests: Vec<RecordedRequest>,
     /// Oplog length at the end.
     pub oplog_len: u64,
 }
@@ -265,6 +268,9 @@ pub fn run_twice(env: &Environment, component: &LoadedComponent, scenario: &Scen
 
 fn run_reference(env: &Environment, component: &LoadedComponent, scenario: &Scenario) -> Result<(RunOutcome, Vec<OplogEntry>), Error> {
     let env = env.fresh();
+    if let Some(service) = env.recording_service() {
+        service.reset();
+    }
     let mut agent = env.create_agent(component, &scenario.agent_type, &scenario.args)?;
     let results = run_calls(&mut agent, scenario)?;
     let oplog = agent.oplog().entries().to_vec();
@@ -278,6 +284,9 @@ fn run_crashed(
     points: Vec<CrashPoint>,
 ) -> Result<(RunOutcome, Vec<FiredCrash>), Error> {
     let env = env.fresh();
+    if let Some(service) = env.recording_service() {
+        service.reset();
+    }
     let mut agent = env.create_agent_with_crashes(component, &scenario.agent_type, &scenario.args, points)?;
     let results = run_calls(&mut agent, scenario)?;
     Ok((outcome(&env, &agent, results), agent.crashes_fired().to_vec()))
@@ -303,6 +312,7 @@ fn outcome(env: &Environment, agent: &Agent, results: Vec<Result<Vec<Value>, Str
         kv_writes: env.kv_writes(),
         blobs: env.blob_contents(),
         blob_writes: env.blob_writes(),
+        http_requests: env.recording_service().map(|s| s.requests()).unwrap_or_default(),
         oplog_len: agent.oplog().len(),
     }
 }
@@ -360,6 +370,9 @@ fn compare(reference: &RunOutcome, run: &RunOutcome, fired: &[FiredCrash]) -> Re
     let retry_allowed = fired.iter().any(|f| f.in_effect_window);
     let mut retried = check_effects(&reference.kv_writes, &run.kv_writes, retry_allowed, describe_write)?;
     retried += check_effects(&reference.blob_writes, &run.blob_writes, retry_allowed, |w| format!("{w:?}"))?;
+    retried += check_effects(&reference.http_requests, &run.http_requests, retry_allowed, |r| {
+        format!("{} {} (idempotency key {:?})", r.method, r.path, r.idempotency_key)
+    })?;
     if reference.kv != run.kv {
         return Err(FailureKind::State("the key-value store contents differ".into()));
     }

@@ -377,3 +377,52 @@ fn a_torn_oplog_tail_is_reported_and_the_agent_resumes_from_the_intact_entries()
     assert_eq!(agent.oplog().len(), intact + 1, "the interrupted invocation's end was written again");
     assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(3)]);
 }
+
+#[test]
+fn outgoing_http_is_journaled_and_replayed_without_a_second_request() {
+    use reprise_testkit::recording::RecordingService;
+
+    let service = RecordingService::start().unwrap();
+    let authority = service.addr().to_string();
+    let env = Environment::builder().recording_service(&service).build().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("h")]).unwrap();
+    let reply = agent.invoke("http-post", &[s(&authority), s("/payments"), s("42")]).unwrap();
+    assert_eq!(reply, [s("200 accepted 2 bytes")]);
+    let requests = service.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/payments");
+    assert_eq!(requests[0].body, b"42");
+    let key = requests[0].idempotency_key.clone().expect("an idempotency key header");
+    assert_eq!(key.len(), 32);
+
+    // Replay returns the recorded response; the service sees nothing new.
+    agent.crash();
+    agent.invoke("name", &[]).unwrap();
+    assert_eq!(service.requests().len(), 1);
+
+    // A failing service is journaled too.
+    service.fail_next(1);
+    let reply = agent.invoke("http-post", &[s(&authority), s("/payments"), s("7")]).unwrap();
+    assert_eq!(reply, [s("503 unavailable")]);
+}
+
+#[test]
+fn http_side_effects_happen_once_per_crash_point_except_retries_with_the_same_key() {
+    use reprise_testkit::recording::RecordingService;
+
+    let service = RecordingService::start().unwrap();
+    let authority = service.addr().to_string();
+    let env = Environment::builder().recording_service(&service).build().unwrap();
+    let component = probe(&env);
+    let scenario = Scenario::new("probe", [s("pay")])
+        .call("http-post", [s(&authority), s("/payments"), s("100")])
+        .call("count", [])
+        .call("http-post", [s(&authority), s("/payments"), s("200")]);
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    println!("{report}");
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.reference.http_requests.len(), 2);
+    // The before-persist crashes repeat a request, with the same key.
+    assert!(report.retried_effects >= 2, "{report}");
+}

@@ -236,6 +236,9 @@ pub(crate) struct Journal {
     pub(crate) in_remote_write: bool,
     /// Atomic regions begun and not yet ended (their begin indexes).
     pub(crate) open_regions: Vec<u64>,
+    /// A crash or divergence found where it could not trap (inside
+    /// wasmtime-wasi-http); raised by the next journal operation.
+    pub(crate) pending: Option<wasmtime::Error>,
 }
 
 impl Journal {
@@ -255,6 +258,7 @@ impl Journal {
             observed: None,
             in_remote_write: false,
             open_regions: Vec::new(),
+            pending: None,
         };
         journal.collect_jumps();
         journal
@@ -316,7 +320,21 @@ impl Journal {
 
     /// Take the next recorded entry, which must be of kind `kind`; `actual`
     /// describes what the agent is doing, for the divergence message.
-    pub(crate) fn replay(&mut self, kind: Strict, actual: impl FnOnce() -> String) -> Result<(u64, &OplogEntry), Divergence> {
+    pub(crate) fn replay(&mut self, kind: Strict, actual: impl FnOnce() -> String) -> wasmtime::Result<(u64, &OplogEntry)> {
+        self.raise_pending()?;
+        self.replay_checked(kind, actual).map_err(wasmtime::Error::new)
+    }
+
+    /// Fail with the crash or divergence recorded in `pending`, if any.
+    pub(crate) fn raise_pending(&mut self) -> wasmtime::Result<()> {
+        match self.pending.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Journal::replay`] without the pending check, for the runtime.
+    pub(crate) fn replay_checked(&mut self, kind: Strict, actual: impl FnOnce() -> String) -> Result<(u64, &OplogEntry), Divergence> {
         match self.peek() {
             Some(pos) => {
                 let entry = &self.oplog.entries()[pos];
@@ -336,6 +354,7 @@ impl Journal {
 
     /// Persist an entry; fires a crash scheduled at its index.
     pub(crate) fn append(&mut self, entry: OplogEntry) -> wasmtime::Result<u64> {
+        self.raise_pending()?;
         let index = self.last_index() + 1;
         if let OplogEntry::HostCall(_) = entry {
             if let Some(i) = self.crashes.iter().position(|c| *c == CrashPoint::BeforePersist(index)) {
@@ -370,6 +389,7 @@ impl Journal {
         encode: impl FnOnce(&T) -> (Value, Type),
         decode: impl FnOnce(&Value) -> Option<T>,
     ) -> wasmtime::Result<T> {
+        self.raise_pending()?;
         if matches!(self.persistence, PersistenceLevel::PersistNothing) {
             return Ok(run(self));
         }

@@ -14,6 +14,7 @@ pub mod context;
 pub mod oplog_api;
 pub mod registry;
 mod config;
+mod http;
 
 pub use logging::{LogLevel, LogRecord};
 pub(crate) use state::HostState;
@@ -24,6 +25,7 @@ use wasmtime::component::{HasSelf, Linker};
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_sync(linker)?;
     // Clocks and randomness are journaled: replace wasmtime-wasi's own.
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(linker)?;
     linker.allow_shadowing(true);
     {
         use wasmtime_wasi::p2::bindings::clocks::{monotonic_clock, wall_clock};

@@ -34,6 +34,7 @@ pub(crate) struct HostState {
     pub(crate) shared: Arc<Shared>,
     pub(crate) agent: AgentIdentity,
     pub(crate) spans: super::context::Spans,
+    pub(crate) http_ctx: wasmtime_wasi_http::WasiHttpCtx,
 }
 
 impl HostState {
@@ -56,6 +57,7 @@ impl HostState {
             shared,
             agent,
             spans: Default::default(),
+            http_ctx: wasmtime_wasi_http::WasiHttpCtx::new(),
         }
     }
 

@@ -132,6 +132,46 @@ fn charge(name: &str, account: &str, amount: u64) -> u64 {
     receipt
 }
 
+/// A blocking POST through wasi:http; returns "STATUS BODY".
+fn http_post(authority: &str, path: &str, key: &str, body: &[u8]) -> Result<String, String> {
+    use wasi::http::outgoing_handler;
+    use wasi::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
+    use wasi::io::streams::StreamError;
+
+    let headers = Fields::from_list(&[("idempotency-key".to_string(), key.as_bytes().to_vec())])
+        .map_err(|e| format!("{e:?}"))?;
+    let request = OutgoingRequest::new(headers);
+    request.set_method(&Method::Post).map_err(|()| "method")?;
+    request.set_scheme(Some(&Scheme::Http)).map_err(|()| "scheme")?;
+    request.set_authority(Some(authority)).map_err(|()| "authority")?;
+    request.set_path_with_query(Some(path)).map_err(|()| "path")?;
+    let outgoing = request.body().map_err(|()| "body")?;
+    {
+        let stream = outgoing.write().map_err(|()| "body stream")?;
+        stream.blocking_write_and_flush(body).map_err(|e| format!("{e:?}"))?;
+    }
+    OutgoingBody::finish(outgoing, None).map_err(|e| format!("{e:?}"))?;
+    let future = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
+    future.subscribe().block();
+    let response = future
+        .get()
+        .ok_or("response not ready")?
+        .map_err(|()| "response taken")?
+        .map_err(|e| format!("{e:?}"))?;
+    let status = response.status();
+    let incoming = response.consume().map_err(|()| "consume")?;
+    let stream = incoming.stream().map_err(|()| "stream")?;
+    let mut text = Vec::new();
+    loop {
+        match stream.blocking_read(4096) {
+            Ok(chunk) => text.extend(chunk),
+            Err(StreamError::Closed) => break,
+            Err(e) => return Err(format!("{e:?}")),
+        }
+    }
+    Ok(format!("{status} {}", String::from_utf8_lossy(&text)))
+}
+
 fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> Result<T, AgentError> {
     STATE.with(|s| s.borrow_mut().as_mut().map(f)).ok_or_else(|| err("not initialized"))
 }
@@ -332,6 +372,13 @@ impl Guest for Probe {
                 use reprise::bindings::wasi::config::store;
                 let v = store::get(&arg_str(&input, 0)?).map_err(|e| err(format!("{e:?}")))?;
                 Ok(out_opt_str(v))
+            }
+            "http-post" => {
+                // POST to a service with an idempotency key; the host journals the exchange.
+                let (authority, path, body) = (arg_str(&input, 0)?, arg_str(&input, 1)?, arg_str(&input, 2)?);
+                let key = host::generate_idempotency_key();
+                let key = format!("{:016x}{:016x}", key.high_bits, key.low_bits);
+                Ok(out_str(http_post(&authority, &path, &key, body.as_bytes()).map_err(err)?))
             }
             "log" => {
                 logging::log(logging::Level::Info, "probe", &arg_str(&input, 0)?);
