@@ -426,3 +426,29 @@ fn http_side_effects_happen_once_per_crash_point_except_retries_with_the_same_ke
     // The before-persist crashes repeat a request, with the same key.
     assert!(report.retried_effects >= 2, "{report}");
 }
+
+/// The README's demo scenario: every journaled capability in one agent,
+/// including a retry path (creating a container twice) that adds host calls.
+#[test]
+fn the_full_scenario_recovers_at_every_point_and_at_random_points() {
+    use reprise_testkit::recording::RecordingService;
+
+    let service = RecordingService::start().unwrap();
+    let authority = service.addr().to_string();
+    let env = Environment::builder().recording_service(&service).build().unwrap();
+    let component = probe(&env);
+    let scenario = Scenario::new("probe", [s("demo")])
+        .call("count", [])
+        .call("put", [s("colour"), s("green")])
+        .call("charge", [s("alice"), Value::U64(250)])
+        .call("transfer", [s("checking"), s("savings")])
+        .call("blob-put", [s("docs"), s("note.txt"), s("durable")])
+        .call("http-post", [s(&authority), s("/payments"), s("250")])
+        .call("traced", [s("order-7")])
+        .call("idempotency-key", [])
+        .call("count", []);
+    let every = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    assert!(every.is_ok(), "{every}");
+    let random = verify(&env, &component, &scenario, &CrashPlan::Random { seed: 2026, trials: 40, crashes_per_run: 3 }).unwrap();
+    assert!(random.is_ok(), "{random}");
+}

@@ -9,6 +9,7 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
 
 use super::HostState;
+use super::journal::Journal;
 use super::bindings::golem::api::oplog::WrappedFunctionType;
 use super::bindings::wasi::blobstore::{blobstore, container, types};
 use crate::value::{Type, Value};
@@ -148,8 +149,10 @@ impl HostState {
         Ok(self.table.get(c)?.name.clone())
     }
 
+    /// Creation times are virtual and fixed, so they cannot differ between a
+    /// crash-free run and a recovered one.
     fn virtual_seconds(&self) -> u64 {
-        self.journal.now().seconds
+        Journal::time_at(0).seconds
     }
 }
 

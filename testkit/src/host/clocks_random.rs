@@ -2,9 +2,11 @@
 //! calls and replay returns the recorded values, so an agent that reads the
 //! time or random numbers replays deterministically.
 //!
-//! Values are virtual and deterministic: time advances 1 ms per oplog entry
-//! from 2026-01-01, and random numbers derive from the agent's seed and the
-//! oplog index. The same script therefore produces the same oplog every run.
+//! Values are virtual and deterministic: time advances 1 ms per journaled
+//! call from 2026-01-01, and random numbers derive from the agent's seed and
+//! the number of journaled calls before them. The same script therefore
+//! produces the same oplog every run, and a run recovered after a crash draws
+//! the same values as a crash-free one.
 
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::DynPollable;
@@ -13,6 +15,7 @@ use wasmtime_wasi::p2::bindings::random::{insecure, insecure_seed, random};
 use wasmtime_wasi::clocks::WasiClocksView;
 
 use super::HostState;
+use super::journal::Journal;
 use super::bindings::golem::api::oplog::WrappedFunctionType;
 use crate::value::{Type, Value};
 
@@ -24,13 +27,12 @@ fn unit() -> (Value, Type) {
 }
 
 impl HostState {
-    fn journaled_u64(&mut self, function: &str, produce: impl FnOnce(&Self) -> u64) -> wasmtime::Result<u64> {
-        let value = produce(self);
+    fn journaled_u64(&mut self, function: &str, produce: impl FnOnce(&Journal) -> u64) -> wasmtime::Result<u64> {
         self.journal.call(
             function,
             WrappedFunctionType::ReadLocal,
             unit(),
-            |_| value,
+            |j| produce(j),
             |v| (Value::U64(*v), Type::U64),
             Value::as_u64,
         )
@@ -40,34 +42,32 @@ impl HostState {
         if len > MAX_RANDOM_BYTES {
             return Err(wasmtime::format_err!("{function}: asked for {len} bytes, more than the {MAX_RANDOM_BYTES} allowed"));
         }
-        let bytes = self.journal.random_bytes(len as usize);
         self.journal.call(
             function,
             WrappedFunctionType::ReadLocal,
             (Value::U64(len), Type::U64),
-            |_| bytes,
+            |j| j.random_bytes(len as usize),
             |b| (Value::bytes(b), Type::bytes()),
             Value::as_bytes,
         )
     }
 
-    /// Nanoseconds since the virtual epoch for the next entry.
-    fn virtual_nanos(&self) -> u64 {
-        let now = self.journal.now();
-        now.seconds.saturating_mul(1_000_000_000).saturating_add(u64::from(now.nanoseconds))
-    }
+
 }
 
 impl wall_clock::Host for HostState {
     fn now(&mut self) -> wasmtime::Result<wall_clock::Datetime> {
         let datetime_type =
             Type::Record(vec![("seconds".into(), Type::U64), ("nanoseconds".into(), Type::U32)]);
-        let now = self.journal.now();
+        const NOW: &str = "wasi:clocks/wall-clock::now";
         self.journal.call(
-            "wasi:clocks/wall-clock::now",
+            NOW,
             WrappedFunctionType::ReadLocal,
             unit(),
-            |_| wall_clock::Datetime { seconds: now.seconds, nanoseconds: now.nanoseconds },
+            |j| {
+                let now = j.guest_time(j.draw_count(NOW));
+                wall_clock::Datetime { seconds: now.seconds, nanoseconds: now.nanoseconds }
+            },
             |d| (Value::Record(vec![Value::U64(d.seconds), Value::U32(d.nanoseconds)]), datetime_type.clone()),
             |v| match v {
                 Value::Record(f) if f.len() == 2 => Some(wall_clock::Datetime {
@@ -86,7 +86,9 @@ impl wall_clock::Host for HostState {
 
 impl monotonic_clock::Host for HostState {
     fn now(&mut self) -> wasmtime::Result<u64> {
-        self.journaled_u64("wasi:clocks/monotonic-clock::now", Self::virtual_nanos)
+        const NOW: &str = "wasi:clocks/monotonic-clock::now";
+        // Nanoseconds since the virtual epoch; 1 ms per read.
+        self.journaled_u64(NOW, |j| j.draw_count(NOW).saturating_mul(1_000_000))
     }
 
     fn resolution(&mut self) -> wasmtime::Result<u64> {
@@ -112,7 +114,7 @@ impl random::Host for HostState {
     }
 
     fn get_random_u64(&mut self) -> wasmtime::Result<u64> {
-        self.journaled_u64("wasi:random/random::get-random-u64", |s| s.journal.random_u64(0))
+        self.journaled_u64("wasi:random/random::get-random-u64", |j| j.random_u64(0))
     }
 }
 
@@ -122,18 +124,17 @@ impl insecure::Host for HostState {
     }
 
     fn get_insecure_random_u64(&mut self) -> wasmtime::Result<u64> {
-        self.journaled_u64("wasi:random/insecure::get-insecure-random-u64", |s| s.journal.random_u64(0))
+        self.journaled_u64("wasi:random/insecure::get-insecure-random-u64", |j| j.random_u64(0))
     }
 }
 
 impl insecure_seed::Host for HostState {
     fn insecure_seed(&mut self) -> wasmtime::Result<(u64, u64)> {
-        let seed = (self.journal.random_u64(1), self.journal.random_u64(2));
         self.journal.call(
             "wasi:random/insecure-seed::insecure-seed",
             WrappedFunctionType::ReadLocal,
             unit(),
-            |_| seed,
+            |j| (j.random_u64(1), j.random_u64(2)),
             |(a, b)| (Value::Tuple(vec![Value::U64(*a), Value::U64(*b)]), Type::Tuple(vec![Type::U64, Type::U64])),
             |v| match v {
                 Value::Tuple(f) if f.len() == 2 => Some((f[0].as_u64()?, f[1].as_u64()?)),

@@ -124,6 +124,7 @@ impl Host for HostState {
     fn start_span(&mut self, name: String) -> wasmtime::Result<Resource<SpanHandle>> {
         let parent = self.spans.innermost_open().map(|s| s.id.clone());
         let attributes = vec![Attribute { key: "name".into(), value: AttributeValue::String(name.clone()) }];
+        self.journal.draw("golem:api/context::start-span");
         let (id, started_at) = if self.journal.is_live() {
             let id = hex(self.journal.random_u64(0x5a4e) | 1, 16);
             let started_at = self.journal.now();

@@ -239,6 +239,15 @@ pub(crate) struct Journal {
     /// A crash or divergence found where it could not trap (inside
     /// wasmtime-wasi-http); raised by the next journal operation.
     pub(crate) pending: Option<wasmtime::Error>,
+    /// How often each journaled function has been called by this instance,
+    /// replayed or live. Values the guest sees (time, randomness, keys)
+    /// derive from the function and its call count, not from oplog indexes:
+    /// a recovered run that writes extra entries (a jump over a retried
+    /// region, a fallback call after a retried write) still draws for its
+    /// N-th idempotency key what the crash-free run drew for its N-th.
+    draws: std::collections::BTreeMap<String, u64>,
+    /// Seed material of the call being made (function and its count).
+    current: u64,
 }
 
 impl Journal {
@@ -259,6 +268,8 @@ impl Journal {
             in_remote_write: false,
             open_regions: Vec::new(),
             pending: None,
+            draws: Default::default(),
+            current: 0,
         };
         journal.collect_jumps();
         journal
@@ -291,6 +302,26 @@ impl Journal {
     /// Virtual time of the next entry.
     pub(crate) fn now(&self) -> Datetime {
         Self::time_at(self.last_index() + 1)
+    }
+
+    /// Count a call of `function` (live or replayed) and make it the source
+    /// of [`Journal::random_u64`]. Returns the count.
+    pub(crate) fn draw(&mut self, function: &str) -> u64 {
+        let n = self.draws.entry(function.to_string()).or_insert(0);
+        *n += 1;
+        self.current = seed_from(&[function.as_bytes(), &n.to_le_bytes()]);
+        *n
+    }
+
+    /// How often `function` has been called so far (including the current call).
+    pub(crate) fn draw_count(&self, function: &str) -> u64 {
+        self.draws.get(function).copied().unwrap_or(0)
+    }
+
+    /// Virtual time as the guest sees it in the current call: the N-th read of
+    /// a clock is N milliseconds after the virtual epoch.
+    pub(crate) fn guest_time(&self, n: u64) -> Datetime {
+        Self::time_at(n)
     }
 
     pub(crate) fn timestamp(&self) -> Timestamp {
@@ -390,6 +421,7 @@ impl Journal {
         decode: impl FnOnce(&Value) -> Option<T>,
     ) -> wasmtime::Result<T> {
         self.raise_pending()?;
+        self.draw(function);
         if matches!(self.persistence, PersistenceLevel::PersistNothing) {
             return Ok(run(self));
         }
@@ -488,12 +520,12 @@ impl Journal {
         self.append(entry).map(|_| ())
     }
 
-    /// Deterministic pseudo-random 64-bit word for the entry about to be written.
+    /// Deterministic pseudo-random 64-bit word for the current call.
     pub(crate) fn random_u64(&self, salt: u64) -> u64 {
-        splitmix64(self.seed ^ (self.last_index() + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt)
+        splitmix64(self.seed ^ self.current ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15))
     }
 
-    /// Deterministic pseudo-random bytes for the entry about to be written.
+    /// Deterministic pseudo-random bytes for the current call.
     pub(crate) fn random_bytes(&self, len: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(len);
         let mut salt = 0;

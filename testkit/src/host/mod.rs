@@ -14,6 +14,7 @@ pub mod context;
 pub mod oplog_api;
 pub mod registry;
 mod config;
+mod core_types;
 mod http;
 
 pub use logging::{LogLevel, LogRecord};
@@ -39,6 +40,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     linker.allow_shadowing(false);
 
     bindings::wasi::logging::logging::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    bindings::golem::core::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::golem::durability::durability::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::golem::api::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::golem::api::context::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
