@@ -33,11 +33,15 @@ const MAX_RECOVERIES: usize = 10_000;
 enum Call {
     Initialize { agent_type: String, input: DataValue },
     Method { name: String, input: DataValue },
+    /// An exported function of a plain component.
+    Export { function: String, input: DataValue },
 }
 
 struct Live {
     store: Store<HostState>,
-    guest: Guest,
+    /// The agent interface; `None` for plain components.
+    guest: Option<Guest>,
+    instance: wasmtime::component::Instance,
 }
 
 /// One agent: its oplog, and the instance currently running it (if any).
@@ -50,6 +54,8 @@ pub struct Agent {
     component: LoadedComponent,
     identity: AgentIdentity,
     agent_type: String,
+    /// A plain component (exported functions) rather than an agent.
+    plain: bool,
     seed: u64,
     live: Option<Live>,
     /// The journal while no instance runs (after a crash).
@@ -129,11 +135,29 @@ impl Agent {
         crashes: Vec<CrashPoint>,
         oplog: Oplog,
     ) -> Result<Agent, Error> {
-        if component.inner.guest.is_none() {
-            return Err(Error::MissingExport("`golem:agent/guest@1.5.0` (is this an agent component?)".into()));
+        Agent::create_kind(env, component, agent_type, args, crashes, oplog, false)
+    }
+
+    pub(crate) fn create_kind(
+        env: Environment,
+        component: LoadedComponent,
+        agent_type: &str,
+        args: &[Value],
+        crashes: Vec<CrashPoint>,
+        oplog: Oplog,
+        plain: bool,
+    ) -> Result<Agent, Error> {
+        if !plain && component.inner.guest.is_none() {
+            return Err(Error::MissingExport(
+                "`golem:agent/guest@1.5.0` (is this an agent component? plain components are run with `Environment::create_worker`)".into(),
+            ));
         }
-        let rendered: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
-        let name = format!("{agent_type}({})", rendered.join(","));
+        let name = if plain {
+            agent_type.to_string()
+        } else {
+            let rendered: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+            format!("{agent_type}({})", rendered.join(","))
+        };
         let identity = AgentIdentity { component_id: component.inner.id, name: name.clone() };
         let seed = seed_from(&[&env.seed().to_le_bytes(), name.as_bytes()]);
         let resuming = !oplog.is_empty();
@@ -157,6 +181,7 @@ impl Agent {
             component,
             identity,
             agent_type: agent_type.to_string(),
+            plain,
             seed,
             live: None,
             parked: Some(Journal::new(oplog, seed, crashes)),
@@ -167,9 +192,10 @@ impl Agent {
             recoveries: 0,
         };
         agent.register(agent_type);
-        if resuming {
+        if resuming || plain {
             // Rebuild the agent's memory from its oplog now, so that a broken
-            // or foreign oplog is reported here rather than on first use.
+            // or foreign oplog is reported here rather than on first use
+            // (plain components have no constructor to run).
             agent.recover()?;
         } else {
             agent.run(Call::Initialize { agent_type: agent_type.into(), input: data_value(args) })?;
@@ -210,6 +236,17 @@ impl Agent {
     /// Invoke a method with component-model arguments; returns its outputs.
     pub fn invoke(&mut self, method: &str, args: &[Value]) -> Result<Vec<Value>, Error> {
         let out = self.run(Call::Method { name: method.into(), input: data_value(args) })?;
+        values_of(&out)
+    }
+
+    /// Call an exported function of a plain component: `name` for a function
+    /// exported by the world itself, `package:name/interface@version#name` for
+    /// one in an exported interface.
+    pub fn call(&mut self, function: &str, args: &[Value]) -> Result<Vec<Value>, Error> {
+        if !self.plain {
+            return Err(Error::MissingExport(format!("`{function}`: agents are called with `invoke`")));
+        }
+        let out = self.run(Call::Export { function: function.into(), input: data_value(args) })?;
         values_of(&out)
     }
 
@@ -366,7 +403,7 @@ impl Agent {
         if let Some(live) = self.live.as_mut() {
             let method = match call {
                 Call::Initialize { agent_type, .. } => agent_type.as_str(),
-                Call::Method { name, .. } => name.as_str(),
+                Call::Method { name, .. } | Call::Export { function: name, .. } => name.as_str(),
             };
             live.store.data_mut().spans.begin_invocation(seed, started, method);
         }
@@ -377,11 +414,13 @@ impl Agent {
         let live = self.live.as_mut().unwrap_or_else(|| unreachable!("invoke_guest() runs on a live instance"));
         apply_limits(&mut live.store);
         let principal = Principal::Anonymous;
-        let result = match call {
-            Call::Initialize { agent_type, input } => {
-                live.guest.call_initialize(&mut live.store, agent_type, input, &principal).map(|r| r.map(|()| DataValue::Tuple(vec![])))
+        let result = match (call, &live.guest) {
+            (Call::Initialize { agent_type, input }, Some(guest)) => {
+                guest.call_initialize(&mut live.store, agent_type, input, &principal).map(|r| r.map(|()| DataValue::Tuple(vec![])))
             }
-            Call::Method { name, input } => live.guest.call_invoke(&mut live.store, name, input, &principal),
+            (Call::Method { name, input }, Some(guest)) => guest.call_invoke(&mut live.store, name, input, &principal),
+            (Call::Export { function, input }, _) => call_export(live, function, input),
+            (_, None) => return Err(Error::MissingExport("`golem:agent/guest@1.5.0`".into())),
         };
         match result {
             Ok(r) => Ok(Outcome::Done(r)),
@@ -458,9 +497,11 @@ impl Agent {
                     return Err(error);
                 }
             };
-            let indices = inner.guest.as_ref().unwrap_or_else(|| unreachable!("checked when the agent was created"));
-            let guest = indices.load(&mut store, &instance).map_err(|e| Error::Instantiate(chain(&e)))?;
-            self.live = Some(Live { store, guest });
+            let guest = match (&inner.guest, self.plain) {
+                (Some(indices), false) => Some(indices.load(&mut store, &instance).map_err(|e| Error::Instantiate(chain(&e)))?),
+                _ => None,
+            };
+            self.live = Some(Live { store, guest, instance });
             match self.replay_invocations()? {
                 Some(completed) => return Ok(completed),
                 None => continue, // crashed again while recovering
@@ -486,7 +527,7 @@ impl Agent {
                     actual: "had no invocation running to produce it".into(),
                 }));
             };
-            let call = call_of(started, &self.agent_type).ok_or_else(|| {
+            let call = call_of(started, &self.agent_type, self.plain).ok_or_else(|| {
                 Error::CorruptOplog(crate::host::journal::CorruptEntry {
                     oplog_index: pos as u64 + 1,
                     reason: "an invocation kind the testkit cannot replay".into(),
@@ -541,8 +582,56 @@ impl Agent {
     }
 }
 
-fn call_of(started: &AgentInvocationStartedParameters, agent_type: &str) -> Option<Call> {
+/// Call an exported function dynamically. Argument mismatches are the
+/// caller's error (`invalid-input`), not a trap.
+fn call_export(live: &mut Live, function: &str, input: &DataValue) -> wasmtime::Result<Result<DataValue, AgentError>> {
+    let args = match values_of(input) {
+        Ok(args) => args,
+        Err(e) => return Ok(Err(AgentError::InvalidInput(e.to_string()))),
+    };
+    let component = live.instance.instance_pre(&live.store).component().clone();
+    let index = match function.split_once('#') {
+        Some((iface, name)) => component
+            .get_export_index(None, iface)
+            .and_then(|i| component.get_export_index(Some(&i), name)),
+        None => component.get_export_index(None, function),
+    };
+    let Some(func) = index.and_then(|i| live.instance.get_func(&mut live.store, i)) else {
+        return Ok(Err(AgentError::InvalidMethod(format!("the component exports no function `{function}`"))));
+    };
+    let ty = func.ty(&live.store);
+    let param_types: Vec<_> = ty.params().map(|(name, t)| (name.to_string(), t)).collect();
+    if param_types.len() != args.len() {
+        return Ok(Err(AgentError::InvalidInput(format!(
+            "`{function}` takes {} argument(s), got {}",
+            param_types.len(),
+            args.len()
+        ))));
+    }
+    let mut params = Vec::with_capacity(args.len());
+    for ((name, t), v) in param_types.iter().zip(&args) {
+        match crate::dynamic::to_val(v, t, name) {
+            Ok(val) => params.push(val),
+            Err(e) => return Ok(Err(AgentError::InvalidInput(e))),
+        }
+    }
+    let result_types: Vec<_> = ty.results().collect();
+    let mut results = vec![wasmtime::component::Val::Bool(false); result_types.len()];
+    func.call(&mut live.store, &params, &mut results)?;
+    let values = results
+        .iter()
+        .zip(&result_types)
+        .map(|(v, t)| crate::dynamic::from_val(v, t))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| wasmtime::format_err!("`{function}` returned {e}"))?;
+    Ok(Ok(data_value(&values)))
+}
+
+fn call_of(started: &AgentInvocationStartedParameters, agent_type: &str, plain: bool) -> Option<Call> {
     match &started.invocation {
+        AgentInvocation::AgentMethodInvocation(p) if plain => {
+            Some(Call::Export { function: p.method_name.clone(), input: p.function_input.value.clone() })
+        }
         AgentInvocation::AgentInitialization(p) => Some(Call::Initialize {
             agent_type: agent_type.to_string(),
             input: p.constructor_parameters.value.clone(),
@@ -569,7 +658,7 @@ fn started_entry(call: &Call, timestamp: Datetime) -> OplogEntry {
             trace_states: Vec::new(),
             invocation_context: Vec::new(),
         }),
-        Call::Method { name, input } => AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
+        Call::Method { name, input } | Call::Export { function: name, input } => AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
             idempotency_key: String::new(),
             method_name: name.clone(),
             function_input: typed(input.clone()),

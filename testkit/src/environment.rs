@@ -221,6 +221,13 @@ impl Environment {
         Agent::create(self.clone(), component.clone(), agent_type, args, Vec::new(), oplog)
     }
 
+    /// Start a worker of a plain component (one that exports functions rather
+    /// than `golem:agent/guest`), named `name`; call it with [`Agent::call`].
+    /// Invocations are journaled and replayed exactly as for agents.
+    pub fn create_worker(&self, component: &LoadedComponent, name: &str) -> Result<Agent, Error> {
+        Agent::create_kind(self.clone(), component.clone(), name, &[], Vec::new(), crate::oplog::Oplog::in_memory(), true)
+    }
+
     /// Like [`Environment::create_agent`], with crashes injected at `crashes`.
     pub fn create_agent_with_crashes(
         &self,

@@ -15,6 +15,7 @@
 
 mod agent;
 mod compat;
+mod dynamic;
 mod engine;
 mod environment;
 mod error;
