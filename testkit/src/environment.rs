@@ -44,6 +44,10 @@ pub(crate) struct Shared {
     kv: Mutex<KvStore>,
     blobs: Mutex<BlobStore>,
     agents: Mutex<std::collections::BTreeMap<String, AgentRecord>>,
+    components: Mutex<std::collections::BTreeMap<(u128, u64), LoadedComponent>>,
+    /// Updates requested through `update-agent`, applied by each agent
+    /// before its next invocation.
+    pub(crate) pending_updates: Mutex<Vec<(String, u64, bool)>>,
 }
 
 impl Shared {
@@ -56,7 +60,13 @@ impl Shared {
             kv: Mutex::default(),
             blobs: Mutex::default(),
             agents: Mutex::default(),
+            components: Mutex::default(),
+            pending_updates: Mutex::default(),
         }
+    }
+
+    pub(crate) fn components(&self) -> MutexGuard<'_, std::collections::BTreeMap<(u128, u64), LoadedComponent>> {
+        lock(&self.components)
     }
 
     pub(crate) fn agents(&self) -> MutexGuard<'_, std::collections::BTreeMap<String, AgentRecord>> {
@@ -198,7 +208,35 @@ impl Environment {
         let pre = self.linker.instantiate_pre(&component).map_err(|e| Error::Instantiate(chain(&e)))?;
         let guest = GuestIndices::new(&pre).ok();
         let id = crate::host::journal::seed_from(&[bytes]);
-        Ok(LoadedComponent { inner: Arc::new(ComponentInner { info, pre, guest, id: u128::from(id) << 64 | u128::from(id.rotate_left(17)) }) })
+        let component_id = u128::from(id) << 64 | u128::from(id.rotate_left(17));
+        let component = LoadedComponent { inner: Arc::new(ComponentInner { info, pre, guest, id: component_id, revision: 0 }) };
+        self.shared.components().insert((component_id, 0), component.clone());
+        Ok(component)
+    }
+
+    /// Load a new revision of `component` (same component id, next revision
+    /// number), which agents can be updated to.
+    pub fn load_revision(&self, component: &LoadedComponent, path: impl AsRef<Path>) -> Result<LoadedComponent, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| inspect::InspectError::Io { path: path.to_owned(), source })?;
+        let loaded = self.load_bytes(&bytes)?;
+        let id = component.inner.id;
+        let mut components = self.shared.components();
+        let revision = components.keys().filter(|(c, _)| *c == id).map(|(_, r)| r + 1).max().unwrap_or(1);
+        let inner = ComponentInner {
+            info: loaded.inner.info.clone(),
+            pre: loaded.inner.pre.clone(),
+            guest: loaded.inner.guest.clone(),
+            id,
+            revision,
+        };
+        let revised = LoadedComponent { inner: Arc::new(inner) };
+        components.insert((id, revision), revised.clone());
+        Ok(revised)
+    }
+
+    pub(crate) fn component_revision(&self, id: u128, revision: u64) -> Option<LoadedComponent> {
+        self.shared.components().get(&(id, revision)).cloned()
     }
 
     /// Create an agent of `agent_type` in a component exporting
@@ -275,6 +313,7 @@ pub(crate) struct ComponentInner {
     pub(crate) pre: InstancePre<HostState>,
     pub(crate) guest: Option<GuestIndices>,
     pub(crate) id: u128,
+    pub(crate) revision: u64,
 }
 
 /// A compiled component, ready to be instantiated any number of times.
@@ -305,6 +344,11 @@ pub struct CommandOutcome {
 }
 
 impl LoadedComponent {
+    /// The component's revision (0 for the first load).
+    pub fn revision(&self) -> u64 {
+        self.inner.revision
+    }
+
     /// What the component imports and exports.
     pub fn info(&self) -> &ComponentInfo {
         &self.inner.info

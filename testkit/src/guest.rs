@@ -157,7 +157,27 @@ impl GuestBuild {
             text.push_str(&stderr);
             return Err(GuestBuildError::Failed { crate_dir: self.crate_dir.clone(), output: text });
         }
-        wasm_artifact(&stdout, &manifest).ok_or_else(|| GuestBuildError::NoArtifact(self.crate_dir.clone()))
+        let built = wasm_artifact(&stdout, &manifest).ok_or_else(|| GuestBuildError::NoArtifact(self.crate_dir.clone()))?;
+        // Builds of one crate with other features overwrite the same file:
+        // hand out a copy named after this build's settings.
+        let stem = built.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut name = format!("{stem}.{}", self.profile);
+        for feature in &self.features {
+            name.push('.');
+            name.push_str(&feature.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"));
+        }
+        let copy = target_dir.join("artifacts").join(format!("{name}.wasm"));
+        let copied = std::fs::create_dir_all(target_dir.join("artifacts")).and_then(|()| {
+            // Write to a temporary name first so a concurrent reader never sees half a file.
+            let tmp = copy.with_extension(format!("wasm.{}", std::process::id()));
+            std::fs::copy(&built, &tmp)?;
+            std::fs::rename(&tmp, &copy)
+        });
+        copied.map_err(|e| GuestBuildError::Failed {
+            crate_dir: self.crate_dir.clone(),
+            output: format!("copying {} to {}: {e}", built.display(), copy.display()),
+        })?;
+        Ok(copy)
     }
 }
 

@@ -21,3 +21,13 @@ pub fn build_test_guest(name: &str) -> PathBuf {
     let dir = repo_root().join("tests").join("guests").join(name);
     GuestBuild::new(&dir).profile("guest").build().unwrap_or_else(|e| panic!("building tests/guests/{name}: {e}"))
 }
+
+/// Build `tests/guests/<name>` with a cargo feature enabled.
+pub fn build_test_guest_with(name: &str, feature: &str) -> PathBuf {
+    let dir = repo_root().join("tests").join("guests").join(name);
+    GuestBuild::new(&dir)
+        .profile("guest")
+        .feature(feature)
+        .build()
+        .unwrap_or_else(|e| panic!("building tests/guests/{name} with {feature}: {e}"))
+}

@@ -452,3 +452,37 @@ fn the_full_scenario_recovers_at_every_point_and_at_random_points() {
     let random = verify(&env, &component, &scenario, &CrashPlan::Random { seed: 2026, trials: 40, crashes_per_run: 3 }).unwrap();
     assert!(random.is_ok(), "{random}");
 }
+
+#[test]
+fn agents_update_to_compatible_revisions_and_refuse_diverging_ones() {
+    use reprise_e2e::build_test_guest_with;
+
+    let env = Environment::new().unwrap();
+    let v1 = probe(&env);
+    let v2 = env.load_revision(&v1, build_test_guest_with("probe", "v2")).unwrap();
+    let bad = env.load_revision(&v1, build_test_guest_with("probe", "v2-incompatible")).unwrap();
+    assert_eq!((v1.revision(), v2.revision(), bad.revision()), (0, 1, 2));
+
+    let mut agent = env.create_agent(&v1, "probe", &[s("u")]).unwrap();
+    agent.invoke("count", &[]).unwrap();
+    agent.invoke("count", &[]).unwrap();
+
+    // Replaying `count` on the incompatible revision diverges: the update fails.
+    let failed = agent.update(2, true).unwrap();
+    assert!(failed.as_ref().is_err_and(|e| e.contains("replay diverged")), "{failed:?}");
+    assert!(matches!(agent.oplog().entries().last(), Some(OplogEntry::FailedUpdate(_))));
+    assert_eq!(agent.revision(), 0);
+    assert_eq!(agent.invoke("name", &[]).unwrap(), [s("u")]);
+
+    // Another agent asks for the compatible revision through golem:api/host.
+    let mut admin = env.create_agent(&v1, "probe", &[s("admin")]).unwrap();
+    admin.invoke("update", &[s(agent.id()), Value::U64(1)]).unwrap();
+    assert_eq!(agent.invoke("name", &[]).unwrap(), [s("u (v2)")], "applied before the next call");
+    assert_eq!(agent.revision(), 1);
+    assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(3)], "state survived the update");
+    assert!(agent.oplog().entries().iter().any(|e| matches!(e, OplogEntry::SuccessfulUpdate(p) if p.target_revision == 1)));
+    assert_eq!(env.agents().iter().find(|r| r.name == agent.id()).unwrap().revision, 1);
+
+    // A revision that does not exist fails cleanly.
+    assert!(agent.update(9, true).unwrap().is_err_and(|e| e.contains("no revision 9")));
+}

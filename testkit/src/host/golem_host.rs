@@ -176,11 +176,23 @@ impl Host for HostState {
 
     fn update_agent(
         &mut self,
-        _agent_id: AgentId,
-        _target_revision: ComponentRevision,
-        _mode: UpdateMode,
+        agent_id: AgentId,
+        target_revision: ComponentRevision,
+        mode: UpdateMode,
     ) -> wasmtime::Result<()> {
-        Err(unsupported("update-agent"))
+        // A request to the executor: recorded, and not sent again on replay.
+        let shared = self.shared.clone();
+        let automatic = matches!(mode, UpdateMode::Automatic);
+        let name = agent_id.agent_id.clone();
+        let request = Value::Tuple(vec![Value::string(name.clone()), Value::U64(target_revision), Value::Bool(automatic)]);
+        self.journal.call(
+            "golem:api/host::update-agent",
+            WrappedFunctionType::WriteRemote,
+            (request, Type::Tuple(vec![Type::String, Type::U64, Type::Bool])),
+            |_| crate::engine::lock(&shared.pending_updates).push((name, target_revision, automatic)),
+            |()| (Value::Tuple(vec![]), Type::Tuple(vec![])),
+            |_| Some(()),
+        )
     }
 
     fn get_self_metadata(&mut self) -> wasmtime::Result<AgentMetadata> {

@@ -188,11 +188,26 @@ impl Guest for Probe {
 
     fn invoke(method_name: String, input: DataValue, _principal: Principal) -> Result<DataValue, AgentError> {
         match method_name.as_str() {
-            "name" => Ok(out_str(with_state(|s| s.name.clone())?)),
-            "count" => Ok(out_u64(with_state(|s| {
-                s.counter += 1;
-                s.counter
-            })?)),
+            "name" => {
+                let name = with_state(|s| s.name.clone())?;
+                Ok(out_str(if cfg!(feature = "v2") { format!("{name} (v2)") } else { name }))
+            }
+            "count" => {
+                if cfg!(feature = "v2-incompatible") {
+                    let _ = host::generate_idempotency_key();
+                }
+                Ok(out_u64(with_state(|s| {
+                    s.counter += 1;
+                    s.counter
+                })?))
+            }
+            "update" => {
+                // Ask the executor to move another agent of this component to a revision.
+                let me = host::get_self_metadata().agent_id;
+                let target = host::AgentId { component_id: me.component_id, agent_id: arg_str(&input, 0)? };
+                host::update_agent(&target, arg_u64(&input, 1)?, host::UpdateMode::Automatic);
+                Ok(unit())
+            }
             "put" => {
                 kv_set("probe", &arg_str(&input, 0)?, arg_str(&input, 1)?.as_bytes());
                 Ok(unit())
