@@ -486,3 +486,86 @@ fn agents_update_to_compatible_revisions_and_refuse_diverging_ones() {
     // A revision that does not exist fails cleanly.
     assert!(agent.update(9, true).unwrap().is_err_and(|e| e.contains("no revision 9")));
 }
+
+#[test]
+fn setting_the_oplog_index_travels_back_and_replay_skips_the_region() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("r")]).unwrap();
+    assert_eq!(agent.invoke("retry-until", &[Value::U64(3)]).unwrap(), [Value::U64(3)]);
+    let jumps = agent.oplog().entries().iter().filter(|e| matches!(e, OplogEntry::Jump(_))).count();
+    assert_eq!(jumps, 2, "two attempts were travelled back over");
+    // Each travel back restarted the agent: replay passed over the jumped regions.
+    assert_eq!(agent.recoveries(), 3);
+    assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(1)]);
+    // The attempt counter lives outside the journal, so replaying the call
+    // now would take another path: the testkit reports that, precisely.
+    agent.crash();
+    let err = agent.invoke("count", &[]).unwrap_err();
+    assert!(matches!(&err, Error::Divergence(d) if d.actual == "returned [U64(4)]"), "{err}");
+}
+
+#[test]
+fn an_atomic_region_interrupted_by_a_crash_is_run_again_from_its_start() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("a")]).unwrap();
+    // Entries of `transfer`: started, begin region, set from, set to, end region, finished.
+    let first_write = agent.oplog().len() + 3;
+    agent.schedule_crashes([CrashPoint::AfterEntry(first_write)]);
+    agent.invoke("transfer", &[s("from"), s("to")]).unwrap();
+    let jump = agent.oplog().entries().iter().find_map(|e| if let OplogEntry::Jump(p) = e { Some(p.jump.clone()) } else { None });
+    let jump = jump.expect("the interrupted region is jumped over");
+    assert_eq!((jump.start, jump.end), (first_write - 1, first_write), "from the region's begin to the lost write");
+    let writes: Vec<_> = env.kv_writes().into_iter().map(|w| w.key).collect();
+    assert_eq!(writes, ["from", "from", "to"], "the region ran again from its start");
+    assert!(matches!(agent.oplog().entries().iter().rev().nth(1), Some(OplogEntry::EndAtomicRegion(_))));
+}
+
+#[test]
+fn batch_key_value_operations_and_their_errors() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("kv")]).unwrap();
+    let summary = agent.invoke("kv-batch", &[]).unwrap();
+    assert_eq!(summary, [s("got=v0,-,v2 keys=k0,k2 k1=false size=Some(2) bad=a bucket name must not be empty")]);
+    assert_eq!(env.kv_contents()["batch"].keys().collect::<Vec<_>>(), ["k2"]);
+}
+
+#[test]
+fn blob_copy_move_delete_and_their_errors() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("blob")]).unwrap();
+    let summary = agent.invoke("blob-ops", &[]).unwrap();
+    assert_eq!(
+        summary,
+        [s("size=7 a_has=false missing=object `copy` does not exist in container `b` empty=true gone=true")]
+    );
+}
+
+#[test]
+fn host_trap_and_idempotence_mode() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("t")]).unwrap();
+    assert_eq!(agent.invoke("idempotence", &[]).unwrap(), [s("true->false")]);
+    let err = agent.invoke("host-trap", &[]).unwrap_err();
+    assert!(matches!(&err, Error::Trap { message, .. } if message.contains("the agent gave up")), "{err}");
+}
+
+#[test]
+fn a_slow_service_delays_but_does_not_duplicate() {
+    use reprise_testkit::recording::RecordingService;
+
+    let service = RecordingService::start().unwrap();
+    service.delay(Duration::from_millis(200));
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("slow")]).unwrap();
+    let started = Instant::now();
+    let reply = agent.invoke("http-post", &[s(&service.addr().to_string()), s("/slow"), s("x")]).unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert_eq!(reply, [s("200 accepted 1 bytes")]);
+    assert_eq!(service.requests().len(), 1);
+}

@@ -395,6 +395,75 @@ impl Guest for Probe {
                 let key = format!("{:016x}{:016x}", key.high_bits, key.low_bits);
                 Ok(out_str(http_post(&authority, &path, &key, body.as_bytes()).map_err(err)?))
             }
+            "retry-until" => {
+                // Travel back to a saved oplog position until an attempt counter
+                // (kept outside the journal) reaches the target.
+                let target = arg_u64(&input, 0)?;
+                let position = host::get_oplog_index();
+                host::set_oplog_persistence_level(host::PersistenceLevel::PersistNothing);
+                let tries = kv_get("attempts", "n").map_or(0, |b| String::from_utf8_lossy(&b).parse::<u64>().unwrap_or(0)) + 1;
+                kv_set("attempts", "n", tries.to_string().as_bytes());
+                host::set_oplog_persistence_level(host::PersistenceLevel::Smart);
+                if tries < target {
+                    host::set_oplog_index(position);
+                }
+                Ok(out_u64(tries))
+            }
+            "kv-batch" => {
+                use reprise::bindings::wasi::keyvalue::eventual_batch;
+                let b = bucket("batch");
+                let values: Vec<types::OutgoingValue> = (0..3)
+                    .map(|i| {
+                        let v = types::OutgoingValue::new_outgoing_value();
+                        v.outgoing_value_write_body_sync(format!("v{i}").as_bytes()).unwrap();
+                        v
+                    })
+                    .collect();
+                let pairs: Vec<(String, &types::OutgoingValue)> = values.iter().enumerate().map(|(i, v)| (format!("k{i}"), v)).collect();
+                eventual_batch::set_many(&b, &pairs).map_err(|e| err(e.trace()))?;
+                let got = eventual_batch::get_many(&b, &["k0".into(), "nope".into(), "k2".into()]).map_err(|e| err(e.trace()))?;
+                let got: Vec<String> = got
+                    .into_iter()
+                    .map(|v| v.map_or("-".into(), |v| String::from_utf8_lossy(&v.incoming_value_consume_sync().unwrap()).into_owned()))
+                    .collect();
+                eventual_batch::delete_many(&b, &["k1".into()]).map_err(|e| err(e.trace()))?;
+                let keys = eventual_batch::keys(&b).map_err(|e| err(e.trace()))?;
+                let exists = eventual::exists(&b, "k1").map_err(|e| err(e.trace()))?;
+                let size = eventual::get(&b, "k2").map_err(|e| err(e.trace()))?.map(|v| v.incoming_value_size().unwrap());
+                eventual::delete(&b, "k0").map_err(|e| err(e.trace()))?;
+                let bad = types::Bucket::open_bucket("").err().map(|e| e.trace()).unwrap_or_default();
+                Ok(out_str(format!("got={} keys={} k1={exists} size={size:?} bad={bad}", got.join(","), keys.join(","))))
+            }
+            "blob-ops" => {
+                use reprise::bindings::wasi::blobstore::types::ObjectId;
+                let a = blobstore::create_container("a").map_err(err)?;
+                blobstore::create_container("b").map_err(err)?;
+                let value = blob_types::OutgoingValue::new_outgoing_value();
+                value.outgoing_value_write_body().map_err(|()| err("body"))?.blocking_write_and_flush(b"payload").unwrap();
+                a.write_data("x", &value).map_err(err)?;
+                let id = |c: &str, o: &str| ObjectId { container: c.into(), object: o.into() };
+                blobstore::copy_object(&id("a", "x"), &id("b", "copy")).map_err(err)?;
+                blobstore::move_object(&id("a", "x"), &id("b", "moved")).map_err(err)?;
+                let b = blobstore::get_container("b").map_err(err)?;
+                let info = b.object_info("moved").map_err(err)?;
+                let a_has = a.has_object("x").map_err(err)?;
+                b.delete_objects(&["copy".into()]).map_err(err)?;
+                let missing = b.object_info("copy").err().unwrap_or_default();
+                b.clear().map_err(err)?;
+                let empty = !b.has_object("moved").map_err(err)?;
+                blobstore::delete_container("a").map_err(err)?;
+                let gone = !blobstore::container_exists("a").map_err(err)?;
+                Ok(out_str(format!("size={} a_has={a_has} missing={missing} empty={empty} gone={gone}", info.size)))
+            }
+            "host-trap" => {
+                host::trap("the agent gave up");
+                Ok(unit())
+            }
+            "idempotence" => {
+                let before = host::get_idempotence_mode();
+                host::set_idempotence_mode(false);
+                Ok(out_str(format!("{before}->{}", host::get_idempotence_mode())))
+            }
             "log" => {
                 logging::log(logging::Level::Info, "probe", &arg_str(&input, 0)?);
                 Ok(unit())
