@@ -569,3 +569,18 @@ fn a_slow_service_delays_but_does_not_duplicate() {
     assert_eq!(reply, [s("200 accepted 1 bytes")]);
     assert_eq!(service.requests().len(), 1);
 }
+
+#[test]
+fn enumeration_configuration_and_batches_recover_at_every_point() {
+    let env = Environment::builder().config("region", "eu-west").build().unwrap();
+    let component = probe(&env);
+    let scenario = Scenario::new("probe", [s("cart-1")])
+        .call("config", [s("region")])
+        .call("list-agents", [s("%cart%")])
+        .call("kv-batch", [])
+        .call("idempotence", [])
+        .call("log", [s("done")]);
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.reference.results[0], Ok(vec![Value::option(Some(s("eu-west")))]));
+}
