@@ -4,11 +4,15 @@
 //! you implement a raw binding trait yourself.
 
 /// The encoded `agent` world, emitted into the component by [`export_raw_agent!`].
+// A const (not a static) so the export macros can copy it into a static of
+// the user's crate, where the linker keeps it.
+#[allow(clippy::large_const_arrays)]
 #[doc(hidden)]
 pub const AGENT_WORLD: [u8; include_bytes!(concat!(env!("OUT_DIR"), "/agent-world.bin")).len()] =
     *include_bytes!(concat!(env!("OUT_DIR"), "/agent-world.bin"));
 
 /// The encoded `plugin` world, emitted into the component by [`export_raw_oplog_processor!`].
+#[allow(clippy::large_const_arrays)]
 #[doc(hidden)]
 pub const PLUGIN_WORLD: [u8; include_bytes!(concat!(env!("OUT_DIR"), "/plugin-world.bin")).len()] =
     *include_bytes!(concat!(env!("OUT_DIR"), "/plugin-world.bin"));

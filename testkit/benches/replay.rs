@@ -39,7 +39,10 @@ fn instantiation(env: &Environment, component: &LoadedComponent) {
         agent.crash();
         agent.invoke("name", &[]).expect("name");
     }
-    println!("crash + fresh instance + replay    {:>10.2?} per recovery (1 invocation)", per(started.elapsed(), rounds));
+    println!(
+        "crash + fresh instance + replay    {:>10.2?} per recovery (1 invocation)",
+        per(started.elapsed(), rounds)
+    );
 }
 
 fn host_calls(env: &Environment, component: &LoadedComponent) {
@@ -55,7 +58,11 @@ fn host_calls(env: &Environment, component: &LoadedComponent) {
     let started = Instant::now();
     agent.invoke("name", &[]).expect("recover");
     let replay = started.elapsed();
-    println!("replayed host call                 {:>10.2?} per entry ({} entries)", per(replay, n), agent.oplog().len());
+    println!(
+        "replayed host call                 {:>10.2?} per entry ({} entries)",
+        per(replay, n),
+        agent.oplog().len()
+    );
 }
 
 fn crash_verification(env: &Environment, component: &LoadedComponent, steps: u64) {

@@ -47,11 +47,16 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         .call("http-post", [s(&service.addr().to_string()), s("/payments"), s("250")])
         .call("traced", [s("order-7")])
         .call("count", []);
-    println!("scenario   {} calls: {}", scenario.calls.len(), scenario.calls.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join(", "));
+    println!(
+        "scenario   {} calls: {}",
+        scenario.calls.len(),
+        scenario.calls.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join(", ")
+    );
 
     let every = verify(&env, &component, &scenario, &CrashPlan::every_entry())?;
     println!("\nevery oplog index\n{every}");
-    let random = verify(&env, &component, &scenario, &CrashPlan::Random { seed: 2026, trials: 50, crashes_per_run: 3 })?;
+    let random =
+        verify(&env, &component, &scenario, &CrashPlan::Random { seed: 2026, trials: 50, crashes_per_run: 3 })?;
     println!("\nseeded random points (3 crashes per run)\n{random}");
     Ok(every.is_ok() && random.is_ok())
 }

@@ -7,17 +7,19 @@ use crate::environment::{Environment, LoadedComponent};
 use crate::error::{Error, chain};
 use crate::host::bindings::exports::golem::agent::guest::Guest;
 use crate::host::bindings::golem::agent::common::{AgentError, Principal};
+use crate::host::bindings::golem::api::host::AgentStatus;
+use crate::host::bindings::golem::api::host::EnvironmentId;
 use crate::host::bindings::golem::api::oplog::{
     AgentInitializationParameters, AgentInvocation, AgentInvocationFinishedParameters, AgentInvocationOutputParameters,
     AgentInvocationResult, AgentInvocationStartedParameters, AgentMethodInvocationParameters, AgentMode,
     CreateParameters, ErrorParameters, TypedDataValue,
 };
-use crate::host::bindings::golem::api::host::EnvironmentId;
 use crate::host::bindings::golem::core::types::{AccountId, DataSchema, DataValue, ElementValue};
 use crate::host::bindings::wasi::clocks::wall_clock::Datetime;
 use crate::host::golem_host::uuid_from_u128;
-use crate::host::journal::{CrashInjected, CrashPoint, Divergence, FiredCrash, HostCall, Journal, RestartRequested, Strict, describe, seed_from};
-use crate::host::bindings::golem::api::host::AgentStatus;
+use crate::host::journal::{
+    CrashInjected, CrashPoint, Divergence, FiredCrash, HostCall, Journal, RestartRequested, Strict, describe, seed_from,
+};
 use crate::host::registry::AgentRecord;
 use crate::host::state::AgentIdentity;
 use crate::host::{HostState, LogRecord};
@@ -28,13 +30,26 @@ use crate::value::Value;
 /// crash point, so only a broken crash plan or host gets here).
 const MAX_RECOVERIES: usize = 10_000;
 
+/// Results of the invocations a recovery replayed or completed, by the oplog
+/// index of their started entry.
+type Completed = Vec<(u64, Result<DataValue, AgentError>)>;
+
 /// What an invocation asked for.
 #[derive(Debug, Clone)]
 enum Call {
-    Initialize { agent_type: String, input: DataValue },
-    Method { name: String, input: DataValue },
+    Initialize {
+        agent_type: String,
+        input: DataValue,
+    },
+    Method {
+        name: String,
+        input: DataValue,
+    },
     /// An exported function of a plain component.
-    Export { function: String, input: DataValue },
+    Export {
+        function: String,
+        input: DataValue,
+    },
 }
 
 struct Live {
@@ -110,9 +125,8 @@ pub(crate) fn classify_trap(e: &wasmtime::Error, store: &Store<HostState>) -> Er
         return Error::CorruptOplog(c.clone());
     }
     let limits = store.data().shared.limits;
-    match e.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => return Error::Timeout { limit: limits.invocation_timeout },
-        _ => {}
+    if let Some(wasmtime::Trap::Interrupt) = e.downcast_ref::<wasmtime::Trap>() {
+        return Error::Timeout { limit: limits.invocation_timeout };
     }
     let message = chain(e);
     if message.contains("forcing trap when growing memory") || message.contains("memory allocation failed") {
@@ -267,7 +281,10 @@ impl Agent {
         let description = if automatic {
             UpdateDescription::AutoUpdate
         } else {
-            UpdateDescription::SnapshotBased(crate::host::bindings::golem::api::host::Snapshot { payload: Vec::new(), mime_type: String::new() })
+            UpdateDescription::SnapshotBased(crate::host::bindings::golem::api::host::Snapshot {
+                payload: Vec::new(),
+                mime_type: String::new(),
+            })
         };
         self.park_append(OplogEntry::PendingUpdate(PendingUpdateParameters {
             timestamp: Journal::time_at(timestamp),
@@ -510,9 +527,9 @@ impl Agent {
         apply_limits(&mut live.store);
         let principal = Principal::Anonymous;
         let result = match (call, &live.guest) {
-            (Call::Initialize { agent_type, input }, Some(guest)) => {
-                guest.call_initialize(&mut live.store, agent_type, input, &principal).map(|r| r.map(|()| DataValue::Tuple(vec![])))
-            }
+            (Call::Initialize { agent_type, input }, Some(guest)) => guest
+                .call_initialize(&mut live.store, agent_type, input, &principal)
+                .map(|r| r.map(|()| DataValue::Tuple(vec![]))),
             (Call::Method { name, input }, Some(guest)) => guest.call_invoke(&mut live.store, name, input, &principal),
             (Call::Export { function, input }, _) => call_export(live, function, input),
             (_, None) => return Err(Error::MissingExport("`golem:agent/guest@1.5.0`".into())),
@@ -564,14 +581,16 @@ impl Agent {
         let completed = self.recover()?;
         match completed.into_iter().find(|(index, _)| *index == started) {
             Some((_, result)) => result.map_err(|e| Error::Agent(format!("{e:?}"))),
-            None => Err(Error::Guest(format!("the invocation started at oplog index {started} was not completed by recovery"))),
+            None => Err(Error::Guest(format!(
+                "the invocation started at oplog index {started} was not completed by recovery"
+            ))),
         }
     }
 
     /// Replace the instance by a fresh one that has replayed the whole oplog.
     /// Returns the results of the invocations replayed or completed, by the
     /// index of their started entry.
-    fn recover(&mut self) -> Result<Vec<(u64, Result<DataValue, AgentError>)>, Error> {
+    fn recover(&mut self) -> Result<Completed, Error> {
         for _ in 0..MAX_RECOVERIES {
             self.discard_instance();
             self.recoveries += 1;
@@ -586,7 +605,10 @@ impl Agent {
                 return Err(Error::Guest(chain(&e)));
             }
             let inner = self.component.inner.clone();
-            let mut store = Store::new(inner.pre.engine(), HostState::new(self.env.shared().clone(), journal, self.identity.clone()));
+            let mut store = Store::new(
+                inner.pre.engine(),
+                HostState::new(self.env.shared().clone(), journal, self.identity.clone()),
+            );
             apply_limits(&mut store);
             let instance = match inner.pre.instantiate(&mut store) {
                 Ok(i) => i,
@@ -597,7 +619,9 @@ impl Agent {
                 }
             };
             let guest = match (&inner.guest, self.plain) {
-                (Some(indices), false) => Some(indices.load(&mut store, &instance).map_err(|e| Error::Instantiate(chain(&e)))?),
+                (Some(indices), false) => {
+                    Some(indices.load(&mut store, &instance).map_err(|e| Error::Instantiate(chain(&e)))?)
+                }
                 _ => None,
             };
             self.live = Some(Live { store, guest, instance });
@@ -611,8 +635,7 @@ impl Agent {
 
     /// Re-run every recorded invocation on the fresh instance. `None` when an
     /// injected crash interrupted the recovery itself.
-    #[allow(clippy::type_complexity)]
-    fn replay_invocations(&mut self) -> Result<Option<Vec<(u64, Result<DataValue, AgentError>)>>, Error> {
+    fn replay_invocations(&mut self) -> Result<Option<Completed>, Error> {
         let mut completed = Vec::new();
         // Results recorded before the last successful update came from older code.
         let updated_at = self
@@ -700,9 +723,9 @@ fn call_export(live: &mut Live, function: &str, input: &DataValue) -> wasmtime::
     };
     let component = live.instance.instance_pre(&live.store).component().clone();
     let index = match function.split_once('#') {
-        Some((iface, name)) => component
-            .get_export_index(None, iface)
-            .and_then(|i| component.get_export_index(Some(&i), name)),
+        Some((iface, name)) => {
+            component.get_export_index(None, iface).and_then(|i| component.get_export_index(Some(&i), name))
+        }
         None => component.get_export_index(None, function),
     };
     let Some(func) = index.and_then(|i| live.instance.get_func(&mut live.store, i)) else {
@@ -741,10 +764,9 @@ fn call_of(started: &AgentInvocationStartedParameters, agent_type: &str, plain: 
         AgentInvocation::AgentMethodInvocation(p) if plain => {
             Some(Call::Export { function: p.method_name.clone(), input: p.function_input.value.clone() })
         }
-        AgentInvocation::AgentInitialization(p) => Some(Call::Initialize {
-            agent_type: agent_type.to_string(),
-            input: p.constructor_parameters.value.clone(),
-        }),
+        AgentInvocation::AgentInitialization(p) => {
+            Some(Call::Initialize { agent_type: agent_type.to_string(), input: p.constructor_parameters.value.clone() })
+        }
         AgentInvocation::AgentMethodInvocation(p) => {
             Some(Call::Method { name: p.method_name.clone(), input: p.function_input.value.clone() })
         }
@@ -760,26 +782,27 @@ fn typed(value: DataValue) -> TypedDataValue {
 
 fn started_entry(call: &Call, timestamp: Datetime) -> OplogEntry {
     let invocation = match call {
-        Call::Initialize { agent_type: _, input } => AgentInvocation::AgentInitialization(AgentInitializationParameters {
-            idempotency_key: String::new(),
-            constructor_parameters: typed(input.clone()),
-            trace_id: String::new(),
-            trace_states: Vec::new(),
-            invocation_context: Vec::new(),
-        }),
-        Call::Method { name, input } | Call::Export { function: name, input } => AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
-            idempotency_key: String::new(),
-            method_name: name.clone(),
-            function_input: typed(input.clone()),
-            trace_id: String::new(),
-            trace_states: Vec::new(),
-            invocation_context: Vec::new(),
-        }),
+        Call::Initialize { agent_type: _, input } => {
+            AgentInvocation::AgentInitialization(AgentInitializationParameters {
+                idempotency_key: String::new(),
+                constructor_parameters: typed(input.clone()),
+                trace_id: String::new(),
+                trace_states: Vec::new(),
+                invocation_context: Vec::new(),
+            })
+        }
+        Call::Method { name, input } | Call::Export { function: name, input } => {
+            AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
+                idempotency_key: String::new(),
+                method_name: name.clone(),
+                function_input: typed(input.clone()),
+                trace_id: String::new(),
+                trace_states: Vec::new(),
+                invocation_context: Vec::new(),
+            })
+        }
     };
-    OplogEntry::AgentInvocationStarted(AgentInvocationStartedParameters {
-        timestamp,
-        invocation,
-    })
+    OplogEntry::AgentInvocationStarted(AgentInvocationStartedParameters { timestamp, invocation })
 }
 
 fn finished_entry(result: &Result<DataValue, AgentError>, timestamp: Datetime) -> OplogEntry {
@@ -820,7 +843,9 @@ fn create_entry(identity: &AgentIdentity, component_size: u64) -> OplogEntry {
     OplogEntry::Create(CreateParameters {
         timestamp: Journal::time_at(1),
         agent_id: crate::host::bindings::golem::core::types::AgentId {
-            component_id: crate::host::bindings::golem::core::types::ComponentId { uuid: uuid_from_u128(identity.component_id) },
+            component_id: crate::host::bindings::golem::core::types::ComponentId {
+                uuid: uuid_from_u128(identity.component_id),
+            },
             agent_id: identity.name.clone(),
         },
         agent_mode: AgentMode::Durable,

@@ -11,10 +11,7 @@ use wit_parser::{Function, Handle, Resolve, Type, TypeDefKind, TypeOwner};
 
 /// Compare a function of `found` against the function of `expected` with the
 /// same name. Returns a description of the first difference.
-pub(crate) fn function_mismatch(
-    expected: (&Resolve, &Function),
-    found: (&Resolve, &Function),
-) -> Option<String> {
+pub(crate) fn function_mismatch(expected: (&Resolve, &Function), found: (&Resolve, &Function)) -> Option<String> {
     let ((er, ef), (fr, ff)) = (expected, found);
     if ef.params.len() != ff.params.len() {
         return Some(format!(
@@ -95,20 +92,29 @@ pub(crate) fn type_mismatch(er: &Resolve, e: &Type, fr: &Resolve, f: &Type) -> O
             if a.types.len() != b.types.len() {
                 return differ();
             }
-            a.types.iter().zip(&b.types).enumerate().find_map(|(i, (x, y))| {
-                nested(format!("tuple item {i}"), type_mismatch(er, x, fr, y))
-            })
+            a.types
+                .iter()
+                .zip(&b.types)
+                .enumerate()
+                .find_map(|(i, (x, y))| nested(format!("tuple item {i}"), type_mismatch(er, x, fr, y)))
         }
-        (TypeDefKind::List(a), TypeDefKind::List(b))
-        | (TypeDefKind::Option(a), TypeDefKind::Option(b)) => type_mismatch(er, a, fr, b),
+        (TypeDefKind::List(a), TypeDefKind::List(b)) | (TypeDefKind::Option(a), TypeDefKind::Option(b)) => {
+            type_mismatch(er, a, fr, b)
+        }
         (TypeDefKind::FixedLengthList(a, n), TypeDefKind::FixedLengthList(b, m)) => {
-            if n != m { differ() } else { type_mismatch(er, a, fr, b) }
+            if n != m {
+                differ()
+            } else {
+                type_mismatch(er, a, fr, b)
+            }
         }
         (TypeDefKind::Map(ak, av), TypeDefKind::Map(bk, bv)) => {
             type_mismatch(er, ak, fr, bk).or_else(|| type_mismatch(er, av, fr, bv))
         }
-        (TypeDefKind::Result(a), TypeDefKind::Result(b)) => nested("ok".into(), optional_mismatch(er, &a.ok, fr, &b.ok))
-            .or_else(|| nested("err".into(), optional_mismatch(er, &a.err, fr, &b.err))),
+        (TypeDefKind::Result(a), TypeDefKind::Result(b)) => {
+            nested("ok".into(), optional_mismatch(er, &a.ok, fr, &b.ok))
+                .or_else(|| nested("err".into(), optional_mismatch(er, &a.err, fr, &b.err)))
+        }
         (TypeDefKind::Future(a), TypeDefKind::Future(b)) | (TypeDefKind::Stream(a), TypeDefKind::Stream(b)) => {
             optional_mismatch(er, a, fr, b)
         }
@@ -228,4 +234,3 @@ pub(crate) fn render(resolve: &Resolve, ty: &Type) -> String {
         other => other.as_str().to_string(),
     }
 }
-

@@ -25,10 +25,18 @@ pub(crate) fn to_val(value: &Value, ty: &CType, path: &str) -> Result<Val, Strin
         (CType::Char, Value::Char(c)) => Val::Char(*c),
         (CType::String, Value::String(s)) => Val::String(s.clone()),
         (CType::List(l), Value::List(items)) => Val::List(
-            items.iter().enumerate().map(|(i, v)| to_val(v, &l.ty(), &format!("{path}[{i}]"))).collect::<Result<_, _>>()?,
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| to_val(v, &l.ty(), &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
         ),
         (CType::Tuple(t), Value::Tuple(items)) if t.types().len() == items.len() => Val::Tuple(
-            t.types().zip(items).enumerate().map(|(i, (ty, v))| to_val(v, &ty, &format!("{path}.{i}"))).collect::<Result<_, _>>()?,
+            t.types()
+                .zip(items)
+                .enumerate()
+                .map(|(i, (ty, v))| to_val(v, &ty, &format!("{path}.{i}")))
+                .collect::<Result<_, _>>()?,
         ),
         (CType::Record(r), Value::Record(items)) if r.fields().len() == items.len() => Val::Record(
             r.fields()
@@ -45,7 +53,9 @@ pub(crate) fn to_val(value: &Value, ty: &CType, path: &str) -> Result<Val, Strin
             };
             Val::Variant(c.name.to_string(), payload)
         }
-        (CType::Enum(t), Value::Enum(case)) => Val::Enum(t.names().nth(*case as usize).ok_or_else(mismatch)?.to_string()),
+        (CType::Enum(t), Value::Enum(case)) => {
+            Val::Enum(t.names().nth(*case as usize).ok_or_else(mismatch)?.to_string())
+        }
         (CType::Flags(t), Value::Flags(bits)) if t.names().len() == bits.len() => {
             Val::Flags(t.names().zip(bits).filter(|(_, on)| **on).map(|(n, _)| n.to_string()).collect())
         }
@@ -86,13 +96,15 @@ pub(crate) fn from_val(val: &Val, ty: &CType) -> Result<Value, String> {
         (Val::Float64(v), _) => Value::F64(*v),
         (Val::Char(c), _) => Value::Char(*c),
         (Val::String(s), _) => Value::String(s.clone()),
-        (Val::List(items), CType::List(l)) => Value::List(items.iter().map(|v| from_val(v, &l.ty())).collect::<Result<_, _>>()?),
+        (Val::List(items), CType::List(l)) => {
+            Value::List(items.iter().map(|v| from_val(v, &l.ty())).collect::<Result<_, _>>()?)
+        }
         (Val::Tuple(items), CType::Tuple(t)) => {
             Value::Tuple(items.iter().zip(t.types()).map(|(v, ty)| from_val(v, &ty)).collect::<Result<_, _>>()?)
         }
-        (Val::Record(fields), CType::Record(r)) => {
-            Value::Record(fields.iter().zip(r.fields()).map(|((_, v), f)| from_val(v, &f.ty)).collect::<Result<_, _>>()?)
-        }
+        (Val::Record(fields), CType::Record(r)) => Value::Record(
+            fields.iter().zip(r.fields()).map(|((_, v), f)| from_val(v, &f.ty)).collect::<Result<_, _>>()?,
+        ),
         (Val::Variant(name, payload), CType::Variant(t)) => {
             let (case, c) = t.cases().enumerate().find(|(_, c)| c.name == name).ok_or("unknown variant case")?;
             let payload = match (payload, c.ty) {
@@ -101,7 +113,9 @@ pub(crate) fn from_val(val: &Val, ty: &CType) -> Result<Value, String> {
             };
             Value::Variant { case: case as u32, payload }
         }
-        (Val::Enum(name), CType::Enum(t)) => Value::Enum(t.names().position(|n| n == name).ok_or("unknown enum case")? as u32),
+        (Val::Enum(name), CType::Enum(t)) => {
+            Value::Enum(t.names().position(|n| n == name).ok_or("unknown enum case")? as u32)
+        }
         (Val::Flags(on), CType::Flags(t)) => Value::Flags(t.names().map(|n| on.iter().any(|o| o == n)).collect()),
         (Val::Option(inner), CType::Option(t)) => Value::Option(match inner {
             Some(v) => Some(Box::new(from_val(v, &t.ty())?)),

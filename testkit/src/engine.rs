@@ -47,9 +47,12 @@ pub(crate) fn engine() -> Result<&'static Engine, Error> {
         .map_err(|e| Error::Setup(format!("creating the wasmtime engine: {e}")))
 }
 
+/// Compiled components by content hash, with the bytes to rule out collisions.
+type CompiledCache = Mutex<HashMap<u64, Arc<(Vec<u8>, Component)>>>;
+
 /// Compile `bytes`, reusing an earlier compilation of identical bytes.
 pub(crate) fn compile(bytes: &[u8]) -> Result<Component, Error> {
-    static COMPILED: OnceLock<Mutex<HashMap<u64, Arc<(Vec<u8>, Component)>>>> = OnceLock::new();
+    static COMPILED: OnceLock<CompiledCache> = OnceLock::new();
     let key = content_key(bytes);
     let cache = COMPILED.get_or_init(Default::default);
     if let Some(hit) = lock(cache).get(&key).cloned() {

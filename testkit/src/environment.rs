@@ -51,7 +51,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn new(limits: Limits, seed: u64, config: Vec<(String, String)>, service: Option<crate::recording::RecordingService>) -> Self {
+    fn new(
+        limits: Limits,
+        seed: u64,
+        config: Vec<(String, String)>,
+        service: Option<crate::recording::RecordingService>,
+    ) -> Self {
         Shared {
             limits,
             seed,
@@ -195,8 +200,8 @@ impl Environment {
     /// Golem 1.5 does not provide, and compile it (cached per process and on disk).
     pub fn load(&self, path: impl AsRef<Path>) -> Result<LoadedComponent, Error> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|source| inspect::InspectError::Io { path: path.to_owned(), source })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| inspect::InspectError::Io { path: path.to_owned(), source })?;
         self.load_bytes(&bytes)
     }
 
@@ -209,7 +214,8 @@ impl Environment {
         let guest = GuestIndices::new(&pre).ok();
         let id = crate::host::journal::seed_from(&[bytes]);
         let component_id = u128::from(id) << 64 | u128::from(id.rotate_left(17));
-        let component = LoadedComponent { inner: Arc::new(ComponentInner { info, pre, guest, id: component_id, revision: 0 }) };
+        let component =
+            LoadedComponent { inner: Arc::new(ComponentInner { info, pre, guest, id: component_id, revision: 0 }) };
         self.shared.components().insert((component_id, 0), component.clone());
         Ok(component)
     }
@@ -218,7 +224,8 @@ impl Environment {
     /// number), which agents can be updated to.
     pub fn load_revision(&self, component: &LoadedComponent, path: impl AsRef<Path>) -> Result<LoadedComponent, Error> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| inspect::InspectError::Io { path: path.to_owned(), source })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| inspect::InspectError::Io { path: path.to_owned(), source })?;
         let loaded = self.load_bytes(&bytes)?;
         let id = component.inner.id;
         let mut components = self.shared.components();
@@ -263,7 +270,15 @@ impl Environment {
     /// than `golem:agent/guest`), named `name`; call it with [`Agent::call`].
     /// Invocations are journaled and replayed exactly as for agents.
     pub fn create_worker(&self, component: &LoadedComponent, name: &str) -> Result<Agent, Error> {
-        Agent::create_kind(self.clone(), component.clone(), name, &[], Vec::new(), crate::oplog::Oplog::in_memory(), true)
+        Agent::create_kind(
+            self.clone(),
+            component.clone(),
+            name,
+            &[],
+            Vec::new(),
+            crate::oplog::Oplog::in_memory(),
+            true,
+        )
     }
 
     /// Like [`Environment::create_agent`], with crashes injected at `crashes`.

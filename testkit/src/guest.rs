@@ -61,10 +61,9 @@ impl fmt::Display for GuestBuildError {
         match self {
             GuestBuildError::NoManifest(dir) => write!(f, "no Cargo.toml in {}", dir.display()),
             GuestBuildError::Spawn(e) => write!(f, "could not run cargo: {e}"),
-            GuestBuildError::TargetMissing => write!(
-                f,
-                "the {GUEST_TARGET} target is not installed; run `rustup target add {GUEST_TARGET}`"
-            ),
+            GuestBuildError::TargetMissing => {
+                write!(f, "the {GUEST_TARGET} target is not installed; run `rustup target add {GUEST_TARGET}`")
+            }
             GuestBuildError::Failed { crate_dir, output } => {
                 write!(f, "building {} for {GUEST_TARGET} failed:\n{output}", crate_dir.display())
             }
@@ -142,22 +141,24 @@ impl GuestBuild {
         }
         // Flags meant for the host build (coverage, sanitizers, the outer
         // cargo's target) must not leak into the guest build.
-        for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_BUILD_RUSTFLAGS", "RUSTC_WRAPPER"] {
+        for var in
+            ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_BUILD_RUSTFLAGS", "RUSTC_WRAPPER"]
+        {
             cmd.env_remove(var);
         }
         let output = cmd.output().map_err(GuestBuildError::Spawn)?;
         let stderr = String::from_utf8_lossy(&output.stderr);
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !output.status.success() {
-            if stderr.contains("target may not be installed") || stderr.contains("can't find crate for `core`")
-            {
+            if stderr.contains("target may not be installed") || stderr.contains("can't find crate for `core`") {
                 return Err(GuestBuildError::TargetMissing);
             }
             let mut text = rendered_messages(&stdout);
             text.push_str(&stderr);
             return Err(GuestBuildError::Failed { crate_dir: self.crate_dir.clone(), output: text });
         }
-        let built = wasm_artifact(&stdout, &manifest).ok_or_else(|| GuestBuildError::NoArtifact(self.crate_dir.clone()))?;
+        let built =
+            wasm_artifact(&stdout, &manifest).ok_or_else(|| GuestBuildError::NoArtifact(self.crate_dir.clone()))?;
         // Builds of one crate with other features overwrite the same file:
         // hand out a copy named after this build's settings.
         let stem = built.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -196,8 +197,8 @@ fn guest_target_dir(manifest: &Path) -> Result<PathBuf, GuestBuildError> {
     if !out.status.success() {
         return Err(failed(String::from_utf8_lossy(&out.stderr).into_owned()));
     }
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| failed(format!("unreadable `cargo metadata` output: {e}")))?;
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| failed(format!("unreadable `cargo metadata` output: {e}")))?;
     let target = meta["target_directory"]
         .as_str()
         .ok_or_else(|| failed("`cargo metadata` reported no target directory".into()))?;

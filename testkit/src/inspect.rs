@@ -104,10 +104,9 @@ impl fmt::Display for InspectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InspectError::Io { path, source } => write!(f, "cannot read {}: {source}", path.display()),
-            InspectError::NotWasm { found } => write!(
-                f,
-                "not a WebAssembly file: it starts with {found} instead of the magic bytes `\\0asm`"
-            ),
+            InspectError::NotWasm { found } => {
+                write!(f, "not a WebAssembly file: it starts with {found} instead of the magic bytes `\\0asm`")
+            }
             InspectError::CoreModule => write!(
                 f,
                 "this is a core WebAssembly module, not a component; build it with \

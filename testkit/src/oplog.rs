@@ -94,7 +94,12 @@ impl fmt::Display for OplogDamage {
             if self.index == 2 { "y" } else { "ies" }
         )?;
         if !self.salvaged.is_empty() {
-            write!(f, ", {} readable entr{} after it not replayable", self.salvaged.len(), if self.salvaged.len() == 1 { "y" } else { "ies" })?;
+            write!(
+                f,
+                ", {} readable entr{} after it not replayable",
+                self.salvaged.len(),
+                if self.salvaged.len() == 1 { "y" } else { "ies" }
+            )?;
         }
         Ok(())
     }
@@ -271,10 +276,15 @@ mod tests {
 
     fn entry(i: u64) -> OplogEntry {
         let timestamp = Datetime { seconds: i, nanoseconds: 0 };
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             OplogEntry::NoOp(Timestamp { timestamp })
         } else {
-            OplogEntry::Log(LogParameters { timestamp, level: LogLevel::Info, context: "t".into(), message: format!("entry {i}") })
+            OplogEntry::Log(LogParameters {
+                timestamp,
+                level: LogLevel::Info,
+                context: "t".into(),
+                message: format!("entry {i}"),
+            })
         }
     }
 

@@ -132,10 +132,8 @@ async fn answer(
 ) -> Result<hyper::Response<Full<Bytes>>, hyper::Error> {
     let method = req.method().to_string();
     let path = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
-    let idempotency_key = req
-        .headers()
-        .get(IDEMPOTENCY_KEY_HEADER)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let idempotency_key =
+        req.headers().get(IDEMPOTENCY_KEY_HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let body = req.into_body().collect().await?.to_bytes().to_vec();
     let len = body.len();
     let (fail, delay) = {

@@ -27,7 +27,10 @@ pub enum Value {
     Tuple(Vec<Value>),
     /// Field values in declaration order.
     Record(Vec<Value>),
-    Variant { case: u32, payload: Option<Box<Value>> },
+    Variant {
+        case: u32,
+        payload: Option<Box<Value>>,
+    },
     Enum(u32),
     Flags(Vec<bool>),
     Option(Option<Box<Value>>),
@@ -283,15 +286,14 @@ fn push_type(t: &Type, nodes: &mut Vec<wit::NamedWitTypeNode>) -> i32 {
         Type::Option(inner) => N::OptionType(push_type(inner, nodes)),
         Type::Tuple(items) => N::TupleType(items.iter().map(|i| push_type(i, nodes)).collect()),
         Type::Record(fields) => N::RecordType(fields.iter().map(|(n, f)| (n.clone(), push_type(f, nodes))).collect()),
-        Type::Variant(cases) => N::VariantType(
-            cases.iter().map(|(n, p)| (n.clone(), p.as_ref().map(|p| push_type(p, nodes)))).collect(),
-        ),
+        Type::Variant(cases) => {
+            N::VariantType(cases.iter().map(|(n, p)| (n.clone(), p.as_ref().map(|p| push_type(p, nodes)))).collect())
+        }
         Type::Enum(cases) => N::EnumType(cases.clone()),
         Type::Flags(flags) => N::FlagsType(flags.clone()),
-        Type::Result { ok, err } => N::ResultType((
-            ok.as_ref().map(|t| push_type(t, nodes)),
-            err.as_ref().map(|t| push_type(t, nodes)),
-        )),
+        Type::Result { ok, err } => {
+            N::ResultType((ok.as_ref().map(|t| push_type(t, nodes)), err.as_ref().map(|t| push_type(t, nodes))))
+        }
     };
     nodes[at].type_ = node;
     index(at)

@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 use crate::agent::Agent;
 use crate::environment::{Environment, LoadedComponent};
 use crate::error::Error;
-use crate::host::journal::{CrashPoint, FiredCrash, is_remote_write};
 use crate::host::blobstore::BlobWrite;
+use crate::host::journal::{CrashPoint, FiredCrash, is_remote_write};
 use crate::host::keyvalue::KvWrite;
-use crate::recording::RecordedRequest;
 use crate::oplog::OplogEntry;
+use crate::recording::RecordedRequest;
 use crate::value::Value;
 
 /// An agent and the calls made to it.
@@ -188,7 +188,12 @@ impl VerificationReport {
 impl fmt::Display for VerificationReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "crash verification")?;
-        writeln!(f, "  reference run        {} calls, {} oplog entries", self.reference.results.len(), self.reference.oplog_len)?;
+        writeln!(
+            f,
+            "  reference run        {} calls, {} oplog entries",
+            self.reference.results.len(),
+            self.reference.oplog_len
+        )?;
         if let Some(seed) = self.seed {
             writeln!(f, "  seed                 {seed}")?;
         }
@@ -232,7 +237,9 @@ pub fn verify(
     };
     for points in runs {
         match run_crashed(env, component, scenario, points.clone()) {
-            Err(e) => report.failures.push(TrialFailure { crash_points: points, kind: FailureKind::Recovery(e.to_string()) }),
+            Err(e) => {
+                report.failures.push(TrialFailure { crash_points: points, kind: FailureKind::Recovery(e.to_string()) })
+            }
             Ok((outcome, fired)) => {
                 report.crashes_fired += fired.len();
                 match compare(&report.reference, &outcome, &fired) {
@@ -251,22 +258,25 @@ pub fn verify(
 
 /// Run `scenario` twice without crashes and check that both oplogs are
 /// identical (the same invocations with the same seed record the same history).
-pub fn run_twice(env: &Environment, component: &LoadedComponent, scenario: &Scenario) -> Result<Result<(), String>, Error> {
+pub fn run_twice(
+    env: &Environment,
+    component: &LoadedComponent,
+    scenario: &Scenario,
+) -> Result<Result<(), String>, Error> {
     let (_, first) = run_reference(env, component, scenario)?;
     let (_, second) = run_reference(env, component, scenario)?;
     if first == second {
         return Ok(Ok(()));
     }
     let at = first.iter().zip(&second).position(|(a, b)| a != b).unwrap_or(first.len().min(second.len()));
-    Ok(Err(format!(
-        "the oplogs differ first at index {} ({} vs {} entries)",
-        at + 1,
-        first.len(),
-        second.len()
-    )))
+    Ok(Err(format!("the oplogs differ first at index {} ({} vs {} entries)", at + 1, first.len(), second.len())))
 }
 
-fn run_reference(env: &Environment, component: &LoadedComponent, scenario: &Scenario) -> Result<(RunOutcome, Vec<OplogEntry>), Error> {
+fn run_reference(
+    env: &Environment,
+    component: &LoadedComponent,
+    scenario: &Scenario,
+) -> Result<(RunOutcome, Vec<OplogEntry>), Error> {
     let env = env.fresh();
     if let Some(service) = env.recording_service() {
         service.reset();
@@ -326,10 +336,10 @@ fn plan_runs(plan: &CrashPlan, reference: &[OplogEntry]) -> (Vec<Vec<CrashPoint>
             let mut runs: Vec<Vec<CrashPoint>> = indexes.clone().map(|i| vec![CrashPoint::AfterEntry(i)]).collect();
             if *before_persist {
                 for (pos, entry) in reference.iter().enumerate() {
-                    if let OplogEntry::HostCall(p) = entry {
-                        if is_remote_write(&p.durable_function_type) {
-                            runs.push(vec![CrashPoint::BeforePersist(pos as u64 + 1)]);
-                        }
+                    if let OplogEntry::HostCall(p) = entry
+                        && is_remote_write(&p.durable_function_type)
+                    {
+                        runs.push(vec![CrashPoint::BeforePersist(pos as u64 + 1)]);
                     }
                 }
             }

@@ -61,9 +61,8 @@ fn parse_embedded() -> Result<GolemWit, String> {
             None => root.push(Path::new(path), *contents),
         }
     }
-    let parse = |map: SourceMap| -> Result<UnresolvedPackageGroup, String> {
-        map.parse().map_err(|(map, e)| e.render(&map))
-    };
+    let parse =
+        |map: SourceMap| -> Result<UnresolvedPackageGroup, String> { map.parse().map_err(|(map, e)| e.render(&map)) };
     let main = parse(root)?;
     let deps = deps.into_values().map(parse).collect::<Result<Vec<_>, _>>()?;
     let mut resolve = Resolve::default();

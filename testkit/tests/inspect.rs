@@ -1,5 +1,7 @@
 //! The inspector against components built from WIT in the test: what is
 //! accepted, and how everything else is reported.
+// Tests fail by unwrapping and panicking, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_testkit::inspect::{ImportProblem, InspectError, inspect_bytes, inspect_file};
 use reprise_testkit::wit::golem_wit;
@@ -108,10 +110,10 @@ fn rejects_unknown_packages_interfaces_and_functions_all_at_once() {
         "{problems:?}"
     );
     assert!(problems.contains(&ImportProblem::UnknownInterface { import: "golem:api/time-travel@1.5.0".into() }));
-    assert!(problems.contains(&ImportProblem::UnknownPackage {
-        import: "acme:billing/charge@1.0.0".into(),
-        provided: vec![]
-    }));
+    assert!(
+        problems
+            .contains(&ImportProblem::UnknownPackage { import: "acme:billing/charge@1.0.0".into(), provided: vec![] })
+    );
     // `get-oplog-index` matches Golem 1.5 and is not reported.
     assert_eq!(problems.len(), 3, "{problems:?}");
 }

@@ -1,5 +1,7 @@
 //! The embedded WIT: it resolves, and Reprise's worlds have the shape the SDK
 //! and the testkit rely on.
+// Tests fail by unwrapping and panicking, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_testkit::wit::{golem_wit, wit_files};
 use wit_parser::WorldItem;
@@ -107,7 +109,14 @@ fn oplog_entries_have_every_golem_1_5_case() {
     let wit_parser::TypeDefKind::Variant(v) = &ty.kind else { panic!("a variant") };
     let cases: Vec<&str> = v.cases.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(cases.len(), 41, "{cases:?}");
-    for case in ["create", "host-call", "agent-invocation-started", "agent-invocation-finished", "jump", "oplog-processor-checkpoint"] {
+    for case in [
+        "create",
+        "host-call",
+        "agent-invocation-started",
+        "agent-invocation-finished",
+        "jump",
+        "oplog-processor-checkpoint",
+    ] {
         assert!(cases.contains(&case), "{case}");
     }
 }

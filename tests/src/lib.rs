@@ -1,4 +1,6 @@
 //! Helpers shared by the end-to-end tests in `tests/tests/`.
+// Test helpers fail the test that called them, with the reason.
+#![allow(clippy::panic)]
 
 use std::path::PathBuf;
 

@@ -1,5 +1,7 @@
 //! Agents in the testkit: invocation, oplog, host calls, crashes and replay,
 //! using the `probe` test guest (written against the raw bindings).
+// Tests fail by unwrapping and panicking, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 
@@ -81,10 +83,7 @@ fn spans_nest_carry_attributes_and_are_recorded() {
     let component = probe(&env);
     let mut agent = env.create_agent(&component, "probe", &[s("t")]).unwrap();
     let report = agent.invoke("traced", &[s("o-17")]).unwrap();
-    assert_eq!(
-        report,
-        [s("chain=payment>order order-id=o-17 own=false parent-is-order=true traceparent=true")]
-    );
+    assert_eq!(report, [s("chain=payment>order order-id=o-17 own=false parent-is-order=true traceparent=true")]);
     let spans: Vec<String> = agent
         .oplog()
         .entries()
@@ -449,7 +448,8 @@ fn the_full_scenario_recovers_at_every_point_and_at_random_points() {
         .call("count", []);
     let every = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
     assert!(every.is_ok(), "{every}");
-    let random = verify(&env, &component, &scenario, &CrashPlan::Random { seed: 2026, trials: 40, crashes_per_run: 3 }).unwrap();
+    let random =
+        verify(&env, &component, &scenario, &CrashPlan::Random { seed: 2026, trials: 40, crashes_per_run: 3 }).unwrap();
     assert!(random.is_ok(), "{random}");
 }
 
@@ -480,7 +480,9 @@ fn agents_update_to_compatible_revisions_and_refuse_diverging_ones() {
     assert_eq!(agent.invoke("name", &[]).unwrap(), [s("u (v2)")], "applied before the next call");
     assert_eq!(agent.revision(), 1);
     assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(3)], "state survived the update");
-    assert!(agent.oplog().entries().iter().any(|e| matches!(e, OplogEntry::SuccessfulUpdate(p) if p.target_revision == 1)));
+    assert!(
+        agent.oplog().entries().iter().any(|e| matches!(e, OplogEntry::SuccessfulUpdate(p) if p.target_revision == 1))
+    );
     assert_eq!(env.agents().iter().find(|r| r.name == agent.id()).unwrap().revision, 1);
 
     // A revision that does not exist fails cleanly.
@@ -514,7 +516,8 @@ fn an_atomic_region_interrupted_by_a_crash_is_run_again_from_its_start() {
     let first_write = agent.oplog().len() + 3;
     agent.schedule_crashes([CrashPoint::AfterEntry(first_write)]);
     agent.invoke("transfer", &[s("from"), s("to")]).unwrap();
-    let jump = agent.oplog().entries().iter().find_map(|e| if let OplogEntry::Jump(p) = e { Some(p.jump.clone()) } else { None });
+    let jump =
+        agent.oplog().entries().iter().find_map(|e| if let OplogEntry::Jump(p) = e { Some(p.jump) } else { None });
     let jump = jump.expect("the interrupted region is jumped over");
     assert_eq!((jump.start, jump.end), (first_write - 1, first_write), "from the region's begin to the lost write");
     let writes: Vec<_> = env.kv_writes().into_iter().map(|w| w.key).collect();

@@ -1,5 +1,7 @@
 //! Plain components (exported functions, no agent interface) in the testkit:
 //! calls are journaled, replayed after crashes, and bad input is an error.
+// Tests fail by unwrapping and panicking, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::value::Value;
@@ -30,8 +32,10 @@ fn exported_functions_are_called_and_journaled() {
     assert_eq!(worker.call("add", &[Value::U32(2), Value::U32(3)]).unwrap(), [Value::U32(5)]);
     assert_eq!(worker.call("inc", &[]).unwrap(), [Value::U32(1)]);
     assert_eq!(worker.call("inc", &[]).unwrap(), [Value::U32(2)]);
-    let started = worker.oplog().entries().iter().filter(|e| matches!(e, OplogEntry::AgentInvocationStarted(_))).count();
-    let finished = worker.oplog().entries().iter().filter(|e| matches!(e, OplogEntry::AgentInvocationFinished(_))).count();
+    let started =
+        worker.oplog().entries().iter().filter(|e| matches!(e, OplogEntry::AgentInvocationStarted(_))).count();
+    let finished =
+        worker.oplog().entries().iter().filter(|e| matches!(e, OplogEntry::AgentInvocationFinished(_))).count();
     assert_eq!((started, finished), (3, 3));
 }
 

@@ -1,5 +1,7 @@
 //! The smoke example end to end: built for wasm32-wasip2, checked against
 //! Golem 1.5, run in the testkit host.
+// Tests fail by unwrapping and panicking, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_e2e::build_example;
 use reprise_testkit::inspect::inspect_file;

@@ -9,9 +9,9 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
 
 use super::HostState;
-use super::journal::Journal;
 use super::bindings::golem::api::oplog::WrappedFunctionType;
 use super::bindings::wasi::blobstore::{blobstore, container, types};
+use super::journal::Journal;
 use crate::value::{Type, Value};
 
 /// Largest object a guest may stream into an outgoing value.
@@ -161,7 +161,10 @@ impl types::HostOutgoingValue for HostState {
         Ok(self.table.push(OutgoingBlob::default())?)
     }
 
-    fn outgoing_value_write_body(&mut self, self_: Resource<OutgoingBlob>) -> wasmtime::Result<Result<Resource<DynOutputStream>, ()>> {
+    fn outgoing_value_write_body(
+        &mut self,
+        self_: Resource<OutgoingBlob>,
+    ) -> wasmtime::Result<Result<Resource<DynOutputStream>, ()>> {
         let pipe = MemoryOutputPipe::new(MAX_OBJECT_BYTES);
         let value = self.table.get_mut(&self_)?;
         if value.stream.is_some() {
@@ -179,7 +182,10 @@ impl types::HostOutgoingValue for HostState {
 }
 
 impl types::HostIncomingValue for HostState {
-    fn incoming_value_consume_sync(&mut self, self_: Resource<IncomingBlob>) -> wasmtime::Result<Result<Vec<u8>, String>> {
+    fn incoming_value_consume_sync(
+        &mut self,
+        self_: Resource<IncomingBlob>,
+    ) -> wasmtime::Result<Result<Vec<u8>, String>> {
         Ok(Ok(std::mem::take(&mut self.table.get_mut(&self_)?.bytes)))
     }
 
@@ -235,7 +241,12 @@ impl container::HostContainer for HostState {
         let container = self.container_name(&self_)?;
         let shared = self.shared.clone();
         let request = (
-            Value::Tuple(vec![Value::string(container.clone()), Value::string(name.clone()), Value::U64(start), Value::U64(end)]),
+            Value::Tuple(vec![
+                Value::string(container.clone()),
+                Value::string(name.clone()),
+                Value::U64(start),
+                Value::U64(end),
+            ]),
             Type::Tuple(vec![Type::String, Type::String, Type::U64, Type::U64]),
         );
         let data = self.journal.call_fallible(
@@ -293,7 +304,10 @@ impl container::HostContainer for HostState {
         )
     }
 
-    fn list_objects(&mut self, self_: Resource<ContainerHandle>) -> wasmtime::Result<Result<Resource<ObjectNames>, String>> {
+    fn list_objects(
+        &mut self,
+        self_: Resource<ContainerHandle>,
+    ) -> wasmtime::Result<Result<Resource<ObjectNames>, String>> {
         let container = self.container_name(&self_)?;
         let shared = self.shared.clone();
         let c = container.clone();
@@ -315,7 +329,11 @@ impl container::HostContainer for HostState {
         })
     }
 
-    fn delete_object(&mut self, self_: Resource<ContainerHandle>, name: String) -> wasmtime::Result<Result<(), String>> {
+    fn delete_object(
+        &mut self,
+        self_: Resource<ContainerHandle>,
+        name: String,
+    ) -> wasmtime::Result<Result<(), String>> {
         let container = self.container_name(&self_)?;
         let shared = self.shared.clone();
         self.journal.call_fallible(
@@ -329,11 +347,18 @@ impl container::HostContainer for HostState {
         )
     }
 
-    fn delete_objects(&mut self, self_: Resource<ContainerHandle>, names: Vec<String>) -> wasmtime::Result<Result<(), String>> {
+    fn delete_objects(
+        &mut self,
+        self_: Resource<ContainerHandle>,
+        names: Vec<String>,
+    ) -> wasmtime::Result<Result<(), String>> {
         let container = self.container_name(&self_)?;
         let shared = self.shared.clone();
         let request = (
-            Value::Tuple(vec![Value::string(container.clone()), Value::List(names.iter().map(|n| Value::string(n.clone())).collect())]),
+            Value::Tuple(vec![
+                Value::string(container.clone()),
+                Value::List(names.iter().map(|n| Value::string(n.clone())).collect()),
+            ]),
             Type::Tuple(vec![Type::String, Type::List(Box::new(Type::String))]),
         );
         self.journal.call_fallible(
@@ -364,7 +389,11 @@ impl container::HostContainer for HostState {
         )
     }
 
-    fn object_info(&mut self, self_: Resource<ContainerHandle>, name: String) -> wasmtime::Result<Result<types::ObjectMetadata, String>> {
+    fn object_info(
+        &mut self,
+        self_: Resource<ContainerHandle>,
+        name: String,
+    ) -> wasmtime::Result<Result<types::ObjectMetadata, String>> {
         let container = self.container_name(&self_)?;
         let shared = self.shared.clone();
         let (c, n) = (container.clone(), name.clone());
@@ -375,9 +404,21 @@ impl container::HostContainer for HostState {
             |_| {
                 let blobs = shared.blobs();
                 let o = blobs.object(&c, &n)?;
-                Ok(types::ObjectMetadata { name: n.clone(), container: c.clone(), created_at: o.created_at, size: o.data.len() as u64 })
+                Ok(types::ObjectMetadata {
+                    name: n.clone(),
+                    container: c.clone(),
+                    created_at: o.created_at,
+                    size: o.data.len() as u64,
+                })
             },
-            |m| Value::Record(vec![Value::string(m.name.clone()), Value::string(m.container.clone()), Value::U64(m.created_at), Value::U64(m.size)]),
+            |m| {
+                Value::Record(vec![
+                    Value::string(m.name.clone()),
+                    Value::string(m.container.clone()),
+                    Value::U64(m.created_at),
+                    Value::U64(m.size),
+                ])
+            },
             Some(object_metadata_type()),
             |v| match v? {
                 Value::Record(f) if f.len() == 4 => Some(types::ObjectMetadata {
@@ -417,7 +458,11 @@ impl container::HostContainer for HostState {
 }
 
 impl container::HostStreamObjectNames for HostState {
-    fn read_stream_object_names(&mut self, self_: Resource<ObjectNames>, len: u64) -> wasmtime::Result<Result<(Vec<String>, bool), String>> {
+    fn read_stream_object_names(
+        &mut self,
+        self_: Resource<ObjectNames>,
+        len: u64,
+    ) -> wasmtime::Result<Result<(Vec<String>, bool), String>> {
         let s = self.table.get_mut(&self_)?;
         let take = usize::try_from(len).unwrap_or(usize::MAX).min(s.names.len() - s.next);
         let out = s.names[s.next..s.next + take].to_vec();
@@ -425,7 +470,11 @@ impl container::HostStreamObjectNames for HostState {
         Ok(Ok((out, s.next >= s.names.len())))
     }
 
-    fn skip_stream_object_names(&mut self, self_: Resource<ObjectNames>, num: u64) -> wasmtime::Result<Result<(u64, bool), String>> {
+    fn skip_stream_object_names(
+        &mut self,
+        self_: Resource<ObjectNames>,
+        num: u64,
+    ) -> wasmtime::Result<Result<(u64, bool), String>> {
         let s = self.table.get_mut(&self_)?;
         let take = usize::try_from(num).unwrap_or(usize::MAX).min(s.names.len() - s.next);
         s.next += take;
@@ -532,7 +581,13 @@ impl blobstore::Host for HostState {
 }
 
 impl HostState {
-    fn transfer(&mut self, function: &str, src: types::ObjectId, dest: types::ObjectId, remove: bool) -> wasmtime::Result<Result<(), String>> {
+    fn transfer(
+        &mut self,
+        function: &str,
+        src: types::ObjectId,
+        dest: types::ObjectId,
+        remove: bool,
+    ) -> wasmtime::Result<Result<(), String>> {
         let shared = self.shared.clone();
         let now = self.virtual_seconds();
         let request = strs(&[&src.container, &src.object, &dest.container, &dest.object]);

@@ -9,14 +9,14 @@
 //! the same values as a crash-free one.
 
 use wasmtime::component::Resource;
+use wasmtime_wasi::clocks::WasiClocksView;
 use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::bindings::clocks::{monotonic_clock, wall_clock};
 use wasmtime_wasi::p2::bindings::random::{insecure, insecure_seed, random};
-use wasmtime_wasi::clocks::WasiClocksView;
 
 use super::HostState;
-use super::journal::Journal;
 use super::bindings::golem::api::oplog::WrappedFunctionType;
+use super::journal::Journal;
 use crate::value::{Type, Value};
 
 /// Most bytes one random call may ask for (the guest controls `len`).
@@ -40,7 +40,9 @@ impl HostState {
 
     fn journaled_bytes(&mut self, function: &str, len: u64) -> wasmtime::Result<Vec<u8>> {
         if len > MAX_RANDOM_BYTES {
-            return Err(wasmtime::format_err!("{function}: asked for {len} bytes, more than the {MAX_RANDOM_BYTES} allowed"));
+            return Err(wasmtime::format_err!(
+                "{function}: asked for {len} bytes, more than the {MAX_RANDOM_BYTES} allowed"
+            ));
         }
         self.journal.call(
             function,
@@ -51,14 +53,11 @@ impl HostState {
             Value::as_bytes,
         )
     }
-
-
 }
 
 impl wall_clock::Host for HostState {
     fn now(&mut self) -> wasmtime::Result<wall_clock::Datetime> {
-        let datetime_type =
-            Type::Record(vec![("seconds".into(), Type::U64), ("nanoseconds".into(), Type::U32)]);
+        let datetime_type = Type::Record(vec![("seconds".into(), Type::U64), ("nanoseconds".into(), Type::U32)]);
         const NOW: &str = "wasi:clocks/wall-clock::now";
         self.journal.call(
             NOW,

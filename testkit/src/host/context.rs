@@ -92,7 +92,8 @@ impl HostState {
         }
         span.open = false;
         if self.journal.is_live() {
-            let entry = OplogEntry::FinishSpan(FinishSpanParameters { timestamp: self.journal.now(), span_id: id.into() });
+            let entry =
+                OplogEntry::FinishSpan(FinishSpanParameters { timestamp: self.journal.now(), span_id: id.into() });
             self.journal.append(entry)?;
         } else {
             self.journal.replay(Strict::FinishSpan, || format!("finished span {id}"))?;
@@ -151,7 +152,9 @@ impl Host for HostState {
         Ok(self.table.push(SpanHandle { id })?)
     }
 
-    fn current_context(&mut self) -> wasmtime::Result<Resource<super::bindings::golem::api::context::InvocationContext>> {
+    fn current_context(
+        &mut self,
+    ) -> wasmtime::Result<Resource<super::bindings::golem::api::context::InvocationContext>> {
         let snapshot = self.spans.snapshot();
         Ok(self.table.push(snapshot)?)
     }
@@ -167,7 +170,12 @@ impl HostSpan for HostState {
         Ok(self.spans.spans.iter().find(|s| s.id == id).map_or_else(|| self.journal.now(), |s| s.started_at))
     }
 
-    fn set_attribute(&mut self, self_: Resource<SpanHandle>, name: String, value: AttributeValue) -> wasmtime::Result<()> {
+    fn set_attribute(
+        &mut self,
+        self_: Resource<SpanHandle>,
+        name: String,
+        value: AttributeValue,
+    ) -> wasmtime::Result<()> {
         let id = self.table.get(&self_)?.id.clone();
         self.set_span_attribute(&id, name, value)
     }
@@ -215,13 +223,22 @@ impl HostInvocationContext for HostState {
         Ok(Some(self.table.push(parent)?))
     }
 
-    fn get_attribute(&mut self, self_: Resource<ContextSnapshot>, key: String, inherited: bool) -> wasmtime::Result<Option<AttributeValue>> {
+    fn get_attribute(
+        &mut self,
+        self_: Resource<ContextSnapshot>,
+        key: String,
+        inherited: bool,
+    ) -> wasmtime::Result<Option<AttributeValue>> {
         let snapshot = self.table.get(&self_)?;
         let spans = if inherited { &snapshot.chain[..] } else { &snapshot.chain[..snapshot.chain.len().min(1)] };
         Ok(spans.iter().find_map(|s| s.attributes.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.clone())))
     }
 
-    fn get_attributes(&mut self, self_: Resource<ContextSnapshot>, inherited: bool) -> wasmtime::Result<Vec<Attribute>> {
+    fn get_attributes(
+        &mut self,
+        self_: Resource<ContextSnapshot>,
+        inherited: bool,
+    ) -> wasmtime::Result<Vec<Attribute>> {
         let snapshot = self.table.get(&self_)?;
         let spans = if inherited { &snapshot.chain[..] } else { &snapshot.chain[..snapshot.chain.len().min(1)] };
         let mut out: Vec<Attribute> = Vec::new();
@@ -235,7 +252,11 @@ impl HostInvocationContext for HostState {
         Ok(out)
     }
 
-    fn get_attribute_chain(&mut self, self_: Resource<ContextSnapshot>, key: String) -> wasmtime::Result<Vec<AttributeValue>> {
+    fn get_attribute_chain(
+        &mut self,
+        self_: Resource<ContextSnapshot>,
+        key: String,
+    ) -> wasmtime::Result<Vec<AttributeValue>> {
         let snapshot = self.table.get(&self_)?;
         Ok(snapshot
             .chain
@@ -274,7 +295,9 @@ impl HostInvocationContext for HostState {
         let states: Vec<String> = snapshot
             .chain
             .iter()
-            .filter_map(|s| s.attributes.iter().find(|(k, _)| k == "tracestate").map(|(_, v)| value_text(v).to_string()))
+            .filter_map(|s| {
+                s.attributes.iter().find(|(k, _)| k == "tracestate").map(|(_, v)| value_text(v).to_string())
+            })
             .collect();
         if !states.is_empty() {
             headers.push(("tracestate".into(), states.join(",")));

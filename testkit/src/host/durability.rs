@@ -66,14 +66,14 @@ impl Host for HostState {
         };
         let (index, entry) = self.journal.replay(Strict::HostCall, actual)?;
         let OplogEntry::HostCall(p) = entry else { unreachable!("replay checked the kind") };
-        if let Some(name) = &observed {
-            if &p.function_name != name {
-                return Err(wasmtime::Error::new(Divergence {
-                    oplog_index: index,
-                    expected: format!("host call `{}` ({})", p.function_name, function_type_name(&p.durable_function_type)),
-                    actual: format!("called `{name}`"),
-                }));
-            }
+        if let Some(name) = &observed
+            && &p.function_name != name
+        {
+            return Err(wasmtime::Error::new(Divergence {
+                oplog_index: index,
+                expected: format!("host call `{}` ({})", p.function_name, function_type_name(&p.durable_function_type)),
+                actual: format!("called `{name}`"),
+            }));
         }
         Ok(PersistedDurableFunctionInvocation {
             timestamp: p.timestamp,

@@ -5,9 +5,9 @@ use wasmtime::component::Resource;
 
 use super::HostState;
 use super::bindings::golem::api::host::{
-    AgentId, AgentMetadata, AgentStatus, ComponentId, ComponentRevision, EnvironmentId, ForkResult,
-    GetPromiseResult, Host, HostGetAgents, HostGetPromiseResult, OplogIndex, PersistenceLevel, PromiseId,
-    RevertAgentTarget, UpdateMode, Uuid,
+    AgentId, AgentMetadata, AgentStatus, ComponentId, ComponentRevision, EnvironmentId, ForkResult, GetPromiseResult,
+    Host, HostGetAgents, HostGetPromiseResult, OplogIndex, PersistenceLevel, PromiseId, RevertAgentTarget, UpdateMode,
+    Uuid,
 };
 use super::bindings::golem::api::oplog::{
     ChangePersistenceLevelParameters, EndAtomicRegionParameters, JumpParameters, OplogRegion, WrappedFunctionType,
@@ -74,9 +74,7 @@ impl Host for HostState {
     fn set_oplog_index(&mut self, oplog_idx: OplogIndex) -> wasmtime::Result<()> {
         let last = self.journal.last_index();
         if oplog_idx == 0 || oplog_idx > last {
-            return Err(wasmtime::format_err!(
-                "set-oplog-index({oplog_idx}): the oplog has entries 1..={last}"
-            ));
+            return Err(wasmtime::format_err!("set-oplog-index({oplog_idx}): the oplog has entries 1..={last}"));
         }
         if !self.journal.is_live() {
             // The jump was recorded; replay already passes over the region.
@@ -108,7 +106,12 @@ impl Host for HostState {
         let what = format!("ended the atomic region begun at {begin}");
         self.marker(
             Strict::EndAtomicRegion,
-            |s| OplogEntry::EndAtomicRegion(EndAtomicRegionParameters { timestamp: s.journal.now(), begin_index: begin }),
+            |s| {
+                OplogEntry::EndAtomicRegion(EndAtomicRegionParameters {
+                    timestamp: s.journal.now(),
+                    begin_index: begin,
+                })
+            },
             &what,
         )
         .map(|_| ())
@@ -166,9 +169,7 @@ impl Host for HostState {
             },
             |u| (Value::Record(vec![Value::U64(u.high_bits), Value::U64(u.low_bits)]), uuid_type.clone()),
             |v| match v {
-                Value::Record(f) if f.len() == 2 => {
-                    Some(Uuid { high_bits: f[0].as_u64()?, low_bits: f[1].as_u64()? })
-                }
+                Value::Record(f) if f.len() == 2 => Some(Uuid { high_bits: f[0].as_u64()?, low_bits: f[1].as_u64()? }),
                 _ => None,
             },
         )
@@ -184,7 +185,8 @@ impl Host for HostState {
         let shared = self.shared.clone();
         let automatic = matches!(mode, UpdateMode::Automatic);
         let name = agent_id.agent_id.clone();
-        let request = Value::Tuple(vec![Value::string(name.clone()), Value::U64(target_revision), Value::Bool(automatic)]);
+        let request =
+            Value::Tuple(vec![Value::string(name.clone()), Value::U64(target_revision), Value::Bool(automatic)]);
         self.journal.call(
             "golem:api/host::update-agent",
             WrappedFunctionType::WriteRemote,
@@ -226,7 +228,11 @@ impl Host for HostState {
         Err(unsupported("resolve-component-id"))
     }
 
-    fn resolve_agent_id(&mut self, _component_reference: String, _agent_name: String) -> wasmtime::Result<Option<AgentId>> {
+    fn resolve_agent_id(
+        &mut self,
+        _component_reference: String,
+        _agent_name: String,
+    ) -> wasmtime::Result<Option<AgentId>> {
         Err(unsupported("resolve-agent-id"))
     }
 

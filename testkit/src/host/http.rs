@@ -40,7 +40,14 @@ struct RecordedResponse {
     body: Vec<u8>,
 }
 
-type Ready = Box<dyn Future<Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>> + Send>;
+type Ready = Box<
+    dyn Future<
+            Output = Result<
+                (http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>),
+                HttpError,
+            >,
+        > + Send,
+>;
 
 const FUNCTION: &str = "wasi:http/outgoing-handler::handle";
 
@@ -73,7 +80,14 @@ impl WasiHttpHooks for Journal {
                 Ok((recorded_request, outcome)) => {
                     let request = request_value(&recorded_request);
                     let response = response_value(&outcome);
-                    let journaled = self.call(FUNCTION, WrappedFunctionType::WriteRemote, request, |_| (), |_| (response, response_type()), |_| Some(()));
+                    let journaled = self.call(
+                        FUNCTION,
+                        WrappedFunctionType::WriteRemote,
+                        request,
+                        |_| (),
+                        |_| (response, response_type()),
+                        |_| Some(()),
+                    );
                     if let Err(e) = journaled {
                         self.pending = Some(e);
                     }
@@ -99,7 +113,11 @@ impl Journal {
         let OplogEntry::HostCall(p) = entry else { unreachable!("replay checked the kind") };
         if p.function_name != FUNCTION {
             let expected = describe(entry);
-            return Err(wasmtime::Error::new(Divergence { oplog_index: index, expected, actual: format!("called `{FUNCTION}`") }));
+            return Err(wasmtime::Error::new(Divergence {
+                oplog_index: index,
+                expected,
+                actual: format!("called `{FUNCTION}`"),
+            }));
         }
         let corrupt = |reason: String| wasmtime::Error::new(CorruptEntry { oplog_index: index, reason });
         let response = Value::from_wit(&p.response.value).map_err(|e| corrupt(e.to_string()))?;
@@ -118,8 +136,7 @@ async fn send(
         Ok(Err(e)) => return Err(e),
         Err(_) => {
             return Err(HttpError::InternalError(Some(
-                "the request body was not finished before `handle`; the Reprise testkit journals requests whole"
-                    .into(),
+                "the request body was not finished before `handle`; the Reprise testkit journals requests whole".into(),
             )));
         }
     };
@@ -136,7 +153,11 @@ async fn send(
         let (parts, body) = response.into_parts();
         let body = body.collect().await?.to_bytes();
         io.abort();
-        Ok::<_, HttpError>(RecordedResponse { status: parts.status.as_u16(), headers: header_list(&parts.headers), body: body.to_vec() })
+        Ok::<_, HttpError>(RecordedResponse {
+            status: parts.status.as_u16(),
+            headers: header_list(&parts.headers),
+            body: body.to_vec(),
+        })
     }
     .await;
     Ok((recorded, outcome.map_err(|e| format!("{e:?}"))))
@@ -171,7 +192,9 @@ fn pairs_type() -> Type {
 }
 
 fn pairs(list: &[(String, String)]) -> Value {
-    Value::List(list.iter().map(|(k, v)| Value::Tuple(vec![Value::string(k.clone()), Value::string(v.clone())])).collect())
+    Value::List(
+        list.iter().map(|(k, v)| Value::Tuple(vec![Value::string(k.clone()), Value::string(v.clone())])).collect(),
+    )
 }
 
 fn read_pairs(v: &Value) -> Option<Vec<(String, String)>> {
@@ -189,7 +212,12 @@ fn read_pairs(v: &Value) -> Option<Vec<(String, String)>> {
 
 fn request_value(r: &RecordedRequest) -> (Value, Type) {
     (
-        Value::Record(vec![Value::string(r.method.clone()), Value::string(r.uri.clone()), pairs(&r.headers), Value::bytes(&r.body)]),
+        Value::Record(vec![
+            Value::string(r.method.clone()),
+            Value::string(r.uri.clone()),
+            pairs(&r.headers),
+            Value::bytes(&r.body),
+        ]),
         Type::Record(vec![
             ("method".into(), Type::String),
             ("uri".into(), Type::String),
@@ -201,7 +229,11 @@ fn request_value(r: &RecordedRequest) -> (Value, Type) {
 
 fn response_type() -> Type {
     Type::result(
-        Some(Type::Record(vec![("status".into(), Type::U16), ("headers".into(), pairs_type()), ("body".into(), Type::bytes())])),
+        Some(Type::Record(vec![
+            ("status".into(), Type::U16),
+            ("headers".into(), pairs_type()),
+            ("body".into(), Type::bytes()),
+        ])),
         Some(Type::String),
     )
 }
@@ -233,4 +265,3 @@ impl WasiHttpView for HostState {
         WasiHttpCtxView { ctx: &mut self.http_ctx, table: &mut self.table, hooks: &mut self.journal }
     }
 }
-

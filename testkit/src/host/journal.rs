@@ -164,8 +164,8 @@ pub(crate) fn strict_kind(entry: &OplogEntry) -> Option<Strict> {
 
 /// A one-line description of an entry for messages.
 pub fn describe(entry: &OplogEntry) -> String {
-    use OplogEntry as E;
     use crate::host::bindings::golem::api::oplog::AgentInvocation as I;
+    use OplogEntry as E;
     match entry {
         E::HostCall(p) => format!("host call `{}` ({})", p.function_name, function_type_name(&p.durable_function_type)),
         E::AgentInvocationStarted(p) => match &p.invocation {
@@ -351,7 +351,11 @@ impl Journal {
 
     /// Take the next recorded entry, which must be of kind `kind`; `actual`
     /// describes what the agent is doing, for the divergence message.
-    pub(crate) fn replay(&mut self, kind: Strict, actual: impl FnOnce() -> String) -> wasmtime::Result<(u64, &OplogEntry)> {
+    pub(crate) fn replay(
+        &mut self,
+        kind: Strict,
+        actual: impl FnOnce() -> String,
+    ) -> wasmtime::Result<(u64, &OplogEntry)> {
         self.raise_pending()?;
         self.replay_checked(kind, actual).map_err(wasmtime::Error::new)
     }
@@ -365,12 +369,20 @@ impl Journal {
     }
 
     /// [`Journal::replay`] without the pending check, for the runtime.
-    pub(crate) fn replay_checked(&mut self, kind: Strict, actual: impl FnOnce() -> String) -> Result<(u64, &OplogEntry), Divergence> {
+    pub(crate) fn replay_checked(
+        &mut self,
+        kind: Strict,
+        actual: impl FnOnce() -> String,
+    ) -> Result<(u64, &OplogEntry), Divergence> {
         match self.peek() {
             Some(pos) => {
                 let entry = &self.oplog.entries()[pos];
                 if strict_kind(entry) != Some(kind) {
-                    return Err(Divergence { oplog_index: pos as u64 + 1, expected: describe(entry), actual: actual() });
+                    return Err(Divergence {
+                        oplog_index: pos as u64 + 1,
+                        expected: describe(entry),
+                        actual: actual(),
+                    });
                 }
                 self.cursor = pos + 1;
                 Ok((pos as u64 + 1, &self.oplog.entries()[pos]))
@@ -387,12 +399,12 @@ impl Journal {
     pub(crate) fn append(&mut self, entry: OplogEntry) -> wasmtime::Result<u64> {
         self.raise_pending()?;
         let index = self.last_index() + 1;
-        if let OplogEntry::HostCall(_) = entry {
-            if let Some(i) = self.crashes.iter().position(|c| *c == CrashPoint::BeforePersist(index)) {
-                self.crashes.remove(i);
-                let point = CrashPoint::BeforePersist(index);
-                return Err(wasmtime::Error::new(CrashInjected(FiredCrash { point, in_effect_window: true })));
-            }
+        if let OplogEntry::HostCall(_) = entry
+            && let Some(i) = self.crashes.iter().position(|c| *c == CrashPoint::BeforePersist(index))
+        {
+            self.crashes.remove(i);
+            let point = CrashPoint::BeforePersist(index);
+            return Err(wasmtime::Error::new(CrashInjected(FiredCrash { point, in_effect_window: true })));
         }
         self.oplog.append(entry).map_err(wasmtime::Error::new)?;
         // Entries this instance writes are never replayed by it.

@@ -165,7 +165,11 @@ impl types::HostOutgoingValue for HostState {
         Ok(Ok(self.table.push(stream)?))
     }
 
-    fn outgoing_value_write_body_sync(&mut self, self_: Resource<OutgoingValue>, value: Vec<u8>) -> wasmtime::Result<KvResult<()>> {
+    fn outgoing_value_write_body_sync(
+        &mut self,
+        self_: Resource<OutgoingValue>,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<KvResult<()>> {
         let v = self.table.get_mut(&self_)?;
         v.body = value;
         v.stream = None;
@@ -339,7 +343,9 @@ impl eventual_batch::Host for HostState {
                 let kv = shared.kv();
                 Ok(keys.iter().map(|k| kv.get(&name, k)).collect::<Vec<_>>())
             },
-            |vs: &Vec<Option<Vec<u8>>>| Value::List(vs.iter().map(|v| Value::option(v.as_deref().map(Value::bytes))).collect()),
+            |vs: &Vec<Option<Vec<u8>>>| {
+                Value::List(vs.iter().map(|v| Value::option(v.as_deref().map(Value::bytes))).collect())
+            },
             Some(Type::List(Box::new(Type::option(Type::bytes())))),
             |v| match v? {
                 Value::List(items) => items
@@ -399,7 +405,9 @@ impl eventual_batch::Host for HostState {
         let request = (
             Value::Tuple(vec![
                 Value::string(name.clone()),
-                Value::List(pairs.iter().map(|(k, v)| Value::Tuple(vec![Value::string(k.clone()), Value::bytes(v)])).collect()),
+                Value::List(
+                    pairs.iter().map(|(k, v)| Value::Tuple(vec![Value::string(k.clone()), Value::bytes(v)])).collect(),
+                ),
             ]),
             Type::Tuple(vec![Type::String, Type::List(Box::new(Type::Tuple(vec![Type::String, Type::bytes()])))]),
         );

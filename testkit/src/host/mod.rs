@@ -2,20 +2,20 @@
 //! implemented on it, one module per interface.
 
 pub mod bindings;
+pub mod blobstore;
 mod clocks_random;
+mod config;
+pub mod context;
+mod core_types;
 mod durability;
 pub(crate) mod golem_host;
+mod http;
 pub mod journal;
 pub mod keyvalue;
 mod logging;
-pub(crate) mod state;
-pub mod blobstore;
-pub mod context;
 pub mod oplog_api;
 pub mod registry;
-mod config;
-mod core_types;
-mod http;
+pub(crate) mod state;
 
 pub use logging::{LogLevel, LogRecord};
 pub(crate) use state::HostState;

@@ -49,7 +49,11 @@ impl HostState {
     }
 
     /// The next page after `cursor`, journaled.
-    fn next_page(&mut self, function: &str, cursor: &Resource<OplogCursor>) -> wasmtime::Result<Option<Vec<(u64, OplogEntry)>>> {
+    fn next_page(
+        &mut self,
+        function: &str,
+        cursor: &Resource<OplogCursor>,
+    ) -> wasmtime::Result<Option<Vec<(u64, OplogEntry)>>> {
         let (start, end, text) = {
             let c = self.table.get(cursor)?;
             (c.next, c.end, c.text.clone())
@@ -59,7 +63,8 @@ impl HostState {
             WrappedFunctionType::ReadLocal,
             (Value::U64(start), Type::U64),
             |journal| {
-                let entries = &journal.oplog.entries()[..usize::try_from(end).unwrap_or(usize::MAX).min(journal.oplog.entries().len())];
+                let entries = &journal.oplog.entries()
+                    [..usize::try_from(end).unwrap_or(usize::MAX).min(journal.oplog.entries().len())];
                 let from = usize::try_from(start.saturating_sub(1)).unwrap_or(usize::MAX);
                 let mut page = Vec::new();
                 let mut last = start.saturating_sub(1);
@@ -109,7 +114,9 @@ impl HostGetOplog for HostState {
     }
 
     fn get_next(&mut self, self_: Resource<OplogCursor>) -> wasmtime::Result<Option<Vec<OplogEntry>>> {
-        Ok(self.next_page("golem:api/oplog::get-oplog.get-next", &self_)?.map(|p| p.into_iter().map(|(_, e)| e).collect()))
+        Ok(self
+            .next_page("golem:api/oplog::get-oplog.get-next", &self_)?
+            .map(|p| p.into_iter().map(|(_, e)| e).collect()))
     }
 
     fn drop(&mut self, rep: Resource<OplogCursor>) -> wasmtime::Result<()> {

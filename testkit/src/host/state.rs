@@ -42,10 +42,8 @@ impl HostState {
         let stdout = MemoryOutputPipe::new(CAPTURE_LIMIT);
         let stderr = MemoryOutputPipe::new(CAPTURE_LIMIT);
         let wasi = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(shared.limits.memory_bytes)
-            .trap_on_grow_failure(true)
-            .build();
+        let limits =
+            StoreLimitsBuilder::new().memory_size(shared.limits.memory_bytes).trap_on_grow_failure(true).build();
         HostState {
             wasi,
             table: ResourceTable::new(),

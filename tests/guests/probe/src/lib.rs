@@ -9,10 +9,10 @@ use reprise::bindings::golem::agent::common::{
     AgentConstructor, AgentError, AgentMode, AgentType, DataSchema, Principal, Snapshotting,
 };
 use reprise::bindings::golem::api::host;
-use reprise::bindings::golem::core::types::{DataValue, ElementValue, WitNode, WitValue};
-use reprise::bindings::golem::durability::durability;
 use reprise::bindings::golem::api::oplog::WrappedFunctionType;
+use reprise::bindings::golem::core::types::{DataValue, ElementValue, WitNode, WitValue};
 use reprise::bindings::golem::core::types::{NamedWitTypeNode, ValueAndType, WitType, WitTypeNode};
+use reprise::bindings::golem::durability::durability;
 use reprise::bindings::wasi::blobstore::{blobstore, types as blob_types};
 use reprise::bindings::wasi::keyvalue::{eventual, types};
 use reprise::bindings::wasi::logging::logging;
@@ -138,8 +138,8 @@ fn http_post(authority: &str, path: &str, key: &str, body: &[u8]) -> Result<Stri
     use wasi::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
     use wasi::io::streams::StreamError;
 
-    let headers = Fields::from_list(&[("idempotency-key".to_string(), key.as_bytes().to_vec())])
-        .map_err(|e| format!("{e:?}"))?;
+    let headers =
+        Fields::from_list(&[("idempotency-key".to_string(), key.as_bytes().to_vec())]).map_err(|e| format!("{e:?}"))?;
     let request = OutgoingRequest::new(headers);
     request.set_method(&Method::Post).map_err(|()| "method")?;
     request.set_scheme(Some(&Scheme::Http)).map_err(|()| "scheme")?;
@@ -153,11 +153,8 @@ fn http_post(authority: &str, path: &str, key: &str, body: &[u8]) -> Result<Stri
     OutgoingBody::finish(outgoing, None).map_err(|e| format!("{e:?}"))?;
     let future = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
     future.subscribe().block();
-    let response = future
-        .get()
-        .ok_or("response not ready")?
-        .map_err(|()| "response taken")?
-        .map_err(|e| format!("{e:?}"))?;
+    let response =
+        future.get().ok_or("response not ready")?.map_err(|()| "response taken")?.map_err(|e| format!("{e:?}"))?;
     let status = response.status();
     let incoming = response.consume().map_err(|()| "consume")?;
     let stream = incoming.stream().map_err(|()| "stream")?;
@@ -305,11 +302,8 @@ impl Guest for Probe {
                     let payment = context::start_span("payment");
                     payment.set_attribute("provider", &AttributeValue::String("acme".into()));
                     let ctx = context::current_context();
-                    let chain: Vec<String> = ctx
-                        .get_attribute_chain("name")
-                        .into_iter()
-                        .map(|AttributeValue::String(s)| s)
-                        .collect();
+                    let chain: Vec<String> =
+                        ctx.get_attribute_chain("name").into_iter().map(|AttributeValue::String(s)| s).collect();
                     let order_id = match ctx.get_attribute("order-id", true) {
                         Some(AttributeValue::String(s)) => s,
                         None => "none".into(),
@@ -321,7 +315,9 @@ impl Guest for Probe {
                         "chain={} order-id={order_id} own={own_order_id} parent-is-order={} traceparent={}",
                         chain.join(">"),
                         parent_span.len() == 16,
-                        headers.iter().any(|(k, v)| k == "traceparent" && v.starts_with("00-") && v.contains(&ctx.span_id()))
+                        headers
+                            .iter()
+                            .any(|(k, v)| k == "traceparent" && v.starts_with("00-") && v.contains(&ctx.span_id()))
                     )
                     // `payment` finishes here, on drop
                 };
@@ -349,8 +345,8 @@ impl Guest for Probe {
                 // Agents of this component whose name is LIKE the pattern and
                 // which have not failed, or whose GOLEM_AGENT_TYPE is `nobody`.
                 use host::{
-                    AgentAllFilter, AgentAnyFilter, AgentEnvFilter, AgentNameFilter, AgentPropertyFilter,
-                    AgentStatus, AgentStatusFilter, FilterComparator, GetAgents, StringFilterComparator,
+                    AgentAllFilter, AgentAnyFilter, AgentEnvFilter, AgentNameFilter, AgentPropertyFilter, AgentStatus,
+                    AgentStatusFilter, FilterComparator, GetAgents, StringFilterComparator,
                 };
                 let me = host::get_self_metadata();
                 let filter = AgentAnyFilter {
@@ -401,7 +397,8 @@ impl Guest for Probe {
                 let target = arg_u64(&input, 0)?;
                 let position = host::get_oplog_index();
                 host::set_oplog_persistence_level(host::PersistenceLevel::PersistNothing);
-                let tries = kv_get("attempts", "n").map_or(0, |b| String::from_utf8_lossy(&b).parse::<u64>().unwrap_or(0)) + 1;
+                let tries =
+                    kv_get("attempts", "n").map_or(0, |b| String::from_utf8_lossy(&b).parse::<u64>().unwrap_or(0)) + 1;
                 kv_set("attempts", "n", tries.to_string().as_bytes());
                 host::set_oplog_persistence_level(host::PersistenceLevel::Smart);
                 if tries < target {
@@ -419,27 +416,42 @@ impl Guest for Probe {
                         v
                     })
                     .collect();
-                let pairs: Vec<(String, &types::OutgoingValue)> = values.iter().enumerate().map(|(i, v)| (format!("k{i}"), v)).collect();
+                let pairs: Vec<(String, &types::OutgoingValue)> =
+                    values.iter().enumerate().map(|(i, v)| (format!("k{i}"), v)).collect();
                 eventual_batch::set_many(&b, &pairs).map_err(|e| err(e.trace()))?;
-                let got = eventual_batch::get_many(&b, &["k0".into(), "nope".into(), "k2".into()]).map_err(|e| err(e.trace()))?;
+                let got = eventual_batch::get_many(&b, &["k0".into(), "nope".into(), "k2".into()])
+                    .map_err(|e| err(e.trace()))?;
                 let got: Vec<String> = got
                     .into_iter()
-                    .map(|v| v.map_or("-".into(), |v| String::from_utf8_lossy(&v.incoming_value_consume_sync().unwrap()).into_owned()))
+                    .map(|v| {
+                        v.map_or("-".into(), |v| {
+                            String::from_utf8_lossy(&v.incoming_value_consume_sync().unwrap()).into_owned()
+                        })
+                    })
                     .collect();
                 eventual_batch::delete_many(&b, &["k1".into()]).map_err(|e| err(e.trace()))?;
                 let keys = eventual_batch::keys(&b).map_err(|e| err(e.trace()))?;
                 let exists = eventual::exists(&b, "k1").map_err(|e| err(e.trace()))?;
-                let size = eventual::get(&b, "k2").map_err(|e| err(e.trace()))?.map(|v| v.incoming_value_size().unwrap());
+                let size =
+                    eventual::get(&b, "k2").map_err(|e| err(e.trace()))?.map(|v| v.incoming_value_size().unwrap());
                 eventual::delete(&b, "k0").map_err(|e| err(e.trace()))?;
                 let bad = types::Bucket::open_bucket("").err().map(|e| e.trace()).unwrap_or_default();
-                Ok(out_str(format!("got={} keys={} k1={exists} size={size:?} bad={bad}", got.join(","), keys.join(","))))
+                Ok(out_str(format!(
+                    "got={} keys={} k1={exists} size={size:?} bad={bad}",
+                    got.join(","),
+                    keys.join(",")
+                )))
             }
             "blob-ops" => {
                 use reprise::bindings::wasi::blobstore::types::ObjectId;
                 let a = blobstore::create_container("a").map_err(err)?;
                 blobstore::create_container("b").map_err(err)?;
                 let value = blob_types::OutgoingValue::new_outgoing_value();
-                value.outgoing_value_write_body().map_err(|()| err("body"))?.blocking_write_and_flush(b"payload").unwrap();
+                value
+                    .outgoing_value_write_body()
+                    .map_err(|()| err("body"))?
+                    .blocking_write_and_flush(b"payload")
+                    .unwrap();
                 a.write_data("x", &value).map_err(err)?;
                 let id = |c: &str, o: &str| ObjectId { container: c.into(), object: o.into() };
                 blobstore::copy_object(&id("a", "x"), &id("b", "copy")).map_err(err)?;
