@@ -30,6 +30,15 @@ fn per(d: Duration, n: u64) -> Duration {
 }
 
 fn instantiation(env: &Environment, component: &LoadedComponent) {
+    // A new agent: a fresh instance from the pre-instantiated component, its
+    // create entry, and the constructor call.
+    let rounds = 200;
+    let started = Instant::now();
+    for i in 0..rounds {
+        env.create_agent(component, "probe", &[Value::string(format!("a{i}"))]).expect("agent");
+    }
+    println!("create agent (instantiate + init)  {:>10.2?} per agent", per(started.elapsed(), rounds));
+
     // Recovering an agent whose oplog holds only its creation is dominated by
     // instantiating a fresh instance.
     let mut agent = env.create_agent(component, "probe", &[Value::string("bench")]).expect("agent");
