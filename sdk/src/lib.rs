@@ -26,3 +26,4 @@
 pub mod bindings;
 #[doc(hidden)]
 pub mod export;
+pub mod value;
