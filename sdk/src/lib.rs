@@ -27,3 +27,27 @@ pub mod bindings;
 #[doc(hidden)]
 pub mod export;
 pub mod value;
+
+/// Derive Golem value conversion ([`value::Schema`], [`value::IntoValue`],
+/// [`value::FromValue`]) for a struct or an enum.
+///
+/// Structs with named fields become records, tuple structs tuples (a newtype is
+/// its inner value), unit structs the empty tuple; enums of unit variants become
+/// WIT enums, other enums variants whose payloads are the single field, a tuple
+/// or a record. Names are kebab-cased. `#[reprise(crate = "path")]` names the
+/// SDK when it is re-exported under another path.
+///
+/// ```
+/// use reprise::value::{FromValue, IntoValue};
+///
+/// #[derive(reprise::Value, Debug, PartialEq)]
+/// enum Event {
+///     Opened,
+///     Renamed(String),
+///     Moved { from: u32, to: u32 },
+/// }
+///
+/// let e = Event::Moved { from: 1, to: 2 };
+/// assert_eq!(Event::from_wit_value(&e.to_wit_value()).unwrap(), e);
+/// ```
+pub use reprise_macros::Value;

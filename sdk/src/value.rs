@@ -22,6 +22,12 @@ use std::hash::Hash;
 
 use crate::bindings::golem::core::types::{NamedWitTypeNode, ValueAndType, WitNode, WitType, WitTypeNode, WitValue};
 
+/// Items the derive macro's expansion refers to.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::bindings::golem::core::types::{WitNode, WitTypeNode};
+}
+
 /// Position of a node in a value's or a type's node list.
 pub type NodeIndex = i32;
 
@@ -37,7 +43,8 @@ pub struct ValueError {
 }
 
 impl ValueError {
-    fn new(expected: impl Into<String>, found: impl Into<String>) -> Self {
+    /// An error at the current node (the path is added as it travels out).
+    pub fn new(expected: impl Into<String>, found: impl Into<String>) -> Self {
         ValueError { path: String::new(), expected: expected.into(), found: found.into() }
     }
 
