@@ -1,6 +1,7 @@
 //! Procedural macros of the Reprise SDK. Use them through `reprise`, which
 //! re-exports them.
 
+mod durable;
 mod value;
 
 use proc_macro::TokenStream;
@@ -12,4 +13,12 @@ pub fn derive_value(input: TokenStream) -> TokenStream {
     value::expand(syn::parse_macro_input!(input as syn::DeriveInput))
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// Make a function durable: live, its body runs and its arguments and result
+/// are recorded in the oplog; on replay the recorded result is returned
+/// without running the body. See `reprise::durable`.
+#[proc_macro_attribute]
+pub fn durable(attr: TokenStream, item: TokenStream) -> TokenStream {
+    durable::expand(attr.into(), item.into()).into()
 }

@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod bindings;
+pub mod durability;
 #[doc(hidden)]
 pub mod export;
 pub mod value;
@@ -51,3 +52,28 @@ pub mod value;
 /// assert_eq!(Event::from_wit_value(&e.to_wit_value()).unwrap(), e);
 /// ```
 pub use reprise_macros::Value;
+
+/// Make a function durable (see [`durability`]): live, the body runs under
+/// `persist-nothing` and its arguments (the request) and result (the
+/// response) are recorded as one oplog entry; replaying, the recorded result
+/// is returned and the body does not run. Errors returned by the body are
+/// results like any other: recorded and replayed.
+///
+/// Options: `function_type = "read-local" | "write-local" | "read-remote" |
+/// "write-remote" (default) | "write-remote-batched" | "write-remote-transaction"`,
+/// `interface = "..."` (default: the module path), `function = "..."`
+/// (default: the function's name), `crate = "path"` (default `::reprise`).
+/// Arguments must implement [`value::IntoValue`], the result
+/// [`value::IntoValue`] and [`value::FromValue`]. `async fn` is not
+/// supported: Reprise agents are synchronous.
+///
+/// ```no_run
+/// #[reprise::durable(function_type = "write-remote")]
+/// fn charge(account: String, cents: u64) -> Result<String, String> {
+///     if cents == 0 {
+///         return Err("nothing to charge".into());
+///     }
+///     Ok(format!("receipt for {account}"))
+/// }
+/// ```
+pub use reprise_macros::durable;

@@ -587,3 +587,51 @@ fn enumeration_configuration_and_batches_recover_at_every_point() {
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.reference.results[0], Ok(vec![Value::option(Some(s("eu-west")))]));
 }
+
+#[test]
+fn durable_functions_run_once_and_replay_their_recorded_result() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("d")]).unwrap();
+    assert_eq!(agent.invoke("refund", &[s("bob"), Value::U64(30)]).unwrap(), [s("refunded 30 to bob")]);
+    let err = agent.invoke("refund", &[s("bob"), Value::U64(0)]).unwrap_err();
+    assert!(err.to_string().contains("nothing to refund"), "{err}");
+    // One host-call entry per durable call (the ledger write inside is not journaled again).
+    let recorded: Vec<String> = agent
+        .oplog()
+        .entries()
+        .iter()
+        .filter_map(|e| if let OplogEntry::HostCall(p) = e { Some(p.function_name.clone()) } else { None })
+        .collect();
+    assert_eq!(recorded, ["payments::refund", "payments::refund"]);
+    assert_eq!(env.kv_writes().len(), 1);
+
+    // Replay returns the recorded results without writing again.
+    agent.crash();
+    agent.invoke("name", &[]).unwrap();
+    assert_eq!(env.kv_writes().len(), 1);
+
+    let scenario = Scenario::new("probe", [s("d")])
+        .call("refund", [s("ann"), Value::U64(5)])
+        .call("refund", [s("ann"), Value::U64(0)])
+        .call("count", []);
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    assert!(report.is_ok(), "{report}");
+}
+
+#[test]
+fn a_durable_function_recorded_under_another_name_is_a_divergence() {
+    use reprise_e2e::build_test_guest_with;
+
+    let env = Environment::new().unwrap();
+    let v1 = probe(&env);
+    let mut agent = env.create_agent(&v1, "probe", &[s("n")]).unwrap();
+    agent.invoke("refund", &[s("bob"), Value::U64(30)]).unwrap();
+    let oplog = agent.oplog().snapshot();
+
+    let renamed = env.load(build_test_guest_with("probe", "v2-renamed")).unwrap();
+    let err = env.agent_with_oplog(&renamed, "probe", &[s("n")], oplog).unwrap_err();
+    let Error::Divergence(d) = &err else { panic!("expected a divergence, got {err}") };
+    assert!(d.expected.contains("payments::refund"), "{d}");
+    assert!(d.actual.contains("payments::refund-v2"), "{d}");
+}

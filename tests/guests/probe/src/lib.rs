@@ -169,6 +169,18 @@ fn http_post(authority: &str, path: &str, key: &str, body: &[u8]) -> Result<Stri
     Ok(format!("{status} {}", String::from_utf8_lossy(&text)))
 }
 
+/// A refund through `#[durable]`: the body's side effect (a ledger write)
+/// runs once live, and replay returns the recorded result without running it.
+#[cfg_attr(not(feature = "v2-renamed"), reprise::durable(interface = "payments", function = "refund"))]
+#[cfg_attr(feature = "v2-renamed", reprise::durable(interface = "payments", function = "refund-v2"))]
+fn refund(account: String, cents: u64) -> Result<String, String> {
+    if cents == 0 {
+        return Err("nothing to refund".into());
+    }
+    kv_set("refunds", &account, cents.to_string().as_bytes());
+    Ok(format!("refunded {cents} to {account}"))
+}
+
 fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> Result<T, AgentError> {
     STATE.with(|s| s.borrow_mut().as_mut().map(f)).ok_or_else(|| err("not initialized"))
 }
@@ -476,6 +488,10 @@ impl Guest for Probe {
                 host::set_idempotence_mode(false);
                 Ok(out_str(format!("{before}->{}", host::get_idempotence_mode())))
             }
+            "refund" => match refund(arg_str(&input, 0)?, arg_u64(&input, 1)?) {
+                Ok(receipt) => Ok(out_str(receipt)),
+                Err(e) => Err(AgentError::InvalidInput(e)),
+            },
             "log" => {
                 logging::log(logging::Level::Info, "probe", &arg_str(&input, 0)?);
                 Ok(unit())

@@ -1,0 +1,143 @@
+//! `#[durable]`: parse the options and the function, validate, then wrap the
+//! body in the durability protocol. Every problem is reported (spanned) at
+//! once, and the original function is still emitted so the IDE keeps working.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, FnArg, ItemFn, Lit, Meta, Pat, Path, Token};
+
+const FUNCTION_TYPES: &[(&str, &str)] = &[
+    ("read-local", "ReadLocal"),
+    ("write-local", "WriteLocal"),
+    ("read-remote", "ReadRemote"),
+    ("write-remote", "WriteRemote"),
+    ("write-remote-batched", "WriteRemoteBatched"),
+    ("write-remote-transaction", "WriteRemoteTransaction"),
+];
+
+struct Options {
+    function_type: &'static str,
+    interface: Option<String>,
+    function: Option<String>,
+    krate: Path,
+}
+
+fn parse_options(attr: TokenStream, errors: &mut Vec<syn::Error>) -> Options {
+    let mut options =
+        Options { function_type: "WriteRemote", interface: None, function: None, krate: syn::parse_quote!(::reprise) };
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push(e);
+            return options;
+        }
+    };
+    for meta in metas {
+        let Meta::NameValue(nv) = &meta else {
+            errors.push(syn::Error::new_spanned(&meta, "expected `option = \"value\"`"));
+            continue;
+        };
+        let key = nv.path.to_token_stream().to_string();
+        let value = match &nv.value {
+            Expr::Lit(lit) => match &lit.lit {
+                Lit::Str(s) => s.value(),
+                other => {
+                    errors.push(syn::Error::new_spanned(other, "expected a string literal"));
+                    continue;
+                }
+            },
+            other => {
+                errors.push(syn::Error::new_spanned(other, "expected a string literal"));
+                continue;
+            }
+        };
+        match key.as_str() {
+            "function_type" => match FUNCTION_TYPES.iter().find(|(wit, _)| *wit == value) {
+                Some((_, variant)) => options.function_type = variant,
+                None => errors.push(syn::Error::new_spanned(
+                    &nv.value,
+                    format!(
+                        "unknown function type `{value}`; expected one of {}",
+                        FUNCTION_TYPES.iter().map(|(w, _)| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+            },
+            "interface" => options.interface = Some(value),
+            "function" => options.function = Some(value),
+            "crate" => match syn::parse_str::<Path>(&value) {
+                Ok(p) => options.krate = p,
+                Err(e) => errors.push(syn::Error::new_spanned(&nv.value, format!("not a path: {e}"))),
+            },
+            _ => errors.push(syn::Error::new_spanned(
+                &nv.path,
+                format!("unknown option `{key}`; expected `function_type`, `interface`, `function` or `crate`"),
+            )),
+        }
+    }
+    options
+}
+
+pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Vec::new();
+    let options = parse_options(attr, &mut errors);
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            let e =
+                syn::Error::new_spanned(&item, "`#[durable]` applies to functions and methods").into_compile_error();
+            return quote!(#item #e);
+        }
+    };
+    let sig = &func.sig;
+    if let Some(c) = &sig.constness {
+        errors.push(syn::Error::new_spanned(c, "`#[durable]` cannot wrap a `const fn`: it calls the host"));
+    }
+    if let Some(a) = &sig.asyncness {
+        errors.push(syn::Error::new_spanned(
+            a,
+            "`#[durable]` does not support `async fn`: Reprise agents are synchronous; make the function sync",
+        ));
+    }
+    let mut args = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(_) => {}
+            FnArg::Typed(pt) => match &*pt.pat {
+                Pat::Ident(id) if id.subpat.is_none() => args.push(id.ident.clone()),
+                other => errors.push(syn::Error::new_spanned(
+                    other,
+                    "`#[durable]` needs a plain argument name here (the arguments are recorded as the request)",
+                )),
+            },
+        }
+    }
+    if !errors.is_empty() {
+        let errors = errors.into_iter().map(syn::Error::into_compile_error);
+        return quote!(#func #(#errors)*);
+    }
+
+    let krate = &options.krate;
+    let function_type = syn::Ident::new(options.function_type, proc_macro2::Span::call_site());
+    let interface = match &options.interface {
+        Some(i) => quote!(#i),
+        None => quote!(::core::module_path!()),
+    };
+    let function = options.function.clone().unwrap_or_else(|| sig.ident.to_string());
+    let attrs = &func.attrs;
+    let vis = &func.vis;
+    let block = &func.block;
+    let output = match &sig.output {
+        syn::ReturnType::Default => quote!(()),
+        syn::ReturnType::Type(_, ty) => quote!(#ty),
+    };
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            let __reprise_request = #krate::value::IntoValue::to_value_and_type(&(#(&#args,)*));
+            #krate::durability::Durable::new(#interface, #function, #krate::durability::FunctionType::#function_type)
+                .run_with_request(__reprise_request, || -> #output #block)
+        }
+    }
+}
