@@ -6,6 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{Expr, FnArg, ItemFn, Lit, Meta, Pat, Path, Token};
 
 const FUNCTION_TYPES: &[(&str, &str)] = &[
@@ -132,10 +133,28 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         syn::ReturnType::Default => quote!(()),
         syn::ReturnType::Type(_, ty) => quote!(#ty),
     };
+    // Each argument converts at its own span, so a missing conversion is
+    // reported at the argument.
+    let conversions = args
+        .iter()
+        .map(|a| quote::quote_spanned!(a.span()=> #krate::value::IntoValue::add_value(&#a, &mut __reprise_builder)));
+    let type_of = args
+        .iter()
+        .map(|a| quote::quote_spanned!(a.span()=> #krate::value::__private::schema_of(&#a, &mut __reprise_types)));
     quote! {
         #(#attrs)*
         #vis #sig {
-            let __reprise_request = #krate::value::IntoValue::to_value_and_type(&(#(&#args,)*));
+            let __reprise_request = {
+                let mut __reprise_builder = #krate::value::ValueBuilder::default();
+                let mut __reprise_types = #krate::value::TypeBuilder::default();
+                let at = __reprise_builder.reserve();
+                let items = ::std::vec![#(#conversions),*];
+                __reprise_builder.set(at, #krate::value::__private::WitNode::TupleValue(items));
+                let tat = __reprise_types.reserve();
+                let types = ::std::vec![#(#type_of),*];
+                __reprise_types.set(tat, #krate::value::__private::WitTypeNode::TupleType(types));
+                #krate::value::__private::ValueAndType { value: __reprise_builder.finish(), typ: __reprise_types.finish() }
+            };
             #krate::durability::Durable::new(#interface, #function, #krate::durability::FunctionType::#function_type)
                 .run_with_request(__reprise_request, || -> #output #block)
         }

@@ -25,7 +25,12 @@ use crate::bindings::golem::core::types::{NamedWitTypeNode, ValueAndType, WitNod
 /// Items the derive macro's expansion refers to.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::bindings::golem::core::types::{WitNode, WitTypeNode};
+    pub use crate::bindings::golem::core::types::{ValueAndType, WitNode, WitTypeNode};
+
+    /// The type of a value, named through the value (for macro expansions).
+    pub fn schema_of<T: super::Schema + ?Sized>(_: &T, b: &mut super::TypeBuilder) -> super::NodeIndex {
+        T::add_type(b)
+    }
 }
 
 /// Position of a node in a value's or a type's node list.
