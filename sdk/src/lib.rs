@@ -27,6 +27,7 @@ pub mod bindings;
 pub mod durability;
 #[doc(hidden)]
 pub mod export;
+pub mod guards;
 pub mod value;
 
 /// Derive Golem value conversion ([`value::Schema`], [`value::IntoValue`],

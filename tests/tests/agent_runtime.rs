@@ -635,3 +635,22 @@ fn a_durable_function_recorded_under_another_name_is_a_divergence() {
     assert!(d.expected.contains("payments::refund"), "{d}");
     assert!(d.actual.contains("payments::refund-v2"), "{d}");
 }
+
+#[test]
+fn transactions_compensate_on_failure_and_rerun_after_crashes_inside() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("shop")]).unwrap();
+    assert_eq!(agent.invoke("order-tx", &[s("lamp"), Value::U64(0)]).unwrap(), [s("ordered lamp")]);
+    assert_eq!(agent.invoke("order-tx", &[s("desk"), Value::U64(1)]).unwrap(), [s("failed: card declined")]);
+    let kv = env.kv_contents();
+    assert_eq!(kv["stock"].keys().collect::<Vec<_>>(), ["lamp"], "the desk reservation was compensated");
+    assert_eq!(kv["charges"].keys().collect::<Vec<_>>(), ["lamp"]);
+
+    let scenario = Scenario::new("probe", [s("shop")])
+        .call("order-tx", [s("lamp"), Value::U64(0)])
+        .call("order-tx", [s("desk"), Value::U64(1)]);
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert!(report.retried_effects > 0, "crashes inside the region rerun it: {report}");
+}

@@ -492,6 +492,33 @@ impl Guest for Probe {
                 Ok(receipt) => Ok(out_str(receipt)),
                 Err(e) => Err(AgentError::InvalidInput(e)),
             },
+            "order-tx" => {
+                // Reserve stock, then charge; a declined charge releases the stock.
+                use reprise::guards::fallible_transaction;
+                let (item, decline) = (arg_str(&input, 0)?, arg_u64(&input, 1)? == 1);
+                let outcome: Result<String, String> = fallible_transaction(|tx| {
+                    let reserved = tx.step(
+                        || {
+                            kv_set("stock", &item, b"reserved");
+                            Ok::<_, String>(item.clone())
+                        },
+                        |item| eventual::delete(&bucket("stock"), item).unwrap(),
+                    )?;
+                    tx.step(
+                        || {
+                            if decline {
+                                Err("card declined".to_string())
+                            } else {
+                                kv_set("charges", &reserved, b"paid");
+                                Ok(())
+                            }
+                        },
+                        |_| {},
+                    )?;
+                    Ok(format!("ordered {reserved}"))
+                });
+                Ok(out_str(outcome.unwrap_or_else(|e| format!("failed: {e}"))))
+            }
             "log" => {
                 logging::log(logging::Level::Info, "probe", &arg_str(&input, 0)?);
                 Ok(unit())
