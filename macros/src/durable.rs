@@ -6,7 +6,6 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
 use syn::{Expr, FnArg, ItemFn, Lit, Meta, Pat, Path, Token};
 
 const FUNCTION_TYPES: &[(&str, &str)] = &[
