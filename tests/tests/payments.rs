@@ -1,0 +1,47 @@
+//! The payments example: a `#[durable]` HTTP charge against the recording
+//! service happens exactly once per payment under crashes at every oplog
+//! index, except in the done-but-not-persisted window, where it is retried
+//! with the same idempotency key.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use reprise_e2e::build_example;
+use reprise_testkit::recording::RecordingService;
+use reprise_testkit::value::Value;
+use reprise_testkit::verify::{CrashPlan, Scenario, verify};
+use reprise_testkit::{Environment, oplog::OplogEntry};
+
+#[test]
+fn payments_are_charged_once_with_stable_idempotency_keys() {
+    let service = RecordingService::start().unwrap();
+    let authority = Value::string(service.addr().to_string());
+    let env = Environment::builder().recording_service(&service).build().unwrap();
+    let component = env.load(build_example("payments")).unwrap();
+
+    let mut agent = env.create_agent(&component, "payments", &[Value::string("alice")]).unwrap();
+    let receipt = agent.invoke("pay", &[authority.clone(), Value::U64(1250)]).unwrap();
+    assert_eq!(receipt, [Value::string("accepted 10 bytes")]);
+    assert_eq!(agent.invoke("paid", &[]).unwrap(), [Value::U64(1250)]);
+    let requests = service.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].body, b"alice:1250");
+    // One durable entry for the charge; the HTTP call inside is not journaled again.
+    let calls: Vec<&str> = agent
+        .oplog()
+        .entries()
+        .iter()
+        .filter_map(|e| if let OplogEntry::HostCall(p) = e { Some(p.function_name.as_str()) } else { None })
+        .collect();
+    assert_eq!(calls, ["golem:api/host::generate-idempotency-key", "payments::charge"]);
+
+    let scenario = Scenario::new("payments", [Value::string("bob")])
+        .call("pay", [authority.clone(), Value::U64(500)])
+        .call("pay", [authority, Value::U64(700)])
+        .call("paid", []);
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    println!("{report}");
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.reference.http_requests.len(), 2);
+    let keys: Vec<_> = report.reference.http_requests.iter().map(|r| r.idempotency_key.clone().unwrap()).collect();
+    assert_ne!(keys[0], keys[1], "each payment has its own key");
+    assert!(report.retried_effects > 0, "the done-but-not-persisted window retries: {report}");
+}
