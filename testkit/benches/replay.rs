@@ -18,6 +18,7 @@ fn main() {
     let component = env.load(&wasm).expect("load the probe");
     println!("component load + compile          {:>10.2?}", started.elapsed());
 
+    guest_sizes();
     instantiation(&env, &component);
     host_calls(&env, &component);
     for steps in [10, 100, 1_000] {

@@ -181,6 +181,12 @@ fn refund(account: String, cents: u64) -> Result<String, String> {
     Ok(format!("refunded {cents} to {account}"))
 }
 
+/// A trivial durable function, for measuring the protocol's cost.
+#[reprise::durable(interface = "bench", function = "step", function_type = "read-local")]
+fn durable_step(i: u64) -> u64 {
+    i.wrapping_mul(31)
+}
+
 fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> Result<T, AgentError> {
     STATE.with(|s| s.borrow_mut().as_mut().map(f)).ok_or_else(|| err("not initialized"))
 }
@@ -536,6 +542,10 @@ impl Guest for Probe {
                     hoard.push(vec![1; 1 << 20]);
                     std::hint::black_box(&hoard);
                 }
+            }
+            "durable-steps" => {
+                let n = arg_u64(&input, 0)?;
+                Ok(out_u64((0..n).fold(0u64, |acc, i| acc.wrapping_add(durable_step(i)))))
             }
             "steps" => {
                 // A workload of N journaled steps, for benchmarks and bulk crash tests.
