@@ -73,6 +73,30 @@ fn host_calls(env: &Environment, component: &LoadedComponent) {
         per(replay, n),
         agent.oplog().len()
     );
+
+    // The same for a `#[durable]` function (observe, begin, state, persist
+    // or read, end, and the persistence-level switches around its body).
+    let mut agent = env.create_agent(component, "probe", &[Value::string("durable")]).expect("agent");
+    let started = Instant::now();
+    agent.invoke("durable-steps", &[Value::U64(n)]).expect("durable steps");
+    println!("live #[durable] call               {:>10.2?} per call", per(started.elapsed(), n));
+    agent.crash();
+    let started = Instant::now();
+    agent.invoke("name", &[]).expect("recover");
+    println!("replayed #[durable] call           {:>10.2?} per call", per(started.elapsed(), n));
+}
+
+fn guest_sizes() {
+    for (name, dir) in [("smoke", "../examples/smoke"), ("payments", "../examples/payments")] {
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        match GuestBuild::new(&crate_dir).profile("guest").build() {
+            Ok(wasm) => {
+                let size = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
+                println!("release .wasm of examples/{name:<9}{size:>10} bytes (opt-level s, LTO, stripped)");
+            }
+            Err(e) => println!("examples/{name}: {e}"),
+        }
+    }
 }
 
 fn crash_verification(env: &Environment, component: &LoadedComponent, steps: u64) {

@@ -654,3 +654,16 @@ fn transactions_compensate_on_failure_and_rerun_after_crashes_inside() {
     assert!(report.is_ok(), "{report}");
     assert!(report.retried_effects > 0, "crashes inside the region rerun it: {report}");
 }
+
+#[test]
+fn guards_restore_settings_after_early_returns_and_closures() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("g")]).unwrap();
+    assert_eq!(
+        agent.invoke("guards", &[]).unwrap(),
+        [s(
+            "early=1 after=PersistenceLevel::Smart inside=PersistenceLevel::PersistRemoteSideEffects idempotent-inside=false after=true"
+        )]
+    );
+}

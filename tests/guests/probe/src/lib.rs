@@ -187,6 +187,15 @@ fn durable_step(i: u64) -> u64 {
     i.wrapping_mul(31)
 }
 
+/// Returns early from inside a persistence guard.
+fn quiet_early(stop: bool) -> u32 {
+    let _quiet = reprise::guards::PersistenceGuard::set(host::PersistenceLevel::PersistNothing);
+    if stop {
+        return 1;
+    }
+    2
+}
+
 fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> Result<T, AgentError> {
     STATE.with(|s| s.borrow_mut().as_mut().map(f)).ok_or_else(|| err("not initialized"))
 }
@@ -542,6 +551,20 @@ impl Guest for Probe {
                     hoard.push(vec![1; 1 << 20]);
                     std::hint::black_box(&hoard);
                 }
+            }
+            "guards" => {
+                // Settings come back after early returns and closures.
+                use reprise::guards::{with_idempotence_mode, with_persistence_level};
+                let early = quiet_early(true);
+                let level = host::get_oplog_persistence_level();
+                let inner = with_persistence_level(host::PersistenceLevel::PersistRemoteSideEffects, || {
+                    host::get_oplog_persistence_level()
+                });
+                let idem = with_idempotence_mode(false, host::get_idempotence_mode);
+                Ok(out_str(format!(
+                    "early={early} after={level:?} inside={inner:?} idempotent-inside={idem} after={}",
+                    host::get_idempotence_mode()
+                )))
             }
             "durable-steps" => {
                 let n = arg_u64(&input, 0)?;
