@@ -477,7 +477,12 @@ impl Agent {
                     }
                 }
             }
-            None => Err(Error::Oplog(crate::oplog::OplogError::Encode(chain(&e)))),
+            // Not a crash: a divergence raised where it could not trap, or the
+            // oplog itself failing.
+            None => Err(match e.downcast_ref::<Divergence>() {
+                Some(d) => Error::Divergence(d.clone()),
+                None => Error::Guest(chain(&e)),
+            }),
         }
     }
 
@@ -681,7 +686,8 @@ impl Agent {
                         self.discard_instance();
                         return Ok(None);
                     }
-                    return Err(Error::Oplog(crate::oplog::OplogError::Encode(chain(&e))));
+                    let live = self.live.as_ref().unwrap_or_else(|| unreachable!("still live"));
+                    return Err(classify_trap(&e, &live.store));
                 }
             } else {
                 let timestamp = journal.now();
