@@ -562,6 +562,19 @@ impl Agent {
         }
     }
 
+    /// A journal operation of the live instance failed: an injected crash is
+    /// recorded and discards the instance (`Ok`); anything else is returned
+    /// as the error it is.
+    fn absorb_crash(&mut self, e: wasmtime::Error) -> Result<(), Error> {
+        if let Some(CrashInjected(fired)) = e.downcast_ref::<CrashInjected>() {
+            self.crashes_fired.push(*fired);
+            self.discard_instance();
+            return Ok(());
+        }
+        let live = self.live.as_ref().unwrap_or_else(|| unreachable!("a journal error comes from a live instance"));
+        Err(classify_trap(&e, &live.store))
+    }
+
     /// Record a failure: an `error` entry, and the agent refuses further calls.
     fn fail(&mut self, error: &Error) {
         let message = error.to_string();
@@ -681,24 +694,14 @@ impl Agent {
             if journal.is_live() {
                 // This invocation was interrupted: it completed live just now.
                 if let Err(e) = journal.append(finished_entry(&result, journal.now())) {
-                    if let Some(CrashInjected(fired)) = e.downcast_ref::<CrashInjected>() {
-                        self.crashes_fired.push(*fired);
-                        self.discard_instance();
-                        return Ok(None);
-                    }
-                    let live = self.live.as_ref().unwrap_or_else(|| unreachable!("still live"));
-                    return Err(classify_trap(&e, &live.store));
+                    self.absorb_crash(e)?;
+                    return Ok(None);
                 }
             } else {
                 let timestamp = journal.now();
                 if let Err(e) = journal.raise_pending() {
-                    if let Some(CrashInjected(fired)) = e.downcast_ref::<CrashInjected>() {
-                        self.crashes_fired.push(*fired);
-                        self.discard_instance();
-                        return Ok(None);
-                    }
-                    let live = self.live.as_ref().unwrap_or_else(|| unreachable!("still live"));
-                    return Err(classify_trap(&e, &live.store));
+                    self.absorb_crash(e)?;
+                    return Ok(None);
                 }
                 let (at, recorded) = journal
                     .replay_checked(Strict::InvocationFinished, || "finished the invocation".into())

@@ -99,6 +99,11 @@ impl KvStore {
 
 type KvResult<T> = Result<T, Resource<KvError>>;
 
+/// The request of a single-key call: `(bucket, key)`.
+fn bucket_and_key(bucket: &str, key: &str) -> (Value, Type) {
+    (Value::Tuple(vec![Value::string(bucket), Value::string(key)]), Type::Tuple(vec![Type::String, Type::String]))
+}
+
 fn strings(items: &[String]) -> Value {
     Value::List(items.iter().map(|s| Value::string(s.clone())).collect())
 }
@@ -230,10 +235,7 @@ impl eventual::Host for HostState {
     ) -> wasmtime::Result<KvResult<Option<Resource<IncomingValue>>>> {
         let name = self.bucket_name(&bucket)?;
         let shared = self.shared.clone();
-        let request = (
-            Value::Tuple(vec![Value::string(name.clone()), Value::string(key.clone())]),
-            Type::Tuple(vec![Type::String, Type::String]),
-        );
+        let request = bucket_and_key(&name, &key);
         let found = self.kv_call(
             "wasi:keyvalue/eventual::get",
             WrappedFunctionType::ReadRemote,
@@ -286,10 +288,7 @@ impl eventual::Host for HostState {
     fn delete(&mut self, bucket: Resource<BucketHandle>, key: String) -> wasmtime::Result<KvResult<()>> {
         let name = self.bucket_name(&bucket)?;
         let shared = self.shared.clone();
-        let request = (
-            Value::Tuple(vec![Value::string(name.clone()), Value::string(key.clone())]),
-            Type::Tuple(vec![Type::String, Type::String]),
-        );
+        let request = bucket_and_key(&name, &key);
         self.kv_call(
             "wasi:keyvalue/eventual::delete",
             WrappedFunctionType::WriteRemote,
@@ -307,10 +306,7 @@ impl eventual::Host for HostState {
     fn exists(&mut self, bucket: Resource<BucketHandle>, key: String) -> wasmtime::Result<KvResult<bool>> {
         let name = self.bucket_name(&bucket)?;
         let shared = self.shared.clone();
-        let request = (
-            Value::Tuple(vec![Value::string(name.clone()), Value::string(key.clone())]),
-            Type::Tuple(vec![Type::String, Type::String]),
-        );
+        let request = bucket_and_key(&name, &key);
         self.kv_call(
             "wasi:keyvalue/eventual::exists",
             WrappedFunctionType::ReadRemote,
