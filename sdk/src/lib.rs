@@ -24,10 +24,19 @@
 #![deny(missing_docs)]
 
 pub mod bindings;
+pub mod blobstore;
+pub mod codec;
+pub mod config;
+pub mod context;
 pub mod durability;
 #[doc(hidden)]
 pub mod export;
 pub mod guards;
+pub mod host;
+pub mod keyvalue;
+pub mod logging;
+pub mod oplog;
+mod streams;
 pub mod value;
 
 /// Derive Golem value conversion ([`value::Schema`], [`value::IntoValue`],
