@@ -304,15 +304,15 @@ mod tests {
                 all.filters
                     .iter()
                     .map(|p| match p {
-                        AgentPropertyFilter::Name(n) => format!("name {} {}", short(&n.comparator), n.value),
+                        AgentPropertyFilter::Name(n) => format!("name {} {}", short(n.comparator), n.value),
                         AgentPropertyFilter::Status(s) => {
-                            format!("status {} {}", short(&s.comparator), short(&s.value))
+                            format!("status {} {}", short(s.comparator), short(s.value))
                         }
-                        AgentPropertyFilter::Version(v) => format!("revision {} {}", short(&v.comparator), v.value),
-                        AgentPropertyFilter::CreatedAt(c) => format!("created {} {}", short(&c.comparator), c.value),
-                        AgentPropertyFilter::Env(e) => format!("env {} {} {}", e.name, short(&e.comparator), e.value),
+                        AgentPropertyFilter::Version(v) => format!("revision {} {}", short(v.comparator), v.value),
+                        AgentPropertyFilter::CreatedAt(c) => format!("created {} {}", short(c.comparator), c.value),
+                        AgentPropertyFilter::Env(e) => format!("env {} {} {}", e.name, short(e.comparator), e.value),
                         AgentPropertyFilter::Config(c) => {
-                            format!("config {} {} {}", c.name, short(&c.comparator), c.value)
+                            format!("config {} {} {}", c.name, short(c.comparator), c.value)
                         }
                     })
                     .collect()
