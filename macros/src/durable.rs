@@ -3,10 +3,8 @@
 //! once, and the original function is still emitted so the IDE keeps working.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, quote};
-use syn::parse::Parser;
-use syn::punctuated::Punctuated;
-use syn::{Expr, FnArg, ItemFn, Lit, Meta, Pat, Path, Token};
+use quote::quote;
+use syn::{FnArg, ItemFn, Pat, Path};
 
 const FUNCTION_TYPES: &[(&str, &str)] = &[
     ("read-local", "ReadLocal"),
@@ -27,53 +25,27 @@ struct Options {
 fn parse_options(attr: TokenStream, errors: &mut Vec<syn::Error>) -> Options {
     let mut options =
         Options { function_type: "WriteRemote", interface: None, function: None, krate: syn::parse_quote!(::reprise) };
-    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr) {
-        Ok(m) => m,
-        Err(e) => {
-            errors.push(e);
-            return options;
-        }
-    };
-    for meta in metas {
-        let Meta::NameValue(nv) = &meta else {
-            errors.push(syn::Error::new_spanned(&meta, "expected `option = \"value\"`"));
-            continue;
-        };
-        let key = nv.path.to_token_stream().to_string();
-        let value = match &nv.value {
-            Expr::Lit(lit) => match &lit.lit {
-                Lit::Str(s) => s.value(),
-                other => {
-                    errors.push(syn::Error::new_spanned(other, "expected a string literal"));
-                    continue;
-                }
-            },
-            other => {
-                errors.push(syn::Error::new_spanned(other, "expected a string literal"));
-                continue;
-            }
-        };
-        match key.as_str() {
-            "function_type" => match FUNCTION_TYPES.iter().find(|(wit, _)| *wit == value) {
+    for opt in crate::options::parse(attr, errors) {
+        match opt.key.as_str() {
+            "function_type" => match FUNCTION_TYPES.iter().find(|(wit, _)| *wit == opt.value) {
                 Some((_, variant)) => options.function_type = variant,
                 None => errors.push(syn::Error::new_spanned(
-                    &nv.value,
+                    &opt.expr,
                     format!(
-                        "unknown function type `{value}`; expected one of {}",
+                        "unknown function type `{}`; expected one of {}",
+                        opt.value,
                         FUNCTION_TYPES.iter().map(|(w, _)| format!("`{w}`")).collect::<Vec<_>>().join(", ")
                     ),
                 )),
             },
-            "interface" => options.interface = Some(value),
-            "function" => options.function = Some(value),
-            "crate" => match syn::parse_str::<Path>(&value) {
-                Ok(p) => options.krate = p,
-                Err(e) => errors.push(syn::Error::new_spanned(&nv.value, format!("not a path: {e}"))),
-            },
-            _ => errors.push(syn::Error::new_spanned(
-                &nv.path,
-                format!("unknown option `{key}`; expected `function_type`, `interface`, `function` or `crate`"),
-            )),
+            "interface" => options.interface = Some(opt.value),
+            "function" => options.function = Some(opt.value),
+            "crate" => {
+                if let Some(p) = opt.path_value(errors) {
+                    options.krate = p;
+                }
+            }
+            _ => errors.push(opt.unknown(&["function_type", "interface", "function", "crate"])),
         }
     }
     options

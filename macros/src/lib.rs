@@ -1,7 +1,9 @@
 //! Procedural macros of the Reprise SDK. Use them through `reprise`, which
 //! re-exports them.
 
+mod agent;
 mod durable;
+mod options;
 mod value;
 
 use proc_macro::TokenStream;
@@ -21,4 +23,12 @@ pub fn derive_value(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn durable(attr: TokenStream, item: TokenStream) -> TokenStream {
     durable::expand(attr.into(), item.into()).into()
+}
+
+/// Turn the `impl` block of a type into a Golem agent type: its public
+/// constructor (returning `Self` or `Result<Self, E>`) and its public
+/// `&self`/`&mut self` methods. See `reprise::agent`.
+#[proc_macro_attribute]
+pub fn agent(attr: TokenStream, item: TokenStream) -> TokenStream {
+    agent::expand(attr.into(), item.into()).into()
 }

@@ -23,6 +23,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod agent;
 pub mod bindings;
 pub mod blobstore;
 pub mod codec;
@@ -38,6 +39,10 @@ pub mod logging;
 pub mod oplog;
 mod streams;
 pub mod value;
+
+/// The `log` facade, re-exported: `reprise::log::info!(...)` works without a
+/// dependency of your own (see [`logging`]).
+pub use log;
 
 /// Derive Golem value conversion ([`value::Schema`], [`value::IntoValue`],
 /// [`value::FromValue`]) for a struct or an enum.
@@ -87,3 +92,7 @@ pub use reprise_macros::Value;
 /// }
 /// ```
 pub use reprise_macros::durable;
+
+/// Make the `impl` block of a type an agent type; see [`agent`](mod@agent)
+/// for the rules and an example, and [`export_agents!`] to export it.
+pub use reprise_macros::agent;
