@@ -136,6 +136,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             path,
             "`#[reprise::agent]` goes on the type's own `impl` block, not on a trait implementation",
         ));
+        let errors = errors.into_iter().map(syn::Error::into_compile_error);
+        return quote!(#imp #(#errors)*);
     }
     if !imp.generics.params.is_empty() {
         errors.push(syn::Error::new_spanned(&imp.generics, "agent types cannot be generic"));
@@ -225,9 +227,12 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         let locals: Vec<syn::Ident> = (0..c.params.len()).map(|i| format_ident!("__reprise_arg{i}")).collect();
         let lets = c.params.iter().zip(&locals).enumerate().map(|(i, (p, local))| {
             let (name, ty) = (&p.name, &p.ty);
-            quote_spanned!(ty.span()=> let #local: #ty = #rt::argument(&__reprise_args, #i, #what, #name)?;)
+            // The callee is named at the type's span, so a missing conversion
+            // is reported at the parameter's type.
+            quote_spanned!(ty.span()=> let #local: #ty = __reprise_argument(&__reprise_args, #i, #what, #name)?;)
         });
         let decode = quote! {
+            use #rt::argument as __reprise_argument;
             let __reprise_args = #rt::arguments(__reprise_input, #what, &[#(#names),*])?;
             #(#lets)*
         };
@@ -258,7 +263,10 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         let (decode, args) = decode(m, &format!("method `{name}`"));
         let call = quote!(<#self_ty>::#ident(self, #(#args),*));
         let output = match &m.output {
-            Some(ty) => quote_spanned!(ty.span()=> #rt::output::<#ty>(&#call)),
+            Some(ty) => {
+                let output = quote_spanned!(ty.span()=> __reprise_output::<#ty>(&#call));
+                quote!({ use #rt::output as __reprise_output; #output })
+            }
             None => quote!({ #call; #rt::no_output() }),
         };
         quote!(#name => { #decode ::core::result::Result::Ok(#output) })

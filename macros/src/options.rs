@@ -28,8 +28,10 @@ impl Opt {
 
     /// An "unknown option" error listing the `known` ones.
     pub fn unknown(&self, known: &[&str]) -> syn::Error {
-        let known: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-        syn::Error::new_spanned(&self.path, format!("unknown option `{}`; expected {}", self.key, known.join(", ")))
+        let mut known: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+        let last = known.pop().unwrap_or_default();
+        let expected = if known.is_empty() { last } else { format!("{} or {last}", known.join(", ")) };
+        syn::Error::new_spanned(&self.path, format!("unknown option `{}`; expected {expected}", self.key))
     }
 }
 

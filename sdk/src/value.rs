@@ -206,7 +206,16 @@ pub fn describe(node: &WitNode) -> String {
 }
 
 /// Rust types with a Golem type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no Golem value conversion",
+    label = "cannot be an agent or `#[durable]` parameter or result",
+    note = "derive `reprise::Value` for your own types, wrap serde types in `reprise::value::Json`, and use owned types (`String`, not `&str`) for agent parameters"
+)]
 pub trait Schema {
+    /// Whether this is `()`: a result's unit case has no payload at all
+    /// (`result<_, E>`), as in WIT.
+    const IS_UNIT: bool = false;
+
     /// Add this type's nodes; returns the index of its root node.
     fn add_type(b: &mut TypeBuilder) -> NodeIndex;
 
@@ -219,6 +228,11 @@ pub trait Schema {
 }
 
 /// Rust values that can be written as Golem values.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no Golem value conversion",
+    label = "cannot be an agent or `#[durable]` parameter or result",
+    note = "derive `reprise::Value` for your own types, wrap serde types in `reprise::value::Json`, and use owned types (`String`, not `&str`) for agent parameters"
+)]
 pub trait IntoValue: Schema {
     /// Add this value's nodes; returns the index of its root node.
     fn add_value(&self, b: &mut ValueBuilder) -> NodeIndex;
@@ -237,9 +251,19 @@ pub trait IntoValue: Schema {
 }
 
 /// Rust values that can be read from Golem values.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no Golem value conversion",
+    label = "cannot be an agent or `#[durable]` parameter or result",
+    note = "derive `reprise::Value` for your own types, wrap serde types in `reprise::value::Json`, and use owned types (`String`, not `&str`) for agent parameters"
+)]
 pub trait FromValue: Schema + Sized {
     /// Read the value whose root node is `at`.
     fn read(r: &ValueReader<'_>, at: NodeIndex) -> Result<Self, ValueError>;
+
+    /// The value a missing payload stands for (`Some(())` for `()`).
+    fn absent() -> Option<Self> {
+        None
+    }
 
     /// Read a whole value.
     fn from_wit_value(value: &WitValue) -> Result<Self, ValueError> {
@@ -348,6 +372,8 @@ impl<T: FromValue> FromValue for Box<T> {
 
 /// `()` is the empty tuple.
 impl Schema for () {
+    const IS_UNIT: bool = true;
+
     fn add_type(b: &mut TypeBuilder) -> NodeIndex {
         b.leaf(WitTypeNode::TupleType(Vec::new()))
     }
@@ -360,6 +386,10 @@ impl IntoValue for () {
 }
 
 impl FromValue for () {
+    fn absent() -> Option<Self> {
+        Some(())
+    }
+
     fn read(r: &ValueReader<'_>, at: NodeIndex) -> Result<Self, ValueError> {
         match r.node(at)? {
             WitNode::TupleValue(items) if items.is_empty() => Ok(()),
@@ -471,9 +501,9 @@ impl<T: FromValue> FromValue for Option<T> {
 impl<T: Schema, E: Schema> Schema for Result<T, E> {
     fn add_type(b: &mut TypeBuilder) -> NodeIndex {
         let at = b.reserve();
-        let ok = T::add_type(b);
-        let err = E::add_type(b);
-        b.set(at, WitTypeNode::ResultType((Some(ok), Some(err))))
+        let ok = (!T::IS_UNIT).then(|| T::add_type(b));
+        let err = (!E::IS_UNIT).then(|| E::add_type(b));
+        b.set(at, WitTypeNode::ResultType((ok, err)))
     }
 }
 
@@ -481,8 +511,8 @@ impl<T: IntoValue, E: IntoValue> IntoValue for Result<T, E> {
     fn add_value(&self, b: &mut ValueBuilder) -> NodeIndex {
         let at = b.reserve();
         let node = match self {
-            Ok(v) => WitNode::ResultValue(Ok(Some(v.add_value(b)))),
-            Err(e) => WitNode::ResultValue(Err(Some(e.add_value(b)))),
+            Ok(v) => WitNode::ResultValue(Ok((!T::IS_UNIT).then(|| v.add_value(b)))),
+            Err(e) => WitNode::ResultValue(Err((!E::IS_UNIT).then(|| e.add_value(b)))),
         };
         b.set(at, node)
     }
@@ -493,7 +523,12 @@ impl<T: FromValue, E: FromValue> FromValue for Result<T, E> {
         match r.node(at)? {
             WitNode::ResultValue(Ok(Some(v))) => T::read(r, *v).map(Ok).map_err(|e| e.within(".ok")),
             WitNode::ResultValue(Err(Some(e))) => E::read(r, *e).map(Err).map_err(|e| e.within(".err")),
-            WitNode::ResultValue(_) => Err(ValueError::new("a result with a payload", "a result without one")),
+            WitNode::ResultValue(Ok(None)) => {
+                T::absent().map(Ok).ok_or_else(|| ValueError::new("an ok payload", "none").within(".ok"))
+            }
+            WitNode::ResultValue(Err(None)) => {
+                E::absent().map(Err).ok_or_else(|| ValueError::new("an err payload", "none").within(".err"))
+            }
             other => Err(ValueError::new("a result", describe(other))),
         }
     }

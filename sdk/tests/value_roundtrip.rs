@@ -122,3 +122,18 @@ fn uuid_types_are_named_like_golem_s() {
     assert_eq!(t.nodes[0].name.as_deref(), Some("uuid"));
     assert_eq!(t.nodes[0].owner.as_deref(), Some("golem:core/types@1.5.0"));
 }
+
+#[test]
+fn unit_result_cases_carry_no_payload_as_in_wit() {
+    use reprise::value::__private::{WitNode, WitTypeNode};
+    use reprise::value::{FromValue, IntoValue, Schema};
+    let t = <Result<(), String>>::wit_type();
+    assert!(matches!(&t.nodes[0].type_, WitTypeNode::ResultType((None, Some(_)))), "{t:?}");
+    let v = Ok::<(), String>(()).to_wit_value();
+    assert!(matches!(&v.nodes[0], WitNode::ResultValue(Ok(None))), "{v:?}");
+    assert_eq!(<Result<(), String>>::from_wit_value(&v).unwrap(), Ok(()));
+    // A missing payload where one is needed is an error, not a panic.
+    let missing = Ok::<(), ()>(()).to_wit_value();
+    let err = <Result<u32, ()>>::from_wit_value(&missing).unwrap_err().to_string();
+    assert!(err.contains("ok payload"), "{err}");
+}
