@@ -90,6 +90,22 @@ impl std::fmt::Debug for Agent {
     }
 }
 
+/// An agent error as one readable line; a custom error shows its value (a
+/// string as itself).
+pub fn describe_agent_error(e: &AgentError) -> String {
+    match e {
+        AgentError::InvalidInput(m) => format!("invalid input: {m}"),
+        AgentError::InvalidMethod(m) => format!("invalid method: {m}"),
+        AgentError::InvalidType(m) => format!("invalid agent type: {m}"),
+        AgentError::InvalidAgentId(m) => format!("invalid agent id: {m}"),
+        AgentError::CustomError(vt) => match Value::from_wit(&vt.value) {
+            Ok(Value::String(s)) => s,
+            Ok(other) => format!("{other:?}"),
+            Err(e) => format!("a custom error that does not decode: {e}"),
+        },
+    }
+}
+
 /// Agent input: one component-model element per argument.
 pub fn data_value(args: &[Value]) -> DataValue {
     DataValue::Tuple(args.iter().map(|v| ElementValue::ComponentModel(v.to_wit())).collect())
@@ -512,7 +528,7 @@ impl Agent {
                 }
             },
         }
-        result.map_err(|e| Error::Agent(format!("{e:?}")))
+        result.map_err(|e| Error::Agent(describe_agent_error(&e)))
     }
 
     fn begin_spans(&mut self, started: u64, call: &Call) {
@@ -598,7 +614,7 @@ impl Agent {
     fn recover_invocation(&mut self, started: u64) -> Result<DataValue, Error> {
         let completed = self.recover()?;
         match completed.into_iter().find(|(index, _)| *index == started) {
-            Some((_, result)) => result.map_err(|e| Error::Agent(format!("{e:?}"))),
+            Some((_, result)) => result.map_err(|e| Error::Agent(describe_agent_error(&e))),
             None => Err(Error::Guest(format!(
                 "the invocation started at oplog index {started} was not completed by recovery"
             ))),

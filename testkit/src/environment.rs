@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     /// `wasi:config` values, also reported as every agent's configuration.
     pub(crate) config: Vec<(String, String)>,
     pub(crate) service: Option<crate::recording::RecordingService>,
+    /// What the stores hold before anything runs (kept for `fresh`).
+    initial: InitialData,
     kv: Mutex<KvStore>,
     blobs: Mutex<BlobStore>,
     agents: Mutex<std::collections::BTreeMap<String, AgentRecord>>,
@@ -56,14 +58,16 @@ impl Shared {
         seed: u64,
         config: Vec<(String, String)>,
         service: Option<crate::recording::RecordingService>,
+        initial: InitialData,
     ) -> Self {
         Shared {
             limits,
             seed,
             config,
             service,
-            kv: Mutex::default(),
-            blobs: Mutex::default(),
+            kv: Mutex::new(KvStore::with_initial(&initial.kv, initial.buckets.clone())),
+            blobs: Mutex::new(BlobStore::with_initial(&initial.blobs)),
+            initial,
             agents: Mutex::default(),
             components: Mutex::default(),
             pending_updates: Mutex::default(),
@@ -112,12 +116,23 @@ impl std::fmt::Debug for Environment {
 }
 
 /// Builds an [`Environment`] with non-default settings.
+/// Data the stores of an environment (and of each [`Environment::fresh`]
+/// copy) start with.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InitialData {
+    kv: Vec<(String, String, Vec<u8>)>,
+    blobs: Vec<(String, String, Vec<u8>)>,
+    /// The only buckets that exist, when restricted.
+    buckets: Option<std::collections::BTreeSet<String>>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct EnvironmentBuilder {
     limits: Limits,
     seed: u64,
     config: Vec<(String, String)>,
     service: Option<crate::recording::RecordingService>,
+    initial: InitialData,
 }
 
 impl EnvironmentBuilder {
@@ -140,6 +155,28 @@ impl EnvironmentBuilder {
         self
     }
 
+    /// A key-value entry present before anything runs (in this environment
+    /// and in every fresh copy crash verification makes). Not a write: it
+    /// does not appear in [`Environment::kv_writes`].
+    pub fn kv_entry(mut self, bucket: impl Into<String>, key: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
+        self.initial.kv.push((bucket.into(), key.into(), value.into()));
+        self
+    }
+
+    /// Restrict key-value storage to these buckets: opening any other fails
+    /// (as it does on a store where buckets are provisioned). By default
+    /// every bucket exists.
+    pub fn kv_buckets<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.initial.buckets = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// A blob present before anything runs (its container is created too).
+    pub fn blob(mut self, container: impl Into<String>, object: impl Into<String>, data: impl Into<Vec<u8>>) -> Self {
+        self.initial.blobs.push((container.into(), object.into(), data.into()));
+        self
+    }
+
     /// Memory limit per instance (default 256 MiB).
     pub fn memory_limit(mut self, bytes: usize) -> Self {
         self.limits.memory_bytes = bytes;
@@ -157,7 +194,7 @@ impl EnvironmentBuilder {
         let mut linker = Linker::new(engine()?);
         host::add_to_linker(&mut linker).map_err(|e| Error::Setup(chain(&e)))?;
         Ok(Environment {
-            shared: Arc::new(Shared::new(self.limits, self.seed, self.config, self.service)),
+            shared: Arc::new(Shared::new(self.limits, self.seed, self.config, self.service, self.initial)),
             linker: Arc::new(linker),
         })
     }
@@ -184,11 +221,11 @@ impl Environment {
         self.shared.seed
     }
 
-    /// A new environment with the same settings and empty stores (no agents,
-    /// no data), sharing this one's compiled host bindings.
+    /// A new environment with the same settings, no agents, and stores holding
+    /// only the builder's initial data, sharing this one's compiled host bindings.
     pub fn fresh(&self) -> Environment {
-        let shared =
-            Shared::new(self.shared.limits, self.shared.seed, self.shared.config.clone(), self.shared.service.clone());
+        let s = &self.shared;
+        let shared = Shared::new(s.limits, s.seed, s.config.clone(), s.service.clone(), s.initial.clone());
         Environment { shared: Arc::new(shared), linker: self.linker.clone() }
     }
 

@@ -77,6 +77,15 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
+    pub(crate) fn with_initial(objects: &[(String, String, Vec<u8>)]) -> Self {
+        let mut store = BlobStore::default();
+        for (container, object, data) in objects {
+            let c = store.containers.entry(container.clone()).or_default();
+            c.objects.insert(object.clone(), Object { data: data.clone(), created_at: 0 });
+        }
+        store
+    }
+
     /// Contents: container → object → data.
     pub fn contents(&self) -> BTreeMap<String, BTreeMap<String, Vec<u8>>> {
         self.containers

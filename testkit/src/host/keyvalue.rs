@@ -56,6 +56,8 @@ pub struct KvError {
 pub struct KvStore {
     buckets: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     writes: Vec<KvWrite>,
+    /// The only buckets that exist, when restricted.
+    allowed: Option<std::collections::BTreeSet<String>>,
 }
 
 /// One mutation of the key-value store, in order, for side-effect checks.
@@ -70,6 +72,29 @@ pub struct KvWrite {
 }
 
 impl KvStore {
+    pub(crate) fn with_initial(
+        entries: &[(String, String, Vec<u8>)],
+        allowed: Option<std::collections::BTreeSet<String>>,
+    ) -> Self {
+        let mut store = KvStore { allowed, ..KvStore::default() };
+        for (bucket, key, value) in entries {
+            store.buckets.entry(bucket.clone()).or_default().insert(key.clone(), value.clone());
+        }
+        store
+    }
+
+    /// Why bucket `name` cannot be opened, if it cannot.
+    fn refuse(&self, name: &str) -> Option<String> {
+        if name.is_empty() {
+            return Some("a bucket name must not be empty".into());
+        }
+        let allowed = self.allowed.as_ref()?;
+        (!allowed.contains(name)).then(|| {
+            let known: Vec<&str> = allowed.iter().map(String::as_str).collect();
+            format!("bucket `{name}` does not exist (this store has: {})", known.join(", "))
+        })
+    }
+
     /// Contents of every bucket.
     pub fn buckets(&self) -> &BTreeMap<String, BTreeMap<String, Vec<u8>>> {
         &self.buckets
@@ -143,8 +168,9 @@ impl HostState {
 
 impl types::HostBucket for HostState {
     fn open_bucket(&mut self, name: String) -> wasmtime::Result<KvResult<Resource<BucketHandle>>> {
-        if name.is_empty() {
-            return Ok(Err(self.kv_error("a bucket name must not be empty".into())?));
+        let refused = self.shared.kv().refuse(&name);
+        if let Some(reason) = refused {
+            return Ok(Err(self.kv_error(reason)?));
         }
         Ok(Ok(self.table.push(BucketHandle { name })?))
     }

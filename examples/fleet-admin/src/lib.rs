@@ -1,0 +1,156 @@
+//! An admin agent over a fleet of workers (`reprise::host`): it enumerates
+//! the component's agents with filters, reads their metadata and its own,
+//! and reads its configuration (`reprise::config`).
+
+use reprise::host::{self, AgentFilter, AgentMetadata, AgentStatus};
+
+/// What the admin reports about one agent.
+#[derive(reprise::Value, Debug, Clone, PartialEq)]
+pub struct AgentSummary {
+    /// The agent's id within the component.
+    pub name: String,
+    /// Its status.
+    pub status: String,
+    /// The component revision it runs.
+    pub revision: u64,
+}
+
+fn summary(m: AgentMetadata) -> AgentSummary {
+    AgentSummary {
+        name: m.agent_id.agent_id,
+        status: format!("{:?}", m.status).rsplit("::").next().unwrap_or_default().to_lowercase(),
+        revision: m.component_revision,
+    }
+}
+
+/// A condition of a query, as the admin's callers pass it.
+#[derive(reprise::Value, Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// The name starts with this text.
+    NamePrefix(String),
+    /// The name matches this SQL `LIKE` pattern.
+    NameLike(String),
+    /// The agent is (not) in this status.
+    Status {
+        /// The status, as the interface names it (`idle`, `running`, ...).
+        status: String,
+        /// Whether to exclude it instead.
+        negate: bool,
+    },
+    /// The component revision is at least this.
+    MinRevision(u64),
+    /// Configuration `key` equals `value`.
+    Config {
+        /// The configuration key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+}
+
+fn status(name: &str) -> Result<AgentStatus, String> {
+    Ok(match name {
+        "running" => AgentStatus::Running,
+        "idle" => AgentStatus::Idle,
+        "suspended" => AgentStatus::Suspended,
+        "interrupted" => AgentStatus::Interrupted,
+        "retrying" => AgentStatus::Retrying,
+        "failed" => AgentStatus::Failed,
+        "exited" => AgentStatus::Exited,
+        other => return Err(format!("unknown status `{other}`")),
+    })
+}
+
+fn filter(condition: &Condition) -> Result<AgentFilter, String> {
+    Ok(match condition {
+        Condition::NamePrefix(p) => AgentFilter::name().starts_with(p),
+        Condition::NameLike(p) => AgentFilter::name().like(p),
+        Condition::Status { status: s, negate: false } => AgentFilter::status().eq(status(s)?),
+        Condition::Status { status: s, negate: true } => AgentFilter::status().ne(status(s)?),
+        Condition::MinRevision(r) => AgentFilter::revision().ge(*r),
+        Condition::Config { key, value } => AgentFilter::config(key).eq(value),
+    })
+}
+
+/// A worker of the fleet: it only counts its jobs.
+#[derive(Debug)]
+pub struct Worker {
+    jobs: u32,
+}
+
+/// A worker doing numbered jobs.
+#[reprise::agent]
+impl Worker {
+    /// The worker called `name`.
+    pub fn new(name: String) -> Self {
+        let _ = name;
+        Worker { jobs: 0 }
+    }
+
+    /// Do one job; returns how many were done.
+    pub fn work(&mut self) -> u32 {
+        self.jobs += 1;
+        self.jobs
+    }
+}
+
+/// The admin.
+#[derive(Debug)]
+pub struct Admin;
+
+/// Enumerates and inspects the agents of its own component.
+#[reprise::agent]
+impl Admin {
+    /// The admin called `name`.
+    pub fn new(name: String) -> Self {
+        let _ = name;
+        Admin
+    }
+
+    /// The agents matching all of `all`, or any of the groups in `any`
+    /// (each group meaning all of its conditions), sorted by name.
+    pub fn find(&self, any: Vec<Vec<Condition>>) -> Result<Vec<AgentSummary>, String> {
+        let mut combined: Option<AgentFilter> = None;
+        for group in &any {
+            let mut all: Option<AgentFilter> = None;
+            for condition in group {
+                let f = filter(condition)?;
+                all = Some(match all {
+                    Some(a) => a.and(f),
+                    None => f,
+                });
+            }
+            if let Some(all) = all {
+                combined = Some(match combined {
+                    Some(c) => c.or(all),
+                    None => all,
+                });
+            }
+        }
+        let component = host::self_metadata().agent_id.component_id;
+        let mut found: Vec<AgentSummary> = host::agents(&component, combined.as_ref()).map(summary).collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
+    }
+
+    /// Another agent of this component, by its id.
+    pub fn describe(&self, name: String) -> Option<AgentSummary> {
+        let mut id = host::self_metadata().agent_id;
+        id.agent_id = name;
+        host::agent_metadata(&id).map(summary)
+    }
+
+    /// The admin's own summary and constructor arguments.
+    pub fn whoami(&self) -> (AgentSummary, Vec<String>) {
+        let me = host::self_metadata();
+        let args = me.args.clone();
+        (summary(me), args)
+    }
+
+    /// The configuration value `key`.
+    pub fn setting(&self, key: String) -> Result<Option<String>, String> {
+        reprise::config::get(&key).map_err(|e| e.to_string())
+    }
+}
+
+reprise::export_agents!(Worker, Admin);
