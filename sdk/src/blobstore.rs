@@ -179,6 +179,11 @@ pub fn copy(from: &ObjectId, to: &ObjectId) -> Result<(), BlobError> {
 }
 
 /// Move an object (within a container or across containers).
+///
+/// Like every remote write, a move interrupted between doing it and
+/// recording it is retried after recovery, and the retry finds the source
+/// gone. Where that matters, [`copy`] then [`Container::delete`]: both can be
+/// repeated safely.
 pub fn move_object(from: &ObjectId, to: &ObjectId) -> Result<(), BlobError> {
     blobstore::move_object(&from.raw(), &to.raw())
         .map_err(|e| BlobError::store("move-object", &from.container, Some(&from.object), e))
@@ -206,8 +211,15 @@ impl Container {
     }
 
     /// Open the container `name`, creating it first if it does not exist.
+    ///
+    /// Safe to repeat: if the creation fails because the container appeared
+    /// meanwhile (made by another agent, or by this one before a crash that
+    /// kept the creation from being recorded), the container is opened.
     pub fn open_or_create(name: &str) -> Result<Container, BlobError> {
-        if container_exists(name)? { Self::open(name) } else { Self::create(name) }
+        if container_exists(name)? {
+            return Self::open(name);
+        }
+        Self::create(name).or_else(|created| Self::open(name).map_err(|_| created))
     }
 
     /// The container's name.

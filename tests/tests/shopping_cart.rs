@@ -39,10 +39,7 @@ fn catalog_streams_exports_and_imports_in_batches() {
     let (env, component) = shop();
     let mut catalog = env.create_agent(&component, "Catalog", &[Value::string("main")]).unwrap();
     assert_eq!(catalog.invoke("set_price", &[Value::string("mug"), Value::U64(900)]).unwrap(), [ok_unit()]);
-    assert_eq!(
-        catalog.invoke("price", &[Value::string("mug")]).unwrap(),
-        [ok(Value::option(Some(Value::U64(900))))]
-    );
+    assert_eq!(catalog.invoke("price", &[Value::string("mug")]).unwrap(), [ok(Value::option(Some(Value::U64(900))))]);
 
     let csv = "sku,cents\ncup,1200\nmug,900\ntea,350\n";
     let written = catalog.invoke("export_csv", &[Value::string("prices.csv")]).unwrap();
@@ -64,10 +61,7 @@ fn catalog_streams_exports_and_imports_in_batches() {
     assert_eq!(count("wasi:keyvalue/eventual-batch::get-many"), 1, "{calls:?}");
     assert_eq!(count("wasi:keyvalue/eventual-batch::set-many"), 1, "{calls:?}");
     // A missing export is the agent's error, not a crash.
-    assert_eq!(
-        catalog.invoke("import_csv", &[Value::string("nope.csv")]).unwrap(),
-        [err("no export `nope.csv`")]
-    );
+    assert_eq!(catalog.invoke("import_csv", &[Value::string("nope.csv")]).unwrap(), [err("no export `nope.csv`")]);
 
     let scenario = Scenario::new("Catalog", [Value::string("main")])
         .call("set_price", [Value::string("mug"), Value::U64(900)])
@@ -142,13 +136,16 @@ fn missing_buckets_and_undecodable_values_are_typed_errors() {
 
     // A cart whose stored bytes are not JSON: reading it is a decode error
     // naming bucket, key and codec; the agent keeps working.
-    let env = Environment::builder().kv_entry("carts", "carol", "not json").kv_entry("prices", "tea", "1").build().unwrap();
+    let env =
+        Environment::builder().kv_entry("carts", "carol", "not json").kv_entry("prices", "tea", "1").build().unwrap();
     let mut cart = env.create_agent(&component, "ShoppingCart", &[Value::string("carol")]).unwrap();
     let out = cart.invoke("items", &[]).unwrap();
     let [Value::Result(Err(Some(message)))] = out.as_slice() else { panic!("{out:?}") };
     let message = message.as_str().unwrap();
     assert!(
-        message.starts_with("key-value get in bucket `carts` (key `carol`): cannot decode the stored value: json: expected"),
+        message.starts_with(
+            "key-value get in bucket `carts` (key `carol`): cannot decode the stored value: json: expected"
+        ),
         "{message}"
     );
     // The agent is not failed: it answers again, with the same error.

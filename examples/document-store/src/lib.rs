@@ -101,11 +101,33 @@ impl DocumentStore {
         blobstore::copy(&ObjectId::new(&container, &name), &ObjectId::new(&container, &copy)).map_err(text)
     }
 
+    /// Copy document `name` of another owner (`from`) into this store;
+    /// returns its size.
+    pub fn import(&mut self, from: String, name: String) -> Result<u64, String> {
+        let source = Container::open(&format!("docs-{from}")).map_err(text)?;
+        let data = source.read(&name).map_err(text)?;
+        self.docs.write(&name, &data).map_err(text)?;
+        Ok(data.len() as u64)
+    }
+
     /// Move document `name` to the shared archive as `<owner>/<name>`.
+    ///
+    /// A copy and a delete rather than one move: a remote write interrupted
+    /// after it happened but before it was recorded runs again on recovery,
+    /// and a repeated move would find its source gone; a repeated copy or
+    /// delete does no harm.
     pub fn archive(&mut self, name: String) -> Result<(), String> {
         Container::open_or_create(ARCHIVE).map_err(text)?;
         let from = ObjectId::new(self.docs.name(), &name);
-        blobstore::move_object(&from, &ObjectId::new(ARCHIVE, format!("{}/{name}", self.owner))).map_err(text)
+        blobstore::copy(&from, &ObjectId::new(ARCHIVE, format!("{}/{name}", self.owner))).map_err(text)?;
+        self.docs.delete(&name).map_err(text)
+    }
+
+    /// Move document `name` to `new_name` in one store operation (see
+    /// [`archive`](Self::archive) for why that is not always what you want).
+    pub fn rename(&mut self, name: String, new_name: String) -> Result<(), String> {
+        let container = self.docs.name();
+        blobstore::move_object(&ObjectId::new(container, &name), &ObjectId::new(container, &new_name)).map_err(text)
     }
 
     /// Delete documents; returns how many remain.

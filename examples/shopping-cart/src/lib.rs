@@ -56,7 +56,10 @@ impl Catalog {
     /// The catalog called `name`.
     pub fn new(name: String) -> Result<Self, String> {
         reprise::log::info!(target: "catalog", "opening catalog {name}");
-        Ok(Catalog { prices: Bucket::open("prices").map_err(text)?.typed(), exports: Bucket::open("exports").map_err(text)? })
+        Ok(Catalog {
+            prices: Bucket::open("prices").map_err(text)?.typed(),
+            exports: Bucket::open("exports").map_err(text)?,
+        })
     }
 
     /// Set the price of `sku`.

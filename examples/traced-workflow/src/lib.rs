@@ -59,7 +59,8 @@ impl Fulfilment {
     /// Reserve every item, then ship; returns what each step saw.
     pub fn fulfil(&mut self, items: Vec<String>) -> Trace {
         self.runs += 1;
-        let order = Span::start("fulfil-order").attribute("order-id", self.order_id.clone()).attribute("stage", "order");
+        let order =
+            Span::start("fulfil-order").attribute("order-id", self.order_id.clone()).attribute("stage", "order");
         order.set_attributes([("run", self.runs.to_string()), ("items", items.len().to_string())]);
         let mut steps = vec![step("fulfil-order")];
         {
