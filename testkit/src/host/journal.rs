@@ -344,6 +344,36 @@ impl Journal {
         None
     }
 
+    /// The oplog index the live run had reached at this point: during replay,
+    /// the entries before the next one to match (passive entries included);
+    /// live, the whole oplog. Reads "as of now" use it so replay sees what
+    /// the live run saw.
+    pub(crate) fn position(&mut self) -> u64 {
+        match self.peek() {
+            Some(pos) => pos as u64,
+            None => self.last_index(),
+        }
+    }
+
+    /// During replay, pass over a recorded passive entry the agent is
+    /// producing again (a log line, say) if one matching `recorded` comes
+    /// next; returns whether it did.
+    pub(crate) fn replay_passive(&mut self, recorded: impl Fn(&OplogEntry) -> bool) -> bool {
+        let mut pos = self.cursor;
+        while pos < self.replay_end {
+            let entry = &self.oplog.entries()[pos];
+            if recorded(entry) {
+                self.cursor = pos + 1;
+                return true;
+            }
+            if strict_kind(entry).is_some() {
+                return false;
+            }
+            pos += 1;
+        }
+        false
+    }
+
     /// Whether this instance is executing live (nothing left to replay).
     pub(crate) fn is_live(&mut self) -> bool {
         self.peek().is_none()

@@ -109,7 +109,7 @@ impl Host for HostState {
 impl HostGetOplog for HostState {
     fn new(&mut self, agent_id: AgentId, start: u64) -> wasmtime::Result<Resource<OplogCursor>> {
         self.check_own(&agent_id)?;
-        let end = self.journal.last_index();
+        let end = self.journal.position();
         Ok(self.table.push(OplogCursor { next: start.max(1), end, text: None })?)
     }
 
@@ -128,7 +128,7 @@ impl HostGetOplog for HostState {
 impl HostSearchOplog for HostState {
     fn new(&mut self, agent_id: AgentId, text: String) -> wasmtime::Result<Resource<OplogCursor>> {
         self.check_own(&agent_id)?;
-        let end = self.journal.last_index();
+        let end = self.journal.position();
         Ok(self.table.push(OplogCursor { next: 1, end, text: Some(text.to_lowercase()) })?)
     }
 
