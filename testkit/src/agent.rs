@@ -12,7 +12,7 @@ use crate::host::bindings::golem::api::host::EnvironmentId;
 use crate::host::bindings::golem::api::oplog::{
     AgentInitializationParameters, AgentInvocation, AgentInvocationFinishedParameters, AgentInvocationOutputParameters,
     AgentInvocationResult, AgentInvocationStartedParameters, AgentMethodInvocationParameters, AgentMode,
-    CreateParameters, ErrorParameters, TypedDataValue,
+    CreateParameters, ErrorParameters, OplogRegion, RevertParameters, TypedDataValue,
 };
 use crate::host::bindings::golem::core::types::{AccountId, DataSchema, DataValue, ElementValue};
 use crate::host::bindings::wasi::clocks::wall_clock::Datetime;
@@ -88,6 +88,15 @@ impl std::fmt::Debug for Agent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Agent").field("id", &self.identity.name).field("oplog_len", &self.oplog().len()).finish()
     }
+}
+
+/// What [`Agent::revert`] goes back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevertTarget {
+    /// Keep the oplog up to and including this index.
+    ToIndex(u64),
+    /// Undo this many of the latest invocations.
+    LastInvocations(u64),
 }
 
 /// An agent error as one readable line; a custom error shows its value (a
@@ -355,6 +364,68 @@ impl Agent {
         Ok(())
     }
 
+    /// Revert the agent as Golem's `revert-agent` does: to the state it had
+    /// at oplog index `index` ([`RevertTarget::ToIndex`]) or before its last
+    /// `n` invocations ([`RevertTarget::LastInvocations`]). A `revert` entry
+    /// records the dropped region; replay passes over it, and the next call
+    /// runs on the reverted state. Returns the dropped region.
+    pub fn revert(&mut self, target: RevertTarget) -> Result<std::ops::RangeInclusive<u64>, Error> {
+        let last = self.oplog().last_index();
+        let keep = match target {
+            RevertTarget::ToIndex(index) => index,
+            RevertTarget::LastInvocations(n) => {
+                let starts: Vec<u64> = self
+                    .oplog()
+                    .entries()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| matches!(e, OplogEntry::AgentInvocationStarted(_)))
+                    .map(|(pos, _)| pos as u64 + 1)
+                    .collect();
+                // The initialization (the first invocation) is never undone.
+                let undoable = starts.len().saturating_sub(1);
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                if n == 0 || n > undoable {
+                    return Err(Error::Revert(format!(
+                        "cannot revert the last {n} invocation(s): the agent has {undoable} after its initialization"
+                    )));
+                }
+                starts[starts.len() - n] - 1
+            }
+        };
+        let initialized = self
+            .oplog()
+            .entries()
+            .iter()
+            .position(|e| matches!(e, OplogEntry::AgentInvocationFinished(_)))
+            .map_or(last, |pos| pos as u64 + 1);
+        if keep < initialized || keep >= last {
+            return Err(Error::Revert(format!(
+                "cannot revert to oplog index {keep}: it must be at least {initialized} (the end of initialization) and below {last} (the last entry)"
+            )));
+        }
+        let dropped = keep + 1..=last;
+        self.park_append(OplogEntry::Revert(RevertParameters {
+            timestamp: Journal::time_at(last + 1),
+            dropped_region: OplogRegion { start: *dropped.start(), end: *dropped.end() },
+        }))?;
+        Ok(dropped)
+    }
+
+    /// Apply the reverts other agents asked for (`golem:api/host.revert-agent`).
+    fn apply_requested_reverts(&mut self) -> Result<(), Error> {
+        let mine: Vec<RevertTarget> = {
+            let mut pending = crate::engine::lock(&self.env.shared().pending_reverts);
+            let mine = pending.iter().filter(|(a, _)| *a == self.identity.name).map(|(_, t)| *t).collect();
+            pending.retain(|(a, _)| *a != self.identity.name);
+            mine
+        };
+        for target in mine {
+            self.revert(target)?;
+        }
+        Ok(())
+    }
+
     /// The agent's id, as Golem renders it (`type(args)`).
     pub fn id(&self) -> &str {
         &self.identity.name
@@ -434,7 +505,8 @@ impl Agent {
         &self.crashes_fired
     }
 
-    /// How many times the agent was recovered by replay.
+    /// How many times the agent was recovered by replay (its first instance
+    /// is not a recovery; resuming from an existing oplog is).
     pub fn recoveries(&self) -> usize {
         self.recoveries
     }
@@ -453,6 +525,7 @@ impl Agent {
             return Err(Error::AgentFailed(reason.clone()));
         }
         self.apply_requested_updates()?;
+        self.apply_requested_reverts()?;
         self.set_status(AgentStatus::Running);
         let result = self.run_call(call);
         self.set_status(if self.failed.is_some() { AgentStatus::Failed } else { AgentStatus::Idle });
@@ -627,8 +700,11 @@ impl Agent {
     fn recover(&mut self) -> Result<Completed, Error> {
         for _ in 0..MAX_RECOVERIES {
             self.discard_instance();
-            self.recoveries += 1;
             let journal = self.parked.take().unwrap_or_else(|| unreachable!("a discarded instance parks its journal"));
+            // The first instance of a new agent has nothing to replay.
+            if journal.oplog.entries().iter().any(|e| matches!(e, OplogEntry::AgentInvocationStarted(_))) {
+                self.recoveries += 1;
+            }
             let mut journal = Journal::new(journal.oplog, self.seed, journal.crashes);
             if let Err(e) = journal.close_interrupted_region() {
                 self.parked = Some(journal);

@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     /// Updates requested through `update-agent`, applied by each agent
     /// before its next invocation.
     pub(crate) pending_updates: Mutex<Vec<(String, u64, bool)>>,
+    /// Reverts requested through `revert-agent`, applied the same way.
+    pub(crate) pending_reverts: Mutex<Vec<(String, crate::agent::RevertTarget)>>,
 }
 
 impl Shared {
@@ -71,6 +73,7 @@ impl Shared {
             agents: Mutex::default(),
             components: Mutex::default(),
             pending_updates: Mutex::default(),
+            pending_reverts: Mutex::default(),
         }
     }
 

@@ -50,6 +50,9 @@ pub enum Error {
     AgentFailed(String),
     /// The agent returned one of its `agent-error`s.
     Agent(String),
+    /// A revert that cannot be applied (an index outside the oplog, more
+    /// invocations than the agent has).
+    Revert(String),
     /// Recovery kept crashing.
     RecoveryLoop {
         /// How many recoveries were attempted.
@@ -86,6 +89,7 @@ impl fmt::Display for Error {
             Error::Oplog(e) => e.fmt(f),
             Error::AgentFailed(e) => write!(f, "the agent failed earlier and cannot be invoked: {e}"),
             Error::Agent(e) => write!(f, "the agent returned an error: {e}"),
+            Error::Revert(e) => write!(f, "revert refused: {e}"),
             Error::RecoveryLoop { attempts } => write!(f, "recovery crashed {attempts} times in a row; giving up"),
             Error::Setup(e) => write!(f, "setting up the testkit failed: {e}"),
             Error::Guest(e) => write!(f, "the guest failed: {e}"),

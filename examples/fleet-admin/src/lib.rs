@@ -1,8 +1,9 @@
 //! An admin agent over a fleet of workers (`reprise::host`): it enumerates
 //! the component's agents with filters, reads their metadata and its own,
-//! and reads its configuration (`reprise::config`).
+//! reverts a worker's last invocations, and reads its configuration
+//! (`reprise::config`).
 
-use reprise::host::{self, AgentFilter, AgentMetadata, AgentStatus};
+use reprise::host::{self, AgentFilter, AgentMetadata, AgentStatus, RevertAgentTarget};
 
 /// What the admin reports about one agent.
 #[derive(reprise::Value, Debug, Clone, PartialEq)]
@@ -107,8 +108,8 @@ impl Admin {
         Admin
     }
 
-    /// The agents matching all of `all`, or any of the groups in `any`
-    /// (each group meaning all of its conditions), sorted by name.
+    /// The agents matching any of the groups in `any`, each group meaning
+    /// all of its conditions (no groups: every agent), sorted by name.
     pub fn find(&self, any: Vec<Vec<Condition>>) -> Result<Vec<AgentSummary>, String> {
         let mut combined: Option<AgentFilter> = None;
         for group in &any {
@@ -140,11 +141,17 @@ impl Admin {
         host::agent_metadata(&id).map(summary)
     }
 
-    /// The admin's own summary and constructor arguments.
-    pub fn whoami(&self) -> (AgentSummary, Vec<String>) {
-        let me = host::self_metadata();
-        let args = me.args.clone();
-        (summary(me), args)
+    /// The admin's own summary.
+    pub fn whoami(&self) -> AgentSummary {
+        summary(host::self_metadata())
+    }
+
+    /// Undo the last `invocations` invocations of agent `name` (Golem's
+    /// `revert-agent`); the agent continues from its earlier state.
+    pub fn undo(&mut self, name: String, invocations: u64) {
+        let mut id = host::self_metadata().agent_id;
+        id.agent_id = name;
+        host::revert_agent(&id, RevertAgentTarget::RevertLastInvocations(invocations));
     }
 
     /// The configuration value `key`.

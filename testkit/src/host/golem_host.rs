@@ -220,8 +220,31 @@ impl Host for HostState {
         Err(unsupported("fork-agent"))
     }
 
-    fn revert_agent(&mut self, _agent_id: AgentId, _revert_target: RevertAgentTarget) -> wasmtime::Result<()> {
-        Err(unsupported("revert-agent"))
+    fn revert_agent(&mut self, agent_id: AgentId, revert_target: RevertAgentTarget) -> wasmtime::Result<()> {
+        // A request to the executor, like an update: recorded, not sent again
+        // on replay, applied by the target before its next invocation.
+        let name = agent_id.agent_id.clone();
+        if !self.shared.agents().contains_key(&name) && self.journal.is_live() {
+            return Err(wasmtime::format_err!("revert-agent: there is no agent `{name}` in this environment"));
+        }
+        let target = match revert_target {
+            RevertAgentTarget::RevertToOplogIndex(i) => crate::agent::RevertTarget::ToIndex(i),
+            RevertAgentTarget::RevertLastInvocations(n) => crate::agent::RevertTarget::LastInvocations(n),
+        };
+        let (kind, amount) = match target {
+            crate::agent::RevertTarget::ToIndex(i) => ("to-oplog-index", i),
+            crate::agent::RevertTarget::LastInvocations(n) => ("last-invocations", n),
+        };
+        let request = Value::Tuple(vec![Value::string(name.clone()), Value::string(kind), Value::U64(amount)]);
+        let shared = self.shared.clone();
+        self.journal.call(
+            "golem:api/host::revert-agent",
+            WrappedFunctionType::WriteRemote,
+            (request, Type::Tuple(vec![Type::String, Type::String, Type::U64])),
+            |_| crate::engine::lock(&shared.pending_reverts).push((name, target)),
+            |()| (Value::Tuple(vec![]), Type::Tuple(vec![])),
+            |_| Some(()),
+        )
     }
 
     fn resolve_component_id(&mut self, _component_reference: String) -> wasmtime::Result<Option<ComponentId>> {

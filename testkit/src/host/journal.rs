@@ -284,6 +284,10 @@ impl Journal {
             .filter_map(|(pos, e)| match e {
                 // Skip the region after `start` up to and including the jump entry itself.
                 OplogEntry::Jump(p) => usize::try_from(p.jump.start).ok().map(|start| (start, pos)),
+                // Skip the dropped region (1-based, inclusive) and the revert entry.
+                OplogEntry::Revert(p) => {
+                    usize::try_from(p.dropped_region.start).ok().map(|start| (start.saturating_sub(1), pos))
+                }
                 _ => None,
             })
             .collect();
