@@ -8,6 +8,15 @@
 //! and unit tests run natively; calling a Golem interface from a native build
 //! panics with an explanation, since only a WebAssembly host provides them.
 //!
+//! ## What is here
+//!
+//! - [`agent`](mod@agent) and [`#[agent]`](macro@agent), [`export_agents!`]: agent types
+//!   from a Rust `impl` block.
+//! - Typed host APIs: [`keyvalue`], [`blobstore`], [`context`], [`oplog`],
+//!   [`host`], [`config`], [`logging`].
+//! - Durability: [`durable`], [`durability`], [`guards`]; values: [`value`],
+//!   [`Value`], [`codec`].
+//!
 //! ## Raw bindings
 //!
 //! [`bindings`] holds the bindings generated from the Golem 1.5 WIT in the
