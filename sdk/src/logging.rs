@@ -1,4 +1,4 @@
-//! Logging through `wasi:logging`, also behind the [`log`](::log) facade.
+//! Logging through `wasi:logging`, also behind the `log` facade.
 //!
 //! Call [`init`] once (the agent macro does it for you) and `log::info!` and
 //! friends reach the executor's log, with the log target as context. Log
@@ -41,7 +41,7 @@ impl log::Log for WasiLogger {
 
 static LOGGER: WasiLogger = WasiLogger;
 
-/// Route the [`log`](::log) facade to `wasi:logging` at every level. Calling it
+/// Route the `log` facade to `wasi:logging` at every level. Calling it
 /// again (or after another logger was installed) changes nothing.
 pub fn init() {
     if log::set_logger(&LOGGER).is_ok() {
