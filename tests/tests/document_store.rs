@@ -132,4 +132,14 @@ fn missing_containers_objects_and_bad_ranges_are_typed_errors() {
     );
     // After all of that the agent still works.
     assert_eq!(store.invoke("get", &[Value::string("a.txt")]).unwrap(), [ok(Value::string("0123456789"))]);
+
+    // Clearing empties the container; destroying removes it, after which
+    // every operation on it is a store error, not a trap.
+    let cleared = store.invoke("clear", &[]).unwrap();
+    assert!(matches!(cleared.as_slice(), [Value::Result(Ok(Some(_)))]), "{cleared:?}");
+    assert!(env.blob_contents()["docs-eve"].is_empty());
+    assert_eq!(store.invoke("destroy", &[]).unwrap(), [ok(Value::Bool(false))]);
+    assert!(!env.blob_contents().contains_key("docs-eve"));
+    let e = error_of(&store.invoke("put", &[Value::string("b.txt"), Value::string("x")]).unwrap());
+    assert!(e.starts_with("blob-store write-data in container `docs-eve` (object `b.txt`) failed:"), "{e}");
 }

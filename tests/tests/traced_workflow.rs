@@ -114,9 +114,33 @@ fn spans_nest_by_scope_and_match_the_oplog() {
     assert_eq!(agent.invoke("forward_headers", &[Value::Bool(true)]).unwrap(), [Value::Bool(false)]);
     assert_eq!(agent.invoke("forward_headers", &[Value::Bool(false)]).unwrap(), [Value::Bool(true)]);
 
+    // Own and inherited attributes and chains (each span also carries the
+    // `name` attribute the host sets when it starts it).
+    let out = agent.invoke("attributes", &[]).unwrap();
+    let pair = |k: &str, v: &str| Value::Tuple(vec![Value::string(k), Value::string(v)]);
+    let chain = |k: &str, vs: &[&str]| {
+        Value::Tuple(vec![Value::string(k), Value::List(vs.iter().map(|v| Value::string(*v)).collect())])
+    };
+    let Value::Tuple(parts) = &out[0] else { panic!("{out:?}") };
+    assert_eq!(parts[0], Value::List(vec![pair("name", "inner"), pair("stage", "inner")]));
+    // Inherited: the invocation's root span names the method being run.
+    assert_eq!(
+        parts[1],
+        Value::List(vec![
+            pair("invocation", "attributes"),
+            pair("name", "inner"),
+            pair("stage", "inner"),
+            pair("tenant", "acme")
+        ])
+    );
+    let Value::List(chains) = &parts[2] else { panic!("{out:?}") };
+    assert!(chains.contains(&chain("stage", &["inner", "outer"])), "{chains:?}");
+    assert!(chains.contains(&chain("tenant", &["acme"])), "{chains:?}");
+
     let scenario = Scenario::new("Fulfilment", [Value::string("o-18")])
         .call("fulfil", [Value::List(vec![Value::string("a"), Value::string("b"), Value::string("c")])])
         .call("ancestry", [])
+        .call("attributes", [])
         .call("fulfil", [Value::List(vec![])]);
     let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
     assert!(report.is_ok(), "{report}");

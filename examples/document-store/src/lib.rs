@@ -136,6 +136,20 @@ impl DocumentStore {
         Ok(self.docs.objects().map_err(text)?.count() as u32)
     }
 
+    /// Delete every document; returns when the store was created (seconds
+    /// since the Unix epoch).
+    pub fn clear(&mut self) -> Result<u64, String> {
+        self.docs.clear().map_err(text)?;
+        Ok(self.docs.info().map_err(text)?.created_at)
+    }
+
+    /// Remove the whole store (its container); the agent cannot store
+    /// documents afterwards. Returns whether the container still exists.
+    pub fn destroy(&mut self) -> Result<bool, String> {
+        blobstore::delete_container(self.docs.name()).map_err(text)?;
+        blobstore::container_exists(self.docs.name()).map_err(text)
+    }
+
     /// Whether document `name` exists.
     pub fn contains(&self, name: String) -> Result<bool, String> {
         self.docs.contains(&name).map_err(text)

@@ -93,6 +93,23 @@ impl Fulfilment {
         context::forward_trace_headers(allow)
     }
 
+    /// Inside a span `inner` (attribute `stage=inner`) within a span `outer`
+    /// (attributes `stage=outer`, `tenant=acme`): the inner span's own
+    /// attributes, the attributes it inherits (nearer spans winning), and
+    /// every attribute's chain, each sorted by key.
+    pub fn attributes(&self) -> (Vec<(String, String)>, Vec<(String, String)>, Vec<(String, Vec<String>)>) {
+        let _outer = Span::start("outer").attribute("stage", "outer").attribute("tenant", "acme");
+        let _inner = Span::start("inner").attribute("stage", "inner");
+        let ctx = context::current();
+        let mut own = ctx.attributes(false);
+        let mut inherited = ctx.attributes(true);
+        let mut chains = ctx.attribute_chains();
+        own.sort();
+        inherited.sort();
+        chains.sort();
+        (own, inherited, chains)
+    }
+
     /// The ancestry of the current span as ids, innermost first.
     pub fn ancestry(&self) -> Vec<String> {
         let _probe = Span::start("ancestry");
