@@ -102,6 +102,8 @@ fn spans_nest_by_scope_and_match_the_oplog() {
         assert_eq!(starts[&step.span], step.parent, "{}", step.name);
     }
     assert_eq!(finished.len(), 5, "every span finished: {finished:?}");
+    // Spans are entries of their own, not host calls.
+    assert!(agent.host_calls().is_empty(), "{:?}", agent.host_calls());
     assert_eq!(finished.last(), Some(&order.span), "the order span finishes last");
     for key in ["order-id", "stage", "run", "items"] {
         assert!(attributes.contains(&(order.span.clone(), key.to_string())), "{key}: {attributes:?}");
