@@ -6,7 +6,7 @@ use wasmtime::Store;
 use crate::environment::{Environment, LoadedComponent};
 use crate::error::{Error, chain};
 use crate::host::bindings::exports::golem::agent::guest::Guest;
-use crate::host::bindings::golem::agent::common::{AgentError, Principal};
+use crate::host::bindings::golem::agent::common::{AgentError, AgentType, Principal};
 use crate::host::bindings::golem::api::host::AgentStatus;
 use crate::host::bindings::golem::api::host::EnvironmentId;
 use crate::host::bindings::golem::api::oplog::{
@@ -69,6 +69,9 @@ pub struct Agent {
     component: LoadedComponent,
     identity: AgentIdentity,
     agent_type: String,
+    /// The agent type as the component's discovery describes it; its
+    /// schemas go into the invocation entries, as Golem records them.
+    definition: Option<AgentType>,
     /// A plain component (exported functions) rather than an agent.
     plain: bool,
     seed: u64,
@@ -193,6 +196,7 @@ impl Agent {
                 "`golem:agent/guest@1.5.0` (is this an agent component? plain components are run with `Environment::create_worker`)".into(),
             ));
         }
+        let definition = if plain { None } else { Some(component.agent_type(agent_type)?.clone()) };
         let name = if plain {
             agent_type.to_string()
         } else {
@@ -222,6 +226,7 @@ impl Agent {
             component,
             identity,
             agent_type: agent_type.to_string(),
+            definition,
             plain,
             seed,
             live: None,
@@ -538,13 +543,14 @@ impl Agent {
         }
         let live = self.live.as_mut().unwrap_or_else(|| unreachable!("recover() leaves a live instance"));
         let journal = &mut live.store.data_mut().journal;
-        let started = match journal.append(started_entry(&call, journal.now())) {
+        let (input_schema, output_schema) = schemas(self.definition.as_ref(), &call);
+        let started = match journal.append(started_entry(&call, input_schema, journal.now())) {
             Ok(index) => index,
             Err(e) => return self.after_crash(e, None),
         };
         self.begin_spans(started, &call);
         match self.invoke_guest(&call) {
-            Ok(Outcome::Done(result)) => self.finish(started, result),
+            Ok(Outcome::Done(result)) => self.finish(started, result, output_schema),
             Ok(Outcome::Crashed) => self.recover_invocation(started),
             Err(e) => Err(e),
         }
@@ -575,11 +581,16 @@ impl Agent {
         }
     }
 
-    fn finish(&mut self, started: u64, result: Result<DataValue, AgentError>) -> Result<DataValue, Error> {
+    fn finish(
+        &mut self,
+        started: u64,
+        result: Result<DataValue, AgentError>,
+        schema: DataSchema,
+    ) -> Result<DataValue, Error> {
         let live = self.live.as_mut().unwrap_or_else(|| unreachable!("finish() runs on a live instance"));
         let journal = &mut live.store.data_mut().journal;
         let finished_index = journal.last_index() + 1;
-        match journal.append(finished_entry(&result, journal.now())) {
+        match journal.append(finished_entry(&result, schema, journal.now())) {
             Ok(_) => {}
             Err(e) => match e.downcast_ref::<CrashInjected>() {
                 Some(CrashInjected(fired)) => {
@@ -777,6 +788,7 @@ impl Agent {
                 .map_err(Error::Divergence)?
                 .0;
             self.begin_spans(index, &call);
+            let (_, output_schema) = schemas(self.definition.as_ref(), &call);
             let result = match self.invoke_guest(&call)? {
                 Outcome::Crashed => return Ok(None),
                 Outcome::Done(result) => result,
@@ -785,7 +797,7 @@ impl Agent {
             let journal = &mut live.store.data_mut().journal;
             if journal.is_live() {
                 // This invocation was interrupted: it completed live just now.
-                if let Err(e) = journal.append(finished_entry(&result, journal.now())) {
+                if let Err(e) = journal.append(finished_entry(&result, output_schema, journal.now())) {
                     self.absorb_crash(e)?;
                     return Ok(None);
                 }
@@ -798,7 +810,7 @@ impl Agent {
                 let (at, recorded) = journal
                     .replay_checked(Strict::InvocationFinished, || "finished the invocation".into())
                     .map_err(Error::Divergence)?;
-                let now = finished_entry(&result, timestamp);
+                let now = finished_entry(&result, output_schema, timestamp);
                 // New code may answer past calls differently; only the same
                 // code returning something else is nondeterminism.
                 let same_code = !self.updating && at > updated_at;
@@ -875,18 +887,31 @@ fn call_of(started: &AgentInvocationStartedParameters, agent_type: &str, plain: 
     }
 }
 
-fn typed(value: DataValue) -> TypedDataValue {
-    // Schemas come with agent discovery (the agents issue); until then the
-    // recorded schema is empty.
-    TypedDataValue { value, schema: DataSchema::Tuple(vec![]) }
+/// The input and output schemas of `call` under `definition` (empty for
+/// plain components and unknown methods, whose calls fail anyway).
+fn schemas(definition: Option<&AgentType>, call: &Call) -> (DataSchema, DataSchema) {
+    let empty = || DataSchema::Tuple(Vec::new());
+    match (definition, call) {
+        (Some(d), Call::Initialize { .. }) => (d.constructor.input_schema.clone(), empty()),
+        (Some(d), Call::Method { name, .. }) => d
+            .methods
+            .iter()
+            .find(|m| &m.name == name)
+            .map_or_else(|| (empty(), empty()), |m| (m.input_schema.clone(), m.output_schema.clone())),
+        _ => (empty(), empty()),
+    }
 }
 
-fn started_entry(call: &Call, timestamp: Datetime) -> OplogEntry {
+fn typed(value: DataValue, schema: DataSchema) -> TypedDataValue {
+    TypedDataValue { value, schema }
+}
+
+fn started_entry(call: &Call, schema: DataSchema, timestamp: Datetime) -> OplogEntry {
     let invocation = match call {
         Call::Initialize { agent_type: _, input } => {
             AgentInvocation::AgentInitialization(AgentInitializationParameters {
                 idempotency_key: String::new(),
-                constructor_parameters: typed(input.clone()),
+                constructor_parameters: typed(input.clone(), schema),
                 trace_id: String::new(),
                 trace_states: Vec::new(),
                 invocation_context: Vec::new(),
@@ -896,7 +921,7 @@ fn started_entry(call: &Call, timestamp: Datetime) -> OplogEntry {
             AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
                 idempotency_key: String::new(),
                 method_name: name.clone(),
-                function_input: typed(input.clone()),
+                function_input: typed(input.clone(), schema),
                 trace_id: String::new(),
                 trace_states: Vec::new(),
                 invocation_context: Vec::new(),
@@ -906,15 +931,15 @@ fn started_entry(call: &Call, timestamp: Datetime) -> OplogEntry {
     OplogEntry::AgentInvocationStarted(AgentInvocationStartedParameters { timestamp, invocation })
 }
 
-fn finished_entry(result: &Result<DataValue, AgentError>, timestamp: Datetime) -> OplogEntry {
-    let output = match result {
-        Ok(v) => v.clone(),
+fn finished_entry(result: &Result<DataValue, AgentError>, schema: DataSchema, timestamp: Datetime) -> OplogEntry {
+    let (output, schema) = match result {
+        Ok(v) => (v.clone(), schema),
         // Agent errors are recomputed on replay; the entry marks the end.
-        Err(_) => DataValue::Tuple(vec![]),
+        Err(_) => (DataValue::Tuple(vec![]), DataSchema::Tuple(vec![])),
     };
     OplogEntry::AgentInvocationFinished(AgentInvocationFinishedParameters {
         timestamp,
-        result: AgentInvocationResult::AgentMethod(AgentInvocationOutputParameters { output: typed(output) }),
+        result: AgentInvocationResult::AgentMethod(AgentInvocationOutputParameters { output: typed(output, schema) }),
         consumed_fuel: 0,
         component_revision: 0,
     })

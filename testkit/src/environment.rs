@@ -11,6 +11,7 @@ use crate::agent::Agent;
 use crate::engine::{compile, engine, lock};
 use crate::error::{Error, chain};
 use crate::host::bindings::exports::golem::agent::guest::GuestIndices;
+pub use crate::host::bindings::golem::agent::common::AgentType;
 use crate::host::blobstore::{BlobStore, BlobWrite};
 use crate::host::keyvalue::KvStore;
 use crate::host::registry::AgentRecord;
@@ -245,6 +246,19 @@ impl Environment {
         self.load_bytes(&bytes)
     }
 
+    /// Run `discover-agent-types` in a scratch instance that records nothing.
+    fn discover(&self, pre: &InstancePre<HostState>, indices: &GuestIndices) -> Result<Vec<AgentType>, String> {
+        let mut store = Store::new(pre.engine(), HostState::for_command(self.shared.clone()));
+        crate::agent::apply_limits(&mut store);
+        let instance = pre.instantiate(&mut store).map_err(|e| format!("instantiating it failed: {}", chain(&e)))?;
+        let guest = indices.load(&mut store, &instance).map_err(|e| chain(&e))?;
+        match guest.call_discover_agent_types(&mut store) {
+            Ok(Ok(types)) => Ok(types),
+            Ok(Err(e)) => Err(crate::agent::describe_agent_error(&e)),
+            Err(e) => Err(format!("it trapped: {}", chain(&e))),
+        }
+    }
+
     /// Load a component held in memory; see [`Environment::load`].
     pub fn load_bytes(&self, bytes: &[u8]) -> Result<LoadedComponent, Error> {
         let info = inspect::inspect_bytes(bytes)?;
@@ -254,8 +268,12 @@ impl Environment {
         let guest = GuestIndices::new(&pre).ok();
         let id = crate::host::journal::seed_from(&[bytes]);
         let component_id = u128::from(id) << 64 | u128::from(id.rotate_left(17));
-        let component =
-            LoadedComponent { inner: Arc::new(ComponentInner { info, pre, guest, id: component_id, revision: 0 }) };
+        let agent_types = match &guest {
+            Some(indices) => self.discover(&pre, indices),
+            None => Ok(Vec::new()),
+        };
+        let inner = ComponentInner { info, pre, guest, agent_types, id: component_id, revision: 0 };
+        let component = LoadedComponent { inner: Arc::new(inner) };
         self.shared.components().insert((component_id, 0), component.clone());
         Ok(component)
     }
@@ -274,6 +292,7 @@ impl Environment {
             info: loaded.inner.info.clone(),
             pre: loaded.inner.pre.clone(),
             guest: loaded.inner.guest.clone(),
+            agent_types: loaded.inner.agent_types.clone(),
             id,
             revision,
         };
@@ -367,6 +386,8 @@ pub(crate) struct ComponentInner {
     pub(crate) info: ComponentInfo,
     pub(crate) pre: InstancePre<HostState>,
     pub(crate) guest: Option<GuestIndices>,
+    /// What discovery returned (or why it failed).
+    agent_types: Result<Vec<AgentType>, String>,
     pub(crate) id: u128,
     pub(crate) revision: u64,
 }
@@ -407,6 +428,22 @@ impl LoadedComponent {
     /// What the component imports and exports.
     pub fn info(&self) -> &ComponentInfo {
         &self.inner.info
+    }
+
+    /// The agent types the component defines, as its
+    /// `discover-agent-types` returned them when it was loaded (none for a
+    /// component that is not an agent component).
+    pub fn agent_types(&self) -> Result<&[AgentType], Error> {
+        self.inner.agent_types.as_deref().map_err(|e| Error::Discovery(e.clone()))
+    }
+
+    /// The agent type called `name`.
+    pub fn agent_type(&self, name: &str) -> Result<&AgentType, Error> {
+        let types = self.agent_types()?;
+        types.iter().find(|t| t.type_name == name).ok_or_else(|| {
+            let known: Vec<&str> = types.iter().map(|t| t.type_name.as_str()).collect();
+            Error::UnknownAgentType { name: name.to_string(), known: known.join(", ") }
+        })
     }
 
     /// Run a command component (one exporting `wasi:cli/run`, as a Rust binary

@@ -50,6 +50,15 @@ pub enum Error {
     AgentFailed(String),
     /// The agent returned one of its `agent-error`s.
     Agent(String),
+    /// The component's `discover-agent-types` failed.
+    Discovery(String),
+    /// No agent type of that name in the component.
+    UnknownAgentType {
+        /// The name asked for.
+        name: String,
+        /// The types the component defines, comma-separated.
+        known: String,
+    },
     /// A revert that cannot be applied (an index outside the oplog, more
     /// invocations than the agent has).
     Revert(String),
@@ -90,6 +99,13 @@ impl fmt::Display for Error {
             Error::AgentFailed(e) => write!(f, "the agent failed earlier and cannot be invoked: {e}"),
             Error::Agent(e) => write!(f, "the agent returned an error: {e}"),
             Error::Revert(e) => write!(f, "revert refused: {e}"),
+            Error::Discovery(e) => write!(f, "discovering the component's agent types failed: {e}"),
+            Error::UnknownAgentType { name, known } if known.is_empty() => {
+                write!(f, "the component defines no agent types, so there is no `{name}`")
+            }
+            Error::UnknownAgentType { name, known } => {
+                write!(f, "the component has no agent type `{name}`; it defines: {known}")
+            }
             Error::RecoveryLoop { attempts } => write!(f, "recovery crashed {attempts} times in a row; giving up"),
             Error::Setup(e) => write!(f, "setting up the testkit failed: {e}"),
             Error::Guest(e) => write!(f, "the guest failed: {e}"),

@@ -4,8 +4,67 @@
 
 use reprise_e2e::build_example;
 use reprise_testkit::Environment;
-use reprise_testkit::value::Value;
+use reprise_testkit::host::bindings::golem::core::types::{DataSchema, ElementSchema};
+use reprise_testkit::oplog::OplogEntry;
+use reprise_testkit::value::{Type, Value};
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
+
+fn schema(elements: &[(&str, Type)]) -> DataSchema {
+    DataSchema::Tuple(
+        elements.iter().map(|(n, t)| (n.to_string(), ElementSchema::ComponentModel(t.to_wit()))).collect(),
+    )
+}
+
+#[test]
+fn discovery_describes_the_counter() {
+    let env = Environment::new().unwrap();
+    let component = env.load(build_example("counter")).unwrap();
+    let types = component.agent_types().unwrap();
+    assert_eq!(types.len(), 1);
+    let t = &types[0];
+    assert_eq!(t.type_name, "Counter");
+    assert_eq!(t.description, "Counts up; one agent per counter name.");
+    assert_eq!(t.source_language, "rust");
+    assert_eq!(t.constructor.description, "A counter called `name`, starting at zero.");
+    assert_eq!(t.constructor.input_schema, schema(&[("name", Type::String)]));
+    let methods: Vec<(&str, &str)> = t.methods.iter().map(|m| (m.name.as_str(), m.description.as_str())).collect();
+    assert_eq!(
+        methods,
+        [
+            ("increment", "Add `by` and return the new value."),
+            ("get", "The current value."),
+            ("name", "The counter's name.")
+        ]
+    );
+    assert_eq!(t.methods[0].input_schema, schema(&[("by", Type::U64)]));
+    assert_eq!(t.methods[0].output_schema, schema(&[("return_value", Type::U64)]));
+    assert_eq!(t.methods[1].input_schema, schema(&[]));
+
+    // The invocation entries carry the schemas, as Golem records them.
+    let mut agent = env.create_agent(&component, "Counter", &[Value::string("x")]).unwrap();
+    agent.invoke("increment", &[Value::U64(1)]).unwrap();
+    let inputs: Vec<&DataSchema> = agent
+        .oplog()
+        .entries()
+        .iter()
+        .filter_map(|e| match e {
+            OplogEntry::AgentInvocationStarted(p) => Some(match &p.invocation {
+                reprise_testkit::host::bindings::golem::api::oplog::AgentInvocation::AgentInitialization(i) => {
+                    &i.constructor_parameters.schema
+                }
+                reprise_testkit::host::bindings::golem::api::oplog::AgentInvocation::AgentMethodInvocation(m) => {
+                    &m.function_input.schema
+                }
+                other => panic!("{other:?}"),
+            }),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(inputs, [&schema(&[("name", Type::String)]), &schema(&[("by", Type::U64)])]);
+
+    let e = env.create_agent(&component, "Countr", &[Value::string("x")]).unwrap_err().to_string();
+    assert_eq!(e, "the component has no agent type `Countr`; it defines: Counter");
+}
 
 #[test]
 fn counter_counts_and_survives_crashes() {
