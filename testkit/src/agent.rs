@@ -14,7 +14,7 @@ use crate::host::bindings::golem::api::oplog::{
     AgentInvocationResult, AgentInvocationStartedParameters, AgentMethodInvocationParameters, AgentMode,
     CreateParameters, ErrorParameters, OplogRegion, RevertParameters, TypedDataValue,
 };
-use crate::host::bindings::golem::core::types::{AccountId, DataSchema, DataValue, ElementValue};
+use crate::host::bindings::golem::core::types::{AccountId, DataSchema, DataValue, ElementSchema, ElementValue};
 use crate::host::bindings::wasi::clocks::wall_clock::Datetime;
 use crate::host::golem_host::uuid_from_u128;
 use crate::host::journal::{
@@ -24,7 +24,7 @@ use crate::host::registry::AgentRecord;
 use crate::host::state::AgentIdentity;
 use crate::host::{HostState, LogRecord};
 use crate::oplog::{Oplog, OplogEntry};
-use crate::value::Value;
+use crate::value::{Type, Value};
 
 /// Recoveries attempted in a row before giving up (each consumes at least one
 /// crash point, so only a broken crash plan or host gets here).
@@ -91,6 +91,50 @@ impl std::fmt::Debug for Agent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Agent").field("id", &self.identity.name).field("oplog_len", &self.oplog().len()).finish()
     }
+}
+
+/// The agent id Golem forms: the type name in kebab-case and the
+/// constructor arguments in compact WAVE, `shopping-cart("alice")`.
+/// Arguments that do not fit the declared constructor (the constructor will
+/// refuse them) are shown as they are.
+pub fn agent_id(definition: &AgentType, args: &[Value]) -> String {
+    let types: Option<Vec<Type>> = match &definition.constructor.input_schema {
+        DataSchema::Tuple(elements) => elements
+            .iter()
+            .map(|(_, e)| match e {
+                ElementSchema::ComponentModel(t) => Type::from_wit(t).ok(),
+                _ => None,
+            })
+            .collect(),
+        DataSchema::Multimodal(_) => None,
+    };
+    let params = types
+        .and_then(|t| crate::wave::render_compact(args, &t).ok())
+        .unwrap_or_else(|| args.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(","));
+    format!("{}({params})", kebab_case(&definition.type_name))
+}
+
+/// `ShoppingCart` → `shopping-cart`, `HTTPProxy` → `http-proxy`, `probe` → `probe`.
+fn kebab_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1);
+            let boundary = prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit())
+                || (prev.is_some_and(char::is_uppercase) && next.is_some_and(|n| n.is_lowercase()));
+            if boundary && !out.ends_with('-') {
+                out.push('-');
+            }
+            out.extend(c.to_lowercase());
+        } else if *c == '_' || *c == ' ' {
+            out.push('-');
+        } else {
+            out.push(*c);
+        }
+    }
+    out
 }
 
 /// What [`Agent::revert`] goes back to.
@@ -197,11 +241,9 @@ impl Agent {
             ));
         }
         let definition = if plain { None } else { Some(component.agent_type(agent_type)?.clone()) };
-        let name = if plain {
-            agent_type.to_string()
-        } else {
-            let rendered: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
-            format!("{agent_type}({})", rendered.join(","))
+        let name = match &definition {
+            None => agent_type.to_string(),
+            Some(d) => agent_id(d, args),
         };
         let identity = AgentIdentity { component_id: component.inner.id, name: name.clone() };
         let seed = seed_from(&[&env.seed().to_le_bytes(), name.as_bytes()]);
@@ -987,4 +1029,21 @@ fn create_entry(identity: &AgentIdentity, component_size: u64) -> OplogEntry {
         original_phantom_id: None,
         instance_id: uuid_from_u128(0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn type_names_become_kebab_case() {
+        for (name, kebab) in [
+            ("ShoppingCart", "shopping-cart"),
+            ("Counter", "counter"),
+            ("probe", "probe"),
+            ("HTTPProxy", "http-proxy"),
+            ("Agent2Go", "agent2-go"),
+            ("snake_case", "snake-case"),
+        ] {
+            assert_eq!(super::kebab_case(name), kebab);
+        }
+    }
 }

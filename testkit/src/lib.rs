@@ -26,6 +26,7 @@ pub mod oplog;
 pub mod recording;
 pub mod value;
 pub mod verify;
+pub mod wave;
 pub mod wit;
 
 pub use agent::{Agent, RevertTarget, data_value, values_of};

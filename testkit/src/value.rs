@@ -167,6 +167,15 @@ impl Type {
         Type::Result { ok: ok.map(Box::new), err: err.map(Box::new) }
     }
 
+    /// Decode Golem's node form (root first); resource handles, dangling
+    /// indexes and cycles are errors.
+    pub fn from_wit(ty: &wit::WitType) -> Result<Type, ValueError> {
+        if ty.nodes.is_empty() {
+            return Err(ValueError("a type with no nodes".into()));
+        }
+        read_type(&ty.nodes, 0, 0)
+    }
+
     /// Encode into Golem's node form.
     pub fn to_wit(&self) -> wit::WitType {
         let mut nodes = Vec::new();
@@ -264,6 +273,47 @@ fn read_value(nodes: &[wit::WitNode], at: i32, depth: usize) -> Result<Value, Va
     })
 }
 
+fn read_type(nodes: &[wit::NamedWitTypeNode], at: i32, depth: usize) -> Result<Type, ValueError> {
+    use wit::WitTypeNode as N;
+    if depth > MAX_DEPTH {
+        return Err(ValueError(format!("type nesting deeper than {MAX_DEPTH} (or a cycle)")));
+    }
+    let node = usize::try_from(at)
+        .ok()
+        .and_then(|i| nodes.get(i))
+        .ok_or_else(|| ValueError(format!("type node index {at} out of range (0..{})", nodes.len())))?;
+    let child = |i: i32| read_type(nodes, i, depth + 1);
+    let boxed = |i: i32| child(i).map(Box::new);
+    Ok(match &node.type_ {
+        N::PrimBoolType => Type::Bool,
+        N::PrimU8Type => Type::U8,
+        N::PrimU16Type => Type::U16,
+        N::PrimU32Type => Type::U32,
+        N::PrimU64Type => Type::U64,
+        N::PrimS8Type => Type::S8,
+        N::PrimS16Type => Type::S16,
+        N::PrimS32Type => Type::S32,
+        N::PrimS64Type => Type::S64,
+        N::PrimF32Type => Type::F32,
+        N::PrimF64Type => Type::F64,
+        N::PrimCharType => Type::Char,
+        N::PrimStringType => Type::String,
+        N::ListType(i) => Type::List(boxed(*i)?),
+        N::OptionType(i) => Type::Option(boxed(*i)?),
+        N::TupleType(items) => Type::Tuple(items.iter().map(|i| child(*i)).collect::<Result<_, _>>()?),
+        N::RecordType(fields) => {
+            Type::Record(fields.iter().map(|(n, i)| Ok((n.clone(), child(*i)?))).collect::<Result<_, ValueError>>()?)
+        }
+        N::VariantType(cases) => Type::Variant(
+            cases.iter().map(|(n, p)| Ok((n.clone(), p.map(child).transpose()?))).collect::<Result<_, ValueError>>()?,
+        ),
+        N::EnumType(cases) => Type::Enum(cases.clone()),
+        N::FlagsType(flags) => Type::Flags(flags.clone()),
+        N::ResultType((ok, err)) => Type::Result { ok: ok.map(boxed).transpose()?, err: err.map(boxed).transpose()? },
+        other => return Err(ValueError(format!("unsupported type node {other:?}"))),
+    })
+}
+
 fn push_type(t: &Type, nodes: &mut Vec<wit::NamedWitTypeNode>) -> i32 {
     use wit::WitTypeNode as N;
     let at = nodes.len();
@@ -327,6 +377,23 @@ mod tests {
         assert_eq!(Value::from_wit(&dangling), Err(ValueError("node index 7 out of range (0..1)".into())));
         let cycle = wit::WitValue { nodes: vec![wit::WitNode::OptionValue(Some(0))] };
         assert!(Value::from_wit(&cycle).unwrap_err().0.contains("cycle"));
+    }
+
+    #[test]
+    fn types_round_trip_through_nodes() {
+        let t = Type::Record(vec![
+            ("id".into(), Type::String),
+            ("lines".into(), Type::List(Box::new(Type::Tuple(vec![Type::String, Type::U32])))),
+            ("state".into(), Type::Variant(vec![("open".into(), None), ("closed".into(), Some(Type::S64))])),
+            ("size".into(), Type::Enum(vec!["s".into(), "l".into()])),
+            ("tags".into(), Type::Flags(vec!["a".into()])),
+            ("r".into(), Type::result(None, Some(Type::option(Type::F32)))),
+        ]);
+        assert_eq!(Type::from_wit(&t.to_wit()), Ok(t));
+        let cycle = wit::WitType {
+            nodes: vec![wit::NamedWitTypeNode { name: None, owner: None, type_: wit::WitTypeNode::ListType(0) }],
+        };
+        assert!(Type::from_wit(&cycle).unwrap_err().0.contains("cycle"));
     }
 
     #[test]

@@ -144,12 +144,12 @@ fn agents_are_enumerated_with_filters() {
     let listed = admin.invoke("list-agents", &[s("%cart-%")]).unwrap();
     assert_eq!(
         listed,
-        [s(r#"probe(String("cart-1")):AgentStatus::Idle probe(String("cart-2")):AgentStatus::Idle"#)],
+        [s(r#"probe("cart-1"):AgentStatus::Idle probe("cart-2"):AgentStatus::Idle"#)],
         "cart-3 failed and is filtered out; user-1 does not match"
     );
     // The calling agent sees itself as running.
     let me = admin.invoke("list-agents", &[s("%admin%")]).unwrap();
-    assert_eq!(me, [s(r#"probe(String("admin")):AgentStatus::Running"#)]);
+    assert_eq!(me, [s(r#"probe("admin"):AgentStatus::Running"#)]);
 
     assert_eq!(admin.invoke("config", &[s("region")]).unwrap(), [Value::option(Some(s("eu-west")))]);
     assert_eq!(admin.invoke("config", &[s("zone")]).unwrap(), [Value::option(None)]);
@@ -346,7 +346,7 @@ fn a_file_backed_agent_survives_its_process() {
     // A foreign oplog is refused with a clear message.
     let (oplog, _) = Oplog::open_file(&path).unwrap();
     let err = env.agent_with_oplog(&component, "probe", &[s("other")], oplog).unwrap_err();
-    assert!(err.to_string().contains("belongs to agent `probe(String(\"f\"))`"), "{err}");
+    assert!(err.to_string().contains("belongs to agent `probe(\"f\")`"), "{err}");
 }
 
 #[test]

@@ -71,6 +71,8 @@ fn counter_counts_and_survives_crashes() {
     let env = Environment::new().unwrap();
     let component = env.load(build_example("counter")).unwrap();
     let mut agent = env.create_agent(&component, "Counter", &[Value::string("visits")]).unwrap();
+    // Golem's agent id: the type in kebab-case, the arguments in WAVE.
+    assert_eq!(agent.id(), r#"counter("visits")"#);
     assert_eq!(agent.invoke("increment", &[Value::U64(2)]).unwrap(), [Value::U64(2)]);
     assert_eq!(agent.invoke("increment", &[Value::U64(3)]).unwrap(), [Value::U64(5)]);
     assert_eq!(agent.invoke("get", &[]).unwrap(), [Value::U64(5)]);

@@ -19,7 +19,7 @@ fn payments_are_charged_once_with_stable_idempotency_keys() {
 
     let mut agent = env.create_agent(&component, "payments", &[Value::string("alice")]).unwrap();
     let receipt = agent.invoke("pay", &[authority.clone(), Value::U64(1250)]).unwrap();
-    assert_eq!(receipt, [Value::string("accepted 10 bytes")]);
+    assert_eq!(receipt, [Value::result(Ok(Value::string("accepted 10 bytes")))]);
     assert_eq!(agent.invoke("paid", &[]).unwrap(), [Value::U64(1250)]);
     let requests = service.requests();
     assert_eq!(requests.len(), 1);

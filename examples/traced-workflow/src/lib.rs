@@ -41,6 +41,9 @@ fn step(name: &str) -> Step {
     }
 }
 
+/// Span attributes as key-value pairs.
+pub type Attributes = Vec<(String, String)>;
+
 /// A fulfilment workflow.
 #[derive(Debug)]
 pub struct Fulfilment {
@@ -97,7 +100,7 @@ impl Fulfilment {
     /// (attributes `stage=outer`, `tenant=acme`): the inner span's own
     /// attributes, the attributes it inherits (nearer spans winning), and
     /// every attribute's chain, each sorted by key.
-    pub fn attributes(&self) -> (Vec<(String, String)>, Vec<(String, String)>, Vec<(String, Vec<String>)>) {
+    pub fn attributes(&self) -> (Attributes, Attributes, Vec<(String, Vec<String>)>) {
         let _outer = Span::start("outer").attribute("stage", "outer").attribute("tenant", "acme");
         let _inner = Span::start("inner").attribute("stage", "inner");
         let ctx = context::current();

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 
 use reprise::bindings::exports::golem::agent::guest::Guest;
 use reprise::bindings::golem::agent::common::{
-    AgentConstructor, AgentError, AgentMode, AgentType, DataSchema, Principal, Snapshotting,
+    AgentConstructor, AgentError, AgentMode, AgentType, DataSchema, ElementSchema, Principal, Snapshotting,
 };
 use reprise::bindings::golem::api::host;
 use reprise::bindings::golem::api::oplog::WrappedFunctionType;
@@ -602,7 +602,10 @@ fn definition() -> AgentType {
             name: None,
             description: "a named probe".into(),
             prompt_hint: None,
-            input_schema: DataSchema::Tuple(vec![]),
+            input_schema: DataSchema::Tuple(vec![(
+                "name".into(),
+                ElementSchema::ComponentModel(<String as reprise::value::Schema>::wit_type()),
+            )]),
         },
         methods: vec![],
         dependencies: vec![],
