@@ -25,6 +25,7 @@ use crate::bindings::golem::api::host::{
 pub use crate::bindings::golem::api::host::{AgentMetadata, AgentStatus, ForkResult, RevertAgentTarget, UpdateMode};
 pub use crate::bindings::golem::core::types::{AgentId, ComponentId};
 pub use crate::guards::idempotency_key;
+use crate::paging::{PageSource, Pages};
 
 /// The calling agent's metadata: its id, constructor arguments, environment,
 /// configuration, status and component revision.
@@ -41,33 +42,28 @@ pub fn agent_metadata(agent: &AgentId) -> Option<AgentMetadata> {
 /// fetched from the executor page by page as the iterator advances.
 pub fn agents(component: &ComponentId, filter: Option<&AgentFilter>) -> Agents {
     let filter = filter.map(AgentFilter::to_raw);
-    Agents { pages: GetAgents::new(*component, filter.as_ref(), true), page: Vec::new().into_iter(), done: false }
+    Agents { pages: Pages::new(GetAgents::new(*component, filter.as_ref(), true)) }
+}
+
+impl PageSource for GetAgents {
+    type Item = AgentMetadata;
+
+    fn next_page(&mut self) -> Option<Vec<AgentMetadata>> {
+        self.get_next()
+    }
 }
 
 /// Agents of a component; see [`agents`].
 #[derive(Debug)]
 pub struct Agents {
-    pages: GetAgents,
-    page: std::vec::IntoIter<AgentMetadata>,
-    done: bool,
+    pages: Pages<GetAgents>,
 }
 
 impl Iterator for Agents {
     type Item = AgentMetadata;
 
     fn next(&mut self) -> Option<AgentMetadata> {
-        loop {
-            if let Some(agent) = self.page.next() {
-                return Some(agent);
-            }
-            if self.done {
-                return None;
-            }
-            match self.pages.get_next() {
-                Some(page) => self.page = page.into_iter(),
-                None => self.done = true,
-            }
-        }
+        self.pages.next()
     }
 }
 

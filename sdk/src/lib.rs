@@ -46,6 +46,7 @@ pub mod host;
 pub mod keyvalue;
 pub mod logging;
 pub mod oplog;
+mod paging;
 mod streams;
 pub mod value;
 

@@ -18,16 +18,15 @@
 //! # let _ = host_calls;
 //! ```
 
-use std::collections::VecDeque;
-
 pub use crate::bindings::golem::api::oplog::PublicOplogEntry;
 use crate::bindings::golem::api::oplog::{GetOplog, SearchOplog};
 use crate::bindings::golem::core::types::AgentId;
+use crate::paging::{PageSource, Pages};
 
 /// The entries of `agent`'s oplog from index `from` (1-based) on.
 pub fn entries(agent: &AgentId, from: u64) -> Entries {
     let from = from.max(1);
-    Entries { pages: GetOplog::new(agent, from), page: VecDeque::new(), next_index: from, done: false }
+    Entries { pages: Pages::new(GetOplog::new(agent, from)), next_index: from }
 }
 
 /// The calling agent's own entries from index `from` on.
@@ -37,29 +36,37 @@ pub fn own_entries(from: u64) -> Entries {
 
 /// The entries of `agent`'s oplog matching `text`.
 pub fn search(agent: &AgentId, text: &str) -> Search {
-    Search { pages: SearchOplog::new(agent, text), page: VecDeque::new(), done: false }
+    Search { pages: Pages::new(SearchOplog::new(agent, text)) }
+}
+
+impl PageSource for GetOplog {
+    type Item = PublicOplogEntry;
+
+    fn next_page(&mut self) -> Option<Vec<PublicOplogEntry>> {
+        self.get_next()
+    }
+}
+
+impl PageSource for SearchOplog {
+    type Item = (u64, PublicOplogEntry);
+
+    fn next_page(&mut self) -> Option<Vec<(u64, PublicOplogEntry)>> {
+        self.get_next()
+    }
 }
 
 /// Entries with their indexes, page by page; see [`entries`].
 #[derive(Debug)]
 pub struct Entries {
-    pages: GetOplog,
-    page: VecDeque<PublicOplogEntry>,
+    pages: Pages<GetOplog>,
     next_index: u64,
-    done: bool,
 }
 
 impl Iterator for Entries {
     type Item = (u64, PublicOplogEntry);
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.page.is_empty() && !self.done {
-            match self.pages.get_next() {
-                Some(page) if !page.is_empty() => self.page = page.into(),
-                _ => self.done = true,
-            }
-        }
-        let entry = self.page.pop_front()?;
+        let entry = self.pages.next()?;
         let index = self.next_index;
         self.next_index += 1;
         Some((index, entry))
@@ -69,21 +76,13 @@ impl Iterator for Entries {
 /// Matching entries with their indexes, page by page; see [`search`].
 #[derive(Debug)]
 pub struct Search {
-    pages: SearchOplog,
-    page: VecDeque<(u64, PublicOplogEntry)>,
-    done: bool,
+    pages: Pages<SearchOplog>,
 }
 
 impl Iterator for Search {
     type Item = (u64, PublicOplogEntry);
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.page.is_empty() && !self.done {
-            match self.pages.get_next() {
-                Some(page) if !page.is_empty() => self.page = page.into(),
-                _ => self.done = true,
-            }
-        }
-        self.page.pop_front()
+        self.pages.next()
     }
 }
