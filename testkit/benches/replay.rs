@@ -86,16 +86,32 @@ fn host_calls(env: &Environment, component: &LoadedComponent) {
     println!("replayed #[durable] call           {:>10.2?} per call", per(started.elapsed(), n));
 }
 
+/// Release (`guest` profile: opt-level s, LTO, stripped) size of a guest crate.
+fn guest_size(dir: &str) -> Result<u64, String> {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let wasm = GuestBuild::new(&crate_dir).profile("guest").build().map_err(|e| e.to_string())?;
+    std::fs::metadata(&wasm).map(|m| m.len()).map_err(|e| e.to_string())
+}
+
 fn guest_sizes() {
-    for (name, dir) in [("smoke", "../examples/smoke"), ("payments", "../examples/payments")] {
-        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-        match GuestBuild::new(&crate_dir).profile("guest").build() {
-            Ok(wasm) => {
-                let size = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
-                println!("release .wasm of examples/{name:<9}{size:>10} bytes (opt-level s, LTO, stripped)");
-            }
-            Err(e) => println!("examples/{name}: {e}"),
+    for (name, dir) in [
+        ("examples/smoke", "../examples/smoke"),
+        ("examples/payments", "../examples/payments"),
+        ("examples/counter", "../examples/counter"),
+    ] {
+        match guest_size(dir) {
+            Ok(size) => println!("release .wasm of {name:<18}{size:>10} bytes (opt-level s, LTO, stripped)"),
+            Err(e) => println!("{name}: {e}"),
         }
+    }
+    // The same counter agent written with Reprise and with golem-rust 2.1.0,
+    // both built with the same size-tuned profile.
+    match (guest_size("../examples/counter"), guest_size("../tests/fixtures/golem-rust-counter")) {
+        (Ok(ours), Ok(peer)) => println!(
+            "counter agent .wasm: Reprise {ours} bytes, golem-rust 2.1.0 {peer} bytes ({:.1}x smaller)",
+            peer as f64 / ours.max(1) as f64
+        ),
+        (a, b) => println!("counter size comparison failed: {a:?} / {b:?}"),
     }
 }
 

@@ -98,7 +98,16 @@ impl std::fmt::Debug for Agent {
 /// Arguments that do not fit the declared constructor (the constructor will
 /// refuse them) are shown as they are.
 pub fn agent_id(definition: &AgentType, args: &[Value]) -> String {
-    let types: Option<Vec<Type>> = match &definition.constructor.input_schema {
+    let params = constructor_types(definition)
+        .and_then(|t| crate::wave::render_compact(args, &t).ok())
+        .unwrap_or_else(|| args.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(","));
+    format!("{}({params})", kebab_case(&definition.type_name))
+}
+
+/// The types of the constructor's parameters, when they are all
+/// component-model values.
+pub(crate) fn constructor_types(definition: &AgentType) -> Option<Vec<Type>> {
+    match &definition.constructor.input_schema {
         DataSchema::Tuple(elements) => elements
             .iter()
             .map(|(_, e)| match e {
@@ -107,15 +116,11 @@ pub fn agent_id(definition: &AgentType, args: &[Value]) -> String {
             })
             .collect(),
         DataSchema::Multimodal(_) => None,
-    };
-    let params = types
-        .and_then(|t| crate::wave::render_compact(args, &t).ok())
-        .unwrap_or_else(|| args.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(","));
-    format!("{}({params})", kebab_case(&definition.type_name))
+    }
 }
 
 /// `ShoppingCart` → `shopping-cart`, `HTTPProxy` → `http-proxy`, `probe` → `probe`.
-fn kebab_case(name: &str) -> String {
+pub(crate) fn kebab_case(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     let mut out = String::with_capacity(name.len() + 4);
     for (i, c) in chars.iter().enumerate() {

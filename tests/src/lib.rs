@@ -33,3 +33,11 @@ pub fn build_test_guest_with(name: &str, feature: &str) -> PathBuf {
         .build()
         .unwrap_or_else(|e| panic!("building tests/guests/{name} with {feature}: {e}"))
 }
+
+/// Build `tests/fixtures/<name>` (crates outside the workspace, such as a
+/// component written with the published golem-rust SDK) with the `guest`
+/// profile.
+pub fn build_fixture(name: &str) -> PathBuf {
+    let dir = repo_root().join("tests").join("fixtures").join(name);
+    GuestBuild::new(&dir).profile("guest").build().unwrap_or_else(|e| panic!("building tests/fixtures/{name}: {e}"))
+}

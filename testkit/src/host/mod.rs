@@ -1,6 +1,7 @@
 //! The in-process Golem host: per-instance state and the host interfaces
 //! implemented on it, one module per interface.
 
+pub mod agent_host;
 pub mod bindings;
 pub mod blobstore;
 mod clocks_random;
@@ -43,6 +44,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     bindings::golem::core::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::golem::durability::durability::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::golem::api::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    bindings::golem::agent::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::golem::api::context::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::golem::api::oplog::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     bindings::wasi::config::store::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
