@@ -69,9 +69,6 @@ pub struct Agent {
     component: LoadedComponent,
     identity: AgentIdentity,
     agent_type: String,
-    /// The agent type as the component's discovery describes it; its
-    /// schemas go into the invocation entries, as Golem records them.
-    definition: Option<AgentType>,
     /// A plain component (exported functions) rather than an agent.
     plain: bool,
     seed: u64,
@@ -140,6 +137,16 @@ pub(crate) fn kebab_case(name: &str) -> String {
         }
     }
     out
+}
+
+/// A request to the executor about an agent, made by another agent and
+/// applied by the target before its next invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AgentRequest {
+    /// `update-agent`.
+    Update { revision: u64, automatic: bool },
+    /// `revert-agent`.
+    Revert(RevertTarget),
 }
 
 /// What [`Agent::revert`] goes back to.
@@ -245,11 +252,7 @@ impl Agent {
                 "`golem:agent/guest@1.5.0` (is this an agent component? plain components are run with `Environment::create_worker`)".into(),
             ));
         }
-        let definition = if plain { None } else { Some(component.agent_type(agent_type)?.clone()) };
-        let name = match &definition {
-            None => agent_type.to_string(),
-            Some(d) => agent_id(d, args),
-        };
+        let name = if plain { agent_type.to_string() } else { agent_id(component.agent_type(agent_type)?, args) };
         let identity = AgentIdentity { component_id: component.inner.id, name: name.clone() };
         let seed = seed_from(&[&env.seed().to_le_bytes(), name.as_bytes()]);
         let resuming = !oplog.is_empty();
@@ -273,7 +276,6 @@ impl Agent {
             component,
             identity,
             agent_type: agent_type.to_string(),
-            definition,
             plain,
             seed,
             live: None,
@@ -328,17 +330,25 @@ impl Agent {
     }
 
     /// Apply updates other agents requested through `update-agent`.
-    fn apply_requested_updates(&mut self) -> Result<(), Error> {
-        let requests: Vec<(u64, bool)> = {
-            let mut pending = crate::engine::lock(&self.env.shared().pending_updates);
-            let mine: Vec<(u64, bool)> =
-                pending.iter().filter(|(a, _, _)| *a == self.identity.name).map(|(_, r, auto)| (*r, *auto)).collect();
-            pending.retain(|(a, _, _)| *a != self.identity.name);
-            mine
+    /// Apply what other agents asked the executor to do to this one
+    /// (`update-agent`, `revert-agent`), in the order they asked.
+    fn apply_requests(&mut self) -> Result<(), Error> {
+        let mine: Vec<AgentRequest> = {
+            let mut pending = crate::engine::lock(&self.env.shared().pending_requests);
+            let (mine, others) = std::mem::take(&mut *pending).into_iter().partition(|(a, _)| *a == self.identity.name);
+            *pending = others;
+            mine.into_iter().map(|(_, r)| r).collect()
         };
-        for (revision, automatic) in requests {
-            // A failed update is recorded in the oplog; the agent carries on.
-            let _outcome = self.update(revision, automatic)?;
+        for request in mine {
+            match request {
+                // A failed update is recorded in the oplog; the agent carries on.
+                AgentRequest::Update { revision, automatic } => {
+                    let _outcome = self.update(revision, automatic)?;
+                }
+                AgentRequest::Revert(target) => {
+                    let _dropped = self.revert(target)?;
+                }
+            }
         }
         Ok(())
     }
@@ -464,18 +474,10 @@ impl Agent {
         Ok(dropped)
     }
 
-    /// Apply the reverts other agents asked for (`golem:api/host.revert-agent`).
-    fn apply_requested_reverts(&mut self) -> Result<(), Error> {
-        let mine: Vec<RevertTarget> = {
-            let mut pending = crate::engine::lock(&self.env.shared().pending_reverts);
-            let mine = pending.iter().filter(|(a, _)| *a == self.identity.name).map(|(_, t)| *t).collect();
-            pending.retain(|(a, _)| *a != self.identity.name);
-            mine
-        };
-        for target in mine {
-            self.revert(target)?;
-        }
-        Ok(())
+    /// The agent type as the current revision's discovery describes it; its
+    /// schemas go into the invocation entries, as Golem records them.
+    fn definition(&self) -> Option<&AgentType> {
+        if self.plain { None } else { self.component.agent_type(&self.agent_type).ok() }
     }
 
     /// The agent's id, as Golem renders it (`type(args)`).
@@ -576,8 +578,7 @@ impl Agent {
         if let Some(reason) = &self.failed {
             return Err(Error::AgentFailed(reason.clone()));
         }
-        self.apply_requested_updates()?;
-        self.apply_requested_reverts()?;
+        self.apply_requests()?;
         self.set_status(AgentStatus::Running);
         let result = self.run_call(call);
         self.set_status(if self.failed.is_some() { AgentStatus::Failed } else { AgentStatus::Idle });
@@ -588,9 +589,9 @@ impl Agent {
         if self.live.is_none() {
             self.recover()?;
         }
+        let (input_schema, output_schema) = schemas(self.definition(), &call);
         let live = self.live.as_mut().unwrap_or_else(|| unreachable!("recover() leaves a live instance"));
         let journal = &mut live.store.data_mut().journal;
-        let (input_schema, output_schema) = schemas(self.definition.as_ref(), &call);
         let started = match journal.append(started_entry(&call, input_schema, journal.now())) {
             Ok(index) => index,
             Err(e) => return self.after_crash(e, None),
@@ -835,7 +836,7 @@ impl Agent {
                 .map_err(Error::Divergence)?
                 .0;
             self.begin_spans(index, &call);
-            let (_, output_schema) = schemas(self.definition.as_ref(), &call);
+            let (_, output_schema) = schemas(self.definition(), &call);
             let result = match self.invoke_guest(&call)? {
                 Outcome::Crashed => return Ok(None),
                 Outcome::Done(result) => result,

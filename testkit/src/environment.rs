@@ -48,11 +48,9 @@ pub(crate) struct Shared {
     blobs: Mutex<BlobStore>,
     agents: Mutex<std::collections::BTreeMap<String, AgentRecord>>,
     components: Mutex<std::collections::BTreeMap<(u128, u64), LoadedComponent>>,
-    /// Updates requested through `update-agent`, applied by each agent
-    /// before its next invocation.
-    pub(crate) pending_updates: Mutex<Vec<(String, u64, bool)>>,
-    /// Reverts requested through `revert-agent`, applied the same way.
-    pub(crate) pending_reverts: Mutex<Vec<(String, crate::agent::RevertTarget)>>,
+    /// Updates and reverts requested through `update-agent` and
+    /// `revert-agent`, applied by each target before its next invocation.
+    pub(crate) pending_requests: Mutex<Vec<(String, crate::agent::AgentRequest)>>,
 }
 
 impl Shared {
@@ -73,8 +71,7 @@ impl Shared {
             initial,
             agents: Mutex::default(),
             components: Mutex::default(),
-            pending_updates: Mutex::default(),
-            pending_reverts: Mutex::default(),
+            pending_requests: Mutex::default(),
         }
     }
 

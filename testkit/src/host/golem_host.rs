@@ -191,7 +191,10 @@ impl Host for HostState {
             "golem:api/host::update-agent",
             WrappedFunctionType::WriteRemote,
             (request, Type::Tuple(vec![Type::String, Type::U64, Type::Bool])),
-            |_| crate::engine::lock(&shared.pending_updates).push((name, target_revision, automatic)),
+            |_| {
+                let request = crate::agent::AgentRequest::Update { revision: target_revision, automatic };
+                crate::engine::lock(&shared.pending_requests).push((name, request));
+            },
             |()| (Value::Tuple(vec![]), Type::Tuple(vec![])),
             |_| Some(()),
         )
@@ -241,7 +244,7 @@ impl Host for HostState {
             "golem:api/host::revert-agent",
             WrappedFunctionType::WriteRemote,
             (request, Type::Tuple(vec![Type::String, Type::String, Type::U64])),
-            |_| crate::engine::lock(&shared.pending_reverts).push((name, target)),
+            |_| crate::engine::lock(&shared.pending_requests).push((name, crate::agent::AgentRequest::Revert(target))),
             |()| (Value::Tuple(vec![]), Type::Tuple(vec![])),
             |_| Some(()),
         )
