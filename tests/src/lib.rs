@@ -41,3 +41,14 @@ pub fn build_fixture(name: &str) -> PathBuf {
     let dir = repo_root().join("tests").join("fixtures").join(name);
     GuestBuild::new(&dir).profile("guest").build().unwrap_or_else(|e| panic!("building tests/fixtures/{name}: {e}"))
 }
+
+/// A tuple data schema of component-model elements, as agent discovery
+/// reports constructor and method signatures.
+pub fn schema(
+    elements: &[(&str, reprise_testkit::value::Type)],
+) -> reprise_testkit::host::bindings::golem::core::types::DataSchema {
+    use reprise_testkit::host::bindings::golem::core::types::{DataSchema, ElementSchema};
+    DataSchema::Tuple(
+        elements.iter().map(|(n, t)| (n.to_string(), ElementSchema::ComponentModel(t.to_wit()))).collect(),
+    )
+}

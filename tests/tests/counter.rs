@@ -2,18 +2,12 @@
 //! under crash verification.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use reprise_e2e::build_example;
+use reprise_e2e::{build_example, schema};
 use reprise_testkit::Environment;
-use reprise_testkit::host::bindings::golem::core::types::{DataSchema, ElementSchema};
+use reprise_testkit::host::bindings::golem::core::types::DataSchema;
 use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::value::{Type, Value};
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
-
-fn schema(elements: &[(&str, Type)]) -> DataSchema {
-    DataSchema::Tuple(
-        elements.iter().map(|(n, t)| (n.to_string(), ElementSchema::ComponentModel(t.to_wit()))).collect(),
-    )
-}
 
 #[test]
 fn discovery_describes_the_counter() {

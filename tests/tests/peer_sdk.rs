@@ -3,17 +3,10 @@
 //! is discovered, created, invoked and crash-verified like a Reprise agent.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use reprise_e2e::{build_example, build_fixture};
+use reprise_e2e::{build_example, build_fixture, schema};
 use reprise_testkit::Environment;
-use reprise_testkit::host::bindings::golem::core::types::{DataSchema, ElementSchema};
 use reprise_testkit::value::{Type, Value};
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
-
-fn schema(elements: &[(&str, Type)]) -> DataSchema {
-    DataSchema::Tuple(
-        elements.iter().map(|(n, t)| (n.to_string(), ElementSchema::ComponentModel(t.to_wit()))).collect(),
-    )
-}
 
 #[test]
 fn a_golem_rust_agent_runs_and_recovers_in_the_testkit() {
