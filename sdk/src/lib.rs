@@ -11,7 +11,8 @@
 //! ## What is here
 //!
 //! - [`agent`](mod@agent) and [`#[agent]`](macro@agent), [`export_agents!`]: agent types
-//!   from a Rust `impl` block.
+//!   from a Rust `impl` block; [`rpc`]: calling other agents through the typed
+//!   clients the macro generates.
 //! - Typed host APIs: [`keyvalue`], [`blobstore`], [`context`], [`oplog`],
 //!   [`host`], [`config`], [`logging`].
 //! - Durability: [`durable`], [`durability`], [`guards`]; values: [`value`],
@@ -47,6 +48,7 @@ pub mod keyvalue;
 pub mod logging;
 pub mod oplog;
 mod paging;
+pub mod rpc;
 mod streams;
 pub mod value;
 

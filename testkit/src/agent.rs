@@ -30,9 +30,12 @@ use crate::value::{Type, Value};
 /// crash point, so only a broken crash plan or host gets here).
 const MAX_RECOVERIES: usize = 10_000;
 
+/// What an agent answered to one invocation: its output or its own error.
+pub(crate) type Answer = Result<DataValue, AgentError>;
+
 /// Results of the invocations a recovery replayed or completed, by the oplog
 /// index of their started entry.
-type Completed = Vec<(u64, Result<DataValue, AgentError>)>;
+type Completed = Vec<(u64, Answer)>;
 
 /// What an invocation asked for.
 #[derive(Debug, Clone)]
@@ -44,6 +47,8 @@ enum Call {
     Method {
         name: String,
         input: DataValue,
+        /// The caller's idempotency key (empty when it gave none).
+        key: String,
     },
     /// An exported function of a plain component.
     Export {
@@ -82,6 +87,11 @@ pub struct Agent {
     recoveries: usize,
     /// Trying a new revision: a failure there fails the update, not the agent.
     updating: bool,
+    /// Answers to invocations made with an idempotency key (RPC calls), so
+    /// that a caller retrying after its own crash gets the first answer
+    /// instead of running the method again. Kept for the agent's lifetime,
+    /// as Golem keeps them with the agent.
+    answered: std::collections::BTreeMap<String, Answer>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -147,6 +157,58 @@ pub(crate) enum AgentRequest {
     Update { revision: u64, automatic: bool },
     /// `revert-agent`.
     Revert(RevertTarget),
+}
+
+/// An agent the environment owns: created by another agent's RPC call or
+/// by [`Environment::connect_agent`](crate::Environment::connect_agent), and
+/// reachable by both. Cloning is cheap; [`AgentHandle::lock`] gives the
+/// [`Agent`] itself.
+///
+/// ```no_run
+/// # fn main() -> Result<(), reprise_testkit::Error> {
+/// # let env = reprise_testkit::Environment::new()?;
+/// // After an order agent called `inventory("main")` ...
+/// let inventory = env.agent_handle(r#"inventory("main")"#).expect("created by the call");
+/// let stock = inventory.lock().invoke("stock", &[])?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AgentHandle {
+    id: String,
+    agent: std::sync::Arc<std::sync::Mutex<Agent>>,
+}
+
+impl std::fmt::Debug for AgentHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentHandle").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl AgentHandle {
+    pub(crate) fn new(agent: Agent) -> Self {
+        AgentHandle { id: agent.id().to_string(), agent: std::sync::Arc::new(std::sync::Mutex::new(agent)) }
+    }
+
+    /// The agent's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The agent, for invoking, crashing or reading its oplog. While a test
+    /// holds the guard, RPC calls to the agent fail as busy (rather than wait
+    /// for a guard the calling test will not release).
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Agent> {
+        crate::engine::lock(&self.agent)
+    }
+
+    /// The agent, unless something else is using it right now.
+    pub(crate) fn try_lock(&self) -> Option<std::sync::MutexGuard<'_, Agent>> {
+        match self.agent.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
 }
 
 /// What [`Agent::revert`] goes back to.
@@ -226,33 +288,52 @@ enum Outcome {
     Crashed,
 }
 
+/// How an agent comes to be: what [`Agent::create`] needs besides the
+/// environment and the component.
+pub(crate) struct NewAgent<'a> {
+    pub(crate) agent_type: &'a str,
+    pub(crate) args: &'a [Value],
+    pub(crate) crashes: Vec<CrashPoint>,
+    pub(crate) oplog: Oplog,
+    /// A plain component's worker rather than an agent.
+    pub(crate) plain: bool,
+    /// Owned by the environment (reachable by RPC) rather than by a test.
+    pub(crate) env_owned: bool,
+}
+
+impl<'a> NewAgent<'a> {
+    /// A test-owned agent with an in-memory oplog and no crashes.
+    pub(crate) fn agent(agent_type: &'a str, args: &'a [Value]) -> Self {
+        NewAgent { agent_type, args, crashes: Vec::new(), oplog: Oplog::in_memory(), plain: false, env_owned: false }
+    }
+}
+
 impl Agent {
-    pub(crate) fn create(
-        env: Environment,
-        component: LoadedComponent,
-        agent_type: &str,
-        args: &[Value],
-        crashes: Vec<CrashPoint>,
-        oplog: Oplog,
-    ) -> Result<Agent, Error> {
-        Agent::create_kind(env, component, agent_type, args, crashes, oplog, false)
+    pub(crate) fn create(env: Environment, component: LoadedComponent, new: NewAgent<'_>) -> Result<Agent, Error> {
+        Agent::create_answer(env, component, new)?.map_err(|e| Error::Agent(describe_agent_error(&e)))
     }
 
-    pub(crate) fn create_kind(
+    /// Create an agent; a constructor refusing the input is the inner error.
+    pub(crate) fn create_answer(
         env: Environment,
         component: LoadedComponent,
-        agent_type: &str,
-        args: &[Value],
-        crashes: Vec<CrashPoint>,
-        oplog: Oplog,
-        plain: bool,
-    ) -> Result<Agent, Error> {
+        new: NewAgent<'_>,
+    ) -> Result<Result<Agent, AgentError>, Error> {
+        let NewAgent { agent_type, args, crashes, oplog, plain, env_owned } = new;
         if !plain && component.inner.guest.is_none() {
             return Err(Error::MissingExport(
                 "`golem:agent/guest@1.5.0` (is this an agent component? plain components are run with `Environment::create_worker`)".into(),
             ));
         }
         let name = if plain { agent_type.to_string() } else { agent_id(component.agent_type(agent_type)?, args) };
+        let shared = env.shared().clone();
+        if !env_owned && shared.owned().contains_key(&name) {
+            return Err(Error::Setup(format!(
+                "agent `{name}` already exists in this environment, created by an RPC call or `connect_agent`; reach it with `Environment::agent_handle`"
+            )));
+        }
+        let mut crashes = crashes;
+        crashes.extend(shared.take_planned_crashes(&name));
         let identity = AgentIdentity { component_id: component.inner.id, name: name.clone() };
         let seed = seed_from(&[&env.seed().to_le_bytes(), name.as_bytes()]);
         let resuming = !oplog.is_empty();
@@ -286,17 +367,23 @@ impl Agent {
             crashes_fired: Vec::new(),
             recoveries: 0,
             updating: false,
+            answered: Default::default(),
         };
         agent.register(agent_type);
+        if !env_owned {
+            shared.hold_for_test(&name);
+        }
         if resuming || plain {
             // Rebuild the agent's memory from its oplog now, so that a broken
             // or foreign oplog is reported here rather than on first use
             // (plain components have no constructor to run).
             agent.recover()?;
-        } else {
-            agent.run(Call::Initialize { agent_type: agent_type.into(), input: data_value(args) })?;
+        } else if let Err(e) =
+            agent.run_answer(Call::Initialize { agent_type: agent_type.into(), input: data_value(args) })?
+        {
+            return Ok(Err(e));
         }
-        Ok(agent)
+        Ok(Ok(agent))
     }
 
     fn register(&self, agent_type: &str) {
@@ -487,7 +574,7 @@ impl Agent {
 
     /// Invoke a method with component-model arguments; returns its outputs.
     pub fn invoke(&mut self, method: &str, args: &[Value]) -> Result<Vec<Value>, Error> {
-        let out = self.run(Call::Method { name: method.into(), input: data_value(args) })?;
+        let out = self.run(Call::Method { name: method.into(), input: data_value(args), key: String::new() })?;
         values_of(&out)
     }
 
@@ -502,9 +589,21 @@ impl Agent {
         values_of(&out)
     }
 
+    /// Invoke a method on behalf of a caller that passes an idempotency key
+    /// (an RPC call): a key seen before gets the answer it got then, and the
+    /// method does not run again.
+    pub(crate) fn invoke_keyed(&mut self, method: &str, input: DataValue, key: String) -> Result<Answer, Error> {
+        if let Some(answer) = self.answered.get(&key) {
+            return Ok(answer.clone());
+        }
+        let answer = self.run_answer(Call::Method { name: method.into(), input, key: key.clone() })?;
+        self.answered.insert(key, answer.clone());
+        Ok(answer)
+    }
+
     /// Invoke a method with a raw `data-value` input.
     pub fn invoke_data(&mut self, method: &str, input: DataValue) -> Result<DataValue, Error> {
-        self.run(Call::Method { name: method.into(), input })
+        self.run(Call::Method { name: method.into(), input, key: String::new() })
     }
 
     /// The oplog as recorded so far.
@@ -574,7 +673,13 @@ impl Agent {
         }
     }
 
+    /// Run `call`; the agent's own errors are `Error::Agent`.
     fn run(&mut self, call: Call) -> Result<DataValue, Error> {
+        self.run_answer(call)?.map_err(|e| Error::Agent(describe_agent_error(&e)))
+    }
+
+    /// Run `call` and return what the agent answered, its own errors included.
+    fn run_answer(&mut self, call: Call) -> Result<Answer, Error> {
         if let Some(reason) = &self.failed {
             return Err(Error::AgentFailed(reason.clone()));
         }
@@ -585,7 +690,7 @@ impl Agent {
         result
     }
 
-    fn run_call(&mut self, call: Call) -> Result<DataValue, Error> {
+    fn run_call(&mut self, call: Call) -> Result<Answer, Error> {
         if self.live.is_none() {
             self.recover()?;
         }
@@ -605,7 +710,7 @@ impl Agent {
     }
 
     /// A crash fired outside a guest call; `started` is the invocation to complete.
-    fn after_crash(&mut self, e: wasmtime::Error, started: Option<u64>) -> Result<DataValue, Error> {
+    fn after_crash(&mut self, e: wasmtime::Error, started: Option<u64>) -> Result<Answer, Error> {
         match e.downcast_ref::<CrashInjected>() {
             Some(CrashInjected(fired)) => {
                 self.crashes_fired.push(*fired);
@@ -629,12 +734,7 @@ impl Agent {
         }
     }
 
-    fn finish(
-        &mut self,
-        started: u64,
-        result: Result<DataValue, AgentError>,
-        schema: DataSchema,
-    ) -> Result<DataValue, Error> {
+    fn finish(&mut self, started: u64, result: Answer, schema: DataSchema) -> Result<Answer, Error> {
         let live = self.live.as_mut().unwrap_or_else(|| unreachable!("finish() runs on a live instance"));
         let journal = &mut live.store.data_mut().journal;
         let finished_index = journal.last_index() + 1;
@@ -660,7 +760,7 @@ impl Agent {
                 }
             },
         }
-        result.map_err(|e| Error::Agent(describe_agent_error(&e)))
+        Ok(result)
     }
 
     fn begin_spans(&mut self, started: u64, call: &Call) {
@@ -683,7 +783,9 @@ impl Agent {
             (Call::Initialize { agent_type, input }, Some(guest)) => guest
                 .call_initialize(&mut live.store, agent_type, input, &principal)
                 .map(|r| r.map(|()| DataValue::Tuple(vec![]))),
-            (Call::Method { name, input }, Some(guest)) => guest.call_invoke(&mut live.store, name, input, &principal),
+            (Call::Method { name, input, .. }, Some(guest)) => {
+                guest.call_invoke(&mut live.store, name, input, &principal)
+            }
             (Call::Export { function, input }, _) => call_export(live, function, input),
             (_, None) => return Err(Error::MissingExport("`golem:agent/guest@1.5.0`".into())),
         };
@@ -743,10 +845,10 @@ impl Agent {
     }
 
     /// Recover after a crash and return the result of the invocation started at `started`.
-    fn recover_invocation(&mut self, started: u64) -> Result<DataValue, Error> {
+    fn recover_invocation(&mut self, started: u64) -> Result<Answer, Error> {
         let completed = self.recover()?;
         match completed.into_iter().find(|(index, _)| *index == started) {
-            Some((_, result)) => result.map_err(|e| Error::Agent(describe_agent_error(&e))),
+            Some((_, result)) => Ok(result),
             None => Err(Error::Guest(format!(
                 "the invocation started at oplog index {started} was not completed by recovery"
             ))),
@@ -928,9 +1030,11 @@ fn call_of(started: &AgentInvocationStartedParameters, agent_type: &str, plain: 
         AgentInvocation::AgentInitialization(p) => {
             Some(Call::Initialize { agent_type: agent_type.to_string(), input: p.constructor_parameters.value.clone() })
         }
-        AgentInvocation::AgentMethodInvocation(p) => {
-            Some(Call::Method { name: p.method_name.clone(), input: p.function_input.value.clone() })
-        }
+        AgentInvocation::AgentMethodInvocation(p) => Some(Call::Method {
+            name: p.method_name.clone(),
+            input: p.function_input.value.clone(),
+            key: p.idempotency_key.clone(),
+        }),
         _ => None,
     }
 }
@@ -965,7 +1069,15 @@ fn started_entry(call: &Call, schema: DataSchema, timestamp: Datetime) -> OplogE
                 invocation_context: Vec::new(),
             })
         }
-        Call::Method { name, input } | Call::Export { function: name, input } => {
+        Call::Method { name, input, key } => AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
+            idempotency_key: key.clone(),
+            method_name: name.clone(),
+            function_input: typed(input.clone(), schema),
+            trace_id: String::new(),
+            trace_states: Vec::new(),
+            invocation_context: Vec::new(),
+        }),
+        Call::Export { function: name, input } => {
             AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
                 idempotency_key: String::new(),
                 method_name: name.clone(),

@@ -1,5 +1,6 @@
 //! Test environments and the components loaded into them.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use wasmtime::Store;
 use wasmtime::component::{InstancePre, Linker};
 
-use crate::agent::Agent;
+use crate::agent::{Agent, AgentHandle, NewAgent};
 use crate::engine::{compile, engine, lock};
 use crate::error::{Error, chain};
 use crate::host::bindings::exports::golem::agent::guest::GuestIndices;
@@ -35,7 +36,6 @@ impl Default for Limits {
 }
 
 /// State shared by everything running in one environment.
-#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) seed: u64,
@@ -51,6 +51,23 @@ pub(crate) struct Shared {
     /// Updates and reverts requested through `update-agent` and
     /// `revert-agent`, applied by each target before its next invocation.
     pub(crate) pending_requests: Mutex<Vec<(String, crate::agent::AgentRequest)>>,
+    /// Agents the environment owns (created by RPC calls or
+    /// [`Environment::connect_agent`]), by agent id.
+    owned: Mutex<BTreeMap<String, AgentHandle>>,
+    /// Ids of agents a test holds as an [`Agent`] value; RPC cannot reach them.
+    held_by_tests: Mutex<std::collections::BTreeSet<String>>,
+    /// Environment-owned agents whose constructor is running.
+    creating: Mutex<std::collections::BTreeSet<String>>,
+    /// Crashes to inject into agents not created yet (or already running), by agent id.
+    crash_plan: Mutex<BTreeMap<String, Vec<crate::CrashPoint>>>,
+    /// Host bindings every instance of the environment links against.
+    linker: Arc<Linker<HostState>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("limits", &self.limits).field("seed", &self.seed).finish_non_exhaustive()
+    }
 }
 
 impl Shared {
@@ -60,6 +77,7 @@ impl Shared {
         config: Vec<(String, String)>,
         service: Option<crate::recording::RecordingService>,
         initial: InitialData,
+        linker: Arc<Linker<HostState>>,
     ) -> Self {
         Shared {
             limits,
@@ -72,6 +90,11 @@ impl Shared {
             agents: Mutex::default(),
             components: Mutex::default(),
             pending_requests: Mutex::default(),
+            owned: Mutex::default(),
+            held_by_tests: Mutex::default(),
+            creating: Mutex::default(),
+            crash_plan: Mutex::default(),
+            linker,
         }
     }
 
@@ -90,6 +113,97 @@ impl Shared {
     pub(crate) fn blobs(&self) -> MutexGuard<'_, BlobStore> {
         lock(&self.blobs)
     }
+
+    pub(crate) fn owned(&self) -> MutexGuard<'_, BTreeMap<String, AgentHandle>> {
+        lock(&self.owned)
+    }
+
+    pub(crate) fn is_held_by_a_test(&self, id: &str) -> bool {
+        lock(&self.held_by_tests).contains(id)
+    }
+
+    pub(crate) fn hold_for_test(&self, id: &str) {
+        lock(&self.held_by_tests).insert(id.to_string());
+    }
+
+    /// The crashes planned for agent `id` (taken: each fires once).
+    pub(crate) fn take_planned_crashes(&self, id: &str) -> Vec<crate::CrashPoint> {
+        lock(&self.crash_plan).remove(id).unwrap_or_default()
+    }
+}
+
+/// Why an environment-owned agent could not be reached.
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    /// A test holds the agent as an [`Agent`] value.
+    HeldByTest(String),
+    /// Its constructor is running (a constructor calling its own agent).
+    Creating(String),
+    /// The constructor refused the arguments.
+    Refused(crate::host::bindings::golem::agent::common::AgentError),
+    /// Creating it failed otherwise (a trap, a divergence, ...).
+    Failed(Error),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::HeldByTest(id) => write!(
+                f,
+                "agent `{id}` is held by the test (made with `create_agent`), so other agents cannot reach it; create it with `Environment::connect_agent` instead"
+            ),
+            ConnectError::Creating(id) => {
+                write!(f, "agent `{id}` is still running its constructor (a constructor calling its own agent?)")
+            }
+            ConnectError::Refused(e) => f.write_str(&crate::agent::describe_agent_error(e)),
+            ConnectError::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+/// The environment-owned agent of `agent_type` with `args`, created if needed.
+pub(crate) fn connect(
+    shared: &Arc<Shared>,
+    component: &LoadedComponent,
+    agent_type: &str,
+    args: &[Value],
+) -> Result<AgentHandle, ConnectError> {
+    let id = crate::agent::agent_id(component.agent_type(agent_type).map_err(ConnectError::Failed)?, args);
+    if let Some(handle) = shared.owned().get(&id) {
+        return Ok(handle.clone());
+    }
+    if shared.is_held_by_a_test(&id) {
+        return Err(ConnectError::HeldByTest(id));
+    }
+    if !lock(&shared.creating).insert(id.clone()) {
+        return Err(ConnectError::Creating(id));
+    }
+    // No lock is held while the constructor runs: it may call other agents.
+    let env = Environment::unrooted(shared.clone());
+    let new = NewAgent { env_owned: true, ..NewAgent::agent(agent_type, args) };
+    let created = Agent::create_answer(env, component.clone(), new);
+    lock(&shared.creating).remove(&id);
+    match created {
+        Ok(Ok(agent)) => {
+            let handle = AgentHandle::new(agent);
+            shared.owned().insert(id, handle.clone());
+            Ok(handle)
+        }
+        Ok(Err(refused)) => Err(ConnectError::Refused(refused)),
+        Err(e) => Err(ConnectError::Failed(e)),
+    }
+}
+
+/// Ends the environment-owned agents when the last [`Environment`] handle a
+/// test holds is dropped: they hold the shared state themselves, so without
+/// this the two would keep each other alive.
+struct Root(Arc<Shared>);
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        let agents = std::mem::take(&mut *self.0.owned());
+        drop(agents);
+    }
 }
 
 /// A self-contained Golem host: agents in one environment share its
@@ -107,7 +221,8 @@ impl Shared {
 #[derive(Clone)]
 pub struct Environment {
     shared: Arc<Shared>,
-    linker: Arc<Linker<HostState>>,
+    /// `None` in the handle environment-owned agents keep (see [`Root`]).
+    _root: Option<Arc<Root>>,
 }
 
 impl std::fmt::Debug for Environment {
@@ -194,10 +309,8 @@ impl EnvironmentBuilder {
     pub fn build(self) -> Result<Environment, Error> {
         let mut linker = Linker::new(engine()?);
         host::add_to_linker(&mut linker).map_err(|e| Error::Setup(chain(&e)))?;
-        Ok(Environment {
-            shared: Arc::new(Shared::new(self.limits, self.seed, self.config, self.service, self.initial)),
-            linker: Arc::new(linker),
-        })
+        let shared = Shared::new(self.limits, self.seed, self.config, self.service, self.initial, Arc::new(linker));
+        Ok(Environment::rooted(Arc::new(shared)))
     }
 }
 
@@ -222,12 +335,26 @@ impl Environment {
         self.shared.seed
     }
 
-    /// A new environment with the same settings, no agents, and stores holding
-    /// only the builder's initial data, sharing this one's compiled host bindings.
+    /// A new environment with the same settings and loaded components, no
+    /// agents, and stores holding only the builder's initial data.
     pub fn fresh(&self) -> Environment {
         let s = &self.shared;
-        let shared = Shared::new(s.limits, s.seed, s.config.clone(), s.service.clone(), s.initial.clone());
-        Environment { shared: Arc::new(shared), linker: self.linker.clone() }
+        let shared =
+            Shared::new(s.limits, s.seed, s.config.clone(), s.service.clone(), s.initial.clone(), s.linker.clone());
+        // Components are compiled once and immutable: the copy has them too,
+        // so agents in it can reach other agent types by RPC.
+        *shared.components() = s.components().clone();
+        Environment::rooted(Arc::new(shared))
+    }
+
+    fn rooted(shared: Arc<Shared>) -> Environment {
+        Environment { _root: Some(Arc::new(Root(shared.clone()))), shared }
+    }
+
+    /// The handle an environment-owned agent keeps: it does not keep the
+    /// environment's owned agents alive.
+    pub(crate) fn unrooted(shared: Arc<Shared>) -> Environment {
+        Environment { shared, _root: None }
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -261,7 +388,7 @@ impl Environment {
         let info = inspect::inspect_bytes(bytes)?;
         info.check_golem_imports()?;
         let component = compile(bytes)?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| Error::Instantiate(chain(&e)))?;
+        let pre = self.shared.linker.instantiate_pre(&component).map_err(|e| Error::Instantiate(chain(&e)))?;
         let guest = GuestIndices::new(&pre).ok();
         let id = crate::host::journal::seed_from(&[bytes]);
         let component_id = u128::from(id) << 64 | u128::from(id.rotate_left(17));
@@ -305,7 +432,7 @@ impl Environment {
     /// Create an agent of `agent_type` in a component exporting
     /// `golem:agent/guest@1.5.0`, with the given constructor arguments.
     pub fn create_agent(&self, component: &LoadedComponent, agent_type: &str, args: &[Value]) -> Result<Agent, Error> {
-        Agent::create(self.clone(), component.clone(), agent_type, args, Vec::new(), crate::oplog::Oplog::in_memory())
+        Agent::create(self.clone(), component.clone(), NewAgent::agent(agent_type, args))
     }
 
     /// Create an agent whose oplog is `oplog` (an empty one, typically a new
@@ -319,22 +446,14 @@ impl Environment {
         args: &[Value],
         oplog: crate::oplog::Oplog,
     ) -> Result<Agent, Error> {
-        Agent::create(self.clone(), component.clone(), agent_type, args, Vec::new(), oplog)
+        Agent::create(self.clone(), component.clone(), NewAgent { oplog, ..NewAgent::agent(agent_type, args) })
     }
 
     /// Start a worker of a plain component (one that exports functions rather
     /// than `golem:agent/guest`), named `name`; call it with [`Agent::call`].
     /// Invocations are journaled and replayed exactly as for agents.
     pub fn create_worker(&self, component: &LoadedComponent, name: &str) -> Result<Agent, Error> {
-        Agent::create_kind(
-            self.clone(),
-            component.clone(),
-            name,
-            &[],
-            Vec::new(),
-            crate::oplog::Oplog::in_memory(),
-            true,
-        )
+        Agent::create(self.clone(), component.clone(), NewAgent { plain: true, ..NewAgent::agent(name, &[]) })
     }
 
     /// Like [`Environment::create_agent`], with crashes injected at `crashes`.
@@ -345,7 +464,44 @@ impl Environment {
         args: &[Value],
         crashes: Vec<crate::CrashPoint>,
     ) -> Result<Agent, Error> {
-        Agent::create(self.clone(), component.clone(), agent_type, args, crashes, crate::oplog::Oplog::in_memory())
+        Agent::create(self.clone(), component.clone(), NewAgent { crashes, ..NewAgent::agent(agent_type, args) })
+    }
+
+    /// The environment-owned agent of `agent_type` with these constructor
+    /// arguments, created (its constructor run) if it does not exist yet.
+    /// Other agents reach the same agent by RPC; a test uses this to prepare
+    /// an agent before others call it, or to call it alongside them.
+    pub fn connect_agent(
+        &self,
+        component: &LoadedComponent,
+        agent_type: &str,
+        args: &[Value],
+    ) -> Result<AgentHandle, Error> {
+        connect(&self.shared, component, agent_type, args).map_err(|e| match e {
+            ConnectError::Refused(e) => Error::Agent(crate::agent::describe_agent_error(&e)),
+            ConnectError::Failed(e) => e,
+            other => Error::Setup(other.to_string()),
+        })
+    }
+
+    /// The environment-owned agent with this id, if it exists.
+    pub fn agent_handle(&self, id: &str) -> Option<AgentHandle> {
+        self.shared.owned().get(id).cloned()
+    }
+
+    /// Every environment-owned agent, by id.
+    pub fn owned_agents(&self) -> Vec<AgentHandle> {
+        self.shared.owned().values().cloned().collect()
+    }
+
+    /// Inject crashes into the agent with id `agent_id`: at once if the
+    /// environment owns it already, otherwise when it is created (by an RPC
+    /// call, [`Environment::connect_agent`] or [`Environment::create_agent`]).
+    pub fn schedule_crashes(&self, agent_id: &str, points: impl IntoIterator<Item = crate::CrashPoint>) {
+        match self.agent_handle(agent_id) {
+            Some(handle) => handle.lock().schedule_crashes(points),
+            None => lock(&self.shared.crash_plan).entry(agent_id.to_string()).or_default().extend(points),
+        }
     }
 
     /// A copy of the key-value store: bucket → key → value.

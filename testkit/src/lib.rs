@@ -29,7 +29,7 @@ pub mod verify;
 pub mod wave;
 pub mod wit;
 
-pub use agent::{Agent, RevertTarget, data_value, values_of};
+pub use agent::{Agent, AgentHandle, RevertTarget, data_value, values_of};
 pub use environment::{CommandOutcome, Environment, EnvironmentBuilder, Limits, LoadedComponent};
 pub use error::Error;
 pub use host::journal::{CrashPoint, Divergence, FiredCrash, HostCall};

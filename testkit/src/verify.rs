@@ -2,6 +2,11 @@
 //! then again with crashes injected, and check that every run recovers to the
 //! same results and the same side effects.
 //!
+//! The agents the scenario's agent calls by RPC are crashed too: their
+//! oplogs contribute crash points like the scenario agent's own, and every
+//! run must make them run the same invocations as the reference run (a
+//! retried call that ran twice is reported).
+//!
 //! ```no_run
 //! use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 //! use reprise_testkit::{Environment, value::Value};
@@ -75,8 +80,35 @@ pub enum CrashPlan {
         /// Crashes per run.
         crashes_per_run: usize,
     },
-    /// Exactly these runs (each a list of crash points), to reproduce a failure.
-    Points(Vec<Vec<CrashPoint>>),
+    /// Exactly these runs (each a list of crashes), to reproduce a failure.
+    Points(Vec<Vec<AgentCrash>>),
+}
+
+/// A crash point in one agent's oplog.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AgentCrash {
+    /// The agent's id, `inventory("main")`.
+    pub agent: String,
+    /// Where in its oplog.
+    pub point: CrashPoint,
+}
+
+impl AgentCrash {
+    /// A crash of agent `agent` at `point`.
+    pub fn new(agent: impl Into<String>, point: CrashPoint) -> Self {
+        AgentCrash { agent: agent.into(), point }
+    }
+
+    /// The Rust expression that builds this crash (for reproduction hints).
+    fn to_rust(&self) -> String {
+        format!("AgentCrash::new({:?}, CrashPoint::{:?})", self.agent, self.point)
+    }
+}
+
+impl fmt::Display for AgentCrash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.agent, self.point)
+    }
 }
 
 impl CrashPlan {
@@ -103,6 +135,9 @@ pub struct RunOutcome {
     pub http_requests: Vec<RecordedRequest>,
     /// Oplog length at the end.
     pub oplog_len: u64,
+    /// The invocations (method and arguments) each agent the scenario's
+    /// agent called by RPC ran, by agent id.
+    pub remote_invocations: BTreeMap<String, Vec<(String, Vec<Value>)>>,
 }
 
 /// How a crashed run went wrong.
@@ -129,15 +164,15 @@ pub enum FailureKind {
 /// One crashed run that did not match the reference.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrialFailure {
-    /// The crash points of the run.
-    pub crash_points: Vec<CrashPoint>,
+    /// The crashes of the run.
+    pub crashes: Vec<AgentCrash>,
     /// What went wrong.
     pub kind: FailureKind,
 }
 
 impl fmt::Display for TrialFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let points: Vec<String> = self.crash_points.iter().map(ToString::to_string).collect();
+        let points: Vec<String> = self.crashes.iter().map(ToString::to_string).collect();
         write!(f, "crash {}: ", points.join(", "))?;
         match &self.kind {
             FailureKind::Recovery(e) => write!(f, "recovery failed: {e}"),
@@ -147,7 +182,8 @@ impl fmt::Display for TrialFailure {
             FailureKind::State(e) => write!(f, "final state differs: {e}"),
             FailureKind::SideEffects(e) => write!(f, "side effects differ: {e}"),
         }?;
-        write!(f, " (reproduce with CrashPlan::Points(vec![vec!{:?}]))", self.crash_points)
+        let rust: Vec<String> = self.crashes.iter().map(AgentCrash::to_rust).collect();
+        write!(f, " (reproduce with CrashPlan::Points(vec![vec![{}]]))", rust.join(", "))
     }
 }
 
@@ -194,6 +230,9 @@ impl fmt::Display for VerificationReport {
             self.reference.results.len(),
             self.reference.oplog_len
         )?;
+        for (agent, invocations) in &self.reference.remote_invocations {
+            writeln!(f, "  called agent         {agent}, {} invocation(s)", invocations.len())?;
+        }
         if let Some(seed) = self.seed {
             writeln!(f, "  seed                 {seed}")?;
         }
@@ -223,8 +262,8 @@ pub fn verify(
     plan: &CrashPlan,
 ) -> Result<VerificationReport, Error> {
     let started = Instant::now();
-    let (reference, reference_oplog) = run_reference(env, component, scenario)?;
-    let (runs, seed) = plan_runs(plan, &reference_oplog);
+    let (reference, reference_oplogs) = run_reference(env, component, scenario)?;
+    let (runs, seed) = plan_runs(plan, &reference_oplogs);
     let mut report = VerificationReport {
         reference,
         runs: runs.len(),
@@ -236,9 +275,9 @@ pub fn verify(
         elapsed: Duration::ZERO,
     };
     for points in runs {
-        match run_crashed(env, component, scenario, points.clone()) {
+        match run_crashed(env, component, scenario, &points) {
             Err(e) => {
-                report.failures.push(TrialFailure { crash_points: points, kind: FailureKind::Recovery(e.to_string()) })
+                report.failures.push(TrialFailure { crashes: points, kind: FailureKind::Recovery(e.to_string()) })
             }
             Ok((outcome, fired)) => {
                 report.crashes_fired += fired.len();
@@ -247,7 +286,7 @@ pub fn verify(
                         report.recovered += 1;
                         report.retried_effects += retried;
                     }
-                    Err(kind) => report.failures.push(TrialFailure { crash_points: points, kind }),
+                    Err(kind) => report.failures.push(TrialFailure { crashes: points, kind }),
                 }
             }
         }
@@ -272,34 +311,48 @@ pub fn run_twice(
     Ok(Err(format!("the oplogs differ first at index {} ({} vs {} entries)", at + 1, first.len(), second.len())))
 }
 
+/// Every agent's oplog after a run: the scenario's agent first, then the
+/// agents it called, by id.
+type Oplogs = Vec<(String, Vec<OplogEntry>)>;
+
 fn run_reference(
     env: &Environment,
     component: &LoadedComponent,
     scenario: &Scenario,
-) -> Result<(RunOutcome, Vec<OplogEntry>), Error> {
+) -> Result<(RunOutcome, Oplogs), Error> {
     let env = env.fresh();
     if let Some(service) = env.recording_service() {
         service.reset();
     }
     let mut agent = env.create_agent(component, &scenario.agent_type, &scenario.args)?;
     let results = run_calls(&mut agent, scenario)?;
-    let oplog = agent.oplog().entries().to_vec();
-    Ok((outcome(&env, &agent, results), oplog))
+    let mut oplogs = vec![(agent.id().to_string(), agent.oplog().entries().to_vec())];
+    for handle in env.owned_agents() {
+        oplogs.push((handle.id().to_string(), handle.lock().oplog().entries().to_vec()));
+    }
+    Ok((outcome(&env, &agent, results), oplogs))
 }
 
 fn run_crashed(
     env: &Environment,
     component: &LoadedComponent,
     scenario: &Scenario,
-    points: Vec<CrashPoint>,
+    crashes: &[AgentCrash],
 ) -> Result<(RunOutcome, Vec<FiredCrash>), Error> {
     let env = env.fresh();
     if let Some(service) = env.recording_service() {
         service.reset();
     }
-    let mut agent = env.create_agent_with_crashes(component, &scenario.agent_type, &scenario.args, points)?;
+    for crash in crashes {
+        env.schedule_crashes(&crash.agent, [crash.point]);
+    }
+    let mut agent = env.create_agent(component, &scenario.agent_type, &scenario.args)?;
     let results = run_calls(&mut agent, scenario)?;
-    Ok((outcome(&env, &agent, results), agent.crashes_fired().to_vec()))
+    let mut fired = agent.crashes_fired().to_vec();
+    for handle in env.owned_agents() {
+        fired.extend_from_slice(handle.lock().crashes_fired());
+    }
+    Ok((outcome(&env, &agent, results), fired))
 }
 
 /// Call every method; agent errors are results, anything else ends the run.
@@ -316,6 +369,11 @@ fn run_calls(agent: &mut Agent, scenario: &Scenario) -> Result<Vec<Result<Vec<Va
 }
 
 fn outcome(env: &Environment, agent: &Agent, results: Vec<Result<Vec<Value>, String>>) -> RunOutcome {
+    let remote_invocations = env
+        .owned_agents()
+        .iter()
+        .map(|handle| (handle.id().to_string(), invocations(handle.lock().oplog().entries())))
+        .collect();
     RunOutcome {
         results,
         kv: env.kv_contents(),
@@ -324,22 +382,43 @@ fn outcome(env: &Environment, agent: &Agent, results: Vec<Result<Vec<Value>, Str
         blob_writes: env.blob_writes(),
         http_requests: env.recording_service().map(|s| s.requests()).unwrap_or_default(),
         oplog_len: agent.oplog().len(),
+        remote_invocations,
     }
 }
 
-fn plan_runs(plan: &CrashPlan, reference: &[OplogEntry]) -> (Vec<Vec<CrashPoint>>, Option<u64>) {
-    let len = reference.len() as u64;
+/// The method invocations an oplog records, with their arguments.
+fn invocations(oplog: &[OplogEntry]) -> Vec<(String, Vec<Value>)> {
+    use crate::host::bindings::golem::api::oplog::AgentInvocation;
+    oplog
+        .iter()
+        .filter_map(|e| match e {
+            OplogEntry::AgentInvocationStarted(p) => match &p.invocation {
+                AgentInvocation::AgentMethodInvocation(m) => {
+                    Some((m.method_name.clone(), crate::agent::values_of(&m.function_input.value).unwrap_or_default()))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+fn plan_runs(plan: &CrashPlan, oplogs: &Oplogs) -> (Vec<Vec<AgentCrash>>, Option<u64>) {
     // Index 1 is the create entry, written before any instance exists.
-    let indexes = 2..=len;
+    let points: Vec<(&str, u64)> =
+        oplogs.iter().flat_map(|(id, oplog)| (2..=oplog.len() as u64).map(move |i| (id.as_str(), i))).collect();
     match plan {
         CrashPlan::EveryEntry { before_persist } => {
-            let mut runs: Vec<Vec<CrashPoint>> = indexes.clone().map(|i| vec![CrashPoint::AfterEntry(i)]).collect();
+            let mut runs: Vec<Vec<AgentCrash>> =
+                points.iter().map(|(id, i)| vec![AgentCrash::new(*id, CrashPoint::AfterEntry(*i))]).collect();
             if *before_persist {
-                for (pos, entry) in reference.iter().enumerate() {
-                    if let OplogEntry::HostCall(p) = entry
-                        && is_remote_write(&p.durable_function_type)
-                    {
-                        runs.push(vec![CrashPoint::BeforePersist(pos as u64 + 1)]);
+                for (id, oplog) in oplogs {
+                    for (pos, entry) in oplog.iter().enumerate() {
+                        if let OplogEntry::HostCall(p) = entry
+                            && is_remote_write(&p.durable_function_type)
+                        {
+                            runs.push(vec![AgentCrash::new(id.as_str(), CrashPoint::BeforePersist(pos as u64 + 1))]);
+                        }
                     }
                 }
             }
@@ -354,14 +433,22 @@ fn plan_runs(plan: &CrashPlan, reference: &[OplogEntry]) -> (Vec<Vec<CrashPoint>
                 z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
                 z ^ (z >> 31)
             };
-            let span = len.saturating_sub(1).max(1);
+            if points.is_empty() {
+                return (Vec::new(), Some(*seed));
+            }
+            let span = points.len() as u64;
             let runs = (0..*trials)
                 .map(|_| {
-                    let mut points: Vec<u64> = (0..*crashes_per_run).map(|_| 2 + next() % span).collect();
-                    points.sort_unstable();
-                    points.dedup();
-                    // Later crashes land on indexes the recovered run reaches again.
-                    points.into_iter().map(CrashPoint::AfterEntry).collect()
+                    let mut run: Vec<AgentCrash> = (0..*crashes_per_run)
+                        .map(|_| {
+                            let (id, i) = points[(next() % span) as usize];
+                            AgentCrash::new(id, CrashPoint::AfterEntry(i))
+                        })
+                        .collect();
+                    // Sorted per agent: later crashes land on indexes the recovered run reaches again.
+                    run.sort();
+                    run.dedup();
+                    run
                 })
                 .collect();
             (runs, Some(*seed))
@@ -383,6 +470,21 @@ fn compare(reference: &RunOutcome, run: &RunOutcome, fired: &[FiredCrash]) -> Re
     retried += check_effects(&reference.http_requests, &run.http_requests, retry_allowed, |r| {
         format!("{} {} (idempotency key {:?})", r.method, r.path, r.idempotency_key)
     })?;
+    if reference.remote_invocations != run.remote_invocations {
+        let differing = reference
+            .remote_invocations
+            .keys()
+            .chain(run.remote_invocations.keys())
+            .find(|id| reference.remote_invocations.get(*id) != run.remote_invocations.get(*id))
+            .cloned()
+            .unwrap_or_default();
+        let count = |o: &RunOutcome| o.remote_invocations.get(&differing).map_or(0, Vec::len);
+        return Err(FailureKind::SideEffects(format!(
+            "agent `{differing}` ran {} invocation(s), the crash-free run {} (a retried call ran twice, or one was lost)",
+            count(run),
+            count(reference)
+        )));
+    }
     if reference.kv != run.kv {
         return Err(FailureKind::State("the key-value store contents differ".into()));
     }

@@ -99,7 +99,10 @@ fn verification_catches_a_move_that_cannot_be_retried() {
     let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
     assert_eq!(report.failures.len(), 1, "{report}");
     let failure = report.failures[0].to_string();
-    assert!(failure.contains("crash before persisting entry") && failure.contains("move-object"), "{failure}");
+    assert!(
+        failure.contains("crash document-store(\"flo\") before persisting entry") && failure.contains("move-object"),
+        "{failure}"
+    );
 }
 
 #[test]

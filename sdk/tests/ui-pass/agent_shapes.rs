@@ -1,7 +1,7 @@
 //! Agent shapes the macro accepts: a fallible constructor, unit and
 //! `Result<(), E>` methods, derived types, private helpers, associated
 //! functions that are not constructors, several agent types in one
-//! component.
+//! component, and the typed clients generated for them (with a chosen name).
 #![deny(warnings)]
 
 use reprise::Value;
@@ -65,7 +65,7 @@ struct Inventory {
     stock: std::collections::BTreeMap<String, u32>,
 }
 
-#[reprise::agent]
+#[reprise::agent(client = "Stock")]
 impl Inventory {
     pub fn new() -> Inventory {
         Inventory { stock: Default::default() }
@@ -79,6 +79,21 @@ impl Inventory {
 }
 
 reprise::export_agents!(Order, Inventory);
+
+/// Calls through the generated clients type-check with the agents' own
+/// parameter and result types (they are not run: no host here).
+#[allow(dead_code)]
+fn call_through_clients() -> Result<(), reprise::rpc::RpcError> {
+    let order: OrderClient = OrderClient::connect("alice".to_string());
+    order.add(Line { sku: "apple".into(), size: Size::Large, quantity: 2 })?;
+    let removed: Result<(), String> = order.remove("apple".to_string())?;
+    let lines: Vec<Line> = order.lines()?;
+    let stock = Stock::connect();
+    let left: Option<u32> = stock.reserve("apple".to_string(), 1)?;
+    let _: &reprise::rpc::RemoteAgent = stock.remote();
+    let _ = (removed, lines, left);
+    Ok(())
+}
 
 fn main() {
     use reprise::agent::Agent;

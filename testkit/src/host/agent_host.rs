@@ -1,71 +1,42 @@
 //! `golem:agent/host@1.5.0`: the agent types of the environment's
 //! components, and agent ids (`make-agent-id`, `parse-agent-id`). Calls to
-//! other agents (`wasm-rpc`) answer with an RPC error saying the testkit does
-//! not run them yet; webhooks and agent configuration likewise.
-
-use wasmtime::component::Resource;
+//! other agents (`wasm-rpc`) are in [`super::rpc`]; webhooks and agent
+//! configuration are not supported yet and trap with a message saying so.
 
 use super::HostState;
 use super::bindings::golem::agent::host::{
-    AgentError, AgentType, DataValue, Datetime, Host, HostCancellationToken, HostFutureInvokeResult, HostWasmRpc,
-    RegisteredAgentType, RpcError, TypedAgentConfigValue, Uuid, WitType, WitValue,
+    AgentError, AgentType, DataValue, Host, RegisteredAgentType, Uuid, WitType, WitValue,
 };
 use super::bindings::golem::core::types::{ComponentId, ElementValue};
-use super::bindings::wasi::io::poll::Pollable;
 use super::golem_host::uuid_from_u128;
 use crate::agent::{agent_id, constructor_types, kebab_case};
+use crate::environment::LoadedComponent;
 use crate::value::{Type, Value};
 
-/// A client for one remote agent (the call itself is not supported yet).
-#[derive(Debug)]
-pub struct RpcClient {
-    agent_type: String,
-}
-
-/// A call started with `async-invoke-and-await`.
-#[derive(Debug)]
-pub struct RpcFuture {
-    result: Option<Result<DataValue, RpcError>>,
-}
-
-// The result is known when the future is made: always ready. (The trait is
-// an `async_trait`; this is the signature it expands to.)
-impl wasmtime_wasi::p2::Pollable for RpcFuture {
-    fn ready<'a, 'b>(&'a mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'b>>
-    where
-        'a: 'b,
-        Self: 'b,
-    {
-        Box::pin(async {})
-    }
-}
-
-/// A scheduled invocation's cancellation handle.
-#[derive(Debug)]
-pub struct RpcCancellation;
-
-fn rpc_unsupported(agent_type: &str) -> RpcError {
-    RpcError::ProtocolError(format!(
-        "calls to other agents (here of type `{agent_type}`) are not supported by the Reprise testkit yet"
-    ))
+/// Whether `name` names `definition` (as defined, or in kebab-case as in ids).
+fn names(definition: &AgentType, name: &str) -> bool {
+    definition.type_name == name || kebab_case(&definition.type_name) == name
 }
 
 impl HostState {
-    /// Every agent type of the components loaded into the environment, the
-    /// newest revision of each component winning.
-    fn registered_agent_types(&self) -> Vec<RegisteredAgentType> {
+    /// The newest revision of every component loaded into the environment.
+    fn latest_components(&self) -> Vec<LoadedComponent> {
         let components = self.shared.components();
-        let mut latest: std::collections::BTreeMap<u128, &crate::environment::LoadedComponent> = Default::default();
+        let mut latest: std::collections::BTreeMap<u128, &LoadedComponent> = Default::default();
         for ((id, _), c) in components.iter() {
-            let newer = latest.get(id).is_none_or(|seen| seen.revision() < c.revision());
-            if newer {
+            if latest.get(id).is_none_or(|seen| seen.revision() < c.revision()) {
                 latest.insert(*id, c);
             }
         }
-        latest
+        latest.into_values().cloned().collect()
+    }
+
+    /// Every agent type of the environment's components.
+    fn registered_agent_types(&self) -> Vec<RegisteredAgentType> {
+        self.latest_components()
             .iter()
-            .flat_map(|(id, c)| {
-                let implemented_by = ComponentId { uuid: uuid_from_u128(*id) };
+            .flat_map(|c| {
+                let implemented_by = ComponentId { uuid: uuid_from_u128(c.inner.id) };
                 c.agent_types()
                     .unwrap_or_default()
                     .iter()
@@ -74,12 +45,18 @@ impl HostState {
             .collect()
     }
 
-    /// The agent type called `name` (as defined, or in kebab-case as in ids).
+    /// The agent type called `name`.
     fn find_agent_type(&self, name: &str) -> Option<AgentType> {
-        self.registered_agent_types()
-            .into_iter()
-            .map(|r| r.agent_type)
-            .find(|t| t.type_name == name || kebab_case(&t.type_name) == name)
+        self.registered_agent_types().into_iter().map(|r| r.agent_type).find(|t| names(t, name))
+    }
+
+    /// The component defining agent type `name` (its newest revision), and
+    /// the type's name as defined.
+    pub(crate) fn component_defining(&self, name: &str) -> Option<(LoadedComponent, String)> {
+        self.latest_components().into_iter().find_map(|c| {
+            let type_name = c.agent_types().ok()?.iter().find(|t| names(t, name))?.type_name.clone();
+            Some((c, type_name))
+        })
     }
 }
 
@@ -208,105 +185,6 @@ impl Host for HostState {
             "agent configuration (`{}`) is not supported by the Reprise testkit yet",
             key.join(".")
         ))
-    }
-}
-
-impl HostWasmRpc for HostState {
-    fn new(
-        &mut self,
-        agent_type_name: String,
-        _constructor: DataValue,
-        _phantom_id: Option<Uuid>,
-        _agent_config: Vec<TypedAgentConfigValue>,
-    ) -> wasmtime::Result<Resource<RpcClient>> {
-        Ok(self.table.push(RpcClient { agent_type: agent_type_name })?)
-    }
-
-    fn invoke_and_await(
-        &mut self,
-        self_: Resource<RpcClient>,
-        _method_name: String,
-        _input: DataValue,
-    ) -> wasmtime::Result<Result<DataValue, RpcError>> {
-        Ok(Err(rpc_unsupported(&self.table.get(&self_)?.agent_type)))
-    }
-
-    fn invoke(
-        &mut self,
-        self_: Resource<RpcClient>,
-        _method_name: String,
-        _input: DataValue,
-    ) -> wasmtime::Result<Result<(), RpcError>> {
-        Ok(Err(rpc_unsupported(&self.table.get(&self_)?.agent_type)))
-    }
-
-    fn async_invoke_and_await(
-        &mut self,
-        self_: Resource<RpcClient>,
-        _method_name: String,
-        _input: DataValue,
-    ) -> wasmtime::Result<Resource<RpcFuture>> {
-        let error = rpc_unsupported(&self.table.get(&self_)?.agent_type);
-        Ok(self.table.push(RpcFuture { result: Some(Err(error)) })?)
-    }
-
-    fn schedule_invocation(
-        &mut self,
-        self_: Resource<RpcClient>,
-        _scheduled_time: Datetime,
-        _method_name: String,
-        _input: DataValue,
-    ) -> wasmtime::Result<()> {
-        let agent_type = self.table.get(&self_)?.agent_type.clone();
-        Err(wasmtime::format_err!(
-            "scheduling an invocation of `{agent_type}`: not supported by the Reprise testkit yet"
-        ))
-    }
-
-    fn schedule_cancelable_invocation(
-        &mut self,
-        self_: Resource<RpcClient>,
-        scheduled_time: Datetime,
-        method_name: String,
-        input: DataValue,
-    ) -> wasmtime::Result<Resource<RpcCancellation>> {
-        self.schedule_invocation(self_, scheduled_time, method_name, input)?;
-        Ok(self.table.push(RpcCancellation)?)
-    }
-
-    fn drop(&mut self, rep: Resource<RpcClient>) -> wasmtime::Result<()> {
-        self.table.delete(rep)?;
-        Ok(())
-    }
-}
-
-impl HostFutureInvokeResult for HostState {
-    fn subscribe(&mut self, self_: Resource<RpcFuture>) -> wasmtime::Result<Resource<Pollable>> {
-        wasmtime_wasi::p2::subscribe(&mut self.table, Resource::<RpcFuture>::new_borrow(self_.rep()))
-    }
-
-    fn get(&mut self, self_: Resource<RpcFuture>) -> wasmtime::Result<Option<Result<DataValue, RpcError>>> {
-        Ok(self.table.get_mut(&self_)?.result.take())
-    }
-
-    fn cancel(&mut self, _self_: Resource<RpcFuture>) -> wasmtime::Result<()> {
-        Ok(())
-    }
-
-    fn drop(&mut self, rep: Resource<RpcFuture>) -> wasmtime::Result<()> {
-        self.table.delete(rep)?;
-        Ok(())
-    }
-}
-
-impl HostCancellationToken for HostState {
-    fn cancel(&mut self, _self_: Resource<RpcCancellation>) -> wasmtime::Result<()> {
-        Ok(())
-    }
-
-    fn drop(&mut self, rep: Resource<RpcCancellation>) -> wasmtime::Result<()> {
-        self.table.delete(rep)?;
-        Ok(())
     }
 }
 

@@ -16,6 +16,7 @@ pub mod keyvalue;
 mod logging;
 pub mod oplog_api;
 pub mod registry;
+pub mod rpc;
 pub(crate) mod state;
 
 pub use logging::{LogLevel, LogRecord};

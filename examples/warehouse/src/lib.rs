@@ -1,0 +1,144 @@
+//! A warehouse: `Order` agents reserve stock from an `Inventory` agent by
+//! calling it through the client `#[reprise::agent]` generates
+//! ([`InventoryClient`]). Both agent types live in this one component.
+//!
+//! Each call is durable: the order's oplog records the inventory's answer,
+//! so an order that crashes and replays does not reserve twice, and an
+//! inventory that crashes in the middle of a reservation recovers before it
+//! answers.
+
+use std::collections::BTreeMap;
+
+use reprise::keyvalue::Bucket;
+use reprise::rpc::RpcError;
+
+/// Bucket holding each warehouse's opening stock (JSON `{"sku": units}`).
+pub const STOCK_BUCKET: &str = "stock-levels";
+/// Bucket the placed orders are written to (JSON, by order id).
+pub const ORDERS_BUCKET: &str = "orders";
+
+/// Stock of one warehouse.
+#[derive(Debug)]
+pub struct Inventory {
+    warehouse: String,
+    units: BTreeMap<String, u32>,
+}
+
+/// The stock of one warehouse; orders reserve from it and release to it.
+#[reprise::agent]
+impl Inventory {
+    /// The inventory of `warehouse`, opening with the stock levels stored
+    /// under its name in the `stock-levels` bucket (none when absent).
+    pub fn new(warehouse: String) -> Result<Self, String> {
+        if warehouse.is_empty() {
+            return Err("a warehouse needs a name".to_string());
+        }
+        let levels = Bucket::open(STOCK_BUCKET).map_err(|e| e.to_string())?.typed::<BTreeMap<String, u32>>();
+        let units = levels.get(&warehouse).map_err(|e| e.to_string())?.unwrap_or_default();
+        Ok(Inventory { warehouse, units })
+    }
+
+    /// Add `quantity` units of `sku`; returns the new level.
+    pub fn restock(&mut self, sku: String, quantity: u32) -> u32 {
+        let level = self.units.entry(sku).or_default();
+        *level = level.saturating_add(quantity);
+        *level
+    }
+
+    /// Take `quantity` units of `sku` for an order; returns what is left,
+    /// or why not.
+    pub fn reserve(&mut self, sku: String, quantity: u32) -> Result<u32, String> {
+        let level = self.units.get(&sku).copied().unwrap_or(0);
+        if quantity > level {
+            return Err(format!("only {level} of {sku} left in {}", self.warehouse));
+        }
+        self.units.insert(sku, level - quantity);
+        Ok(level - quantity)
+    }
+
+    /// Put back `quantity` units of `sku` (a cancelled line).
+    pub fn release(&mut self, sku: String, quantity: u32) {
+        self.restock(sku, quantity);
+    }
+
+    /// Units of `sku` in stock.
+    pub fn stock(&self, sku: String) -> u32 {
+        self.units.get(&sku).copied().unwrap_or(0)
+    }
+}
+
+/// One line of an order.
+#[derive(reprise::Value, serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Stock-keeping unit.
+    pub sku: String,
+    /// Units reserved.
+    pub quantity: u32,
+}
+
+/// An order being put together.
+#[derive(Debug)]
+pub struct Order {
+    id: String,
+    warehouse: String,
+    lines: Vec<Line>,
+    placed: bool,
+}
+
+/// A customer order, reserving its lines from a warehouse's inventory.
+#[reprise::agent]
+impl Order {
+    /// Order `id`, served by the inventory of `warehouse`.
+    pub fn new(id: String, warehouse: String) -> Self {
+        Order { id, warehouse, lines: Vec::new(), placed: false }
+    }
+
+    /// Reserve `quantity` units of `sku` and add them as a line; returns
+    /// the units the warehouse has left, or why the line was refused.
+    pub fn add_line(&mut self, sku: String, quantity: u32) -> Result<u32, String> {
+        if self.placed {
+            return Err(format!("order {} is placed already", self.id));
+        }
+        let left = self.inventory().reserve(sku.clone(), quantity).map_err(|e| e.to_string())??;
+        self.lines.push(Line { sku, quantity });
+        Ok(left)
+    }
+
+    /// Give back every unit of `sku` this order reserved; returns how many.
+    pub fn remove_sku(&mut self, sku: String) -> Result<u32, String> {
+        let quantity: u32 = self.lines.iter().filter(|l| l.sku == sku).map(|l| l.quantity).sum();
+        if quantity > 0 {
+            self.inventory().release(sku.clone(), quantity).map_err(|e| e.to_string())?;
+            self.lines.retain(|l| l.sku != sku);
+        }
+        Ok(quantity)
+    }
+
+    /// The order's lines.
+    pub fn lines(&self) -> Vec<Line> {
+        self.lines.clone()
+    }
+
+    /// Place the order: record it in the `orders` bucket; returns the
+    /// number of units ordered.
+    pub fn place(&mut self) -> Result<u32, String> {
+        if self.lines.is_empty() {
+            return Err(format!("order {} has no lines", self.id));
+        }
+        let orders = Bucket::open(ORDERS_BUCKET).map_err(|e| e.to_string())?.typed::<Vec<Line>>();
+        orders.set(&self.id, &self.lines).map_err(|e| e.to_string())?;
+        self.placed = true;
+        Ok(self.lines.iter().map(|l| l.quantity).sum())
+    }
+
+    /// The inventory agent's id, as Golem forms it.
+    pub fn inventory_id(&self) -> Result<String, String> {
+        self.inventory().remote().agent_id().map_err(|e: RpcError| e.to_string())
+    }
+
+    fn inventory(&self) -> InventoryClient {
+        InventoryClient::connect(self.warehouse.clone())
+    }
+}
+
+reprise::export_agents!(Order, Inventory);

@@ -1,0 +1,207 @@
+//! Calling other agents through `golem:agent/host@1.5.0`'s RPC.
+//!
+//! [`#[reprise::agent]`](macro@crate::agent) generates a typed client next to
+//! every agent type: `InventoryClient` for `Inventory`, with `connect` taking
+//! the constructor's parameters and one method per agent method, returning
+//! the method's result or an [`RpcError`].
+//!
+//! ```no_run
+//! # mod inventory {
+//! #     pub struct Inventory;
+//! #     #[reprise::agent]
+//! #     impl Inventory {
+//! #         pub fn new(warehouse: String) -> Self { Inventory }
+//! #         pub fn reserve(&mut self, sku: String, quantity: u32) -> bool { true }
+//! #     }
+//! # }
+//! use inventory::InventoryClient;
+//!
+//! fn place(sku: &str) -> Result<bool, reprise::rpc::RpcError> {
+//!     // The agent `inventory("main")`, created by Golem on the first call.
+//!     let inventory = InventoryClient::connect("main".to_string());
+//!     inventory.reserve(sku.to_string(), 2)
+//! }
+//! ```
+//!
+//! A call is durable: its result is recorded in the caller's oplog and
+//! replayed after a crash, without calling the other agent again. Each call
+//! carries an idempotency key, so a call retried after a crash between the
+//! other agent's answer and its recording is answered, not run, a second
+//! time.
+//!
+//! [`RemoteAgent`] calls an agent whose type is known only at run time.
+
+use std::fmt;
+
+use crate::bindings::golem::agent::common::AgentError;
+use crate::bindings::golem::agent::host::{self as golem_host, WasmRpc};
+use crate::bindings::golem::core::types::{DataValue, ElementValue};
+use crate::value::{FromValue, IntoValue};
+
+/// What went wrong with a call to another agent.
+#[derive(Debug, Clone)]
+pub enum RpcErrorKind {
+    /// The call could not be made (the host refused or could not deliver it).
+    Protocol(String),
+    /// The caller may not call that agent.
+    Denied(String),
+    /// No such agent type or agent.
+    NotFound(String),
+    /// The other agent failed (trapped) running the call.
+    RemoteInternal(String),
+    /// The other agent answered with an `agent-error`: an unknown method,
+    /// input it refused, or its constructor's own error.
+    Remote(AgentError),
+    /// The answer does not have the type this client expects (the two sides
+    /// were built from different versions of the agent type).
+    Decode(String),
+}
+
+/// A failed call to another agent: which agent type and method, and why.
+#[derive(Debug, Clone)]
+pub struct RpcError {
+    /// The agent type called.
+    pub agent_type: String,
+    /// The method called (empty when the failure is not about one call).
+    pub method: String,
+    /// What went wrong.
+    pub kind: RpcErrorKind,
+}
+
+impl RpcError {
+    /// The other agent's custom error (a constructor's `Err(e)`) as `E`,
+    /// when the call failed with one that decodes as `E`.
+    pub fn custom_error<E: FromValue>(&self) -> Option<E> {
+        match &self.kind {
+            RpcErrorKind::Remote(AgentError::CustomError(e)) => E::from_wit_value(&e.value).ok(),
+            _ => None,
+        }
+    }
+}
+
+fn describe_agent_error(e: &AgentError) -> String {
+    match e {
+        AgentError::InvalidInput(m) => format!("invalid input: {m}"),
+        AgentError::InvalidMethod(m) => format!("invalid method: {m}"),
+        AgentError::InvalidType(m) => format!("invalid agent type: {m}"),
+        AgentError::InvalidAgentId(m) => format!("invalid agent id: {m}"),
+        AgentError::CustomError(e) => match String::from_wit_value(&e.value) {
+            Ok(text) => text,
+            Err(_) => "a custom error (read it with `RpcError::custom_error`)".to_string(),
+        },
+    }
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.method.is_empty() {
+            write!(f, "calling agent type `{}`: ", self.agent_type)?;
+        } else {
+            write!(f, "calling `{}.{}`: ", self.agent_type, self.method)?;
+        }
+        match &self.kind {
+            RpcErrorKind::Protocol(m) => write!(f, "{m}"),
+            RpcErrorKind::Denied(m) => write!(f, "denied: {m}"),
+            RpcErrorKind::NotFound(m) => write!(f, "not found: {m}"),
+            RpcErrorKind::RemoteInternal(m) => write!(f, "the agent failed: {m}"),
+            RpcErrorKind::Remote(e) => write!(f, "the agent refused the call: {}", describe_agent_error(e)),
+            RpcErrorKind::Decode(m) => write!(f, "unexpected answer: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for RpcError {}
+
+/// A client for one agent: its type and constructor arguments name it.
+/// Golem creates the agent on the first call if it does not exist yet.
+#[derive(Debug)]
+pub struct RemoteAgent {
+    agent_type: String,
+    constructor: DataValue,
+    rpc: WasmRpc,
+}
+
+impl RemoteAgent {
+    /// A client for the agent of type `agent_type` built from `constructor`
+    /// (make the input with [`input`]).
+    pub fn new(agent_type: &str, constructor: DataValue) -> Self {
+        let rpc = WasmRpc::new(agent_type, &constructor, None, &[]);
+        RemoteAgent { agent_type: agent_type.to_string(), constructor, rpc }
+    }
+
+    /// The agent type this client calls.
+    pub fn agent_type(&self) -> &str {
+        &self.agent_type
+    }
+
+    /// The id of the agent, as Golem forms it (`inventory("main")`).
+    pub fn agent_id(&self) -> Result<String, RpcError> {
+        golem_host::make_agent_id(&self.agent_type, &self.constructor, None)
+            .map_err(|e| self.error("", RpcErrorKind::Remote(e)))
+    }
+
+    fn error(&self, method: &str, kind: RpcErrorKind) -> RpcError {
+        RpcError { agent_type: self.agent_type.clone(), method: method.to_string(), kind }
+    }
+
+    fn rpc_error(&self, method: &str, e: golem_host::RpcError) -> RpcError {
+        let kind = match e {
+            golem_host::RpcError::ProtocolError(m) => RpcErrorKind::Protocol(m),
+            golem_host::RpcError::Denied(m) => RpcErrorKind::Denied(m),
+            golem_host::RpcError::NotFound(m) => RpcErrorKind::NotFound(m),
+            golem_host::RpcError::RemoteInternalError(m) => RpcErrorKind::RemoteInternal(m),
+            golem_host::RpcError::RemoteAgentError(e) => RpcErrorKind::Remote(e),
+        };
+        self.error(method, kind)
+    }
+
+    /// Call `method` and wait for its output.
+    pub fn call(&self, method: &str, input: DataValue) -> Result<DataValue, RpcError> {
+        self.rpc.invoke_and_await(method, &input).map_err(|e| self.rpc_error(method, e))
+    }
+
+    /// Call `method` without waiting for it to run; only failing to
+    /// deliver the call is an error.
+    pub fn trigger(&self, method: &str, input: DataValue) -> Result<(), RpcError> {
+        self.rpc.invoke(method, &input).map_err(|e| self.rpc_error(method, e))
+    }
+
+    /// Call `method` and decode its one output as `T`.
+    pub fn call_returning<T: FromValue>(&self, method: &str, input: DataValue) -> Result<T, RpcError> {
+        let output = self.call(method, input)?;
+        self.decode(method, &output)
+    }
+
+    /// Call `method`, which returns nothing.
+    pub fn call_returning_nothing(&self, method: &str, input: DataValue) -> Result<(), RpcError> {
+        match self.call(method, input)? {
+            DataValue::Tuple(elements) if elements.is_empty() => Ok(()),
+            other => Err(self.error(method, RpcErrorKind::Decode(format!("expected no output, got {other:?}")))),
+        }
+    }
+
+    fn decode<T: FromValue>(&self, method: &str, output: &DataValue) -> Result<T, RpcError> {
+        let decode_error = |m: String| self.error(method, RpcErrorKind::Decode(m));
+        match output {
+            DataValue::Tuple(elements) => match elements.as_slice() {
+                [ElementValue::ComponentModel(value)] => {
+                    T::from_wit_value(value).map_err(|e| decode_error(e.to_string()))
+                }
+                [_] => Err(decode_error("the output is unstructured data, not a component-model value".into())),
+                other => Err(decode_error(format!("expected one output value, got {}", other.len()))),
+            },
+            DataValue::Multimodal(_) => Err(decode_error("expected one output value, got multimodal output".into())),
+        }
+    }
+}
+
+/// Agent input from argument values, in parameter order:
+/// `input(vec![arg(&sku), arg(&quantity)])`.
+pub fn input(args: Vec<ElementValue>) -> DataValue {
+    DataValue::Tuple(args)
+}
+
+/// One argument of an agent input.
+pub fn arg<T: IntoValue + ?Sized>(value: &T) -> ElementValue {
+    ElementValue::ComponentModel(value.to_wit_value())
+}

@@ -1,0 +1,275 @@
+//! The warehouse example: an order agent calling an inventory agent through
+//! the generated RPC client, with crashes on either side.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use reprise_e2e::{build_example, schema};
+use reprise_testkit::host::bindings::golem::api::oplog::{AgentInvocation, WrappedFunctionType};
+use reprise_testkit::host::bindings::golem::core::types::{DataSchema, ElementSchema};
+use reprise_testkit::oplog::OplogEntry;
+use reprise_testkit::value::{Type, Value};
+use reprise_testkit::verify::{CrashPlan, Scenario, verify};
+use reprise_testkit::{Agent, CrashPoint, Environment, LoadedComponent};
+
+const INVENTORY: &str = r#"inventory("main")"#;
+const RPC_CALL: &str = "golem:agent/host::wasm-rpc::invoke-and-await";
+
+fn s(text: &str) -> Value {
+    Value::string(text)
+}
+
+/// An environment whose `main` warehouse opens with 5 apples and 2 pears.
+fn warehouse() -> (Environment, LoadedComponent) {
+    let env = Environment::builder().kv_entry("stock-levels", "main", r#"{"apple":5,"pear":2}"#).build().unwrap();
+    let component = env.load(build_example("warehouse")).unwrap();
+    (env, component)
+}
+
+fn order(env: &Environment, component: &LoadedComponent, id: &str) -> Agent {
+    env.create_agent(component, "Order", &[s(id), s("main")]).unwrap()
+}
+
+fn ok_u32(n: u32) -> Vec<Value> {
+    vec![Value::result(Ok(Value::U32(n)))]
+}
+
+fn err(text: &str) -> Vec<Value> {
+    vec![Value::result(Err(s(text)))]
+}
+
+/// The methods an agent's oplog records invocations of, in order.
+fn invoked_methods(agent: &Agent) -> Vec<String> {
+    agent
+        .oplog()
+        .entries()
+        .iter()
+        .filter_map(|e| match e {
+            OplogEntry::AgentInvocationStarted(p) => match &p.invocation {
+                AgentInvocation::AgentMethodInvocation(m) => Some(m.method_name.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// Oplog index of the first RPC call an agent recorded.
+fn first_rpc_call(agent: &Agent) -> u64 {
+    let pos = agent
+        .oplog()
+        .entries()
+        .iter()
+        .position(|e| matches!(e, OplogEntry::HostCall(p) if p.function_name == RPC_CALL))
+        .expect("an RPC call is recorded");
+    pos as u64 + 1
+}
+
+#[test]
+fn discovery_describes_both_agent_types() {
+    let (_env, component) = warehouse();
+    let names: Vec<&str> = component.agent_types().unwrap().iter().map(|t| t.type_name.as_str()).collect();
+    assert_eq!(names, ["Order", "Inventory"]);
+
+    let order = component.agent_type("Order").unwrap();
+    assert_eq!(order.description, "A customer order, reserving its lines from a warehouse's inventory.");
+    assert_eq!(order.constructor.input_schema, schema(&[("id", Type::String), ("warehouse", Type::String)]));
+    let methods: Vec<&str> = order.methods.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(methods, ["add_line", "remove_sku", "lines", "place", "inventory_id"]);
+    let add_line = &order.methods[0];
+    assert_eq!(add_line.input_schema, schema(&[("sku", Type::String), ("quantity", Type::U32)]));
+    let u32_or_error = Type::result(Some(Type::U32), Some(Type::String));
+    assert_eq!(add_line.output_schema, schema(&[("return_value", u32_or_error.clone())]));
+    let line = Type::Record(vec![("sku".into(), Type::String), ("quantity".into(), Type::U32)]);
+    // `lines` returns the derived record, named as the Rust type is.
+    let DataSchema::Tuple(output) = &order.methods[2].output_schema else { panic!() };
+    let [(name, ElementSchema::ComponentModel(returned))] = output.as_slice() else { panic!("{output:?}") };
+    assert_eq!(name, "return_value");
+    assert_eq!(Type::from_wit(returned).unwrap(), Type::List(Box::new(line)));
+    assert_eq!(returned.nodes[1].name.as_deref(), Some("line"));
+
+    let inventory = component.agent_type("Inventory").unwrap();
+    assert_eq!(inventory.constructor.input_schema, schema(&[("warehouse", Type::String)]));
+    let methods: Vec<(&str, &str)> =
+        inventory.methods.iter().map(|m| (m.name.as_str(), m.description.as_str())).collect();
+    assert_eq!(
+        methods,
+        [
+            ("restock", "Add `quantity` units of `sku`; returns the new level."),
+            ("reserve", "Take `quantity` units of `sku` for an order; returns what is left,\nor why not."),
+            ("release", "Put back `quantity` units of `sku` (a cancelled line)."),
+            ("stock", "Units of `sku` in stock.")
+        ]
+    );
+    assert_eq!(inventory.methods[1].output_schema, schema(&[("return_value", u32_or_error)]));
+    assert_eq!(inventory.methods[2].output_schema, schema(&[]));
+}
+
+#[test]
+fn orders_reserve_stock_by_calling_the_inventory() {
+    let (env, component) = warehouse();
+    let mut first = order(&env, &component, "o-1");
+    assert_eq!(first.invoke("add_line", &[s("apple"), Value::U32(2)]).unwrap(), ok_u32(3));
+    assert_eq!(first.invoke("inventory_id", &[]).unwrap(), vec![Value::result(Ok(s(INVENTORY)))]);
+
+    // The first call created the inventory agent; the environment owns it.
+    let inventory = env.agent_handle(INVENTORY).expect("created by the call");
+    assert_eq!(inventory.lock().invoke("stock", &[s("apple")]).unwrap(), vec![Value::U32(3)]);
+
+    // A second order reaches the same inventory.
+    let mut second = order(&env, &component, "o-2");
+    assert_eq!(second.invoke("add_line", &[s("apple"), Value::U32(3)]).unwrap(), ok_u32(0));
+    assert_eq!(second.invoke("add_line", &[s("apple"), Value::U32(1)]).unwrap(), err("only 0 of apple left in main"));
+    assert_eq!(first.invoke("remove_sku", &[s("apple")]).unwrap(), ok_u32(2));
+    assert_eq!(inventory.lock().invoke("stock", &[s("apple")]).unwrap(), vec![Value::U32(2)]);
+    assert_eq!(invoked_methods(&inventory.lock()), ["reserve", "stock", "reserve", "reserve", "release", "stock"]);
+
+    // The call is a remote write in the caller's oplog, with the answer.
+    let index = first_rpc_call(&first);
+    let OplogEntry::HostCall(call) = first.oplog().get(index).unwrap() else { unreachable!() };
+    assert_eq!(call.durable_function_type, WrappedFunctionType::WriteRemote);
+    let request = Value::from_wit(&call.request.value).unwrap();
+    let Value::Record(fields) = request else { panic!("{request:?}") };
+    assert_eq!(fields[..2], [s(INVENTORY), s("reserve")]);
+
+    // The callee's invocation carries the caller's idempotency key.
+    let keys: Vec<String> = inventory
+        .lock()
+        .oplog()
+        .entries()
+        .iter()
+        .filter_map(|e| match e {
+            OplogEntry::AgentInvocationStarted(p) => match &p.invocation {
+                AgentInvocation::AgentMethodInvocation(m) if m.method_name == "reserve" => {
+                    Some(m.idempotency_key.clone())
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys.len(), 3);
+    assert!(keys.iter().all(|k| k.len() == 32), "{keys:?}");
+    assert_ne!(keys[0], keys[1], "each call has its own key");
+}
+
+#[test]
+fn a_refusing_constructor_reaches_the_caller_as_an_rpc_error() {
+    let (env, component) = warehouse();
+    let mut nowhere = env.create_agent(&component, "Order", &[s("o-1"), s("")]).unwrap();
+    let answer = nowhere.invoke("add_line", &[s("apple"), Value::U32(1)]).unwrap();
+    assert_eq!(answer, err(r#"calling `Inventory.reserve`: the agent refused the call: a warehouse needs a name"#));
+    assert!(env.agent_handle(r#"inventory("")"#).is_none(), "a refused agent is not kept");
+}
+
+#[test]
+fn an_agent_held_by_the_test_cannot_be_called() {
+    let (env, component) = warehouse();
+    let _inventory = env.create_agent(&component, "Inventory", &[s("main")]).unwrap();
+    let mut o = order(&env, &component, "o-1");
+    let answer = o.invoke("add_line", &[s("apple"), Value::U32(1)]).unwrap();
+    let [Value::Result(Err(Some(message)))] = answer.as_slice() else { panic!("{answer:?}") };
+    let message = message.as_str().unwrap();
+    assert!(
+        message.starts_with("calling `Inventory.reserve`: denied: agent `inventory(\"main\")` is held by the test")
+    );
+    assert!(message.contains("Environment::connect_agent"), "{message}");
+
+    // An agent the environment owns is reachable by both.
+    let (env, component) = warehouse();
+    let inventory = env.connect_agent(&component, "Inventory", &[s("main")]).unwrap();
+    inventory.lock().invoke("restock", &[s("plum"), Value::U32(4)]).unwrap();
+    let mut o = order(&env, &component, "o-1");
+    assert_eq!(o.invoke("add_line", &[s("plum"), Value::U32(1)]).unwrap(), ok_u32(3));
+    let e = env.create_agent(&component, "Inventory", &[s("main")]).unwrap_err().to_string();
+    assert!(e.contains("already exists in this environment"), "{e}");
+}
+
+#[test]
+fn a_crashed_order_replays_the_answer_without_calling_again() {
+    let (env, component) = warehouse();
+    let mut o = order(&env, &component, "o-1");
+    o.invoke("add_line", &[s("apple"), Value::U32(2)]).unwrap();
+    o.crash();
+    assert_eq!(o.invoke("lines", &[]).unwrap().len(), 1);
+    assert_eq!(o.recoveries(), 1);
+    let inventory = env.agent_handle(INVENTORY).unwrap();
+    assert_eq!(invoked_methods(&inventory.lock()), ["reserve"], "replay answered from the oplog");
+}
+
+#[test]
+fn a_call_retried_after_a_lost_answer_is_not_run_twice() {
+    // Where the call is recorded, from a crash-free run.
+    let (env, component) = warehouse();
+    let mut o = order(&env, &component, "o-1");
+    o.invoke("add_line", &[s("apple"), Value::U32(2)]).unwrap();
+    let index = first_rpc_call(&o);
+
+    // The inventory reserved, then the order crashed before recording the
+    // answer: the retried call carries the same key and gets the same answer.
+    let (env, component) = warehouse();
+    let mut o = env
+        .create_agent_with_crashes(&component, "Order", &[s("o-1"), s("main")], vec![CrashPoint::BeforePersist(index)])
+        .unwrap();
+    assert_eq!(o.invoke("add_line", &[s("apple"), Value::U32(2)]).unwrap(), ok_u32(3));
+    assert_eq!(o.crashes_fired().len(), 1);
+    assert!(o.crashes_fired()[0].in_effect_window);
+    let inventory = env.agent_handle(INVENTORY).unwrap();
+    assert_eq!(invoked_methods(&inventory.lock()), ["reserve"]);
+    assert_eq!(inventory.lock().invoke("stock", &[s("apple")]).unwrap(), vec![Value::U32(3)]);
+}
+
+#[test]
+fn a_crash_inside_the_inventory_recovers_before_it_answers() {
+    let (env, component) = warehouse();
+    let mut o = order(&env, &component, "o-1");
+    o.invoke("add_line", &[s("apple"), Value::U32(2)]).unwrap();
+    let inventory = env.agent_handle(INVENTORY).unwrap();
+    let reserve_started = inventory.lock().oplog().len();
+    drop(inventory);
+
+    // Crash the inventory right after it records the next reservation's start.
+    env.schedule_crashes(INVENTORY, [CrashPoint::AfterEntry(reserve_started + 1)]);
+    assert_eq!(o.invoke("add_line", &[s("pear"), Value::U32(2)]).unwrap(), ok_u32(0));
+    let inventory = env.agent_handle(INVENTORY).unwrap();
+    let inventory = inventory.lock();
+    assert_eq!(inventory.crashes_fired().len(), 1);
+    assert_eq!(inventory.recoveries(), 1);
+    assert_eq!(invoked_methods(&inventory), ["reserve", "reserve"]);
+    assert_eq!(o.recoveries(), 0, "the caller did not notice");
+}
+
+fn scenario() -> Scenario {
+    Scenario::new("Order", [s("o-1"), s("main")])
+        .call("add_line", [s("apple"), Value::U32(2)])
+        .call("add_line", [s("pear"), Value::U32(1)])
+        .call("add_line", [s("apple"), Value::U32(10)])
+        .call("remove_sku", [s("pear")])
+        .call("place", [])
+        .call("lines", [])
+}
+
+#[test]
+fn every_crash_point_of_either_agent_recovers() {
+    let (env, component) = warehouse();
+    let report = verify(&env, &component, &scenario(), &CrashPlan::every_entry()).unwrap();
+    println!("{report}");
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.reference.results[..3], [Ok(ok_u32(3)), Ok(ok_u32(1)), Ok(err("only 3 of apple left in main"))]);
+    let called = &report.reference.remote_invocations[INVENTORY];
+    let methods: Vec<&str> = called.iter().map(|(m, _)| m.as_str()).collect();
+    assert_eq!(methods, ["reserve", "reserve", "reserve", "release"]);
+    // Crash points cover both oplogs: more runs than the order's own entries.
+    assert!(report.runs as u64 > report.reference.oplog_len + 8, "{report}");
+    assert_eq!(report.recovered, report.runs);
+    assert!(report.to_string().contains("called agent         inventory(\"main\"), 4 invocation(s)"), "{report}");
+    assert_eq!(report.reference.kv["orders"]["o-1"], br#"[{"sku":"apple","quantity":2}]"#);
+}
+
+#[test]
+fn random_crashes_on_both_sides_recover() {
+    let (env, component) = warehouse();
+    let plan = CrashPlan::Random { seed: 7, trials: 30, crashes_per_run: 3 };
+    let report = verify(&env, &component, &scenario(), &plan).unwrap();
+    println!("{report}");
+    assert!(report.is_ok(), "{report}");
+    assert!(report.crashes_fired > 30, "{report}");
+}
