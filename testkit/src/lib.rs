@@ -8,8 +8,12 @@
 //!   1.5 first), runs commands and creates [`Agent`]s.
 //! - [`Agent`] keeps an [`Oplog`](oplog::Oplog), recovers from injected
 //!   [`CrashPoint`]s by replay, and reports divergence precisely.
+//! - Agents call each other through `golem:agent/host`'s RPC; the agents
+//!   called belong to the environment and are reached through an
+//!   [`AgentHandle`] ([`Environment::agent_handle`]).
 //! - [`verify`] runs a scenario crash-free and then with a crash at every
-//!   oplog index (or at seeded random points) and compares.
+//!   oplog index (or at seeded random points) of every agent involved and
+//!   compares.
 //! - [`guest::GuestBuild`] builds a guest crate for `wasm32-wasip2` from a test.
 //! - [`inspect`] lists a component's imports and exports and checks them.
 
