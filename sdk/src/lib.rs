@@ -13,6 +13,8 @@
 //! - [`agent`](mod@agent) and [`#[agent]`](macro@agent), [`export_agents!`]: agent types
 //!   from a Rust `impl` block; [`rpc`]: calling other agents through the typed
 //!   clients the macro generates.
+//! - [`plugin`]: oplog-processor plugins ([`plugin::OplogProcessor`],
+//!   [`export_oplog_processor!`]).
 //! - Typed host APIs: [`keyvalue`], [`blobstore`], [`context`], [`oplog`],
 //!   [`host`], [`config`], [`logging`].
 //! - Durability: [`durable`], [`durability`], [`guards`]; values: [`value`],
@@ -48,6 +50,7 @@ pub mod keyvalue;
 pub mod logging;
 pub mod oplog;
 mod paging;
+pub mod plugin;
 pub mod rpc;
 mod streams;
 pub mod value;

@@ -126,6 +126,16 @@ impl Shared {
         lock(&self.held_by_tests).insert(id.to_string());
     }
 
+    /// What plugin grant `grant` stands for, if it is installed here.
+    pub(crate) fn plugin_installation(
+        &self,
+        grant: &crate::host::bindings::golem::api::oplog::EnvironmentPluginGrantId,
+    ) -> Option<crate::host::bindings::golem::api::oplog::PluginInstallationDescription> {
+        // No plugin host yet: nothing is installed.
+        let _ = grant;
+        None
+    }
+
     /// The crashes planned for agent `id` (taken: each fires once).
     pub(crate) fn take_planned_crashes(&self, id: &str) -> Vec<crate::CrashPoint> {
         lock(&self.crash_plan).remove(id).unwrap_or_default()

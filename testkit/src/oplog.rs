@@ -15,7 +15,25 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+pub use crate::host::bindings::golem::api::oplog::OplogEntry as RawOplogEntry;
 pub use crate::host::bindings::golem::api::oplog::PublicOplogEntry as OplogEntry;
+
+/// The raw form of `entry`, as an executor hands it to oplog processors:
+/// payloads serialized (inline, as JSON), plugins named by grant id.
+pub fn to_raw(entry: &OplogEntry) -> RawOplogEntry {
+    crate::host::raw_oplog::to_raw(entry)
+}
+
+/// The public form of a raw entry (what `enrich-oplog-entries` returns);
+/// `plugins` describes the plugin grants it names.
+pub fn enrich(
+    raw: &RawOplogEntry,
+    plugins: impl Fn(
+        &crate::host::bindings::golem::api::oplog::EnvironmentPluginGrantId,
+    ) -> Option<crate::host::bindings::golem::api::oplog::PluginInstallationDescription>,
+) -> Result<OplogEntry, String> {
+    crate::host::raw_oplog::enrich(raw, &plugins)
+}
 
 const HEADER: &[u8] = b"reprise-oplog v1\n";
 /// Entries larger than this are treated as damage rather than allocated.

@@ -667,3 +667,25 @@ fn guards_restore_settings_after_early_returns_and_closures() {
         )]
     );
 }
+
+#[test]
+fn raw_entries_enrich_back_to_the_public_ones() {
+    use reprise_testkit::oplog::{RawOplogEntry, enrich, to_raw};
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[s("p1")]).unwrap();
+    for (method, args) in &everything().calls {
+        let _ = agent.invoke(method, args);
+    }
+    let entries = agent.oplog().entries();
+    let kinds: std::collections::BTreeSet<String> =
+        entries.iter().map(|e| format!("{e:?}").split('(').next().unwrap_or_default().to_string()).collect();
+    assert!(kinds.len() >= 8, "a varied oplog: {kinds:?}");
+    for (i, entry) in entries.iter().enumerate() {
+        let raw = to_raw(entry);
+        if let RawOplogEntry::HostCall(p) = &raw {
+            assert!(matches!(p.request, reprise_testkit::host::bindings::golem::api::oplog::OplogPayload::Inline(_)));
+        }
+        assert_eq!(&enrich(&raw, |_| None).unwrap(), entry, "entry {}", i + 1);
+    }
+}

@@ -15,6 +15,7 @@ pub mod journal;
 pub mod keyvalue;
 mod logging;
 pub mod oplog_api;
+pub(crate) mod raw_oplog;
 pub mod registry;
 pub mod rpc;
 pub(crate) mod state;

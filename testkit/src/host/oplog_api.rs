@@ -99,10 +99,15 @@ impl Host for HostState {
         &mut self,
         _environment_id: EnvironmentId,
         _agent_id: AgentId,
-        _entries: Vec<(u64, RawEntry)>,
+        entries: Vec<(u64, RawEntry)>,
         _component_revision: ComponentRevision,
     ) -> wasmtime::Result<Result<Vec<OplogEntry>, String>> {
-        Ok(Err("the Reprise testkit cannot enrich raw oplog entries yet".into()))
+        // A pure function of its input: nothing to journal.
+        let lookup = |grant: &_| self.shared.plugin_installation(grant);
+        Ok(entries
+            .iter()
+            .map(|(index, raw)| super::raw_oplog::enrich(raw, &lookup).map_err(|e| format!("oplog entry {index}: {e}")))
+            .collect())
     }
 }
 
