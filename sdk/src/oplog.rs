@@ -23,6 +23,55 @@ use crate::bindings::golem::api::oplog::{GetOplog, SearchOplog};
 use crate::bindings::golem::core::types::AgentId;
 use crate::paging::{PageSource, Pages};
 
+/// The entry's kind as Golem names it in WIT (`host-call`,
+/// `agent-invocation-started`, ...).
+pub fn kind(entry: &PublicOplogEntry) -> &'static str {
+    use PublicOplogEntry as E;
+    match entry {
+        E::Create(_) => "create",
+        E::HostCall(_) => "host-call",
+        E::AgentInvocationStarted(_) => "agent-invocation-started",
+        E::AgentInvocationFinished(_) => "agent-invocation-finished",
+        E::Suspend(_) => "suspend",
+        E::Error(_) => "error",
+        E::NoOp(_) => "no-op",
+        E::Jump(_) => "jump",
+        E::Interrupted(_) => "interrupted",
+        E::Exited(_) => "exited",
+        E::BeginAtomicRegion(_) => "begin-atomic-region",
+        E::EndAtomicRegion(_) => "end-atomic-region",
+        E::BeginRemoteWrite(_) => "begin-remote-write",
+        E::EndRemoteWrite(_) => "end-remote-write",
+        E::PendingAgentInvocation(_) => "pending-agent-invocation",
+        E::PendingUpdate(_) => "pending-update",
+        E::SuccessfulUpdate(_) => "successful-update",
+        E::FailedUpdate(_) => "failed-update",
+        E::GrowMemory(_) => "grow-memory",
+        E::FilesystemStorageUsageUpdate(_) => "filesystem-storage-usage-update",
+        E::CreateResource(_) => "create-resource",
+        E::DropResource(_) => "drop-resource",
+        E::Log(_) => "log",
+        E::Restart(_) => "restart",
+        E::ActivatePlugin(_) => "activate-plugin",
+        E::DeactivatePlugin(_) => "deactivate-plugin",
+        E::Revert(_) => "revert",
+        E::CancelPendingInvocation(_) => "cancel-pending-invocation",
+        E::StartSpan(_) => "start-span",
+        E::FinishSpan(_) => "finish-span",
+        E::SetSpanAttribute(_) => "set-span-attribute",
+        E::ChangePersistenceLevel(_) => "change-persistence-level",
+        E::BeginRemoteTransaction(_) => "begin-remote-transaction",
+        E::PreCommitRemoteTransaction(_) => "pre-commit-remote-transaction",
+        E::PreRollbackRemoteTransaction(_) => "pre-rollback-remote-transaction",
+        E::CommittedRemoteTransaction(_) => "committed-remote-transaction",
+        E::RolledBackRemoteTransaction(_) => "rolled-back-remote-transaction",
+        E::Snapshot(_) => "snapshot",
+        E::OplogProcessorCheckpoint(_) => "oplog-processor-checkpoint",
+        E::SetRetryPolicy(_) => "set-retry-policy",
+        E::RemoveRetryPolicy(_) => "remove-retry-policy",
+    }
+}
+
 /// The entries of `agent`'s oplog from index `from` (1-based) on.
 pub fn entries(agent: &AgentId, from: u64) -> Entries {
     let from = from.max(1);

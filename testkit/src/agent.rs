@@ -9,6 +9,7 @@ use crate::host::bindings::exports::golem::agent::guest::Guest;
 use crate::host::bindings::golem::agent::common::{AgentError, AgentType, Principal};
 use crate::host::bindings::golem::api::host::AgentStatus;
 use crate::host::bindings::golem::api::host::EnvironmentId;
+use crate::host::bindings::golem::api::oplog::PluginInstallationDescription;
 use crate::host::bindings::golem::api::oplog::{
     AgentInitializationParameters, AgentInvocation, AgentInvocationFinishedParameters, AgentInvocationOutputParameters,
     AgentInvocationResult, AgentInvocationStartedParameters, AgentMethodInvocationParameters, AgentMode,
@@ -55,12 +56,29 @@ enum Call {
         function: String,
         input: DataValue,
     },
+    /// A batch for an oplog-processor plugin.
+    Process {
+        key: String,
+        batch: std::sync::Arc<ProcessBatch>,
+    },
+}
+
+/// The arguments of one `golem:api/oplog-processor.process` call.
+#[derive(Debug)]
+pub(crate) struct ProcessBatch {
+    pub(crate) config: Vec<(String, String)>,
+    pub(crate) agent_id: crate::host::bindings::golem::core::types::AgentId,
+    pub(crate) metadata: crate::host::bindings::golem::api::host::AgentMetadata,
+    pub(crate) first_index: u64,
+    pub(crate) entries: Vec<crate::oplog::RawOplogEntry>,
 }
 
 struct Live {
     store: Store<HostState>,
     /// The agent interface; `None` for plain components.
     guest: Option<Guest>,
+    /// The oplog-processor interface, for plugin components.
+    processor: Option<crate::host::bindings::exports::golem::api::oplog_processor::Guest>,
     instance: wasmtime::component::Instance,
 }
 
@@ -350,7 +368,7 @@ impl Agent {
                 _ => return Err(Error::Setup("the oplog does not start with a `create` entry".into())),
             }
         } else {
-            oplog.append(create_entry(&identity, component.inner.info.size as u64))?;
+            oplog.append(create_entry(&identity, component.inner.info.size as u64, component.plugins()))?;
         }
         let mut agent = Agent {
             env,
@@ -491,7 +509,7 @@ impl Agent {
                 timestamp,
                 target_revision: revision,
                 new_component_size: self.component.inner.info.size as u64,
-                new_active_plugins: Vec::new(),
+                new_active_plugins: self.component.plugins().to_vec(),
             }))?,
             Some(details) => self.park_append(OplogEntry::FailedUpdate(FailedUpdateParameters {
                 timestamp,
@@ -601,6 +619,159 @@ impl Agent {
         Ok(answer)
     }
 
+    /// Activate plugin installation `plugin` on this agent (an
+    /// `activate-plugin` entry); its entries, from the first, are delivered
+    /// to the plugin from now on. The plugin must be installed to the
+    /// agent's component revision.
+    pub fn activate_plugin(&mut self, plugin: &PluginInstallationDescription) -> Result<(), Error> {
+        self.check_installed(plugin)?;
+        let timestamp = Journal::time_at(self.oplog().last_index() + 1);
+        let entry = OplogEntry::ActivatePlugin(crate::host::bindings::golem::api::oplog::ActivatePluginParameters {
+            timestamp,
+            plugin: plugin.clone(),
+        });
+        self.park_append(entry)?;
+        crate::plugins::deliver(self);
+        Ok(())
+    }
+
+    /// Deactivate plugin installation `plugin` on this agent (a
+    /// `deactivate-plugin` entry): nothing more is delivered to it until it
+    /// is activated again.
+    pub fn deactivate_plugin(&mut self, plugin: &PluginInstallationDescription) -> Result<(), Error> {
+        self.check_installed(plugin)?;
+        let timestamp = Journal::time_at(self.oplog().last_index() + 1);
+        let entry =
+            OplogEntry::DeactivatePlugin(crate::host::bindings::golem::api::oplog::DeactivatePluginParameters {
+                timestamp,
+                plugin: plugin.clone(),
+            });
+        self.park_append(entry)
+    }
+
+    /// The plugins active on the agent.
+    pub fn active_plugins(&self) -> Vec<PluginInstallationDescription> {
+        crate::plugins::active_plugins(self.oplog().entries())
+    }
+
+    fn check_installed(&self, plugin: &PluginInstallationDescription) -> Result<(), Error> {
+        let installed = self
+            .component
+            .plugins()
+            .iter()
+            .any(|p| p.environment_plugin_grant_id == plugin.environment_plugin_grant_id);
+        if installed {
+            return Ok(());
+        }
+        Err(Error::Plugin(format!(
+            "plugin `{}` {} is not installed to revision {} of agent `{}`'s component",
+            plugin.plugin_name,
+            plugin.plugin_version,
+            self.revision(),
+            self.id()
+        )))
+    }
+
+    pub(crate) fn shared(&self) -> &std::sync::Arc<crate::environment::Shared> {
+        self.env.shared()
+    }
+
+    /// Make sure an instance runs (recovering the agent if it crashed).
+    pub(crate) fn ensure_live(&mut self) -> Result<(), Error> {
+        if self.live.is_none() {
+            self.recover()?;
+        }
+        Ok(())
+    }
+
+    /// The current time as the journal sees it.
+    pub(crate) fn now(&mut self) -> Datetime {
+        self.journal_mut().now()
+    }
+
+    /// Append an entry the executor writes (not the guest). `Ok(false)` when
+    /// an injected crash fired right after it (the instance is gone).
+    pub(crate) fn append_executor_entry(&mut self, entry: OplogEntry) -> Result<bool, Error> {
+        self.ensure_live()?;
+        let live = self.live.as_mut().unwrap_or_else(|| unreachable!("ensure_live() leaves a live instance"));
+        match live.store.data_mut().journal.append(entry) {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                self.absorb_crash(e)?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// The id of agent `agent` of this environment, with its component.
+    pub(crate) fn target_agent_id(&self, agent: &str) -> crate::host::bindings::golem::core::types::AgentId {
+        let component_id = self.shared().agents().get(agent).map_or(0, |r| r.component_id);
+        crate::host::bindings::golem::core::types::AgentId {
+            component_id: crate::host::bindings::golem::core::types::ComponentId { uuid: uuid_from_u128(component_id) },
+            agent_id: agent.to_string(),
+        }
+    }
+
+    /// The `process` call for entries `batch` of `target`, from the copy of
+    /// its oplog the plugin host keeps.
+    fn process_call(
+        &self,
+        plugin: &PluginInstallationDescription,
+        target: &crate::host::bindings::golem::core::types::AgentId,
+        batch: (u64, u64),
+        key: String,
+    ) -> Result<Call, Error> {
+        let shared = self.shared();
+        let entries = shared.plugins().source(&target.agent_id, batch.0, batch.1).ok_or_else(|| {
+            Error::Plugin(format!(
+                "entries {}..={} of agent `{}` are not known to the plugin host",
+                batch.0, batch.1, target.agent_id
+            ))
+        })?;
+        let metadata = match shared.agents().get(&target.agent_id) {
+            Some(record) => record.metadata(shared.seed),
+            None => return Err(Error::Plugin(format!("agent `{}` is not known to the environment", target.agent_id))),
+        };
+        let batch = ProcessBatch {
+            config: plugin.parameters.clone(),
+            agent_id: target.clone(),
+            metadata,
+            first_index: batch.0,
+            entries: entries.iter().map(crate::oplog::to_raw).collect(),
+        };
+        Ok(Call::Process { key, batch: std::sync::Arc::new(batch) })
+    }
+
+    /// As a plugin worker, process entries `batch` of `target`: the
+    /// plugin's own refusal is the inner error.
+    pub(crate) fn process_batch(
+        &mut self,
+        plugin: &PluginInstallationDescription,
+        target: &crate::host::bindings::golem::core::types::AgentId,
+        batch: (u64, u64),
+        key: String,
+    ) -> Result<Result<(), String>, Error> {
+        let call = self.process_call(plugin, target, batch, key)?;
+        Ok(self.run_answer(call)?.map(|_| ()).map_err(|e| describe_agent_error(&e)))
+    }
+
+    /// The batch of the `process` invocation started at oplog position
+    /// `pos`, rebuilt from the checkpoint before it, as on the live run.
+    fn rebuild_process_call(&self, pos: usize, key: &str) -> Result<Call, Error> {
+        let checkpoint = self.oplog().entries()[..pos].iter().rev().find_map(|e| match e {
+            OplogEntry::OplogProcessorCheckpoint(p) => Some(p.clone()),
+            _ => None,
+        });
+        let corrupt = |reason: String| {
+            Error::CorruptOplog(crate::host::journal::CorruptEntry { oplog_index: pos as u64 + 1, reason })
+        };
+        let Some(c) = checkpoint else {
+            return Err(corrupt("a plugin invocation without a checkpoint before it".into()));
+        };
+        self.process_call(&c.plugin, &c.target_agent_id, (c.last_batch_start, c.sending_up_to), key.to_string())
+            .map_err(|e| corrupt(format!("its batch cannot be rebuilt: {e}")))
+    }
+
     /// Invoke a method with a raw `data-value` input.
     pub fn invoke_data(&mut self, method: &str, input: DataValue) -> Result<DataValue, Error> {
         self.run(Call::Method { name: method.into(), input, key: String::new() })
@@ -687,6 +858,9 @@ impl Agent {
         self.set_status(AgentStatus::Running);
         let result = self.run_call(call);
         self.set_status(if self.failed.is_some() { AgentStatus::Failed } else { AgentStatus::Idle });
+        if result.is_ok() && !self.component.plugins().is_empty() {
+            crate::plugins::deliver(self);
+        }
         result
     }
 
@@ -703,7 +877,7 @@ impl Agent {
         };
         self.begin_spans(started, &call);
         match self.invoke_guest(&call) {
-            Ok(Outcome::Done(result)) => self.finish(started, result, output_schema),
+            Ok(Outcome::Done(result)) => self.finish(started, result, &call, output_schema),
             Ok(Outcome::Crashed) => self.recover_invocation(started),
             Err(e) => Err(e),
         }
@@ -734,11 +908,11 @@ impl Agent {
         }
     }
 
-    fn finish(&mut self, started: u64, result: Answer, schema: DataSchema) -> Result<Answer, Error> {
+    fn finish(&mut self, started: u64, result: Answer, call: &Call, schema: DataSchema) -> Result<Answer, Error> {
         let live = self.live.as_mut().unwrap_or_else(|| unreachable!("finish() runs on a live instance"));
         let journal = &mut live.store.data_mut().journal;
         let finished_index = journal.last_index() + 1;
-        match journal.append(finished_entry(&result, schema, journal.now())) {
+        match journal.append(finished_entry(&result, call, schema, journal.now())) {
             Ok(_) => {}
             Err(e) => match e.downcast_ref::<CrashInjected>() {
                 Some(CrashInjected(fired)) => {
@@ -769,6 +943,7 @@ impl Agent {
             let method = match call {
                 Call::Initialize { agent_type, .. } => agent_type.as_str(),
                 Call::Method { name, .. } | Call::Export { function: name, .. } => name.as_str(),
+                Call::Process { .. } => "process",
             };
             live.store.data_mut().spans.begin_invocation(seed, started, method);
         }
@@ -787,6 +962,10 @@ impl Agent {
                 guest.call_invoke(&mut live.store, name, input, &principal)
             }
             (Call::Export { function, input }, _) => call_export(live, function, input),
+            (Call::Process { batch, .. }, _) => match &live.processor {
+                Some(processor) => call_process(processor, &mut live.store, batch),
+                None => return Err(Error::MissingExport(format!("`{}`", crate::plugins::PROCESSOR_INTERFACE))),
+            },
             (_, None) => return Err(Error::MissingExport("`golem:agent/guest@1.5.0`".into())),
         };
         match result {
@@ -895,7 +1074,11 @@ impl Agent {
                 }
                 _ => None,
             };
-            self.live = Some(Live { store, guest, instance });
+            let processor = match &inner.processor {
+                Some(indices) => Some(indices.load(&mut store, &instance).map_err(|e| Error::Instantiate(chain(&e)))?),
+                None => None,
+            };
+            self.live = Some(Live { store, guest, processor, instance });
             match self.replay_invocations()? {
                 Some(completed) => return Ok(completed),
                 None => continue, // crashed again while recovering
@@ -927,12 +1110,17 @@ impl Agent {
                     actual: "had no invocation running to produce it".into(),
                 }));
             };
-            let call = call_of(started, &self.agent_type, self.plain).ok_or_else(|| {
-                Error::CorruptOplog(crate::host::journal::CorruptEntry {
-                    oplog_index: pos as u64 + 1,
-                    reason: "an invocation kind the testkit cannot replay".into(),
-                })
-            })?;
+            let call = match &started.invocation {
+                AgentInvocation::ProcessOplogEntries(p) => self.rebuild_process_call(pos, &p.idempotency_key)?,
+                _ => call_of(started, &self.agent_type, self.plain).ok_or_else(|| {
+                    Error::CorruptOplog(crate::host::journal::CorruptEntry {
+                        oplog_index: pos as u64 + 1,
+                        reason: "an invocation kind the testkit cannot replay".into(),
+                    })
+                })?,
+            };
+            let live = self.live.as_mut().unwrap_or_else(|| unreachable!("replaying on a live instance"));
+            let journal = &mut live.store.data_mut().journal;
             let index = journal
                 .replay_checked(Strict::InvocationStarted, || "started an invocation".into())
                 .map_err(Error::Divergence)?
@@ -947,7 +1135,7 @@ impl Agent {
             let journal = &mut live.store.data_mut().journal;
             if journal.is_live() {
                 // This invocation was interrupted: it completed live just now.
-                if let Err(e) = journal.append(finished_entry(&result, output_schema, journal.now())) {
+                if let Err(e) = journal.append(finished_entry(&result, &call, output_schema, journal.now())) {
                     self.absorb_crash(e)?;
                     return Ok(None);
                 }
@@ -960,7 +1148,7 @@ impl Agent {
                 let (at, recorded) = journal
                     .replay_checked(Strict::InvocationFinished, || "finished the invocation".into())
                     .map_err(Error::Divergence)?;
-                let now = finished_entry(&result, output_schema, timestamp);
+                let now = finished_entry(&result, &call, output_schema, timestamp);
                 // New code may answer past calls differently; only the same
                 // code returning something else is nondeterminism.
                 let same_code = !self.updating && at > updated_at;
@@ -1022,6 +1210,32 @@ fn call_export(live: &mut Live, function: &str, input: &DataValue) -> wasmtime::
     Ok(Ok(data_value(&values)))
 }
 
+/// Run a batch through a plugin's `process`; its refusal is the answer's error.
+fn call_process(
+    processor: &crate::host::bindings::exports::golem::api::oplog_processor::Guest,
+    store: &mut Store<HostState>,
+    batch: &ProcessBatch,
+) -> wasmtime::Result<Answer> {
+    use crate::host::bindings::exports::golem::api::oplog_processor::AccountInfo;
+    let account = AccountInfo { account_id: AccountId { uuid: uuid_from_u128(0) } };
+    let outcome = processor.call_process(
+        store,
+        account,
+        &batch.config,
+        batch.agent_id.component_id,
+        &batch.agent_id,
+        &batch.metadata,
+        batch.first_index,
+        &batch.entries,
+    )?;
+    Ok(outcome.map(|()| DataValue::Tuple(Vec::new())).map_err(|message| {
+        AgentError::CustomError(crate::host::bindings::golem::core::types::ValueAndType {
+            value: Value::String(message).to_wit(),
+            typ: Type::String.to_wit(),
+        })
+    }))
+}
+
 fn call_of(started: &AgentInvocationStartedParameters, agent_type: &str, plain: bool) -> Option<Call> {
     match &started.invocation {
         AgentInvocation::AgentMethodInvocation(p) if plain => {
@@ -1077,6 +1291,9 @@ fn started_entry(call: &Call, schema: DataSchema, timestamp: Datetime) -> OplogE
             trace_states: Vec::new(),
             invocation_context: Vec::new(),
         }),
+        Call::Process { key, .. } => AgentInvocation::ProcessOplogEntries(
+            crate::host::bindings::golem::api::oplog::ProcessOplogEntriesParameters { idempotency_key: key.clone() },
+        ),
         Call::Export { function: name, input } => {
             AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
                 idempotency_key: String::new(),
@@ -1091,7 +1308,18 @@ fn started_entry(call: &Call, schema: DataSchema, timestamp: Datetime) -> OplogE
     OplogEntry::AgentInvocationStarted(AgentInvocationStartedParameters { timestamp, invocation })
 }
 
-fn finished_entry(result: &Result<DataValue, AgentError>, schema: DataSchema, timestamp: Datetime) -> OplogEntry {
+fn finished_entry(result: &Answer, call: &Call, schema: DataSchema, timestamp: Datetime) -> OplogEntry {
+    if let Call::Process { .. } = call {
+        let error = result.as_ref().err().map(describe_agent_error);
+        return OplogEntry::AgentInvocationFinished(AgentInvocationFinishedParameters {
+            timestamp,
+            result: AgentInvocationResult::ProcessOplogEntries(
+                crate::host::bindings::golem::api::oplog::FallibleResultParameters { error },
+            ),
+            consumed_fuel: 0,
+            component_revision: 0,
+        });
+    }
     let (output, schema) = match result {
         Ok(v) => (v.clone(), schema),
         // Agent errors are recomputed on replay; the entry marks the end.
@@ -1125,7 +1353,11 @@ fn result_summary(entry: &OplogEntry) -> String {
     }
 }
 
-fn create_entry(identity: &AgentIdentity, component_size: u64) -> OplogEntry {
+fn create_entry(
+    identity: &AgentIdentity,
+    component_size: u64,
+    plugins: &[crate::host::bindings::golem::api::oplog::PluginInstallationDescription],
+) -> OplogEntry {
     OplogEntry::Create(CreateParameters {
         timestamp: Journal::time_at(1),
         agent_id: crate::host::bindings::golem::core::types::AgentId {
@@ -1142,7 +1374,7 @@ fn create_entry(identity: &AgentIdentity, component_size: u64) -> OplogEntry {
         parent: None,
         component_size,
         initial_total_linear_memory_size: 0,
-        initial_active_plugins: Vec::new(),
+        initial_active_plugins: plugins.to_vec(),
         local_agent_config: Vec::new(),
         original_phantom_id: None,
         instance_id: uuid_from_u128(0),

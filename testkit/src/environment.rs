@@ -12,7 +12,9 @@ use crate::agent::{Agent, AgentHandle, NewAgent};
 use crate::engine::{compile, engine, lock};
 use crate::error::{Error, chain};
 use crate::host::bindings::exports::golem::agent::guest::GuestIndices;
+use crate::host::bindings::exports::golem::api::oplog_processor::GuestIndices as ProcessorIndices;
 pub use crate::host::bindings::golem::agent::common::AgentType;
+use crate::host::bindings::golem::api::oplog::{EnvironmentPluginGrantId, PluginInstallationDescription};
 use crate::host::blobstore::{BlobStore, BlobWrite};
 use crate::host::keyvalue::KvStore;
 use crate::host::registry::AgentRecord;
@@ -62,6 +64,8 @@ pub(crate) struct Shared {
     crash_plan: Mutex<BTreeMap<String, Vec<crate::CrashPoint>>>,
     /// Host bindings every instance of the environment links against.
     linker: Arc<Linker<HostState>>,
+    /// Plugin definitions, installations, and the oplogs delivered to them.
+    plugins: Mutex<crate::plugins::PluginHost>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -95,6 +99,7 @@ impl Shared {
             creating: Mutex::default(),
             crash_plan: Mutex::default(),
             linker,
+            plugins: Mutex::default(),
         }
     }
 
@@ -129,11 +134,13 @@ impl Shared {
     /// What plugin grant `grant` stands for, if it is installed here.
     pub(crate) fn plugin_installation(
         &self,
-        grant: &crate::host::bindings::golem::api::oplog::EnvironmentPluginGrantId,
-    ) -> Option<crate::host::bindings::golem::api::oplog::PluginInstallationDescription> {
-        // No plugin host yet: nothing is installed.
-        let _ = grant;
-        None
+        grant: &EnvironmentPluginGrantId,
+    ) -> Option<PluginInstallationDescription> {
+        self.plugins().installation(grant)
+    }
+
+    pub(crate) fn plugins(&self) -> MutexGuard<'_, crate::plugins::PluginHost> {
+        lock(&self.plugins)
     }
 
     /// The crashes planned for agent `id` (taken: each fires once).
@@ -354,6 +361,7 @@ impl Environment {
         // Components are compiled once and immutable: the copy has them too,
         // so agents in it can reach other agent types by RPC.
         *shared.components() = s.components().clone();
+        *shared.plugins() = s.plugins().fresh_copy();
         Environment::rooted(Arc::new(shared))
     }
 
@@ -400,13 +408,23 @@ impl Environment {
         let component = compile(bytes)?;
         let pre = self.shared.linker.instantiate_pre(&component).map_err(|e| Error::Instantiate(chain(&e)))?;
         let guest = GuestIndices::new(&pre).ok();
+        let processor = ProcessorIndices::new(&pre).ok();
         let id = crate::host::journal::seed_from(&[bytes]);
         let component_id = u128::from(id) << 64 | u128::from(id.rotate_left(17));
         let agent_types = match &guest {
             Some(indices) => self.discover(&pre, indices),
             None => Ok(Vec::new()),
         };
-        let inner = ComponentInner { info, pre, guest, agent_types, id: component_id, revision: 0 };
+        let inner = ComponentInner {
+            info,
+            pre,
+            guest,
+            processor,
+            plugins: Vec::new(),
+            agent_types,
+            id: component_id,
+            revision: 0,
+        };
         let component = LoadedComponent { inner: Arc::new(inner) };
         self.shared.components().insert((component_id, 0), component.clone());
         Ok(component)
@@ -419,20 +437,33 @@ impl Environment {
         let bytes =
             std::fs::read(path).map_err(|source| inspect::InspectError::Io { path: path.to_owned(), source })?;
         let loaded = self.load_bytes(&bytes)?;
+        // Installed plugins stay installed when the code changes.
+        Ok(self.add_revision(component, &loaded, component.inner.plugins.clone()))
+    }
+
+    /// Register the next revision of `component`: `code`'s binary with `plugins` installed.
+    pub(crate) fn add_revision(
+        &self,
+        component: &LoadedComponent,
+        code: &LoadedComponent,
+        plugins: Vec<PluginInstallationDescription>,
+    ) -> LoadedComponent {
         let id = component.inner.id;
         let mut components = self.shared.components();
         let revision = components.keys().filter(|(c, _)| *c == id).map(|(_, r)| r + 1).max().unwrap_or(1);
         let inner = ComponentInner {
-            info: loaded.inner.info.clone(),
-            pre: loaded.inner.pre.clone(),
-            guest: loaded.inner.guest.clone(),
-            agent_types: loaded.inner.agent_types.clone(),
+            info: code.inner.info.clone(),
+            pre: code.inner.pre.clone(),
+            guest: code.inner.guest.clone(),
+            processor: code.inner.processor.clone(),
+            plugins,
+            agent_types: code.inner.agent_types.clone(),
             id,
             revision,
         };
         let revised = LoadedComponent { inner: Arc::new(inner) };
         components.insert((id, revision), revised.clone());
-        Ok(revised)
+        revised
     }
 
     pub(crate) fn component_revision(&self, id: u128, revision: u64) -> Option<LoadedComponent> {
@@ -549,6 +580,10 @@ pub(crate) struct ComponentInner {
     pub(crate) info: ComponentInfo,
     pub(crate) pre: InstancePre<HostState>,
     pub(crate) guest: Option<GuestIndices>,
+    /// The `golem:api/oplog-processor` export, for plugin components.
+    pub(crate) processor: Option<ProcessorIndices>,
+    /// Plugins installed to this revision.
+    pub(crate) plugins: Vec<PluginInstallationDescription>,
     /// What discovery returned (or why it failed).
     agent_types: Result<Vec<AgentType>, String>,
     pub(crate) id: u128,
@@ -586,6 +621,16 @@ impl LoadedComponent {
     /// The component's revision (0 for the first load).
     pub fn revision(&self) -> u64 {
         self.inner.revision
+    }
+
+    /// The plugins installed to this revision.
+    pub fn plugins(&self) -> &[PluginInstallationDescription] {
+        &self.inner.plugins
+    }
+
+    /// The installation of plugin `name` on this revision, if any.
+    pub fn plugin(&self, name: &str) -> Option<&PluginInstallationDescription> {
+        self.inner.plugins.iter().find(|p| p.plugin_name == name)
     }
 
     /// What the component imports and exports.

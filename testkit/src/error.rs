@@ -67,6 +67,8 @@ pub enum Error {
         /// How many recoveries were attempted.
         attempts: usize,
     },
+    /// A plugin could not be defined, installed, activated or run.
+    Plugin(String),
     /// The testkit itself could not be set up.
     Setup(String),
     /// The guest failed in some other way.
@@ -107,6 +109,7 @@ impl fmt::Display for Error {
                 write!(f, "the component has no agent type `{name}`; it defines: {known}")
             }
             Error::RecoveryLoop { attempts } => write!(f, "recovery crashed {attempts} times in a row; giving up"),
+            Error::Plugin(e) => write!(f, "plugin: {e}"),
             Error::Setup(e) => write!(f, "setting up the testkit failed: {e}"),
             Error::Guest(e) => write!(f, "the guest failed: {e}"),
         }

@@ -27,6 +27,7 @@ pub mod guest;
 pub mod host;
 pub mod inspect;
 pub mod oplog;
+pub mod plugins;
 pub mod recording;
 pub mod value;
 pub mod verify;

@@ -231,7 +231,7 @@ impl fmt::Display for VerificationReport {
             self.reference.oplog_len
         )?;
         for (agent, invocations) in &self.reference.remote_invocations {
-            writeln!(f, "  called agent         {agent}, {} invocation(s)", invocations.len())?;
+            writeln!(f, "  other agent          {agent}, {} method invocation(s)", invocations.len())?;
         }
         if let Some(seed) = self.seed {
             writeln!(f, "  seed                 {seed}")?;

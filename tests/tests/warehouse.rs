@@ -260,7 +260,10 @@ fn every_crash_point_of_either_agent_recovers() {
     // Crash points cover both oplogs: more runs than the order's own entries.
     assert!(report.runs as u64 > report.reference.oplog_len + 8, "{report}");
     assert_eq!(report.recovered, report.runs);
-    assert!(report.to_string().contains("called agent         inventory(\"main\"), 4 invocation(s)"), "{report}");
+    assert!(
+        report.to_string().contains("other agent          inventory(\"main\"), 4 method invocation(s)"),
+        "{report}"
+    );
     assert_eq!(report.reference.kv["orders"]["o-1"], br#"[{"sku":"apple","quantity":2}]"#);
 }
 

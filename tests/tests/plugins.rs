@@ -1,0 +1,248 @@
+//! Oplog-processor plugins: the handshake, installation and activation, and
+//! exactly-once, in-order delivery through crashes of the agent and of the
+//! plugin (`examples/oplog-jsonl` on `examples/counter`).
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use reprise_e2e::build_example;
+use reprise_testkit::host::bindings::golem::api::oplog::{
+    AgentInvocation, AgentInvocationResult, PluginInstallationDescription,
+};
+use reprise_testkit::oplog::OplogEntry;
+use reprise_testkit::plugins::worker_id;
+use reprise_testkit::value::Value;
+use reprise_testkit::verify::{CrashPlan, Scenario, verify};
+use reprise_testkit::{Agent, CrashPoint, Environment, LoadedComponent};
+
+const BUCKET: &str = "audit";
+
+/// An environment with the counter component (revision 0) and the
+/// JSON-lines plugin defined; returns the revision with it installed too.
+fn setup() -> (Environment, LoadedComponent, LoadedComponent) {
+    let env = Environment::new().unwrap();
+    let counter = env.load(build_example("counter")).unwrap();
+    let jsonl = env.load(build_example("oplog-jsonl")).unwrap();
+    env.define_plugin("jsonl", "1.0.0", "every entry as a JSON line", &jsonl).unwrap();
+    let audited = env.install_plugin(&counter, "jsonl", "1.0.0", [("bucket", BUCKET)]).unwrap();
+    (env, counter, audited)
+}
+
+fn installation(component: &LoadedComponent) -> PluginInstallationDescription {
+    component.plugin("jsonl").expect("installed").clone()
+}
+
+/// The JSON lines the plugin wrote for `agent`, in key order, each with
+/// the bounds of the batch it came in.
+fn lines(env: &Environment, agent: &str) -> Vec<(String, serde_json::Value)> {
+    let kv = env.kv_contents();
+    let Some(bucket) = kv.get(BUCKET) else { return Vec::new() };
+    bucket
+        .iter()
+        .filter(|(key, _)| key.starts_with(&format!("{agent}/")))
+        .flat_map(|(key, value)| {
+            String::from_utf8(value.clone())
+                .unwrap()
+                .lines()
+                .map(|line| (key.clone(), serde_json::from_str(line).unwrap()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The oplog indexes the plugin wrote lines for, in order.
+fn indexes(env: &Environment, agent: &str) -> Vec<u64> {
+    lines(env, agent).iter().map(|(_, line)| line["index"].as_u64().unwrap()).collect()
+}
+
+/// What the plugin's instance recorded: (batch keys of its invocations,
+/// refusals).
+fn worker_record(env: &Environment, plugin: &PluginInstallationDescription) -> (Vec<String>, Vec<String>) {
+    let handle = env.agent_handle(&worker_id(plugin, 0)).expect("the plugin instance runs");
+    let worker = handle.lock();
+    let mut keys = Vec::new();
+    let mut refusals = Vec::new();
+    for entry in worker.oplog().entries() {
+        match entry {
+            OplogEntry::AgentInvocationStarted(p) => {
+                if let AgentInvocation::ProcessOplogEntries(p) = &p.invocation {
+                    keys.push(p.idempotency_key.clone());
+                }
+            }
+            OplogEntry::AgentInvocationFinished(p) => {
+                if let AgentInvocationResult::ProcessOplogEntries(r) = &p.result
+                    && let Some(e) = &r.error
+                {
+                    refusals.push(e.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    (keys, refusals)
+}
+
+fn increment(agent: &mut Agent, times: usize) {
+    for _ in 0..times {
+        agent.invoke("increment", &[Value::U64(1)]).unwrap();
+    }
+}
+
+#[test]
+fn the_handshake_refuses_a_component_without_the_processor_interface() {
+    let env = Environment::new().unwrap();
+    let counter = env.load(build_example("counter")).unwrap();
+    let e = env.define_plugin("fake", "0.1.0", "not a plugin", &counter).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "plugin: plugin `fake` 0.1.0: the component must export `golem:api/oplog-processor@1.5.0`, but it exports golem:agent/guest@1.5.0"
+    );
+    let e = env.install_plugin(&counter, "fake", "0.1.0", [("k", "v")]).unwrap_err().to_string();
+    assert_eq!(e, "plugin: plugin `fake` 0.1.0 is not defined (see `define_plugin`)");
+}
+
+#[test]
+fn an_installed_plugin_receives_every_entry_once_in_order() {
+    let (env, counter, audited) = setup();
+    assert_eq!(counter.plugins().len(), 0);
+    assert_eq!(audited.revision(), 1);
+    let plugin = installation(&audited);
+    assert_eq!(plugin.parameters, [("bucket".to_string(), BUCKET.to_string())]);
+
+    let mut agent = env.create_agent(&audited, "Counter", &[Value::string("a")]).unwrap();
+    assert_eq!(agent.active_plugins(), std::slice::from_ref(&plugin));
+    increment(&mut agent, 20);
+    let len = agent.oplog().len();
+    assert_eq!(indexes(&env, agent.id()), (1..=len).collect::<Vec<_>>());
+
+    let lines = lines(&env, agent.id());
+    assert_eq!(lines[0].1["kind"], "create");
+    assert_eq!(lines[1].1["detail"]["method"], "(constructor)");
+    assert_eq!(lines[3].1["detail"]["method"], "increment");
+    // Batches of at most 16 entries, named by their bounds.
+    let batches: std::collections::BTreeSet<&str> = lines.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(batches.iter().all(|k| {
+        let (a, b) = k.rsplit_once('/').unwrap().1.split_once('-').unwrap();
+        let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap());
+        b >= a && b - a < 16
+    }));
+
+    // The instance's own oplog: one invocation per batch, none refused,
+    // each batch announced and confirmed by checkpoints.
+    let (keys, refusals) = worker_record(&env, &plugin);
+    assert_eq!(keys.len(), batches.len());
+    assert!(refusals.is_empty(), "{refusals:?}");
+    let handle = env.agent_handle(&worker_id(&plugin, 0)).unwrap();
+    let checkpoints = handle
+        .lock()
+        .oplog()
+        .entries()
+        .iter()
+        .filter(|e| matches!(e, OplogEntry::OplogProcessorCheckpoint(p) if p.target_agent_id.agent_id == agent.id()))
+        .count();
+    assert_eq!(checkpoints, 2 * keys.len());
+
+    // Agents on the revision without the plugin are not observed.
+    let mut plain = env.create_agent(&counter, "Counter", &[Value::string("b")]).unwrap();
+    increment(&mut plain, 2);
+    assert!(indexes(&env, plain.id()).is_empty());
+}
+
+#[test]
+fn activation_delivers_the_history_and_deactivation_pauses() {
+    let (env, counter, audited) = setup();
+    let plugin = installation(&audited);
+    // An agent that ran before the plugin was installed ...
+    let mut agent = env.create_agent(&counter, "Counter", &[Value::string("a")]).unwrap();
+    increment(&mut agent, 5);
+    let e = agent.activate_plugin(&plugin).unwrap_err().to_string();
+    assert!(e.contains("is not installed to revision 0"), "{e}");
+
+    // ... is updated to the revision that has it: its whole history arrives.
+    agent.update(1, true).unwrap().unwrap();
+    assert_eq!(agent.active_plugins(), std::slice::from_ref(&plugin));
+    increment(&mut agent, 1);
+    let len = agent.oplog().len();
+    assert_eq!(indexes(&env, agent.id()), (1..=len).collect::<Vec<_>>());
+
+    // Deactivated, it hears nothing ...
+    agent.deactivate_plugin(&plugin).unwrap();
+    assert!(agent.active_plugins().is_empty());
+    increment(&mut agent, 3);
+    assert_eq!(indexes(&env, agent.id()).len() as u64, len);
+    // ... until it is activated again, when it catches up.
+    agent.activate_plugin(&plugin).unwrap();
+    let len = agent.oplog().len();
+    assert_eq!(indexes(&env, agent.id()), (1..=len).collect::<Vec<_>>());
+    let kinds: Vec<String> =
+        lines(&env, agent.id()).iter().map(|(_, l)| l["kind"].as_str().unwrap().to_string()).collect();
+    assert!(kinds.contains(&"successful-update".to_string()));
+    assert!(kinds.contains(&"deactivate-plugin".to_string()));
+    assert_eq!(kinds.last().unwrap(), "activate-plugin");
+}
+
+/// A small deterministic generator for crash points.
+fn draws(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    move |bound| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        2 + state % bound.max(1)
+    }
+}
+
+#[test]
+fn every_entry_is_delivered_exactly_once_through_crashes_of_agent_and_plugin() {
+    let (env, _counter, audited) = setup();
+    let plugin = installation(&audited);
+    let mut recovered_plugins = 0;
+    for seed in 0..12 {
+        let env = env.fresh();
+        let mut draw = draws(seed);
+        // An agent that already ran, then crashes of both sides while it
+        // keeps working with the plugin active.
+        let mut agent = env.create_agent(&audited, "Counter", &[Value::string("a")]).unwrap();
+        agent.deactivate_plugin(&plugin).unwrap();
+        increment(&mut agent, 4);
+        let agent_crashes: Vec<CrashPoint> =
+            (0..3).map(|_| CrashPoint::AfterEntry(agent.oplog().len() + draw(30))).collect();
+        agent.schedule_crashes(agent_crashes);
+        let plugin_crashes: Vec<CrashPoint> = (0..3).map(|_| CrashPoint::AfterEntry(draw(40))).collect();
+        env.schedule_crashes(&worker_id(&plugin, 0), plugin_crashes);
+        agent.activate_plugin(&plugin).unwrap();
+        increment(&mut agent, 12);
+
+        let len = agent.oplog().len();
+        assert_eq!(indexes(&env, agent.id()), (1..=len).collect::<Vec<_>>(), "seed {seed}");
+        let (keys, refusals) = worker_record(&env, &plugin);
+        assert!(refusals.is_empty(), "seed {seed}: {refusals:?}");
+        let unique: std::collections::BTreeSet<&String> = keys.iter().collect();
+        assert_eq!(unique.len(), keys.len(), "seed {seed}: a batch was processed twice: {keys:?}");
+        let worker = env.agent_handle(&worker_id(&plugin, 0)).unwrap();
+        let (agent_fired, plugin_fired) = (agent.crashes_fired().len(), worker.lock().crashes_fired().len());
+        println!(
+            "seed {seed}: {len} entries in {} batches; crashes: agent {agent_fired}, plugin {plugin_fired} ({} plugin recoveries)",
+            keys.len(),
+            worker.lock().recoveries()
+        );
+        assert!(agent_fired >= 1 && plugin_fired >= 1, "seed {seed}: crashes fired on both sides");
+        recovered_plugins += worker.lock().recoveries();
+    }
+    // The plugin's memory (where each agent is) was rebuilt by replaying
+    // its batches, and it still accepted every following batch.
+    assert!(recovered_plugins >= 12, "{recovered_plugins}");
+}
+
+#[test]
+fn crash_verification_covers_the_plugin_instance() {
+    let (env, _counter, audited) = setup();
+    let scenario = Scenario::new("Counter", [Value::string("a")])
+        .call("increment", [Value::U64(2)])
+        .call("increment", [Value::U64(3)])
+        .call("get", []);
+    let report = verify(&env, &audited, &scenario, &CrashPlan::every_entry()).unwrap();
+    println!("{report}");
+    assert!(report.is_ok(), "{report}");
+    // The plugin's output is part of the compared state, and its oplog adds crash points.
+    assert!(report.reference.kv[BUCKET].keys().all(|k| k.starts_with(r#"counter("a")/"#)));
+    assert!(report.runs as u64 > 2 * report.reference.oplog_len, "{report}");
+}
