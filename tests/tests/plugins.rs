@@ -246,3 +246,58 @@ fn crash_verification_covers_the_plugin_instance() {
     assert!(report.reference.kv[BUCKET].keys().all(|k| k.starts_with(r#"counter("a")/"#)));
     assert!(report.runs as u64 > 2 * report.reference.oplog_len, "{report}");
 }
+
+/// Statistics computed from an oplog the way the agent-stats plugin counts.
+fn expected_stats(entries: &[OplogEntry]) -> serde_json::Value {
+    let mut invocations = std::collections::BTreeMap::<String, u64>::new();
+    let mut host_calls = std::collections::BTreeMap::<String, u64>::new();
+    let mut errors = 0;
+    for entry in entries {
+        match entry {
+            OplogEntry::AgentInvocationStarted(p) => match &p.invocation {
+                AgentInvocation::AgentMethodInvocation(m) => *invocations.entry(m.method_name.clone()).or_default() += 1,
+                AgentInvocation::AgentInitialization(_) => *invocations.entry("(constructor)".into()).or_default() += 1,
+                _ => {}
+            },
+            OplogEntry::HostCall(p) => *host_calls.entry(p.function_name.clone()).or_default() += 1,
+            OplogEntry::Error(_) | OplogEntry::FailedUpdate(_) => errors += 1,
+            _ => {}
+        }
+    }
+    serde_json::json!({
+        "entries": entries.len(),
+        "invocations": invocations,
+        "host_calls": host_calls,
+        "errors": errors,
+        "last_index": entries.len(),
+    })
+}
+
+#[test]
+fn the_statistics_plugin_counts_every_agent_it_observes() {
+    let env = Environment::builder().kv_entry("stock-levels", "main", r#"{"apple":5}"#).build().unwrap();
+    let warehouse = env.load(build_example("warehouse")).unwrap();
+    let stats = env.load(build_example("agent-stats")).unwrap();
+    env.define_plugin("stats", "0.1.0", "per-agent statistics", &stats).unwrap();
+    let observed = env.install_plugin(&warehouse, "stats", "0.1.0", [("bucket", "stats")]).unwrap();
+
+    let mut order = env.create_agent(&observed, "Order", &[Value::string("o-1"), Value::string("main")]).unwrap();
+    for quantity in [1, 2, 9] {
+        order.invoke("add_line", &[Value::string("apple"), Value::U32(quantity)]).unwrap();
+    }
+    order.invoke("place", &[]).unwrap();
+    // The inventory the order called runs the newest revision: observed too.
+    let inventory = env.agent_handle(r#"inventory("main")"#).unwrap();
+    inventory.lock().invoke("stock", &[Value::string("apple")]).unwrap();
+
+    let published = |agent: &str| -> serde_json::Value {
+        serde_json::from_slice(&env.kv_contents()["stats"][agent]).unwrap()
+    };
+    let order_stats = published(order.id());
+    assert_eq!(order_stats, expected_stats(order.oplog().entries()));
+    assert_eq!(order_stats["invocations"]["add_line"], 3);
+    assert_eq!(order_stats["host_calls"]["golem:agent/host::wasm-rpc::invoke-and-await"], 3);
+    let inventory_stats = published(inventory.id());
+    assert_eq!(inventory_stats, expected_stats(inventory.lock().oplog().entries()));
+    assert_eq!(inventory_stats["invocations"]["reserve"], 3);
+}
