@@ -550,6 +550,13 @@ impl Environment {
         self.shared.kv().buckets().clone()
     }
 
+    /// Set (or with `None` delete) a key-value entry from the test, as an
+    /// operator would: agents see it on their next read; it is not one of
+    /// their writes ([`Environment::kv_writes`]).
+    pub fn kv_put(&self, bucket: &str, key: &str, value: Option<&[u8]>) {
+        self.shared.kv().put_external(bucket, key, value.map(<[u8]>::to_vec));
+    }
+
     /// Every write made to the key-value store, in order.
     pub fn kv_writes(&self) -> Vec<crate::host::keyvalue::KvWrite> {
         self.shared.kv().writes().to_vec()

@@ -255,7 +255,9 @@ fn expected_stats(entries: &[OplogEntry]) -> serde_json::Value {
     for entry in entries {
         match entry {
             OplogEntry::AgentInvocationStarted(p) => match &p.invocation {
-                AgentInvocation::AgentMethodInvocation(m) => *invocations.entry(m.method_name.clone()).or_default() += 1,
+                AgentInvocation::AgentMethodInvocation(m) => {
+                    *invocations.entry(m.method_name.clone()).or_default() += 1
+                }
                 AgentInvocation::AgentInitialization(_) => *invocations.entry("(constructor)".into()).or_default() += 1,
                 _ => {}
             },
@@ -290,9 +292,8 @@ fn the_statistics_plugin_counts_every_agent_it_observes() {
     let inventory = env.agent_handle(r#"inventory("main")"#).unwrap();
     inventory.lock().invoke("stock", &[Value::string("apple")]).unwrap();
 
-    let published = |agent: &str| -> serde_json::Value {
-        serde_json::from_slice(&env.kv_contents()["stats"][agent]).unwrap()
-    };
+    let published =
+        |agent: &str| -> serde_json::Value { serde_json::from_slice(&env.kv_contents()["stats"][agent]).unwrap() };
     let order_stats = published(order.id());
     assert_eq!(order_stats, expected_stats(order.oplog().entries()));
     assert_eq!(order_stats["invocations"]["add_line"], 3);
@@ -300,4 +301,134 @@ fn the_statistics_plugin_counts_every_agent_it_observes() {
     let inventory_stats = published(inventory.id());
     assert_eq!(inventory_stats, expected_stats(inventory.lock().oplog().entries()));
     assert_eq!(inventory_stats["invocations"]["reserve"], 3);
+}
+
+/// Events received so far, in order.
+fn drain(events: &std::sync::mpsc::Receiver<reprise_testkit::plugins::PluginEvent>) -> Vec<String> {
+    use reprise_testkit::plugins::PluginEvent as E;
+    events
+        .try_iter()
+        .map(|e| match e {
+            E::Registered { name, .. } => format!("registered {name}"),
+            E::Updated { name, .. } => format!("updated {name}"),
+            E::Unregistered { name, reason, .. } => format!("unregistered {name}: {reason}"),
+            E::Removed { name, .. } => format!("removed {name}"),
+        })
+        .collect()
+}
+
+fn fast_restarts() -> reprise_testkit::plugins::PluginSettings {
+    reprise_testkit::plugins::PluginSettings {
+        backoff: std::time::Duration::from_millis(100),
+        max_backoff: std::time::Duration::from_secs(1),
+        max_restarts: 3,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_trapping_plugin_is_restarted_with_backoff_and_resumes_from_its_checkpoint() {
+    let env = Environment::new().unwrap();
+    let counter = env.load(build_example("counter")).unwrap();
+    let jsonl = env.load(build_example("oplog-jsonl")).unwrap();
+    let events = env.subscribe_plugin_events();
+    env.define_plugin("jsonl", "1.0.0", "every entry as a JSON line", &jsonl).unwrap();
+    env.set_plugin_settings(fast_restarts());
+    let audited = env.install_plugin(&counter, "jsonl", "1.0.0", [("bucket", BUCKET), ("trap-when", "halt")]).unwrap();
+    let plugin = installation(&audited);
+
+    let mut agent = env.create_agent(&audited, "Counter", &[Value::string("a")]).unwrap();
+    increment(&mut agent, 2);
+    let delivered = indexes(&env, agent.id());
+    assert_eq!(delivered, (1..=agent.oplog().len()).collect::<Vec<_>>());
+
+    // The plugin traps: the agent carries on, the plugin waits for its restart.
+    env.kv_put(BUCKET, "halt", Some(b"1"));
+    increment(&mut agent, 1);
+    assert_eq!(indexes(&env, agent.id()), delivered);
+    assert_eq!(env.plugin_metrics()["jsonl"].crashes, 1);
+    increment(&mut agent, 1); // within the backoff: no restart yet
+    assert_eq!(env.plugin_metrics()["jsonl"].restarts, 0);
+
+    // Restarted after the backoff, it traps again: the wait doubles.
+    std::thread::sleep(std::time::Duration::from_millis(110));
+    increment(&mut agent, 1);
+    let metrics = &env.plugin_metrics()["jsonl"];
+    assert_eq!((metrics.crashes, metrics.restarts), (2, 0), "the restart itself trapped replaying the batch");
+    std::thread::sleep(std::time::Duration::from_millis(110));
+    increment(&mut agent, 1);
+    assert_eq!(env.plugin_metrics()["jsonl"].crashes, 2, "200 ms have not passed yet");
+
+    // Fixed: the next restart replays up to its checkpoint and goes on.
+    env.kv_put(BUCKET, "halt", None);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    increment(&mut agent, 1);
+    assert_eq!(indexes(&env, agent.id()), (1..=agent.oplog().len()).collect::<Vec<_>>());
+    let (keys, _) = worker_record(&env, &plugin);
+    let unique: std::collections::BTreeSet<&String> = keys.iter().collect();
+    assert_eq!(unique.len(), keys.len(), "{keys:?}");
+    let metrics = &env.plugin_metrics()["jsonl"];
+    assert_eq!((metrics.starts, metrics.crashes, metrics.restarts, metrics.active_instances), (2, 2, 1, 1));
+    assert!(metrics.batches_retried >= 1, "{metrics:?}");
+
+    let seen = drain(&events);
+    assert_eq!(seen[0], "registered jsonl");
+    assert!(
+        seen[1].starts_with("unregistered jsonl: crashed (") && seen[1].ends_with("restarting in 100ms"),
+        "{seen:?}"
+    );
+    assert!(seen[1].contains("trapping as asked"), "the trap's message is in the reason: {seen:?}");
+    assert!(seen[2].ends_with("restarting in 200ms"), "{seen:?}");
+    assert_eq!(seen[3], "registered jsonl");
+    assert_eq!(seen.len(), 4, "{seen:?}");
+
+    let text = env.plugin_metrics_prometheus();
+    assert!(text.contains("reprise_plugin_restarts_total{plugin=\"jsonl\"} 1\n"), "{text}");
+    assert!(text.contains("# TYPE reprise_plugin_active_instances gauge\n"), "{text}");
+}
+
+#[test]
+fn a_plugin_that_keeps_trapping_is_given_up() {
+    let env = Environment::new().unwrap();
+    let counter = env.load(build_example("counter")).unwrap();
+    let jsonl = env.load(build_example("oplog-jsonl")).unwrap();
+    env.define_plugin("jsonl", "1.0.0", "every entry as a JSON line", &jsonl).unwrap();
+    env.set_plugin_settings(fast_restarts());
+    let audited = env.install_plugin(&counter, "jsonl", "1.0.0", [("bucket", BUCKET), ("trap-when", "halt")]).unwrap();
+    let events = env.subscribe_plugin_events();
+    env.kv_put(BUCKET, "halt", Some(b"1"));
+    let mut agent = env.create_agent(&audited, "Counter", &[Value::string("a")]).unwrap();
+    // 1 crash, then restarts (crashing) after 100, 200, 400 ms: given up on the 4th crash.
+    for wait in [0, 110, 210, 410, 810] {
+        std::thread::sleep(std::time::Duration::from_millis(wait));
+        increment(&mut agent, 1);
+    }
+    let metrics = &env.plugin_metrics()["jsonl"];
+    assert_eq!((metrics.crashes, metrics.active_instances), (4, 0), "{metrics:?}");
+    let seen = drain(&events);
+    assert!(seen.last().unwrap().contains("gave up after 3 restarts in a row"), "{seen:?}");
+    assert!(indexes(&env, agent.id()).is_empty());
+    assert_eq!(agent.invoke("get", &[]).unwrap(), vec![Value::U64(5)], "the agent is unaffected");
+}
+
+#[test]
+fn several_instances_serve_different_agents_in_parallel() {
+    let (env, _counter, audited) = setup();
+    env.set_plugin_settings(reprise_testkit::plugins::PluginSettings { instances: 2, ..Default::default() });
+    let plugin = installation(&audited);
+    let names: Vec<String> = (0..6).map(|i| format!("n{i}")).collect();
+    std::thread::scope(|scope| {
+        for name in &names {
+            let env = &env;
+            let audited = &audited;
+            scope.spawn(move || {
+                let mut agent = env.create_agent(audited, "Counter", &[Value::string(name.as_str())]).unwrap();
+                increment(&mut agent, 5);
+                assert_eq!(indexes(env, agent.id()), (1..=agent.oplog().len()).collect::<Vec<_>>());
+            });
+        }
+    });
+    let workers = env.plugin_workers(&plugin);
+    assert_eq!(workers.len(), 2, "both instances serve some of the six agents");
+    assert_eq!(env.plugin_metrics()["jsonl"].active_instances, 2);
 }

@@ -7,6 +7,11 @@
 //! follow one another without gap or overlap, or the batch is refused
 //! (and Golem delivers it again). Its memory of where each agent is, the
 //! `next` map, is rebuilt by replay after the plugin crashes.
+//!
+//! An installation may name a key with the `trap-when` parameter: while that
+//! key exists in the bucket, the plugin traps on every batch, standing in
+//! for a bug an operator fixes. The tests use it to watch Golem restart the
+//! plugin with backoff and resume from its checkpoint.
 
 use std::collections::BTreeMap;
 
@@ -49,6 +54,16 @@ impl OplogProcessor for JsonLines {
                 batch.last_index()
             ));
         }
+        let bucket = Bucket::open(batch.config_value("bucket").unwrap_or("oplog")).map_err(|e| e.to_string())?;
+        if let Some(key) = batch.config_value("trap-when")
+            && bucket.exists(key).map_err(|e| e.to_string())?
+        {
+            // A deliberate trap: this is what the option is for.
+            #[allow(clippy::panic)]
+            {
+                panic!("`{key}` is set: trapping as asked");
+            }
+        }
         let entries = batch.enrich().map_err(|e| e.to_string())?;
         let lines: Vec<String> = entries
             .iter()
@@ -57,7 +72,6 @@ impl OplogProcessor for JsonLines {
                     .to_string()
             })
             .collect();
-        let bucket = Bucket::open(batch.config_value("bucket").unwrap_or("oplog")).map_err(|e| e.to_string())?;
         let key = format!("{agent}/{:08}-{:08}", batch.first_index(), batch.last_index());
         bucket.set(&key, lines.join("\n").as_bytes()).map_err(|e| e.to_string())?;
         self.next.insert(agent, batch.last_index() + 1);

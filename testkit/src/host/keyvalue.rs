@@ -105,6 +105,16 @@ impl KvStore {
         &self.writes
     }
 
+    /// Change the store from outside any agent (a test, an operator): not
+    /// recorded as an agent's write.
+    pub(crate) fn put_external(&mut self, bucket: &str, key: &str, value: Option<Vec<u8>>) {
+        let bucket = self.buckets.entry(bucket.into()).or_default();
+        match value {
+            Some(v) => bucket.insert(key.into(), v),
+            None => bucket.remove(key),
+        };
+    }
+
     fn set(&mut self, bucket: &str, key: &str, value: Vec<u8>) {
         self.writes.push(KvWrite { bucket: bucket.into(), key: key.into(), value: Some(value.clone()) });
         self.buckets.entry(bucket.into()).or_default().insert(key.into(), value);

@@ -1,0 +1,344 @@
+//! Delivering agents' oplogs to plugin instances: progress read back from
+//! each instance's oplog, batches, checkpoints, restarts with backoff.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{PluginEvent, Slot, key};
+use crate::agent::{Agent, AgentHandle, NewAgent};
+use crate::environment::{Environment, Shared};
+use crate::error::Error;
+use crate::host::bindings::golem::api::oplog::{
+    AgentInvocationResult, EnvironmentPluginGrantId, JumpParameters, OplogProcessorCheckpointParameters, OplogRegion,
+    PluginInstallationDescription,
+};
+use crate::host::journal::seed_from;
+use crate::oplog::OplogEntry;
+
+/// The id of instance `n` (from 0) of a plugin installation: a plain
+/// worker, reachable with [`Environment::agent_handle`] and crashable with
+/// [`Environment::schedule_crashes`] like any environment-owned agent.
+pub fn worker_id(installation: &PluginInstallationDescription, n: usize) -> String {
+    let grant = installation.environment_plugin_grant_id.uuid;
+    format!("{}@{}[{:08x}]#{n}", installation.plugin_name, installation.plugin_version, grant.high_bits >> 32)
+}
+
+/// The plugins active on an agent, from its oplog: those it was created
+/// with, then activations, deactivations and updates in order.
+pub(crate) fn active_plugins(entries: &[OplogEntry]) -> Vec<PluginInstallationDescription> {
+    let mut active: Vec<PluginInstallationDescription> = Vec::new();
+    for entry in entries {
+        match entry {
+            OplogEntry::Create(p) => active = p.initial_active_plugins.clone(),
+            OplogEntry::SuccessfulUpdate(p) => active = p.new_active_plugins.clone(),
+            OplogEntry::ActivatePlugin(p)
+                if !active.iter().any(|a| a.environment_plugin_grant_id == p.plugin.environment_plugin_grant_id) =>
+            {
+                active.push(p.plugin.clone());
+            }
+            OplogEntry::DeactivatePlugin(p) => {
+                active.retain(|a| a.environment_plugin_grant_id != p.plugin.environment_plugin_grant_id)
+            }
+            _ => {}
+        }
+    }
+    active
+}
+
+/// How far a plugin instance has processed one agent's oplog, read from the
+/// instance's own oplog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Progress {
+    /// Every entry up to this index was processed.
+    pub(crate) confirmed: u64,
+    /// A batch recorded as being sent and not confirmed: its bounds.
+    pub(crate) in_flight: Option<(u64, u64)>,
+}
+
+pub(crate) fn progress(worker_oplog: &[OplogEntry], grant: &EnvironmentPluginGrantId, target: &str) -> Progress {
+    let mut progress = Progress::default();
+    // Whether the latest checkpoint is about `target` (the invocations that
+    // follow a checkpoint process the batch it announces).
+    let mut current = false;
+    for entry in worker_oplog {
+        match entry {
+            OplogEntry::OplogProcessorCheckpoint(p) => {
+                current = p.target_agent_id.agent_id == target && p.plugin.environment_plugin_grant_id == *grant;
+                if current {
+                    progress.confirmed = p.confirmed_up_to;
+                    progress.in_flight =
+                        (p.sending_up_to > p.confirmed_up_to).then_some((p.last_batch_start, p.sending_up_to));
+                }
+            }
+            OplogEntry::AgentInvocationFinished(p) if current => {
+                if let (AgentInvocationResult::ProcessOplogEntries(r), Some((_, end))) = (&p.result, progress.in_flight)
+                    && r.error.is_none()
+                {
+                    progress.confirmed = end;
+                    progress.in_flight = None;
+                }
+            }
+            _ => {}
+        }
+    }
+    progress
+}
+
+/// The checkpoint announcing (or confirming) a batch.
+pub(crate) fn checkpoint(
+    plugin: &PluginInstallationDescription,
+    target: &crate::host::bindings::golem::core::types::AgentId,
+    confirmed_up_to: u64,
+    batch: (u64, u64),
+    timestamp: crate::host::bindings::wasi::clocks::wall_clock::Datetime,
+) -> OplogEntry {
+    OplogEntry::OplogProcessorCheckpoint(OplogProcessorCheckpointParameters {
+        timestamp,
+        plugin: plugin.clone(),
+        target_agent_id: target.clone(),
+        confirmed_up_to,
+        sending_up_to: batch.1,
+        last_batch_start: batch.0,
+    })
+}
+
+/// Start instance `slot` of an installation: a new worker, or (`from`) a
+/// restart over the oplog of one that trapped, passing over the failed
+/// attempt so that the interrupted batch runs again from its start.
+fn start_worker(
+    shared: &Arc<Shared>,
+    plugin: &PluginInstallationDescription,
+    slot: usize,
+    from: Option<&AgentHandle>,
+) -> Result<AgentHandle, Error> {
+    let definition = shared
+        .plugins()
+        .definitions
+        .get(&(plugin.plugin_name.clone(), plugin.plugin_version.clone()))
+        .cloned()
+        .ok_or_else(|| {
+            Error::Plugin(format!("plugin `{}` {} is not defined", plugin.plugin_name, plugin.plugin_version))
+        })?;
+    let name = worker_id(plugin, slot);
+    let mut new = NewAgent { plain: true, env_owned: true, ..NewAgent::agent(&name, &[]) };
+    if let Some(old) = from {
+        let mut oplog = old.lock().oplog().snapshot();
+        if let Some(started) = interrupted_invocation(oplog.entries()) {
+            // The trapped batch runs again, as part of the restart.
+            shared.plugins().metrics_of(&plugin.plugin_name).batches_retried += 1;
+            let last = oplog.last_index();
+            let timestamp = crate::host::journal::Journal::time_at(last + 1);
+            oplog.append(OplogEntry::Jump(JumpParameters {
+                timestamp,
+                jump: OplogRegion { start: started, end: last },
+            }))?;
+        }
+        new.oplog = oplog;
+    }
+    let started = Instant::now();
+    let agent = Agent::create(Environment::unrooted(shared.clone()), definition.component.clone(), new)?;
+    let handle = AgentHandle::new(agent);
+    shared.owned().insert(name, handle.clone());
+    let mut host = shared.plugins();
+    host.metrics_of(&plugin.plugin_name).started(started.elapsed());
+    Ok(handle)
+}
+
+/// Index of the last invocation that started and did not finish.
+fn interrupted_invocation(entries: &[OplogEntry]) -> Option<u64> {
+    let pos = entries
+        .iter()
+        .rposition(|e| matches!(e, OplogEntry::AgentInvocationStarted(_) | OplogEntry::AgentInvocationFinished(_)))?;
+    matches!(entries[pos], OplogEntry::AgentInvocationStarted(_)).then_some(pos as u64 + 1)
+}
+
+/// The instance serving `source` for an installation: started if needed,
+/// restarted if it trapped and its backoff has passed; `None` while it
+/// waits (or was given up).
+fn ready_worker(shared: &Arc<Shared>, plugin: &PluginInstallationDescription, source: &str) -> Option<AgentHandle> {
+    let grant = key(&plugin.environment_plugin_grant_id);
+    let starting = shared.plugins().starting.clone();
+    let _one_start_at_a_time = crate::engine::lock(&starting);
+    let (slot_index, slot) = {
+        let host = shared.plugins();
+        let instances = host.settings.instances.max(1);
+        let index = (seed_from(&[source.as_bytes()]) % instances as u64) as usize;
+        (index, host.installations.get(&grant)?.slots.get(&index).cloned())
+    };
+    let restart_from = match &slot {
+        None => None,
+        Some(s) if s.given_up => return None,
+        Some(s) if s.retry_at.is_some_and(|at| Instant::now() < at) => return None,
+        Some(s) if s.retry_at.is_some() => Some(s.worker.clone()),
+        Some(s) => return Some(s.worker.clone()),
+    };
+    match start_worker(shared, plugin, slot_index, restart_from.as_ref()) {
+        Ok(worker) => {
+            let mut host = shared.plugins();
+            let failures = slot.as_ref().map_or(0, |s| s.failures);
+            if restart_from.is_some() {
+                host.metrics_of(&plugin.plugin_name).restarts += 1;
+                host.emit(PluginEvent::Registered {
+                    name: plugin.plugin_name.clone(),
+                    version: plugin.plugin_version.clone(),
+                });
+            } else {
+                host.metrics_of(&plugin.plugin_name).active_instances += 1;
+            }
+            let new_slot = Slot { worker: worker.clone(), failures, retry_at: None, given_up: false };
+            host.installations.get_mut(&grant)?.slots.insert(slot_index, new_slot);
+            Some(worker)
+        }
+        Err(e) => {
+            // Replaying the trapped batch trapped again: wait longer.
+            if let Some(old) = restart_from {
+                failed(shared, plugin, slot_index, &old, &e);
+            }
+            None
+        }
+    }
+}
+
+/// Record that instance `slot` trapped: count it, announce it, and set when
+/// it may restart (or give it up).
+fn failed(shared: &Arc<Shared>, plugin: &PluginInstallationDescription, slot: usize, worker: &AgentHandle, e: &Error) {
+    let grant = key(&plugin.environment_plugin_grant_id);
+    let mut host = shared.plugins();
+    let settings = host.settings;
+    let Some(entry) = host.installations.get_mut(&grant).and_then(|i| i.slots.get_mut(&slot)) else { return };
+    entry.worker = worker.clone();
+    entry.failures += 1;
+    let failures = entry.failures;
+    let given_up = failures > settings.max_restarts;
+    entry.given_up = given_up;
+    entry.retry_at = Some(Instant::now() + settings.backoff_after(failures));
+    let metrics = host.metrics_of(&plugin.plugin_name);
+    metrics.crashes += 1;
+    if given_up {
+        metrics.active_instances = metrics.active_instances.saturating_sub(1);
+    }
+    let reason = if given_up {
+        format!("gave up after {} restarts in a row: {e}", settings.max_restarts)
+    } else {
+        format!("crashed ({e}); restarting in {:?}", settings.backoff_after(failures))
+    };
+    host.emit(PluginEvent::Unregistered {
+        name: plugin.plugin_name.clone(),
+        version: plugin.plugin_version.clone(),
+        reason,
+    });
+}
+
+/// Deliver what `source` has not delivered yet to every plugin active on
+/// it. Failures stay with the plugin (counted, the instance restarted
+/// later); the agent carries on.
+pub(crate) fn deliver(source: &mut Agent) {
+    let entries = source.oplog().entries().to_vec();
+    let active = active_plugins(&entries);
+    if active.is_empty() {
+        return;
+    }
+    let shared = source.shared().clone();
+    let id = source.id().to_string();
+    let available = entries.len() as u64;
+    let batch_size = {
+        let mut host = shared.plugins();
+        host.sources.insert(id.clone(), entries);
+        host.settings.batch_size.max(1)
+    };
+    for plugin in &active {
+        let Some(worker) = ready_worker(&shared, plugin, &id) else { continue };
+        // One batch at a time per instance: deliveries from agents running
+        // on other threads wait their turn.
+        let mut agent = worker.lock();
+        let crashes_before = agent.crashes_fired().len();
+        let outcome = agent.process_agent(plugin, &id, available, batch_size);
+        let injected = (agent.crashes_fired().len() - crashes_before) as u64;
+        drop(agent);
+        {
+            let mut host = shared.plugins();
+            let metrics = host.metrics_of(&plugin.plugin_name);
+            metrics.crashes += injected;
+            if let Ok(delivery) = &outcome {
+                metrics.entries_delivered += delivery.entries;
+                metrics.batches_retried += delivery.retried;
+            }
+        }
+        match outcome {
+            Ok(_) => {
+                let grant = key(&plugin.environment_plugin_grant_id);
+                let mut host = shared.plugins();
+                let slot = (seed_from(&[id.as_bytes()]) % host.settings.instances.max(1) as u64) as usize;
+                if let Some(s) = host.installations.get_mut(&grant).and_then(|i| i.slots.get_mut(&slot)) {
+                    s.failures = 0;
+                }
+            }
+            Err(e) => {
+                let slot = {
+                    let host = shared.plugins();
+                    (seed_from(&[id.as_bytes()]) % host.settings.instances.max(1) as u64) as usize
+                };
+                failed(&shared, plugin, slot, &worker, &e);
+            }
+        }
+    }
+}
+
+/// What one delivery achieved.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Delivery {
+    /// Entries confirmed.
+    entries: u64,
+    /// Batches sent again.
+    retried: u64,
+}
+
+impl Agent {
+    /// As a plugin instance, send `target`'s entries up to `available` in
+    /// batches of at most `batch_size`.
+    fn process_agent(
+        &mut self,
+        plugin: &PluginInstallationDescription,
+        target: &str,
+        available: u64,
+        batch_size: u64,
+    ) -> Result<Delivery, Error> {
+        let grant = plugin.environment_plugin_grant_id;
+        let mut delivery = Delivery::default();
+        // Bounded: each round confirms a batch, or stops, or absorbs a crash.
+        for _ in 0..2 * available + 4 {
+            self.ensure_live()?;
+            let before = progress(self.oplog().entries(), &grant, target);
+            let batch = match before.in_flight {
+                Some(batch) => batch,
+                None if before.confirmed < available => {
+                    (before.confirmed + 1, available.min(before.confirmed + batch_size))
+                }
+                None => return Ok(delivery),
+            };
+            let target_id = self.target_agent_id(target);
+            if before.in_flight.is_none() {
+                let now = self.now();
+                if !self.append_executor_entry(checkpoint(plugin, &target_id, before.confirmed, batch, now))? {
+                    continue; // crashed right after: recover and look again
+                }
+            } else {
+                // Announced and not processed (the instance crashed before
+                // starting it, or the plugin refused it): the same batch again.
+                delivery.retried += 1;
+            }
+            let key = format!("{target}:{}-{}", batch.0, batch.1);
+            match self.process_batch(plugin, &target_id, batch, key)? {
+                Ok(()) => {
+                    delivery.entries += batch.1 - batch.0 + 1;
+                    let now = self.now();
+                    // A crash right after is harmless: the finished invocation confirms the batch.
+                    let _ = self.append_executor_entry(checkpoint(plugin, &target_id, batch.1, batch, now))?;
+                }
+                // The plugin refused the batch: it is sent again on the next delivery.
+                Err(_) => return Ok(delivery),
+            }
+        }
+        Ok(delivery)
+    }
+}

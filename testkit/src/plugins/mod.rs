@@ -1,0 +1,294 @@
+//! Oplog-processor plugins, as a Golem 1.5 executor runs them.
+//!
+//! ```no_run
+//! use reprise_testkit::{Environment, value::Value};
+//!
+//! let env = Environment::new()?;
+//! let shop = env.load("shop.wasm")?;
+//! env.define_plugin("auditor", "1.0.0", "writes every entry to a bucket", &env.load("auditor.wasm")?)?;
+//! // Installing makes a new revision of the component, as in Golem.
+//! let audited = env.install_plugin(&shop, "auditor", "1.0.0", [("bucket", "audit")])?;
+//! let mut cart = env.create_agent(&audited, "Cart", &[Value::string("alice")])?;
+//! cart.invoke("add", &[Value::string("apple")])?; // its entries reach the plugin
+//! # Ok::<(), reprise_testkit::Error>(())
+//! ```
+//!
+//! A plugin is *defined* (name, version, component, checked to export
+//! `golem:api/oplog-processor@1.5.0`), *installed* to a component with its
+//! own configuration (a new revision), and active on the agents of that
+//! revision, or activated and deactivated on a running agent
+//! ([`Agent::activate_plugin`](crate::Agent::activate_plugin)).
+//!
+//! Delivery: after each invocation of an agent, the entries it has not yet
+//! delivered go to every plugin active on it, in order, in batches of at most
+//! [`PluginSettings::batch_size`] entries, starting with the agent's first entry. Each
+//! plugin instance is a durable worker with its own oplog: before a batch it
+//! records an `oplog-processor-checkpoint` entry (the batch's bounds), then the
+//! `process` invocation, then a checkpoint confirming the batch. Progress is
+//! read back from that oplog, so after a crash of the agent, of the plugin, or
+//! of both, an interrupted batch is completed (by the plugin's recovery) or
+//! sent again with the same bounds, and nothing is delivered twice. On replay
+//! the plugin gets each batch rebuilt from the checkpoint and the agent's
+//! oplog, as Golem rebuilds it.
+
+mod delivery;
+mod metrics;
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+pub use delivery::worker_id;
+pub(crate) use delivery::{active_plugins, deliver};
+pub use metrics::{PluginEvent, PluginMetrics, prometheus_text};
+
+use crate::agent::AgentHandle;
+use crate::environment::{Environment, LoadedComponent};
+use crate::error::Error;
+use crate::host::bindings::golem::api::oplog::{EnvironmentPluginGrantId, PluginInstallationDescription};
+use crate::host::golem_host::uuid_from_u128;
+use crate::host::journal::seed_from;
+use crate::oplog::OplogEntry;
+
+/// The oplog-processor interface a plugin component must export.
+pub const PROCESSOR_INTERFACE: &str = "golem:api/oplog-processor@1.5.0";
+
+/// How the plugin host runs plugins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginSettings {
+    /// Instances per installation; each agent is served by one of them
+    /// (chosen by its id), so different agents are served in parallel.
+    pub instances: usize,
+    /// Most entries in one batch.
+    pub batch_size: u64,
+    /// Wait before restarting an instance that trapped; doubled for each
+    /// further trap in a row.
+    pub backoff: Duration,
+    /// Longest wait between restarts.
+    pub max_backoff: Duration,
+    /// Restarts in a row before the instance is given up.
+    pub max_restarts: u32,
+}
+
+impl Default for PluginSettings {
+    fn default() -> Self {
+        PluginSettings {
+            instances: 1,
+            batch_size: 16,
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(10),
+            max_restarts: 10,
+        }
+    }
+}
+
+impl PluginSettings {
+    /// The wait after the `failures`-th trap in a row.
+    pub fn backoff_after(&self, failures: u32) -> Duration {
+        let factor = 1u32.checked_shl(failures.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+#[derive(Clone)]
+struct Definition {
+    description: String,
+    component: LoadedComponent,
+}
+
+/// One instance of an installation.
+#[derive(Clone)]
+pub(crate) struct Slot {
+    pub(crate) worker: AgentHandle,
+    /// Traps in a row.
+    pub(crate) failures: u32,
+    /// When a trapped instance may be restarted.
+    pub(crate) retry_at: Option<Instant>,
+    /// Restarted too often in a row: no longer served.
+    pub(crate) given_up: bool,
+}
+
+/// One installation of a plugin to a component: its instances, started on
+/// first delivery.
+#[derive(Clone)]
+struct Installation {
+    description: PluginInstallationDescription,
+    slots: BTreeMap<usize, Slot>,
+}
+
+/// The plugins of an environment.
+#[derive(Default)]
+pub(crate) struct PluginHost {
+    definitions: BTreeMap<(String, String), Definition>,
+    installations: BTreeMap<(u64, u64), Installation>,
+    /// Copies of the oplogs delivered so far, by agent id: what plugin
+    /// recovery rebuilds batches from.
+    sources: BTreeMap<String, Vec<OplogEntry>>,
+    settings: PluginSettings,
+    metrics: BTreeMap<String, PluginMetrics>,
+    subscribers: metrics::Subscribers,
+    /// Held while an instance starts, so that two agents needing the same
+    /// instance at once do not start it twice.
+    starting: std::sync::Arc<std::sync::Mutex<()>>,
+}
+
+fn key(grant: &EnvironmentPluginGrantId) -> (u64, u64) {
+    (grant.uuid.high_bits, grant.uuid.low_bits)
+}
+
+impl PluginHost {
+    /// The same definitions, installations and settings, without instances,
+    /// delivered oplogs, counters or subscribers (for a fresh environment).
+    pub(crate) fn fresh_copy(&self) -> PluginHost {
+        let installations = self
+            .installations
+            .iter()
+            .map(|(k, i)| (*k, Installation { description: i.description.clone(), slots: BTreeMap::new() }))
+            .collect();
+        PluginHost {
+            definitions: self.definitions.clone(),
+            installations,
+            settings: self.settings,
+            ..PluginHost::default()
+        }
+    }
+
+    pub(crate) fn installation(&self, grant: &EnvironmentPluginGrantId) -> Option<PluginInstallationDescription> {
+        self.installations.get(&key(grant)).map(|i| i.description.clone())
+    }
+
+    pub(crate) fn source(&self, agent: &str, from: u64, to: u64) -> Option<Vec<OplogEntry>> {
+        let entries = self.sources.get(agent)?;
+        let (from, to) = (usize::try_from(from).ok()?, usize::try_from(to).ok()?);
+        (from >= 1 && to <= entries.len() && from <= to).then(|| entries[from - 1..to].to_vec())
+    }
+
+    pub(crate) fn metrics_of(&mut self, plugin: &str) -> &mut PluginMetrics {
+        self.metrics.entry(plugin.to_string()).or_default()
+    }
+
+    pub(crate) fn emit(&mut self, event: PluginEvent) {
+        self.subscribers.emit(&event);
+    }
+}
+
+impl Environment {
+    /// Define plugin `name` at `version`, implemented by `component`, which
+    /// must export `golem:api/oplog-processor@1.5.0` (the handshake: anything
+    /// else is refused, naming what it exports instead).
+    pub fn define_plugin(
+        &self,
+        name: &str,
+        version: &str,
+        description: &str,
+        component: &LoadedComponent,
+    ) -> Result<(), Error> {
+        if component.inner.processor.is_none() {
+            let exports: Vec<String> = component.info().exports.iter().map(ToString::to_string).collect();
+            return Err(Error::Plugin(format!(
+                "plugin `{name}` {version}: the component must export `{PROCESSOR_INTERFACE}`, but it exports {}",
+                if exports.is_empty() { "no interfaces".to_string() } else { exports.join(", ") }
+            )));
+        }
+        let mut host = self.shared().plugins();
+        host.definitions.insert(
+            (name.to_string(), version.to_string()),
+            Definition { description: description.to_string(), component: component.clone() },
+        );
+        host.emit(PluginEvent::Registered { name: name.to_string(), version: version.to_string() });
+        Ok(())
+    }
+
+    /// Install plugin `name` `version` to `component` with its configuration:
+    /// returns the new revision that has it installed (agents on it have the
+    /// plugin active from their creation; agents updated to it activate it).
+    pub fn install_plugin<K: Into<String>, V: Into<String>>(
+        &self,
+        component: &LoadedComponent,
+        name: &str,
+        version: &str,
+        parameters: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<LoadedComponent, Error> {
+        let shared = self.shared();
+        if !shared.plugins().definitions.contains_key(&(name.to_string(), version.to_string())) {
+            return Err(Error::Plugin(format!("plugin `{name}` {version} is not defined (see `define_plugin`)")));
+        }
+        if component.plugin(name).is_some() {
+            return Err(Error::Plugin(format!(
+                "plugin `{name}` is already installed to revision {} of this component",
+                component.revision()
+            )));
+        }
+        let grant = seed_from(&[name.as_bytes(), version.as_bytes(), &component.inner.id.to_le_bytes()]);
+        let description = PluginInstallationDescription {
+            environment_plugin_grant_id: EnvironmentPluginGrantId {
+                uuid: uuid_from_u128(u128::from(grant) << 64 | u128::from(component.revision())),
+            },
+            plugin_priority: component.plugins().len() as i32,
+            plugin_name: name.to_string(),
+            plugin_version: version.to_string(),
+            parameters: parameters.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        };
+        shared.plugins().installations.insert(
+            key(&description.environment_plugin_grant_id),
+            Installation { description: description.clone(), slots: BTreeMap::new() },
+        );
+        let mut plugins = component.plugins().to_vec();
+        plugins.push(description);
+        Ok(self.add_revision(component, component, plugins))
+    }
+
+    /// A new revision of `component` without plugin `name`.
+    pub fn uninstall_plugin(&self, component: &LoadedComponent, name: &str) -> Result<LoadedComponent, Error> {
+        if component.plugin(name).is_none() {
+            return Err(Error::Plugin(format!(
+                "plugin `{name}` is not installed to revision {} of this component",
+                component.revision()
+            )));
+        }
+        let plugins = component.plugins().iter().filter(|p| p.plugin_name != name).cloned().collect();
+        Ok(self.add_revision(component, component, plugins))
+    }
+
+    /// The plugins defined in this environment: name, version, description.
+    pub fn plugin_definitions(&self) -> Vec<(String, String, String)> {
+        let host = self.shared().plugins();
+        host.definitions.iter().map(|((n, v), d)| (n.clone(), v.clone(), d.description.clone())).collect()
+    }
+
+    /// The instances of a plugin installation (each a durable worker with
+    /// its own oplog), once delivery has started them.
+    pub fn plugin_workers(&self, installation: &PluginInstallationDescription) -> Vec<AgentHandle> {
+        let host = self.shared().plugins();
+        host.installations
+            .get(&key(&installation.environment_plugin_grant_id))
+            .map_or_else(Vec::new, |i| i.slots.values().map(|s| s.worker.clone()).collect())
+    }
+
+    /// How plugins run here (instances, batch size, restart backoff).
+    pub fn plugin_settings(&self) -> PluginSettings {
+        self.shared().plugins().settings
+    }
+
+    /// Change how plugins run; applies to instances started afterwards and
+    /// to the next deliveries.
+    pub fn set_plugin_settings(&self, settings: PluginSettings) {
+        self.shared().plugins().settings = settings;
+    }
+
+    /// Each plugin's counters, by plugin name.
+    pub fn plugin_metrics(&self) -> BTreeMap<String, PluginMetrics> {
+        self.shared().plugins().metrics.clone()
+    }
+
+    /// The counters in the Prometheus text exposition format.
+    pub fn plugin_metrics_prometheus(&self) -> String {
+        prometheus_text(&self.shared().plugins().metrics)
+    }
+
+    /// Lifecycle events from now on (registered, updated, unregistered,
+    /// removed), in order.
+    pub fn subscribe_plugin_events(&self) -> Receiver<PluginEvent> {
+        self.shared().plugins().subscribers.subscribe()
+    }
+}
