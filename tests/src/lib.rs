@@ -18,6 +18,16 @@ pub fn build_example(name: &str) -> PathBuf {
     GuestBuild::new(&dir).profile("guest").build().unwrap_or_else(|e| panic!("building examples/{name}: {e}"))
 }
 
+/// Build `examples/<name>` with a cargo feature enabled.
+pub fn build_example_with(name: &str, feature: &str) -> PathBuf {
+    let dir = repo_root().join("examples").join(name);
+    GuestBuild::new(&dir)
+        .profile("guest")
+        .feature(feature)
+        .build()
+        .unwrap_or_else(|e| panic!("building examples/{name} with {feature}: {e}"))
+}
+
 /// Build `tests/guests/<name>` (test components written against the raw bindings).
 pub fn build_test_guest(name: &str) -> PathBuf {
     let dir = repo_root().join("tests").join("guests").join(name);

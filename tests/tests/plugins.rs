@@ -3,7 +3,7 @@
 //! plugin (`examples/oplog-jsonl` on `examples/counter`).
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use reprise_e2e::build_example;
+use reprise_e2e::{build_example, build_example_with};
 use reprise_testkit::host::bindings::golem::api::oplog::{
     AgentInvocation, AgentInvocationResult, PluginInstallationDescription,
 };
@@ -431,4 +431,140 @@ fn several_instances_serve_different_agents_in_parallel() {
     let workers = env.plugin_workers(&plugin);
     assert_eq!(workers.len(), 2, "both instances serve some of the six agents");
     assert_eq!(env.plugin_metrics()["jsonl"].active_instances, 2);
+}
+
+fn write(path: &std::path::Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn plugins_load_from_a_directory_and_bad_manifests_are_reported_and_skipped() {
+    use reprise_testkit::plugins::{ManifestOutcome, content_hash};
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = std::fs::read(build_example("oplog-jsonl")).unwrap();
+    std::fs::write(dir.path().join("jsonl.wasm"), &jsonl).unwrap();
+    write(
+        &dir.path().join("jsonl/plugin.json"),
+        r#"{"name": "jsonl", "version": "1.0.0", "description": "lines", "component": "../jsonl.wasm", "config": {"bucket": "from-manifest"}}"#,
+    );
+    std::fs::copy(build_example("agent-stats"), dir.path().join("stats.wasm")).unwrap();
+    write(&dir.path().join("stats.json"), r#"{"name": "stats", "version": "0.1.0", "component": "stats.wasm"}"#);
+    write(&dir.path().join("broken.json"), "{ not json");
+    write(&dir.path().join("incomplete.json"), r#"{"name": "x", "version": "1"}"#);
+    write(&dir.path().join("missing.json"), r#"{"name": "y", "version": "1", "component": "nope.wasm"}"#);
+    std::fs::copy(build_example("counter"), dir.path().join("counter.wasm")).unwrap();
+    write(&dir.path().join("agent.json"), r#"{"name": "z", "version": "1", "component": "counter.wasm"}"#);
+    write(&dir.path().join("notes.txt"), "not a manifest");
+
+    let env = Environment::new().unwrap();
+    let (directory, reports) = env.load_plugin_directory(dir.path()).unwrap();
+    let outcome = |file: &str| {
+        reports
+            .iter()
+            .find(|r| r.manifest.ends_with(file))
+            .unwrap_or_else(|| panic!("{file}: {reports:?}"))
+            .outcome
+            .clone()
+    };
+    assert_eq!(
+        outcome("jsonl/plugin.json"),
+        ManifestOutcome::Loaded { name: "jsonl".into(), version: "1.0.0".into(), hash: content_hash(&jsonl) }
+    );
+    assert!(matches!(outcome("stats.json"), ManifestOutcome::Loaded { .. }));
+    let reason = |file: &str| match outcome(file) {
+        ManifestOutcome::Rejected { reason } => reason,
+        other => panic!("{file}: {other:?}"),
+    };
+    assert!(
+        reason("broken.json").starts_with("not a plugin manifest: key must be a string"),
+        "{}",
+        reason("broken.json")
+    );
+    assert!(reason("incomplete.json").contains("missing field `component`"), "{}", reason("incomplete.json"));
+    assert!(reason("missing.json").contains("nope.wasm` cannot be read"), "{}", reason("missing.json"));
+    assert!(
+        reason("agent.json")
+            .contains("must export `golem:api/oplog-processor@1.5.0`, but it exports golem:agent/guest@1.5.0"),
+        "{}",
+        reason("agent.json")
+    );
+    assert_eq!(reports.len(), 6, "notes.txt is not a manifest: {reports:?}");
+    assert_eq!(directory.plugins().len(), 2);
+    let defined: Vec<String> = env.plugin_definitions().into_iter().map(|(n, v, _)| format!("{n} {v}")).collect();
+    assert_eq!(defined, ["jsonl 1.0.0", "stats 0.1.0"]);
+    let line = reports.iter().find(|r| r.manifest.ends_with("missing.json")).unwrap().to_string();
+    assert!(line.contains("missing.json: rejected: its component `") && line.contains("nope.wasm"), "{line}");
+
+    // The manifest's configuration is where installations start.
+    let counter = env.load(build_example("counter")).unwrap();
+    let installed = env.install_plugin(&counter, "jsonl", "1.0.0", [("extra", "1")]).unwrap();
+    let parameters = &installed.plugin("jsonl").unwrap().parameters;
+    assert_eq!(parameters, &[("bucket".to_string(), "from-manifest".to_string()), ("extra".into(), "1".into())]);
+}
+
+#[test]
+fn a_changed_component_is_hot_updated_after_in_flight_batches_drain_and_a_deleted_one_removed() {
+    use reprise_testkit::plugins::{ManifestOutcome, PluginEvent, content_hash};
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("jsonl.wasm");
+    std::fs::copy(build_example("oplog-jsonl"), &wasm).unwrap();
+    let v2 = std::fs::read(build_example_with("oplog-jsonl", "format-v2")).unwrap();
+    write(
+        &dir.path().join("jsonl.json"),
+        r#"{"name": "jsonl", "version": "1.0.0", "component": "jsonl.wasm", "config": {"bucket": "audit"}}"#,
+    );
+    let env = Environment::new().unwrap();
+    let (mut directory, _) = env.load_plugin_directory(dir.path()).unwrap();
+    let events = env.subscribe_plugin_events();
+    let counter = env.load(build_example("counter")).unwrap();
+    let audited = env.install_plugin(&counter, "jsonl", "1.0.0", Vec::<(String, String)>::new()).unwrap();
+    let mut agent = env.create_agent(&audited, "Counter", &[Value::string("a")]).unwrap();
+    increment(&mut agent, 3);
+
+    // The agent keeps working on another thread while the file changes.
+    let agent = std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            increment(&mut agent, 20);
+            agent
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&wasm, &v2).unwrap();
+        let reports = directory.rescan().unwrap();
+        assert_eq!(
+            reports.iter().map(|r| r.outcome.clone()).collect::<Vec<_>>(),
+            [ManifestOutcome::Updated { name: "jsonl".into(), version: "1.0.0".into(), hash: content_hash(&v2) }]
+        );
+        worker.join().unwrap()
+    });
+    let mut agent = agent;
+    increment(&mut agent, 2); // surely on the new code
+
+    // Every entry once, in order; each batch wholly on one version; both versions served.
+    assert_eq!(indexes(&env, agent.id()), (1..=agent.oplog().len()).collect::<Vec<_>>());
+    let mut formats: std::collections::BTreeMap<String, std::collections::BTreeSet<u64>> = Default::default();
+    for (batch, line) in lines(&env, agent.id()) {
+        formats.entry(batch).or_default().insert(line["format"].as_u64().unwrap_or(1));
+    }
+    assert!(formats.values().all(|f| f.len() == 1), "a batch mixed versions: {formats:?}");
+    let used: std::collections::BTreeSet<u64> = formats.values().flatten().copied().collect();
+    assert_eq!(used, [1, 2].into());
+    assert_eq!(env.plugin_metrics()["jsonl"].updates, 1);
+    assert_eq!(
+        events.try_iter().collect::<Vec<_>>(),
+        [PluginEvent::Updated { name: "jsonl".into(), version: "1.0.0".into(), hash: content_hash(&v2) }]
+    );
+
+    // Deleted: removed, and nothing more is delivered.
+    std::fs::remove_file(&wasm).unwrap();
+    let reports = directory.rescan().unwrap();
+    assert_eq!(reports[0].outcome, ManifestOutcome::Removed { name: "jsonl".into(), version: "1.0.0".into() });
+    let delivered = indexes(&env, agent.id()).len();
+    increment(&mut agent, 2);
+    assert_eq!(indexes(&env, agent.id()).len(), delivered);
+    assert_eq!(
+        events.try_iter().collect::<Vec<_>>(),
+        [PluginEvent::Removed { name: "jsonl".into(), version: "1.0.0".into() }]
+    );
+    assert!(env.plugin_definitions().is_empty());
 }

@@ -68,8 +68,12 @@ impl OplogProcessor for JsonLines {
         let lines: Vec<String> = entries
             .iter()
             .map(|(index, entry)| {
-                serde_json::json!({ "agent": agent, "index": index, "kind": kind(entry), "detail": detail(entry) })
-                    .to_string()
+                let mut line =
+                    serde_json::json!({ "agent": agent, "index": index, "kind": kind(entry), "detail": detail(entry) });
+                if cfg!(feature = "format-v2") {
+                    line["format"] = serde_json::json!(2);
+                }
+                line.to_string()
             })
             .collect();
         let key = format!("{agent}/{:08}-{:08}", batch.first_index(), batch.last_index());

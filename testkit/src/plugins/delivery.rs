@@ -161,6 +161,10 @@ fn ready_worker(shared: &Arc<Shared>, plugin: &PluginInstallationDescription, so
     let _one_start_at_a_time = crate::engine::lock(&starting);
     let (slot_index, slot) = {
         let host = shared.plugins();
+        // A removed plugin is served no more.
+        if !host.definitions.contains_key(&(plugin.plugin_name.clone(), plugin.plugin_version.clone())) {
+            return None;
+        }
         let instances = host.settings.instances.max(1);
         let index = (seed_from(&[source.as_bytes()]) % instances as u64) as usize;
         (index, host.installations.get(&grant)?.slots.get(&index).cloned())

@@ -32,6 +32,7 @@
 //! oplog, as Golem rebuilds it.
 
 mod delivery;
+pub mod directory;
 mod metrics;
 
 use std::collections::BTreeMap;
@@ -40,6 +41,7 @@ use std::time::{Duration, Instant};
 
 pub use delivery::worker_id;
 pub(crate) use delivery::{active_plugins, deliver};
+pub use directory::{LoadedPlugin, ManifestOutcome, ManifestReport, PluginDirectory, content_hash};
 pub use metrics::{PluginEvent, PluginMetrics, prometheus_text};
 
 use crate::agent::AgentHandle;
@@ -94,6 +96,8 @@ impl PluginSettings {
 struct Definition {
     description: String,
     component: LoadedComponent,
+    /// Parameters installations start from.
+    config: BTreeMap<String, String>,
 }
 
 /// One instance of an installation.
@@ -193,7 +197,7 @@ impl Environment {
         let mut host = self.shared().plugins();
         host.definitions.insert(
             (name.to_string(), version.to_string()),
-            Definition { description: description.to_string(), component: component.clone() },
+            Definition { description: description.to_string(), component: component.clone(), config: BTreeMap::new() },
         );
         host.emit(PluginEvent::Registered { name: name.to_string(), version: version.to_string() });
         Ok(())
@@ -210,9 +214,11 @@ impl Environment {
         parameters: impl IntoIterator<Item = (K, V)>,
     ) -> Result<LoadedComponent, Error> {
         let shared = self.shared();
-        if !shared.plugins().definitions.contains_key(&(name.to_string(), version.to_string())) {
+        let Some(defaults) =
+            shared.plugins().definitions.get(&(name.to_string(), version.to_string())).map(|d| d.config.clone())
+        else {
             return Err(Error::Plugin(format!("plugin `{name}` {version} is not defined (see `define_plugin`)")));
-        }
+        };
         if component.plugin(name).is_some() {
             return Err(Error::Plugin(format!(
                 "plugin `{name}` is already installed to revision {} of this component",
@@ -227,7 +233,11 @@ impl Environment {
             plugin_priority: component.plugins().len() as i32,
             plugin_name: name.to_string(),
             plugin_version: version.to_string(),
-            parameters: parameters.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            parameters: {
+                let mut merged = defaults;
+                merged.extend(parameters.into_iter().map(|(k, v)| (k.into(), v.into())));
+                merged.into_iter().collect()
+            },
         };
         shared.plugins().installations.insert(
             key(&description.environment_plugin_grant_id),
