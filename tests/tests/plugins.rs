@@ -568,3 +568,26 @@ fn a_changed_component_is_hot_updated_after_in_flight_batches_drain_and_a_delete
     );
     assert!(env.plugin_definitions().is_empty());
 }
+
+#[test]
+fn a_watched_directory_updates_and_removes_plugins_by_itself() {
+    use reprise_testkit::plugins::{ManifestOutcome, content_hash};
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("jsonl.wasm");
+    std::fs::copy(build_example("oplog-jsonl"), &wasm).unwrap();
+    let v2 = std::fs::read(build_example_with("oplog-jsonl", "format-v2")).unwrap();
+    write(&dir.path().join("jsonl.json"), r#"{"name": "jsonl", "version": "1.0.0", "component": "jsonl.wasm"}"#);
+    let env = Environment::new().unwrap();
+    let (directory, _) = env.load_plugin_directory(dir.path()).unwrap();
+    let watched = directory.watch().unwrap();
+    let next = || watched.reports().recv_timeout(std::time::Duration::from_secs(20)).unwrap().outcome;
+
+    std::fs::write(&wasm, &v2).unwrap();
+    assert_eq!(
+        next(),
+        ManifestOutcome::Updated { name: "jsonl".into(), version: "1.0.0".into(), hash: content_hash(&v2) }
+    );
+    std::fs::remove_file(&wasm).unwrap();
+    assert_eq!(next(), ManifestOutcome::Removed { name: "jsonl".into(), version: "1.0.0".into() });
+    assert!(env.plugin_definitions().is_empty());
+}

@@ -368,3 +368,54 @@ impl Environment {
         }
     }
 }
+
+/// A plugin directory watched for changes: every change to a file in it
+/// triggers a rescan (after a short pause, so that one copy of a file is
+/// one update). Dropping it stops the watching.
+#[derive(Debug)]
+pub struct WatchedPluginDirectory {
+    // Dropped first: no more events, so the thread's channel closes.
+    _watcher: notify::RecommendedWatcher,
+    reports: std::sync::mpsc::Receiver<ManifestReport>,
+}
+
+impl WatchedPluginDirectory {
+    /// What the rescans triggered so far changed.
+    pub fn reports(&self) -> &std::sync::mpsc::Receiver<ManifestReport> {
+        &self.reports
+    }
+}
+
+/// How long a burst of file events is let settle before rescanning.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
+
+impl PluginDirectory {
+    /// Watch the directory from now on (lifecycle events also reach
+    /// [`Environment::subscribe_plugin_events`]).
+    pub fn watch(mut self) -> Result<WatchedPluginDirectory, Error> {
+        use notify::Watcher as _;
+        let (events_tx, events_rx) = std::sync::mpsc::channel::<notify::Result<notify::Event>>();
+        let mut watcher = notify::recommended_watcher(events_tx)
+            .map_err(|e| Error::Plugin(format!("cannot watch `{}`: {e}", self.dir.display())))?;
+        watcher
+            .watch(&self.dir, notify::RecursiveMode::Recursive)
+            .map_err(|e| Error::Plugin(format!("cannot watch `{}`: {e}", self.dir.display())))?;
+        let (reports_tx, reports_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("plugin watcher {}", self.dir.display()))
+            .spawn(move || {
+                while events_rx.recv().is_ok() {
+                    // Let the burst settle, then look once.
+                    while events_rx.recv_timeout(SETTLE).is_ok() {}
+                    let Ok(reports) = self.rescan() else { continue };
+                    for report in reports {
+                        if reports_tx.send(report).is_err() {
+                            return;
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::Plugin(format!("cannot start the watcher thread: {e}")))?;
+        Ok(WatchedPluginDirectory { _watcher: watcher, reports: reports_rx })
+    }
+}

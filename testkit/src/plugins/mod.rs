@@ -41,7 +41,9 @@ use std::time::{Duration, Instant};
 
 pub use delivery::worker_id;
 pub(crate) use delivery::{active_plugins, deliver};
-pub use directory::{LoadedPlugin, ManifestOutcome, ManifestReport, PluginDirectory, content_hash};
+pub use directory::{
+    LoadedPlugin, ManifestOutcome, ManifestReport, PluginDirectory, WatchedPluginDirectory, content_hash,
+};
 pub use metrics::{PluginEvent, PluginMetrics, prometheus_text};
 
 use crate::agent::AgentHandle;
