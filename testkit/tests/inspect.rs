@@ -200,3 +200,32 @@ fn core_modules_and_malformed_components_get_a_clear_error() {
     corrupt[9] ^= 0xff; // the first section's id/size bytes
     assert!(inspect_bytes(&corrupt).is_err());
 }
+
+/// The plugin handshake: a component exporting another version of the
+/// oplog-processor interface is refused by name, and one importing what the
+/// host does not offer is refused when loaded.
+#[test]
+fn the_plugin_handshake_names_the_expected_and_found_interfaces() {
+    let env = reprise_testkit::Environment::new().expect("environment");
+    let older = standalone_component(
+        "package golem:api@1.4.0;
+         interface oplog-processor { process: func(batch: list<u8>) -> result<_, string>; }
+         world test { export oplog-processor; }",
+    );
+    let component = env.load_bytes(&older).expect("loads: it imports nothing");
+    let e = env.define_plugin("old", "0.1.0", "built for Golem 1.4", &component).expect_err("refused");
+    assert_eq!(
+        e.to_string(),
+        "plugin: plugin `old` 0.1.0: the component must export `golem:api/oplog-processor@1.5.0`, but it exports golem:api/oplog-processor@1.4.0"
+    );
+
+    let greedy = standalone_component(
+        "package golem:api@1.5.0;
+         interface oplog-processor { process: func(batch: list<u8>) -> result<_, string>; }
+         world test { export oplog-processor; import acme:telemetry/sink@2.0.0; }
+
+         package acme:telemetry@2.0.0 { interface sink { send: func(data: list<u8>); } }",
+    );
+    let e = env.load_bytes(&greedy).expect_err("imports what Golem 1.5 lacks").to_string();
+    assert!(e.contains("acme:telemetry/sink@2.0.0"), "{e}");
+}

@@ -310,7 +310,8 @@ impl Environment {
             let Some(definition) = host.definitions.get(&(name.to_string(), version.to_string())).cloned() else {
                 return Err(Error::Plugin(format!("plugin `{name}` {version} is not defined")));
             };
-            if code.inner.processor.is_none() {
+            let exported = code.info().exports.iter().any(|e| e.to_string() == super::PROCESSOR_INTERFACE);
+            if !exported || code.inner.processor.is_none() {
                 return Err(Error::Plugin(format!(
                     "plugin `{name}` {version}: the new component does not export `{}`",
                     super::PROCESSOR_INTERFACE

@@ -189,7 +189,10 @@ impl Environment {
         description: &str,
         component: &LoadedComponent,
     ) -> Result<(), Error> {
-        if component.inner.processor.is_none() {
+        // By exact name and version: wasmtime would also bind a semver-compatible
+        // export (1.4.0 for 1.5.0), whose types may differ.
+        let exported = component.info().exports.iter().any(|e| e.to_string() == PROCESSOR_INTERFACE);
+        if !exported || component.inner.processor.is_none() {
             let exports: Vec<String> = component.info().exports.iter().map(ToString::to_string).collect();
             return Err(Error::Plugin(format!(
                 "plugin `{name}` {version}: the component must export `{PROCESSOR_INTERFACE}`, but it exports {}",
