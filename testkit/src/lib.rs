@@ -14,6 +14,9 @@
 //! - [`verify`] runs a scenario crash-free and then with a crash at every
 //!   oplog index (or at seeded random points) of every agent involved and
 //!   compares.
+//! - [`plugins`]: oplog-processor plugins defined, installed and activated
+//!   as in Golem, with exactly-once delivery through crashes, restarts with
+//!   backoff, plugin directories with hot updates, events and counters.
 //! - [`guest::GuestBuild`] builds a guest crate for `wasm32-wasip2` from a test.
 //! - [`inspect`] lists a component's imports and exports and checks them.
 

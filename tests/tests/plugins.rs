@@ -177,6 +177,17 @@ fn activation_delivers_the_history_and_deactivation_pauses() {
     assert!(kinds.contains(&"successful-update".to_string()));
     assert!(kinds.contains(&"deactivate-plugin".to_string()));
     assert_eq!(kinds.last().unwrap(), "activate-plugin");
+
+    // Uninstalled: a new revision without it; agents updated to it stop delivering.
+    let plain = env.uninstall_plugin(&audited, "jsonl").unwrap();
+    assert_eq!((plain.revision(), plain.plugins().len()), (2, 0));
+    agent.update(2, true).unwrap().unwrap();
+    assert!(agent.active_plugins().is_empty());
+    let delivered = indexes(&env, agent.id()).len();
+    increment(&mut agent, 2);
+    assert_eq!(indexes(&env, agent.id()).len(), delivered);
+    let e = env.uninstall_plugin(&plain, "jsonl").unwrap_err().to_string();
+    assert_eq!(e, "plugin: plugin `jsonl` is not installed to revision 2 of this component");
 }
 
 /// A small deterministic generator for crash points.
