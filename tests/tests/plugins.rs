@@ -514,9 +514,9 @@ fn plugins_load_from_a_directory_and_bad_manifests_are_reported_and_skipped() {
     assert_eq!(parameters, &[("bucket".to_string(), "from-manifest".to_string()), ("extra".into(), "1".into())]);
 }
 
-#[test]
-fn a_changed_component_is_hot_updated_after_in_flight_batches_drain_and_a_deleted_one_removed() {
-    use reprise_testkit::plugins::{ManifestOutcome, PluginEvent, content_hash};
+/// A plugin directory holding the JSON-lines plugin (writing to `audit`):
+/// the directory, the component file, and the bytes of its second revision.
+fn jsonl_directory() -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let wasm = dir.path().join("jsonl.wasm");
     std::fs::copy(build_example("oplog-jsonl"), &wasm).unwrap();
@@ -525,6 +525,13 @@ fn a_changed_component_is_hot_updated_after_in_flight_batches_drain_and_a_delete
         &dir.path().join("jsonl.json"),
         r#"{"name": "jsonl", "version": "1.0.0", "component": "jsonl.wasm", "config": {"bucket": "audit"}}"#,
     );
+    (dir, wasm, v2)
+}
+
+#[test]
+fn a_changed_component_is_hot_updated_after_in_flight_batches_drain_and_a_deleted_one_removed() {
+    use reprise_testkit::plugins::{ManifestOutcome, PluginEvent, content_hash};
+    let (dir, wasm, v2) = jsonl_directory();
     let env = Environment::new().unwrap();
     let (mut directory, _) = env.load_plugin_directory(dir.path()).unwrap();
     let events = env.subscribe_plugin_events();
@@ -583,11 +590,7 @@ fn a_changed_component_is_hot_updated_after_in_flight_batches_drain_and_a_delete
 #[test]
 fn a_watched_directory_updates_and_removes_plugins_by_itself() {
     use reprise_testkit::plugins::{ManifestOutcome, content_hash};
-    let dir = tempfile::tempdir().unwrap();
-    let wasm = dir.path().join("jsonl.wasm");
-    std::fs::copy(build_example("oplog-jsonl"), &wasm).unwrap();
-    let v2 = std::fs::read(build_example_with("oplog-jsonl", "format-v2")).unwrap();
-    write(&dir.path().join("jsonl.json"), r#"{"name": "jsonl", "version": "1.0.0", "component": "jsonl.wasm"}"#);
+    let (dir, wasm, v2) = jsonl_directory();
     let env = Environment::new().unwrap();
     let (directory, _) = env.load_plugin_directory(dir.path()).unwrap();
     let watched = directory.watch().unwrap();
