@@ -152,10 +152,14 @@ fn interrupted_invocation(entries: &[OplogEntry]) -> Option<u64> {
     matches!(entries[pos], OplogEntry::AgentInvocationStarted(_)).then_some(pos as u64 + 1)
 }
 
-/// The instance serving `source` for an installation: started if needed,
-/// restarted if it trapped and its backoff has passed; `None` while it
-/// waits (or was given up).
-fn ready_worker(shared: &Arc<Shared>, plugin: &PluginInstallationDescription, source: &str) -> Option<AgentHandle> {
+/// The instance serving `source` for an installation and its slot: started
+/// if needed, restarted if it trapped and its backoff has passed; `None`
+/// while it waits (or was given up).
+fn ready_worker(
+    shared: &Arc<Shared>,
+    plugin: &PluginInstallationDescription,
+    source: &str,
+) -> Option<(usize, AgentHandle)> {
     let grant = key(&plugin.environment_plugin_grant_id);
     let starting = shared.plugins().starting.clone();
     let _one_start_at_a_time = crate::engine::lock(&starting);
@@ -174,7 +178,7 @@ fn ready_worker(shared: &Arc<Shared>, plugin: &PluginInstallationDescription, so
         Some(s) if s.given_up => return None,
         Some(s) if s.retry_at.is_some_and(|at| Instant::now() < at) => return None,
         Some(s) if s.retry_at.is_some() => Some(s.worker.clone()),
-        Some(s) => return Some(s.worker.clone()),
+        Some(s) => return Some((slot_index, s.worker.clone())),
     };
     match start_worker(shared, plugin, slot_index, restart_from.as_ref()) {
         Ok(worker) => {
@@ -191,7 +195,7 @@ fn ready_worker(shared: &Arc<Shared>, plugin: &PluginInstallationDescription, so
             }
             let new_slot = Slot { worker: worker.clone(), failures, retry_at: None, given_up: false };
             host.installations.get_mut(&grant)?.slots.insert(slot_index, new_slot);
-            Some(worker)
+            Some((slot_index, worker))
         }
         Err(e) => {
             // Replaying the trapped batch trapped again: wait longer.
@@ -251,7 +255,7 @@ pub(crate) fn deliver(source: &mut Agent) {
         host.settings.batch_size.max(1)
     };
     for plugin in &active {
-        let Some(worker) = ready_worker(&shared, plugin, &id) else { continue };
+        let Some((slot, worker)) = ready_worker(&shared, plugin, &id) else { continue };
         // One batch at a time per instance: deliveries from agents running
         // on other threads wait their turn.
         let mut agent = worker.lock();
@@ -272,18 +276,11 @@ pub(crate) fn deliver(source: &mut Agent) {
             Ok(_) => {
                 let grant = key(&plugin.environment_plugin_grant_id);
                 let mut host = shared.plugins();
-                let slot = (seed_from(&[id.as_bytes()]) % host.settings.instances.max(1) as u64) as usize;
                 if let Some(s) = host.installations.get_mut(&grant).and_then(|i| i.slots.get_mut(&slot)) {
                     s.failures = 0;
                 }
             }
-            Err(e) => {
-                let slot = {
-                    let host = shared.plugins();
-                    (seed_from(&[id.as_bytes()]) % host.settings.instances.max(1) as u64) as usize
-                };
-                failed(&shared, plugin, slot, &worker, &e);
-            }
+            Err(e) => failed(&shared, plugin, slot, &worker, &e),
         }
     }
 }
