@@ -211,6 +211,18 @@ pub(crate) fn connect(
     }
 }
 
+/// Whether an environment's state still exists (see [`Environment::liveness`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Liveness(std::sync::Weak<Shared>);
+
+impl Liveness {
+    /// Whether something still holds the environment's state.
+    pub fn is_alive(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+}
+
 /// Ends the environment-owned agents when the last [`Environment`] handle a
 /// test holds is dropped: they hold the shared state themselves, so without
 /// this the two would keep each other alive.
@@ -219,7 +231,8 @@ struct Root(Arc<Shared>);
 impl Drop for Root {
     fn drop(&mut self) {
         let agents = std::mem::take(&mut *self.0.owned());
-        drop(agents);
+        let plugin_instances = self.0.plugins().take_instances();
+        drop((agents, plugin_instances));
     }
 }
 
@@ -377,6 +390,13 @@ impl Environment {
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// A way to see, after dropping every handle, whether anything still
+    /// keeps the environment's state alive (for leak tests).
+    #[doc(hidden)]
+    pub fn liveness(&self) -> Liveness {
+        Liveness(Arc::downgrade(&self.shared))
     }
 
     /// Load a component file: inspect it, refuse it if it imports anything

@@ -610,3 +610,19 @@ fn a_watched_directory_updates_and_removes_plugins_by_itself() {
     assert_eq!(next(), ManifestOutcome::Removed { name: "jsonl".into(), version: "1.0.0".into() });
     assert!(env.plugin_definitions().is_empty());
 }
+
+#[test]
+fn dropping_the_environment_frees_called_agents_and_plugin_instances() {
+    let env = Environment::builder().kv_entry("stock-levels", "main", r#"{"apple":5}"#).build().unwrap();
+    let warehouse = env.load(build_example("warehouse")).unwrap();
+    let jsonl = env.load(build_example("oplog-jsonl")).unwrap();
+    env.define_plugin("jsonl", "1.0.0", "lines", &jsonl).unwrap();
+    let observed = env.install_plugin(&warehouse, "jsonl", "1.0.0", [("bucket", BUCKET)]).unwrap();
+    let mut order = env.create_agent(&observed, "Order", &[Value::string("o-1"), Value::string("main")]).unwrap();
+    order.invoke("add_line", &[Value::string("apple"), Value::U32(1)]).unwrap();
+    assert_eq!(env.owned_agents().len(), 2, "the inventory and the plugin instance");
+    let liveness = env.liveness();
+    drop((order, env, warehouse, jsonl, observed));
+    // Environment-owned agents hold the environment; nothing may hold them back.
+    assert!(!liveness.is_alive());
+}

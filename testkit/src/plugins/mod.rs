@@ -159,6 +159,12 @@ impl PluginHost {
         }
     }
 
+    /// Every plugin instance, taken out (they hold the environment: see
+    /// `Root` in the environment module).
+    pub(crate) fn take_instances(&mut self) -> Vec<Slot> {
+        self.installations.values_mut().flat_map(|i| std::mem::take(&mut i.slots).into_values()).collect()
+    }
+
     pub(crate) fn installation(&self, grant: &EnvironmentPluginGrantId) -> Option<PluginInstallationDescription> {
         self.installations.get(&key(grant)).map(|i| i.description.clone())
     }
