@@ -47,6 +47,12 @@
 //! - Methods are synchronous. An agent handles one invocation at a time, so
 //!   `async` would add nothing but an executor; `async fn` is refused.
 //!
+//! - Next to the type the macro generates its RPC client, `CounterClient`
+//!   (`#[reprise::agent(client = "...")]` names it otherwise): `connect` with
+//!   the constructor's parameters, then one method per agent method,
+//!   returning `Result<_, rpc::RpcError>`; see [`crate::rpc`]. Agent methods
+//!   cannot be called `connect` or `remote`, the client's own items.
+//!
 //! One component may hold several agent types:
 //! `reprise::export_agents!(Order, Inventory);`.
 
