@@ -206,8 +206,15 @@ pub(crate) fn connect(
             shared.owned().insert(id, handle.clone());
             Ok(handle)
         }
-        Ok(Err(refused)) => Err(ConnectError::Refused(refused)),
-        Err(e) => Err(ConnectError::Failed(e)),
+        // No agent was made: it is not reported to `get-agents` either.
+        Ok(Err(refused)) => {
+            shared.agents().remove(&id);
+            Err(ConnectError::Refused(refused))
+        }
+        Err(e) => {
+            shared.agents().remove(&id);
+            Err(ConnectError::Failed(e))
+        }
     }
 }
 

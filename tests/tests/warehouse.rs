@@ -158,6 +158,7 @@ fn a_refusing_constructor_reaches_the_caller_as_an_rpc_error() {
     let answer = nowhere.invoke("add_line", &[s("apple"), Value::U32(1)]).unwrap();
     assert_eq!(answer, err(r#"calling `Inventory.reserve`: the agent refused the call: a warehouse needs a name"#));
     assert!(env.agent_handle(r#"inventory("")"#).is_none(), "a refused agent is not kept");
+    assert!(env.agents().iter().all(|a| a.name != r#"inventory("")"#), "nor listed");
 }
 
 #[test]
