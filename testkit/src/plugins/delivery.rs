@@ -241,8 +241,8 @@ fn failed(shared: &Arc<Shared>, plugin: &PluginInstallationDescription, slot: us
 /// it. Failures stay with the plugin (counted, the instance restarted
 /// later); the agent carries on.
 pub(crate) fn deliver(source: &mut Agent) {
-    let entries = source.oplog().entries().to_vec();
-    let active = active_plugins(&entries);
+    let entries = source.oplog().entries();
+    let active = active_plugins(entries);
     if active.is_empty() {
         return;
     }
@@ -251,7 +251,13 @@ pub(crate) fn deliver(source: &mut Agent) {
     let available = entries.len() as u64;
     let batch_size = {
         let mut host = shared.plugins();
-        host.sources.insert(id.clone(), entries);
+        // Oplogs only grow: the copy needs just what was appended since.
+        let copy = host.sources.entry(id.clone()).or_default();
+        match entries.get(copy.len()..) {
+            Some(new) => copy.extend_from_slice(new),
+            // Longer than the oplog: another agent of this id wrote it.
+            None => *copy = entries.to_vec(),
+        }
         host.settings.batch_size.max(1)
     };
     for plugin in &active {
