@@ -291,13 +291,21 @@ fn expected_stats(entries: &[OplogEntry]) -> serde_json::Value {
     })
 }
 
-#[test]
-fn the_statistics_plugin_counts_every_agent_it_observes() {
+/// The warehouse example (5 apples in stock) with plugin `example`
+/// installed as `name` 1.0.0, writing to `bucket`: the environment and the
+/// observed revision.
+fn warehouse_with_plugin(example: &str, name: &str, bucket: &str) -> (Environment, LoadedComponent) {
     let env = Environment::builder().kv_entry("stock-levels", "main", r#"{"apple":5}"#).build().unwrap();
     let warehouse = env.load(build_example("warehouse")).unwrap();
-    let stats = env.load(build_example("agent-stats")).unwrap();
-    env.define_plugin("stats", "0.1.0", "per-agent statistics", &stats).unwrap();
-    let observed = env.install_plugin(&warehouse, "stats", "0.1.0", [("bucket", "stats")]).unwrap();
+    let plugin = env.load(build_example(example)).unwrap();
+    env.define_plugin(name, "1.0.0", example, &plugin).unwrap();
+    let observed = env.install_plugin(&warehouse, name, "1.0.0", [("bucket", bucket)]).unwrap();
+    (env, observed)
+}
+
+#[test]
+fn the_statistics_plugin_counts_every_agent_it_observes() {
+    let (env, observed) = warehouse_with_plugin("agent-stats", "stats", "stats");
 
     let mut order = env.create_agent(&observed, "Order", &[Value::string("o-1"), Value::string("main")]).unwrap();
     for quantity in [1, 2, 9] {
@@ -613,16 +621,12 @@ fn a_watched_directory_updates_and_removes_plugins_by_itself() {
 
 #[test]
 fn dropping_the_environment_frees_called_agents_and_plugin_instances() {
-    let env = Environment::builder().kv_entry("stock-levels", "main", r#"{"apple":5}"#).build().unwrap();
-    let warehouse = env.load(build_example("warehouse")).unwrap();
-    let jsonl = env.load(build_example("oplog-jsonl")).unwrap();
-    env.define_plugin("jsonl", "1.0.0", "lines", &jsonl).unwrap();
-    let observed = env.install_plugin(&warehouse, "jsonl", "1.0.0", [("bucket", BUCKET)]).unwrap();
+    let (env, observed) = warehouse_with_plugin("oplog-jsonl", "jsonl", BUCKET);
     let mut order = env.create_agent(&observed, "Order", &[Value::string("o-1"), Value::string("main")]).unwrap();
     order.invoke("add_line", &[Value::string("apple"), Value::U32(1)]).unwrap();
     assert_eq!(env.owned_agents().len(), 2, "the inventory and the plugin instance");
     let liveness = env.liveness();
-    drop((order, env, warehouse, jsonl, observed));
+    drop((order, env, observed));
     // Environment-owned agents hold the environment; nothing may hold them back.
     assert!(!liveness.is_alive());
 }
