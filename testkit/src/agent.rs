@@ -132,15 +132,27 @@ pub fn agent_id(definition: &AgentType, args: &[Value]) -> String {
 /// The types of the constructor's parameters, when they are all
 /// component-model values.
 pub(crate) fn constructor_types(definition: &AgentType) -> Option<Vec<Type>> {
-    match &definition.constructor.input_schema {
+    schema_parameters(&definition.constructor.input_schema)
+        .ok()
+        .map(|params| params.into_iter().map(|(_, t)| t).collect())
+}
+
+/// The named parameters of an agent constructor's or method's input schema
+/// (or the elements of an output schema) as component-model types; an error
+/// names an element that is not a component-model value (text, binary,
+/// multimodal), which tools cannot write as WAVE.
+pub fn schema_parameters(schema: &DataSchema) -> Result<Vec<(String, Type)>, String> {
+    match schema {
         DataSchema::Tuple(elements) => elements
             .iter()
-            .map(|(_, e)| match e {
-                ElementSchema::ComponentModel(t) => Type::from_wit(t).ok(),
-                _ => None,
+            .map(|(name, e)| match e {
+                ElementSchema::ComponentModel(t) => {
+                    Type::from_wit(t).map(|t| (name.clone(), t)).map_err(|e| format!("parameter `{name}`: {e}"))
+                }
+                _ => Err(format!("parameter `{name}` is unstructured text or binary, not a component-model value")),
             })
             .collect(),
-        DataSchema::Multimodal(_) => None,
+        DataSchema::Multimodal(_) => Err("the schema is multimodal, not a list of component-model values".into()),
     }
 }
 
@@ -579,9 +591,10 @@ impl Agent {
         Ok(dropped)
     }
 
-    /// The agent type as the current revision's discovery describes it; its
-    /// schemas go into the invocation entries, as Golem records them.
-    fn definition(&self) -> Option<&AgentType> {
+    /// The agent type as the current revision's discovery describes it
+    /// (`None` for a worker of a plain component); its schemas go into the
+    /// invocation entries, as Golem records them.
+    pub fn definition(&self) -> Option<&AgentType> {
         if self.plain { None } else { self.component.agent_type(&self.agent_type).ok() }
     }
 

@@ -37,8 +37,8 @@ pub mod verify;
 pub mod wave;
 pub mod wit;
 
-pub use agent::{Agent, AgentHandle, RevertTarget, data_value, values_of};
-pub use environment::{CommandOutcome, Environment, EnvironmentBuilder, Limits, LoadedComponent};
+pub use agent::{Agent, AgentHandle, RevertTarget, agent_id, data_value, schema_parameters, values_of};
+pub use environment::{AgentType, CommandOutcome, Environment, EnvironmentBuilder, Limits, LoadedComponent};
 pub use error::Error;
 pub use host::journal::{CrashPoint, Divergence, FiredCrash, HostCall};
 pub use host::{LogLevel, LogRecord};

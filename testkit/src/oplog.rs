@@ -159,6 +159,19 @@ impl Oplog {
         Ok((Oplog { entries, file: Some(OplogFile { path, file, sync: false }) }, damage))
     }
 
+    /// Read the entries of an oplog file without opening it for writing (for
+    /// viewers): intact entries and the damage found after them, if any. The
+    /// file is left as it is.
+    pub fn read_file(path: impl AsRef<Path>) -> Result<(Vec<OplogEntry>, Option<OplogDamage>), OplogError> {
+        let path = path.as_ref().to_owned();
+        let bytes = std::fs::read(&path).map_err(|source| OplogError::Io { path: path.clone(), source })?;
+        if !bytes.starts_with(HEADER) {
+            return Err(OplogError::NotAnOplog { path });
+        }
+        let (entries, damage, _) = read_records(&bytes);
+        Ok((entries, damage))
+    }
+
     /// Call `fsync` after every appended entry (survives power loss, not only
     /// a killed process). Off by default.
     pub fn sync_each_entry(mut self, sync: bool) -> Self {

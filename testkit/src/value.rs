@@ -151,6 +151,77 @@ impl Value {
     }
 }
 
+/// WIT syntax: `list<string>`, `record { sku: string, qty: u32 }`,
+/// `result<u64, string>`.
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn join<T>(
+            f: &mut fmt::Formatter<'_>,
+            items: &[T],
+            each: impl Fn(&mut fmt::Formatter<'_>, &T) -> fmt::Result,
+        ) -> fmt::Result {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                each(f, item)?;
+            }
+            Ok(())
+        }
+        match self {
+            Type::Bool => f.write_str("bool"),
+            Type::U8 => f.write_str("u8"),
+            Type::U16 => f.write_str("u16"),
+            Type::U32 => f.write_str("u32"),
+            Type::U64 => f.write_str("u64"),
+            Type::S8 => f.write_str("s8"),
+            Type::S16 => f.write_str("s16"),
+            Type::S32 => f.write_str("s32"),
+            Type::S64 => f.write_str("s64"),
+            Type::F32 => f.write_str("f32"),
+            Type::F64 => f.write_str("f64"),
+            Type::Char => f.write_str("char"),
+            Type::String => f.write_str("string"),
+            Type::List(t) => write!(f, "list<{t}>"),
+            Type::Option(t) => write!(f, "option<{t}>"),
+            Type::Tuple(items) => {
+                f.write_str("tuple<")?;
+                join(f, items, |f, t| write!(f, "{t}"))?;
+                f.write_str(">")
+            }
+            Type::Record(fields) => {
+                f.write_str("record { ")?;
+                join(f, fields, |f, (n, t)| write!(f, "{n}: {t}"))?;
+                f.write_str(" }")
+            }
+            Type::Variant(cases) => {
+                f.write_str("variant { ")?;
+                join(f, cases, |f, (n, t)| match t {
+                    Some(t) => write!(f, "{n}({t})"),
+                    None => f.write_str(n),
+                })?;
+                f.write_str(" }")
+            }
+            Type::Enum(cases) => {
+                f.write_str("enum { ")?;
+                join(f, cases, |f, n| f.write_str(n))?;
+                f.write_str(" }")
+            }
+            Type::Flags(names) => {
+                f.write_str("flags { ")?;
+                join(f, names, |f, n| f.write_str(n))?;
+                f.write_str(" }")
+            }
+            Type::Result { ok, err } => match (ok, err) {
+                (None, None) => f.write_str("result"),
+                (Some(ok), None) => write!(f, "result<{ok}>"),
+                (None, Some(err)) => write!(f, "result<_, {err}>"),
+                (Some(ok), Some(err)) => write!(f, "result<{ok}, {err}>"),
+            },
+        }
+    }
+}
+
 impl Type {
     /// `list<u8>`
     pub fn bytes() -> Type {

@@ -168,6 +168,9 @@ pub struct TrialFailure {
     pub crashes: Vec<AgentCrash>,
     /// What went wrong.
     pub kind: FailureKind,
+    /// The oplog index where replay diverged, when recovery failed that way
+    /// (in the oplog of the first crashed agent).
+    pub diverged_at: Option<u64>,
 }
 
 impl fmt::Display for TrialFailure {
@@ -207,6 +210,22 @@ pub struct VerificationReport {
     pub seed: Option<u64>,
     /// Wall time of the whole verification.
     pub elapsed: Duration,
+    /// Every agent's oplog after the crash-free run: the scenario's agent
+    /// first, then the agents it called, by id (what crash points index).
+    pub reference_oplogs: Vec<(String, Vec<OplogEntry>)>,
+    /// The crashed runs made, each as its crash points, in order.
+    pub crash_runs: Vec<Vec<AgentCrash>>,
+}
+
+/// How far a verification has come, reported after each crashed run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Crashed runs finished.
+    pub done: usize,
+    /// Crashed runs planned.
+    pub total: usize,
+    /// Runs finished that did not recover to the reference outcome.
+    pub failed: usize,
 }
 
 impl VerificationReport {
@@ -261,6 +280,18 @@ pub fn verify(
     scenario: &Scenario,
     plan: &CrashPlan,
 ) -> Result<VerificationReport, Error> {
+    verify_with_progress(env, component, scenario, plan, |_| {})
+}
+
+/// [`verify`], calling `progress` once the runs are planned and after every
+/// crashed run (for progress bars).
+pub fn verify_with_progress(
+    env: &Environment,
+    component: &LoadedComponent,
+    scenario: &Scenario,
+    plan: &CrashPlan,
+    mut progress: impl FnMut(Progress),
+) -> Result<VerificationReport, Error> {
     let started = Instant::now();
     let (reference, reference_oplogs) = run_reference(env, component, scenario)?;
     let (runs, seed) = plan_runs(plan, &reference_oplogs);
@@ -273,11 +304,23 @@ pub fn verify(
         retried_effects: 0,
         seed,
         elapsed: Duration::ZERO,
+        reference_oplogs,
+        crash_runs: runs.clone(),
     };
-    for points in runs {
+    let total = runs.len();
+    progress(Progress { done: 0, total, failed: 0 });
+    for (done, points) in runs.into_iter().enumerate() {
         match run_crashed(env, component, scenario, &points) {
             Err(e) => {
-                report.failures.push(TrialFailure { crashes: points, kind: FailureKind::Recovery(e.to_string()) })
+                let diverged_at = match &e {
+                    Error::Divergence(d) => Some(d.oplog_index),
+                    _ => None,
+                };
+                report.failures.push(TrialFailure {
+                    crashes: points,
+                    kind: FailureKind::Recovery(e.to_string()),
+                    diverged_at,
+                })
             }
             Ok((outcome, fired)) => {
                 report.crashes_fired += fired.len();
@@ -286,10 +329,11 @@ pub fn verify(
                         report.recovered += 1;
                         report.retried_effects += retried;
                     }
-                    Err(kind) => report.failures.push(TrialFailure { crashes: points, kind }),
+                    Err(kind) => report.failures.push(TrialFailure { crashes: points, kind, diverged_at: None }),
                 }
             }
         }
+        progress(Progress { done: done + 1, total, failed: report.failures.len() });
     }
     report.elapsed = started.elapsed();
     Ok(report)

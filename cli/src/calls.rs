@@ -1,0 +1,218 @@
+//! Calls written as text: `Counter("visits")`, `increment(2)`. The name picks
+//! the agent type or method from the component's discovered definitions; the
+//! arguments are WAVE, read against the declared parameter types.
+
+use std::path::Path;
+
+use reprise_testkit::AgentType;
+use reprise_testkit::LoadedComponent;
+use reprise_testkit::value::{Type, Value};
+use reprise_testkit::{schema_parameters, wave};
+
+use crate::error::CliError;
+
+/// A call checked against the component: the exact name and typed arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypedCall {
+    /// The name as the component defines it.
+    pub name: String,
+    /// The arguments.
+    pub args: Vec<Value>,
+    /// The result types (for rendering), when they are component-model values.
+    pub results: Option<Vec<Type>>,
+}
+
+/// Split `name(args)` into the name and the text between the parentheses.
+pub fn split(text: &str) -> Result<(&str, &str), CliError> {
+    let text = text.trim();
+    let bad = || {
+        CliError::input(format!("`{text}` is not a call"))
+            .hint("write calls as name(arguments), such as increment(2) or Counter(\"visits\")")
+    };
+    let open = text.find('(').ok_or_else(bad)?;
+    if !text.ends_with(')') {
+        return Err(bad());
+    }
+    let name = text[..open].trim();
+    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
+        return Err(bad());
+    }
+    Ok((name, &text[open + 1..text.len() - 1]))
+}
+
+/// `SnakeCase`, `snake_case` and `kebab-case` spellings compare equal.
+fn normalized(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 && !out.ends_with('-') {
+            out.push('-');
+        }
+        match c {
+            '_' => out.push('-'),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// The agent type a `Type(args)` text names, with its constructor arguments.
+pub fn agent<'c>(component: &'c LoadedComponent, text: &str) -> Result<(&'c AgentType, Vec<Value>), CliError> {
+    let (name, args) = split(text)?;
+    let types = component
+        .agent_types()
+        .map_err(|e| CliError::input(format!("the component's agent types are unknown: {e}")))?;
+    if types.is_empty() {
+        return Err(CliError::input("the component defines no agent types")
+            .hint("`reprise run` and `reprise crash-test` need an agent component; see `reprise inspect`"));
+    }
+    let definition = types.iter().find(|t| t.type_name == name || normalized(&t.type_name) == normalized(name));
+    let Some(definition) = definition else {
+        let known: Vec<&str> = types.iter().map(|t| t.type_name.as_str()).collect();
+        return Err(CliError::input(format!("the component has no agent type `{name}`"))
+            .hint(format!("it defines: {}", known.join(", "))));
+    };
+    let params = schema_parameters(&definition.constructor.input_schema)
+        .map_err(|e| CliError::input(format!("agent type `{}`: {e}", definition.type_name)))?;
+    let args = arguments(&definition.type_name, &params, args)?;
+    Ok((definition, args))
+}
+
+/// The method a `method(args)` text names on `definition`, with its arguments.
+pub fn method(definition: &AgentType, text: &str) -> Result<TypedCall, CliError> {
+    let (name, args) = split(text)?;
+    let found = definition
+        .methods
+        .iter()
+        .find(|m| m.name == name)
+        .or_else(|| definition.methods.iter().find(|m| normalized(&m.name) == normalized(name)));
+    let Some(method) = found else {
+        let known: Vec<&str> = definition.methods.iter().map(|m| m.name.as_str()).collect();
+        return Err(CliError::input(format!("agent type `{}` has no method `{name}`", definition.type_name))
+            .hint(format!("its methods: {}", known.join(", "))));
+    };
+    let params = schema_parameters(&method.input_schema)
+        .map_err(|e| CliError::input(format!("method `{}`: {e}", method.name)))?;
+    let args = arguments(&method.name, &params, args)?;
+    let results = schema_parameters(&method.output_schema).ok().map(|r| r.into_iter().map(|(_, t)| t).collect());
+    Ok(TypedCall { name: method.name.clone(), args, results })
+}
+
+/// Read `text` (what stood between the parentheses) as the parameters of `what`.
+fn arguments(what: &str, params: &[(String, Type)], text: &str) -> Result<Vec<Value>, CliError> {
+    let signature = || {
+        let params: Vec<String> = params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+        format!("{what}({})", params.join(", "))
+    };
+    if params.is_empty() {
+        return if text.trim().is_empty() {
+            Ok(Vec::new())
+        } else {
+            Err(CliError::input(format!("`{what}` takes no arguments, got `{text}`")).hint(signature()))
+        };
+    }
+    // The argument list read as one WAVE tuple: WAVE handles the nesting,
+    // quoting and escapes of each argument.
+    let tuple = Type::Tuple(params.iter().map(|(_, t)| t.clone()).collect());
+    let parsed = wave::parse(&format!("({text})"), &tuple).map_err(|e| {
+        CliError::input(format!("bad arguments for `{what}`: {e}"))
+            .hint(format!("expected {} in WAVE, such as \"text\", 42, [1, 2], {{name: \"x\"}}", signature()))
+    })?;
+    match parsed {
+        Value::Tuple(items) => Ok(items),
+        other => Ok(vec![other]),
+    }
+}
+
+/// Results as WAVE, comma-separated; `()` for none.
+pub fn render_results(values: &[Value], types: Option<&[Type]>) -> String {
+    if values.is_empty() {
+        return "()".into();
+    }
+    let rendered: Vec<String> = match types {
+        Some(types) if types.len() == values.len() => {
+            values.iter().zip(types).map(|(v, t)| wave::render(v, t).unwrap_or_else(|_| format!("{v:?}"))).collect()
+        }
+        _ => values.iter().map(|v| format!("{v:?}")).collect(),
+    };
+    rendered.join(", ")
+}
+
+/// A crash-test script: the agent on the first line, one call per line after
+/// it; blank lines and `#` comments are skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    /// `Type(args)`.
+    pub agent: String,
+    /// `method(args)`, each with its line number.
+    pub calls: Vec<(usize, String)>,
+}
+
+impl Script {
+    /// Read a script file.
+    pub fn read(path: &Path) -> Result<Script, CliError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::input(format!("cannot read the script {}: {e}", path.display()))
+                .hint("a script names the agent on its first line and one call per line: Counter(\"a\") / increment(1)")
+        })?;
+        Script::parse(&text).map_err(|e| {
+            CliError::input(format!("{}: {e}", path.display()))
+                .hint("a script names the agent on its first line and one call per line: Counter(\"a\") / increment(1)")
+        })
+    }
+
+    /// Parse script text.
+    pub fn parse(text: &str) -> Result<Script, String> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim()))
+            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+        let Some((_, agent)) = lines.next() else {
+            return Err("the script is empty; its first line names the agent, such as Counter(\"visits\")".into());
+        };
+        Ok(Script { agent: agent.to_string(), calls: lines.map(|(n, l)| (n, l.to_string())).collect() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_compare_across_spellings() {
+        assert_eq!(normalized("ShoppingCart"), "shopping-cart");
+        assert_eq!(normalized("shopping_cart"), "shopping-cart");
+        assert_eq!(normalized("blob-put"), "blob-put");
+    }
+
+    #[test]
+    fn calls_split_into_name_and_arguments() {
+        assert_eq!(split(" add(\"a\", 2) ").unwrap(), ("add", "\"a\", 2"));
+        assert_eq!(split("get()").unwrap(), ("get", ""));
+        assert!(split("get").is_err());
+        assert!(split("(1)").is_err());
+        assert!(split("a b(1)").is_err());
+    }
+
+    #[test]
+    fn arguments_are_read_as_wave_against_the_parameter_types() {
+        let params = vec![("sku".to_string(), Type::String), ("qty".to_string(), Type::U32)];
+        assert_eq!(
+            arguments("add", &params, "\"tea, green\", 2").unwrap(),
+            vec![Value::string("tea, green"), Value::U32(2)]
+        );
+        let one = vec![("items".to_string(), Type::List(Box::new(Type::U8)))];
+        assert_eq!(arguments("set", &one, "[1, 2]").unwrap(), vec![Value::List(vec![Value::U8(1), Value::U8(2)])]);
+        let e = arguments("add", &params, "2, \"tea\"").unwrap_err().to_string();
+        assert!(e.contains("bad arguments for `add`") && e.contains("add(sku: string, qty: u32)"), "{e}");
+        assert!(arguments("get", &[], "1").unwrap_err().to_string().contains("takes no arguments"));
+    }
+
+    #[test]
+    fn scripts_skip_comments_and_blank_lines() {
+        let s = Script::parse("# demo\n\nCounter(\"a\")\nincrement(1) \n# x\nget()\n").unwrap();
+        assert_eq!(s.agent, "Counter(\"a\")");
+        assert_eq!(s.calls, vec![(4, "increment(1)".to_string()), (6, "get()".to_string())]);
+        assert!(Script::parse("# nothing\n").is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! `reprise crash-test FILE.wasm SCRIPT`: the script run once without
+//! crashes, then once per crash point, each run recovered by replay and
+//! compared with the crash-free one.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use reprise_testkit::CrashPoint;
+use reprise_testkit::verify::{CrashPlan, FailureKind, Scenario, VerificationReport, verify_with_progress};
+use serde_json::json;
+
+use super::load;
+use crate::CliResult;
+use crate::calls::{self, Script};
+use crate::error::{CliError, one_line};
+use crate::oplog_view::{self, CrashMark, Page, Timeline};
+
+/// Where to crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// After every oplog entry; with `before_persist`, also between each
+    /// side effect and its entry.
+    Every { before_persist: bool },
+    /// `trials` runs with `crashes` seeded random points each.
+    Random { seed: u64, trials: usize, crashes: usize },
+}
+
+pub fn run(file: &Path, script_path: &Path, plan: Plan, as_json: bool, html: Option<&Path>) -> CliResult {
+    let script = Script::read(script_path)?;
+    let (env, component) = load(file)?;
+    let located = |line: usize, e: CliError| {
+        CliError::input(format!("{}:{line}: {}", script_path.display(), e.to_string().trim_start_matches("error: ")))
+    };
+    let (definition, args) = calls::agent(&component, &script.agent).map_err(|e| located(first_line_of(&script), e))?;
+    let mut scenario = Scenario::new(definition.type_name.clone(), args);
+    for (line, text) in &script.calls {
+        let call = calls::method(definition, text).map_err(|e| located(*line, e))?;
+        scenario = scenario.call(call.name, call.args);
+    }
+    let crash_plan = match plan {
+        Plan::Every { before_persist } => CrashPlan::EveryEntry { before_persist },
+        Plan::Random { seed, trials, crashes } => CrashPlan::Random { seed, trials, crashes_per_run: crashes },
+    };
+
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{spinner} crash runs {pos}/{len} [{bar:30}] {msg} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let report = verify_with_progress(&env, &component, &scenario, &crash_plan, |p| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+        bar.set_message(if p.failed == 0 { String::new() } else { format!("{} failed", p.failed) });
+    })
+    .map_err(|e| {
+        CliError::failed(format!("the crash-free run failed: {}", one_line(&e.to_string())))
+            .hint("run the same calls with `reprise run` to see where")
+    })?;
+    bar.finish_and_clear();
+
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report_json(&report)).unwrap_or_default());
+    } else {
+        print!("{}", summary_table(&report, script_path));
+    }
+    if let Some(path) = html {
+        let page = page(&report, &format!("crash test of {} with {}", file.display(), script_path.display()));
+        std::fs::write(path, oplog_view::html(&page)).map_err(|e| {
+            CliError::input(format!("cannot write the HTML report {}: {e}", path.display()))
+                .hint("check that the folder exists and is writable")
+        })?;
+        if !as_json {
+            println!("HTML report: {}", path.display());
+        }
+    }
+    Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn first_line_of(script: &Script) -> usize {
+    script.calls.first().map(|(l, _)| *l).unwrap_or(2).saturating_sub(1).max(1)
+}
+
+/// Per agent: oplog entries, crash runs, recovered, failed.
+fn per_agent(report: &VerificationReport) -> Vec<(String, usize, usize, usize)> {
+    let mut rows: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    for run in &report.crash_runs {
+        for crash in run {
+            rows.entry(crash.agent.as_str()).or_default().0 += 1;
+        }
+    }
+    for failure in &report.failures {
+        for crash in &failure.crashes {
+            rows.entry(crash.agent.as_str()).or_default().2 += 1;
+        }
+    }
+    report
+        .reference_oplogs
+        .iter()
+        .map(|(agent, oplog)| {
+            let (runs, _, failed) = rows.get(agent.as_str()).copied().unwrap_or_default();
+            (agent.clone(), oplog.len(), runs, failed)
+        })
+        .collect()
+}
+
+fn summary_table(report: &VerificationReport, script: &Path) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "crash test of {} ({} calls, {} oplog entries in the crash-free run)\n\n",
+        script.display(),
+        report.reference.results.len(),
+        report.reference.oplog_len
+    ));
+    out.push_str(&format!("{:<40} {:>8} {:>12} {:>8}\n", "agent", "entries", "crash points", "failed"));
+    for (agent, entries, runs, failed) in per_agent(report) {
+        out.push_str(&format!("{agent:<40} {entries:>8} {runs:>12} {failed:>8}\n"));
+    }
+    out.push('\n');
+    if let Some(seed) = report.seed {
+        out.push_str(&format!("seed                  {seed}\n"));
+    }
+    out.push_str(&format!("crash runs            {}\n", report.runs));
+    out.push_str(&format!("crashes injected      {}\n", report.crashes_fired));
+    out.push_str(&format!("recovered             {}\n", report.recovered));
+    out.push_str(&format!("failed                {}\n", report.failures.len()));
+    out.push_str(&format!("retried side effects  {} (allowed: same idempotency key)\n", report.retried_effects));
+    out.push_str(&format!("time                  {:.2?} ({:.0} runs/s)\n", report.elapsed, report.runs_per_second()));
+    for failure in &report.failures {
+        out.push_str(&format!("FAIL {}\n", failure_text(failure)));
+    }
+    out.push_str(if report.is_ok() {
+        "result                every crashed run recovered to the crash-free outcome\n"
+    } else {
+        "result                DIVERGED: replay is not correct for the runs above\n"
+    });
+    out
+}
+
+fn failure_text(failure: &reprise_testkit::verify::TrialFailure) -> String {
+    let crashes: Vec<String> = failure.crashes.iter().map(ToString::to_string).collect();
+    let what = match &failure.kind {
+        FailureKind::Recovery(e) => format!("recovery failed: {}", one_line(e)),
+        FailureKind::Results { call, expected, actual } => {
+            format!("call {call} returned {actual:?}, the crash-free run returned {expected:?}")
+        }
+        FailureKind::State(e) => format!("final state differs: {e}"),
+        FailureKind::SideEffects(e) => format!("side effects differ: {e}"),
+    };
+    format!("crash {}: {what}", crashes.join(", "))
+}
+
+fn point_json(point: &CrashPoint) -> serde_json::Value {
+    match point {
+        CrashPoint::AfterEntry(i) => json!({"after_entry": i}),
+        CrashPoint::BeforePersist(i) => json!({"before_persist": i}),
+    }
+}
+
+fn report_json(report: &VerificationReport) -> serde_json::Value {
+    json!({
+        "ok": report.is_ok(),
+        "calls": report.reference.results.len(),
+        "oplog_entries": report.reference.oplog_len,
+        "agents": per_agent(report).into_iter().map(|(agent, entries, runs, failed)| json!({
+            "agent": agent, "entries": entries, "crash_points": runs, "failed": failed,
+        })).collect::<Vec<_>>(),
+        "seed": report.seed,
+        "runs": report.runs,
+        "crashes_injected": report.crashes_fired,
+        "recovered": report.recovered,
+        "retried_side_effects": report.retried_effects,
+        "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
+        "failures": report.failures.iter().map(|f| json!({
+            "crashes": f.crashes.iter().map(|c| json!({"agent": c.agent, "point": point_json(&c.point)})).collect::<Vec<_>>(),
+            "diverged_at": f.diverged_at,
+            "message": failure_text(f),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The HTML page: one timeline per agent, with every crash run marked at its
+/// point (green recovered, red failed) and divergences highlighted.
+fn page(report: &VerificationReport, title: &str) -> Page {
+    let failed: BTreeMap<&[reprise_testkit::verify::AgentCrash], &reprise_testkit::verify::TrialFailure> =
+        report.failures.iter().map(|f| (f.crashes.as_slice(), f)).collect();
+    let mut timelines: Vec<Timeline> =
+        report.reference_oplogs.iter().map(|(agent, oplog)| Timeline::plain(agent.clone(), oplog)).collect();
+    for run in &report.crash_runs {
+        let failure = failed.get(run.as_slice());
+        for crash in run {
+            let Some(t) = timelines.iter_mut().find(|t| t.agent == crash.agent) else { continue };
+            let (index, point) = match crash.point {
+                CrashPoint::AfterEntry(i) => (i, "after"),
+                CrashPoint::BeforePersist(i) => (i, "before-persist"),
+            };
+            t.crashes.push(CrashMark {
+                index,
+                point,
+                recovered: failure.is_none(),
+                message: failure.map(|f| failure_text(f)),
+            });
+        }
+        if let (Some(f), Some(first)) = (failure, run.first())
+            && let Some(at) = f.diverged_at
+            && let Some(t) = timelines.iter_mut().find(|t| t.agent == first.agent)
+        {
+            t.diverged.push(at);
+        }
+    }
+    let mut summary = vec![
+        ("calls".to_string(), report.reference.results.len().to_string()),
+        ("crash runs".to_string(), report.runs.to_string()),
+        ("crashes injected".to_string(), report.crashes_fired.to_string()),
+        ("recovered".to_string(), report.recovered.to_string()),
+        ("failed".to_string(), report.failures.len().to_string()),
+        ("retried side effects".to_string(), report.retried_effects.to_string()),
+        ("time".to_string(), format!("{:.2?}", report.elapsed)),
+    ];
+    if let Some(seed) = report.seed {
+        summary.insert(1, ("seed".to_string(), seed.to_string()));
+    }
+    Page {
+        title: title.to_string(),
+        ok: Some(report.is_ok()),
+        summary,
+        timelines,
+        failures: report.failures.iter().map(failure_text).collect(),
+    }
+}

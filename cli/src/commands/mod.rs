@@ -1,0 +1,85 @@
+//! One module per subcommand.
+
+pub mod build;
+pub mod crash_test;
+pub mod inspect;
+pub mod new;
+pub mod oplog;
+pub mod plugins;
+pub mod run;
+
+use std::path::Path;
+
+use reprise_testkit::{AgentType, Environment, LoadedComponent, schema_parameters};
+use serde_json::{Value as Json, json};
+
+use crate::error::CliError;
+
+/// A fresh environment with `path` loaded (imports checked against Golem 1.5).
+pub fn load(path: &Path) -> Result<(Environment, LoadedComponent), CliError> {
+    let env = Environment::new().map_err(|e| CliError::failed(format!("cannot start the testkit host: {e}")))?;
+    let component = env.load(path).map_err(|e| CliError::loading(path, e))?;
+    Ok((env, component))
+}
+
+/// The interface an oplog-processor plugin exports.
+pub const PROCESSOR_INTERFACE: &str = "golem:api/oplog-processor@1.5.0";
+
+/// An agent type's constructor and methods with their WIT types, one line each.
+pub fn describe_agent_type(t: &AgentType) -> String {
+    let mut out = format!("agent type {}", t.type_name);
+    if !t.description.is_empty() {
+        out.push_str(&format!("  // {}", first_line(&t.description)));
+    }
+    out.push_str(&format!("\n  constructor({})", params_text(&t.constructor.input_schema)));
+    for m in &t.methods {
+        let results = results_text(&m.output_schema);
+        let arrow = if results.is_empty() { String::new() } else { format!(" -> {results}") };
+        out.push_str(&format!("\n  {}({}){arrow}", m.name, params_text(&m.input_schema)));
+        if !m.description.is_empty() {
+            out.push_str(&format!("  // {}", first_line(&m.description)));
+        }
+    }
+    out
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim()
+}
+
+fn params_text(schema: &reprise_testkit::host::bindings::golem::core::types::DataSchema) -> String {
+    match schema_parameters(schema) {
+        Ok(params) => params.iter().map(|(n, t)| format!("{n}: {t}")).collect::<Vec<_>>().join(", "),
+        Err(e) => format!("<{e}>"),
+    }
+}
+
+/// Result types only: their element names (`return_value`) say nothing.
+fn results_text(schema: &reprise_testkit::host::bindings::golem::core::types::DataSchema) -> String {
+    match schema_parameters(schema) {
+        Ok(params) => params.iter().map(|(_, t)| t.to_string()).collect::<Vec<_>>().join(", "),
+        Err(e) => format!("<{e}>"),
+    }
+}
+
+fn params_json(schema: &reprise_testkit::host::bindings::golem::core::types::DataSchema) -> Json {
+    match schema_parameters(schema) {
+        Ok(params) => params.iter().map(|(n, t)| json!({"name": n, "type": t.to_string()})).collect(),
+        Err(e) => json!({ "unsupported": e }),
+    }
+}
+
+/// An agent type as JSON: names, descriptions, parameter and result types.
+pub fn agent_type_json(t: &AgentType) -> Json {
+    json!({
+        "name": t.type_name,
+        "description": t.description,
+        "constructor": params_json(&t.constructor.input_schema),
+        "methods": t.methods.iter().map(|m| json!({
+            "name": m.name,
+            "description": m.description,
+            "parameters": params_json(&m.input_schema),
+            "results": params_json(&m.output_schema),
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,49 @@
+//! `reprise oplog FILE.oplog`: a file-backed oplog as text, JSON or HTML.
+//! The file is only read, never repaired: damage is reported, not cut off.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use reprise_testkit::oplog::Oplog;
+
+use crate::error::CliError;
+use crate::oplog_view::{self, Page, Timeline};
+use crate::{CliResult, OplogFormat};
+
+pub fn run(file: &Path, format: OplogFormat, output: Option<&Path>) -> CliResult {
+    let (entries, damage) = Oplog::read_file(file).map_err(|e| {
+        let hint = if file.exists() {
+            "oplog files are written by `reprise run --oplog-file` or the testkit's `Oplog::create_file`"
+        } else {
+            "check the path"
+        };
+        CliError::input(format!("cannot read the oplog: {e}")).hint(hint)
+    })?;
+    let text = match format {
+        OplogFormat::Text => oplog_view::text(&entries),
+        OplogFormat::Json => {
+            let mut json = serde_json::to_string_pretty(&oplog_view::json(&entries)).unwrap_or_default();
+            json.push('\n');
+            json
+        }
+        OplogFormat::Html => oplog_view::html(&Page {
+            title: format!("oplog {}", file.display()),
+            ok: None,
+            summary: vec![("entries".to_string(), entries.len().to_string())],
+            timelines: vec![Timeline::plain(file.display().to_string(), &entries)],
+            failures: damage.iter().map(|d| d.to_string()).collect(),
+        }),
+    };
+    match output {
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            CliError::input(format!("cannot write {}: {e}", path.display())).hint("check that the folder exists")
+        })?,
+        None => print!("{text}"),
+    }
+    if let Some(damage) = damage {
+        // Intact entries were printed; the damage is the exit status.
+        eprintln!("warning: {damage}");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

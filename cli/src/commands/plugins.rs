@@ -1,0 +1,313 @@
+//! `reprise plugins DIR`: load plugin manifests, report each, and with
+//! `--serve ADDR` run the plugin host behind a small HTTP API on loopback.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, Response, StatusCode};
+use reprise_testkit::plugins::directory::{ManifestOutcome, ManifestReport};
+use reprise_testkit::{Environment, LoadedComponent};
+use serde_json::{Value as Json, json};
+
+use crate::CliResult;
+use crate::calls;
+use crate::error::{CliError, one_line};
+
+pub fn run(dir: &Path, serve: Option<&str>, as_json: bool) -> CliResult {
+    if !dir.is_dir() {
+        return Err(CliError::input(format!("{} is not a folder", dir.display()))
+            .hint("pass the folder holding the plugin manifests (*.json or */plugin.json)"));
+    }
+    // Parse the address before loading anything: a typo fails fast.
+    let addr = serve.map(loopback_addr).transpose()?;
+    let env = Environment::new().map_err(|e| CliError::failed(format!("cannot start the testkit host: {e}")))?;
+    let (directory, reports) = env.load_plugin_directory(dir).map_err(|e| {
+        CliError::input(format!("cannot read {}: {e}", dir.display())).hint("check the folder's permissions")
+    })?;
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Json::Array(reports.iter().map(report_json).collect())).unwrap_or_default()
+        );
+    } else {
+        if reports.is_empty() {
+            println!("no plugin manifests in {} (looked for *.json and */plugin.json)", dir.display());
+        }
+        for report in &reports {
+            println!("{}", report_line(report));
+        }
+    }
+    let rejected = reports.iter().any(|r| matches!(r.outcome, ManifestOutcome::Rejected { .. }));
+    let Some(addr) = addr else {
+        return Ok(if rejected { ExitCode::from(1) } else { ExitCode::SUCCESS });
+    };
+    let state = Arc::new(Server {
+        env,
+        manifests: Mutex::new(reports.iter().map(|r| (r.manifest.clone(), r.outcome.clone())).collect()),
+        components: Mutex::new(BTreeMap::new()),
+        agents: Mutex::new(BTreeMap::new()),
+    });
+    // Hot updates while serving: changed components are swapped in, deleted
+    // ones removed, and the listing follows.
+    let watched = directory.watch().map_err(|e| CliError::failed(e.to_string()))?;
+    let watcher_state = state.clone();
+    std::thread::spawn(move || {
+        while let Ok(report) = watched.reports().recv() {
+            println!("{}", report_line(&report));
+            lock(&watcher_state.manifests).insert(report.manifest.clone(), report.outcome);
+        }
+    });
+    serve_http(addr, state)
+}
+
+fn loopback_addr(text: &str) -> Result<SocketAddr, CliError> {
+    let addr: SocketAddr = text.parse().map_err(|_| {
+        CliError::input(format!("`{text}` is not an address"))
+            .hint("write an IP address and port, such as 127.0.0.1:9090")
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err(CliError::input(format!("{text} is not a loopback address"))
+            .hint("the management API has no authentication; serve it on 127.0.0.1 or [::1]"));
+    }
+    Ok(addr)
+}
+
+fn report_line(report: &ManifestReport) -> String {
+    let path = report.manifest.display();
+    match &report.outcome {
+        ManifestOutcome::Loaded { name, version, hash } => {
+            format!("loaded   {name} {version}  sha256 {hash}  ({path})")
+        }
+        ManifestOutcome::Updated { name, version, hash } => {
+            format!("updated  {name} {version}  sha256 {hash}  ({path})")
+        }
+        ManifestOutcome::Removed { name, version } => format!("removed  {name} {version}  ({path})"),
+        ManifestOutcome::Rejected { reason } => format!("rejected {path}: {reason}"),
+    }
+}
+
+fn report_json(report: &ManifestReport) -> Json {
+    let manifest = report.manifest.display().to_string();
+    match &report.outcome {
+        ManifestOutcome::Loaded { name, version, hash } | ManifestOutcome::Updated { name, version, hash } => {
+            json!({"manifest": manifest, "status": "loaded", "name": name, "version": version, "sha256": hash})
+        }
+        ManifestOutcome::Removed { name, version } => {
+            json!({"manifest": manifest, "status": "removed", "name": name, "version": version})
+        }
+        ManifestOutcome::Rejected { reason } => json!({"manifest": manifest, "status": "rejected", "reason": reason}),
+    }
+}
+
+/// The plugin host behind the API.
+struct Server {
+    env: Environment,
+    /// What became of each manifest, as last scanned.
+    manifests: Mutex<BTreeMap<PathBuf, ManifestOutcome>>,
+    /// Agent components by file, at their newest revision.
+    components: Mutex<BTreeMap<PathBuf, LoadedComponent>>,
+    /// Agents created through the API, with the component file they run.
+    agents: Mutex<BTreeMap<String, PathBuf>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// An API error: status and message.
+type ApiResult = Result<(StatusCode, Json), (StatusCode, String)>;
+
+fn bad(message: impl Into<String>) -> (StatusCode, String) {
+    (StatusCode::BAD_REQUEST, message.into())
+}
+
+fn field<'a>(body: &'a Json, name: &str) -> Result<&'a str, (StatusCode, String)> {
+    body.get(name).and_then(Json::as_str).ok_or_else(|| bad(format!("the request needs a string field `{name}`")))
+}
+
+impl Server {
+    fn plugins(&self) -> ApiResult {
+        let listing: Vec<Json> = lock(&self.manifests)
+            .iter()
+            .map(|(manifest, outcome)| {
+                report_json(&ManifestReport { manifest: manifest.clone(), outcome: outcome.clone() })
+            })
+            .collect();
+        Ok((StatusCode::OK, Json::Array(listing)))
+    }
+
+    /// The newest revision of the agent component in `path`, loaded on first use.
+    fn component(&self, path: &str) -> Result<LoadedComponent, (StatusCode, String)> {
+        let path = PathBuf::from(path);
+        let mut components = lock(&self.components);
+        if let Some(c) = components.get(&path) {
+            return Ok(c.clone());
+        }
+        let component = self
+            .env
+            .load(&path)
+            .map_err(|e| bad(format!("cannot load {}: {}", path.display(), one_line(&e.to_string()))))?;
+        components.insert(path, component.clone());
+        Ok(component)
+    }
+
+    fn install(&self, body: &Json) -> ApiResult {
+        let path = field(body, "component")?;
+        let plugin = field(body, "plugin")?;
+        let version = field(body, "version")?;
+        let config: Vec<(String, String)> = match body.get("config") {
+            None | Some(Json::Null) => Vec::new(),
+            Some(Json::Object(map)) => map
+                .iter()
+                .map(|(k, v)| {
+                    v.as_str()
+                        .map(|v| (k.clone(), v.to_string()))
+                        .ok_or_else(|| bad(format!("config `{k}` must be a string")))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(bad("`config` must be an object of strings")),
+        };
+        let component = self.component(path)?;
+        let revision = self.env.install_plugin(&component, plugin, version, config).map_err(|e| bad(e.to_string()))?;
+        lock(&self.components).insert(PathBuf::from(path), revision.clone());
+        Ok((
+            StatusCode::OK,
+            json!({"component": path, "revision": revision.revision(), "plugin": plugin, "version": version}),
+        ))
+    }
+
+    fn create_agent(&self, body: &Json) -> ApiResult {
+        let path = field(body, "component")?;
+        let component = self.component(path)?;
+        let (definition, args) = calls::agent(&component, field(body, "agent")?).map_err(|e| bad(plain(&e)))?;
+        let handle = self
+            .env
+            .connect_agent(&component, &definition.type_name, &args)
+            .map_err(|e| bad(one_line(&e.to_string())))?;
+        let id = handle.id().to_string();
+        lock(&self.agents).insert(id.clone(), PathBuf::from(path));
+        let active: Vec<String> = handle.lock().active_plugins().iter().map(|p| p.plugin_name.clone()).collect();
+        Ok((StatusCode::CREATED, json!({"agent": id, "revision": component.revision(), "active_plugins": active})))
+    }
+
+    fn invoke(&self, body: &Json) -> ApiResult {
+        let id = field(body, "agent")?;
+        let (handle, _) = self.agent(id)?;
+        let definition = handle.lock().definition().cloned().ok_or_else(|| bad(format!("`{id}` is not an agent")))?;
+        let call = calls::method(&definition, field(body, "call")?).map_err(|e| bad(plain(&e)))?;
+        let result = handle.lock().invoke(&call.name, &call.args);
+        match result {
+            Ok(values) => {
+                Ok((StatusCode::OK, json!({"result": calls::render_results(&values, call.results.as_deref())})))
+            }
+            Err(e) => Err((StatusCode::UNPROCESSABLE_ENTITY, one_line(&e.to_string()))),
+        }
+    }
+
+    fn set_active(&self, body: &Json, active: bool) -> ApiResult {
+        let id = field(body, "agent")?;
+        let plugin = field(body, "plugin")?;
+        let (handle, component) = self.agent(id)?;
+        let installation = component
+            .plugin(plugin)
+            .ok_or_else(|| {
+                bad(format!("plugin `{plugin}` is not installed to the agent's component (POST /install first)"))
+            })?
+            .clone();
+        let mut agent = handle.lock();
+        let done = if active { agent.activate_plugin(&installation) } else { agent.deactivate_plugin(&installation) };
+        done.map_err(|e| bad(e.to_string()))?;
+        let now: Vec<String> = agent.active_plugins().iter().map(|p| p.plugin_name.clone()).collect();
+        Ok((StatusCode::OK, json!({"agent": id, "active_plugins": now})))
+    }
+
+    /// An agent created through the API and its component's newest revision.
+    fn agent(&self, id: &str) -> Result<(reprise_testkit::AgentHandle, LoadedComponent), (StatusCode, String)> {
+        let not_found = || (StatusCode::NOT_FOUND, format!("no agent `{id}` (create it with POST /agents)"));
+        let path = lock(&self.agents).get(id).cloned().ok_or_else(not_found)?;
+        let handle = self.env.agent_handle(id).ok_or_else(not_found)?;
+        let component = lock(&self.components).get(&path).cloned().ok_or_else(not_found)?;
+        Ok((handle, component))
+    }
+
+    fn route(&self, method: &Method, path: &str, body: &[u8]) -> Result<(StatusCode, Json), (StatusCode, String)> {
+        let json_body = || -> Result<Json, (StatusCode, String)> {
+            serde_json::from_slice(body).map_err(|e| bad(format!("the body is not JSON: {e}")))
+        };
+        match (method, path) {
+            (&Method::GET, "/plugins") => self.plugins(),
+            (&Method::POST, "/install") => self.install(&json_body()?),
+            (&Method::POST, "/agents") => self.create_agent(&json_body()?),
+            (&Method::POST, "/invoke") => self.invoke(&json_body()?),
+            (&Method::POST, "/activate") => self.set_active(&json_body()?, true),
+            (&Method::POST, "/deactivate") => self.set_active(&json_body()?, false),
+            (_, "/plugins" | "/install" | "/agents" | "/invoke" | "/activate" | "/deactivate" | "/metrics") => {
+                Err((StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed on {path}")))
+            }
+            _ => Err((StatusCode::NOT_FOUND, format!("no endpoint {path}; see `reprise plugins --help`"))),
+        }
+    }
+}
+
+/// A CLI error's message without the `error: ` prefix and the hint's line break.
+fn plain(e: &CliError) -> String {
+    e.to_string().trim_start_matches("error: ").replace("\nhint: ", " (hint: ").to_string()
+        + if e.to_string().contains("\nhint: ") { ")" } else { "" }
+}
+
+fn serve_http(addr: SocketAddr, state: Arc<Server>) -> CliResult {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failed(format!("cannot start the HTTP server: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            CliError::input(format!("cannot listen on {addr}: {e}")).hint("pick another port, or 0 for any free one")
+        })?;
+        let local = listener.local_addr().map_err(|e| CliError::failed(e.to_string()))?;
+        println!("serving the plugin host on http://{local} (GET /plugins, POST /install /agents /invoke /activate /deactivate, GET /metrics)");
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let state = state.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    })
+}
+
+async fn handle(
+    state: Arc<Server>,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let body = req.into_body().collect().await?.to_bytes();
+    let response = if (&method, path.as_str()) == (&Method::GET, "/metrics") {
+        let text = state.env.plugin_metrics_prometheus();
+        Response::builder().header("content-type", "text/plain; version=0.0.4").body(Full::new(Bytes::from(text)))
+    } else {
+        // Loading components and running agents block: off the I/O thread.
+        let result = tokio::task::spawn_blocking(move || state.route(&method, &path, &body))
+            .await
+            .unwrap_or_else(|e| Err((StatusCode::INTERNAL_SERVER_ERROR, format!("the request failed: {e}"))));
+        let (status, json) = match result {
+            Ok((status, json)) => (status, json),
+            Err((status, message)) => (status, json!({ "error": message })),
+        };
+        Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(serde_json::to_string_pretty(&json).unwrap_or_default())))
+    };
+    Ok(response.unwrap_or_else(|_| Response::new(Full::new(Bytes::from_static(b"internal error")))))
+}

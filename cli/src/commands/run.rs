@@ -1,0 +1,66 @@
+//! `reprise run FILE.wasm 'Type(args)' 'method(args)'...`: create an agent,
+//! call it, print the results in WAVE and, if asked, the oplog.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use reprise_testkit::oplog::Oplog;
+use reprise_testkit::{Error, agent_id};
+
+use super::load;
+use crate::CliResult;
+use crate::calls;
+use crate::error::{CliError, one_line};
+use crate::oplog_view;
+
+pub fn run(file: &Path, agent: &str, calls_text: &[String], show_oplog: bool, oplog_file: Option<&Path>) -> CliResult {
+    let (env, component) = load(file)?;
+    let (definition, args) = calls::agent(&component, agent)?;
+    // Every call is checked before the agent exists: a typo in the last call
+    // does not leave a half-run agent behind.
+    let typed = calls_text.iter().map(|c| calls::method(definition, c)).collect::<Result<Vec<_>, _>>()?;
+    let id = agent_id(definition, &args);
+    let created = match oplog_file {
+        Some(path) => {
+            if path.exists() {
+                return Err(CliError::input(format!("{} already exists", path.display()))
+                    .hint("pick a new file name; an existing oplog is never overwritten"));
+            }
+            let oplog = Oplog::create_file(path).map_err(|e| {
+                CliError::input(format!("cannot create the oplog file: {e}"))
+                    .hint("check that its folder exists and is writable")
+            })?;
+            env.agent_with_oplog(&component, &definition.type_name, &args, oplog)
+        }
+        None => env.create_agent(&component, &definition.type_name, &args),
+    };
+    let mut agent = created.map_err(|e| match e {
+        Error::Agent(e) => CliError::failed(format!("the constructor of {id} refused: {e}")),
+        e => CliError::failed(format!("creating {id} failed: {}", one_line(&e.to_string()))),
+    })?;
+    println!("created {}", agent.id());
+    let mut code = ExitCode::SUCCESS;
+    for (text, call) in calls_text.iter().zip(&typed) {
+        match agent.invoke(&call.name, &call.args) {
+            Ok(values) => println!("{} -> {}", text.trim(), calls::render_results(&values, call.results.as_deref())),
+            Err(Error::Agent(e)) => {
+                println!("{} -> agent error: {e}", text.trim());
+                code = ExitCode::from(1);
+                break;
+            }
+            Err(e) => {
+                eprintln!("error: {} failed: {}", text.trim(), one_line(&e.to_string()));
+                code = ExitCode::from(1);
+                break;
+            }
+        }
+    }
+    if show_oplog {
+        println!("oplog of {} ({} entries)", agent.id(), agent.oplog().len());
+        print!("{}", oplog_view::text(agent.oplog().entries()));
+    }
+    if let Some(path) = oplog_file {
+        println!("oplog written to {} (read it with `reprise oplog {}`)", path.display(), path.display());
+    }
+    Ok(code)
+}

@@ -1,0 +1,206 @@
+//! `reprise`: the command-line face of the Reprise SDK and testkit.
+//!
+//! Every command is a thin layer over `reprise-testkit`'s library API: the
+//! same loader, the same crash verification and the same plugin host the
+//! tests use.
+
+mod calls;
+mod commands;
+mod error;
+mod oplog_view;
+mod templates;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::error::CliError;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "reprise",
+    version,
+    about = "Write, build, run and crash-test durable agents and oplog-processor plugins for Golem 1.5",
+    after_help = "Exit codes: 0 success, 1 the component misbehaved (a failed crash run, an agent error), \
+                  2 bad input (a missing file, not a component, a bad argument)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a project from a template.
+    #[command(after_help = "Example:\n  reprise new agent todo-list\n  reprise new plugin audit-log --path plugins/")]
+    New {
+        /// What to create.
+        kind: TemplateKind,
+        /// The project (and crate) name, such as `todo-list`.
+        name: String,
+        /// The folder to create the project in (default: the current folder).
+        #[arg(long, default_value = ".")]
+        path: PathBuf,
+        /// A Reprise checkout to depend on by path (default: the one this
+        /// command was built from, when it still exists; otherwise the
+        /// published crates).
+        #[arg(long)]
+        reprise: Option<PathBuf>,
+    },
+    /// Build a crate for wasm32-wasip2, check it against Golem 1.5 and show what it exports.
+    #[command(after_help = "Example:\n  reprise build todo-list\n\n\
+                      Installs the wasm32-wasip2 target with rustup when it is missing.")]
+    Build {
+        /// The crate's folder (default: the current folder).
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// The cargo profile.
+        #[arg(long, default_value = "release")]
+        profile: String,
+    },
+    /// Show a component's imports, exports, agent types with their schemas, and size.
+    #[command(after_help = "Example:\n  reprise inspect target/wasm32-wasip2/release/todo_list.wasm --json")]
+    Inspect {
+        /// The component file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an agent and invoke methods; arguments and results in WAVE.
+    #[command(
+        after_help = "Example:\n  reprise run counter.wasm 'Counter(\"visits\")' 'increment(2)' 'get()' --oplog\n\n\
+                      Arguments are WAVE, the text form of component values: \"text\", 42, [1, 2], \
+                      {sku: \"tea\", qty: 2}, some(3), ok(\"done\")."
+    )]
+    Run {
+        /// The component file.
+        file: PathBuf,
+        /// The agent to create: `AgentType(constructor arguments)`.
+        agent: String,
+        /// Method calls, in order: `method(arguments)`.
+        calls: Vec<String>,
+        /// Print the oplog afterwards.
+        #[arg(long)]
+        oplog: bool,
+        /// Keep the oplog in this file (read it with `reprise oplog`).
+        #[arg(long, value_name = "FILE")]
+        oplog_file: Option<PathBuf>,
+    },
+    /// Run a script of invocations, crashing the agent at every point, and compare with a crash-free run.
+    #[command(after_help = "Example:\n  reprise crash-test counter.wasm counter.script --html report.html\n\n\
+                      The script names the agent on its first line and one call per line after it \
+                      (`#` starts a comment):\n\n  Counter(\"visits\")\n  increment(2)\n  get()\n\n\
+                      Without --seed, every oplog index is a crash point, plus every side effect whose \
+                      entry could be lost (unless --no-before-persist). Exits with 1 when any run \
+                      diverges or repeats a side effect.")]
+    CrashTest {
+        /// The component file.
+        file: PathBuf,
+        /// The script file.
+        script: PathBuf,
+        /// Crash at seeded random points instead of every point.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// With --seed: the number of runs.
+        #[arg(long, default_value_t = 50, requires = "seed")]
+        trials: usize,
+        /// With --seed: crashes per run.
+        #[arg(long, default_value_t = 3, requires = "seed")]
+        crashes: usize,
+        /// Do not crash between a side effect and its oplog entry.
+        #[arg(long, conflicts_with = "seed")]
+        no_before_persist: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also write an HTML report with the oplog timeline.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
+    /// Print a file-backed oplog as text, JSON or an HTML timeline.
+    #[command(after_help = "Example:\n  reprise oplog counter.oplog --format html --output counter.html")]
+    Oplog {
+        /// The oplog file (from `reprise run --oplog-file`).
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OplogFormat::Text)]
+        format: OplogFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Load plugin manifests from a folder and report each; optionally serve the plugin host over HTTP.
+    #[command(after_help = "Example:\n  reprise plugins plugins/ --serve 127.0.0.1:9090\n\n\
+                      Manifests are DIR/*.json or DIR/*/plugin.json with name, version, description, \
+                      component and config. The HTTP API (loopback only):\n\
+                      \x20 GET  /plugins      loaded plugins\n\
+                      \x20 POST /install      {\"component\": PATH, \"plugin\": NAME, \"version\": V, \"config\": {..}}\n\
+                      \x20 POST /agents       {\"component\": PATH, \"agent\": \"Type(args)\"}\n\
+                      \x20 POST /invoke       {\"agent\": ID, \"call\": \"method(args)\"}\n\
+                      \x20 POST /activate     {\"agent\": ID, \"plugin\": NAME}\n\
+                      \x20 POST /deactivate   {\"agent\": ID, \"plugin\": NAME}\n\
+                      \x20 GET  /metrics      Prometheus text")]
+    Plugins {
+        /// The folder of manifests.
+        dir: PathBuf,
+        /// Serve the management API on this loopback address (port 0 picks one).
+        #[arg(long, value_name = "ADDR")]
+        serve: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The templates `reprise new` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateKind {
+    /// An agent with a crash-verification test.
+    Agent,
+    /// An oplog-processor plugin with a delivery test.
+    Plugin,
+}
+
+/// How `reprise oplog` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OplogFormat {
+    /// One line per entry.
+    Text,
+    /// A JSON array of entries.
+    Json,
+    /// A self-contained HTML timeline.
+    Html,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::New { kind, name, path, reprise } => commands::new::run(kind, &name, &path, reprise.as_deref()),
+        Command::Build { path, profile } => commands::build::run(&path, &profile),
+        Command::Inspect { file, json } => commands::inspect::run(&file, json),
+        Command::Run { file, agent, calls, oplog, oplog_file } => {
+            commands::run::run(&file, &agent, &calls, oplog, oplog_file.as_deref())
+        }
+        Command::CrashTest { file, script, seed, trials, crashes, no_before_persist, json, html } => {
+            let plan = match seed {
+                Some(seed) => commands::crash_test::Plan::Random { seed, trials, crashes },
+                None => commands::crash_test::Plan::Every { before_persist: !no_before_persist },
+            };
+            commands::crash_test::run(&file, &script, plan, json, html.as_deref())
+        }
+        Command::Oplog { file, format, output } => commands::oplog::run(&file, format, output.as_deref()),
+        Command::Plugins { dir, serve, json } => commands::plugins::run(&dir, serve.as_deref(), json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// Shorthand for command results: an exit code, or an error to print.
+pub type CliResult = Result<ExitCode, CliError>;
