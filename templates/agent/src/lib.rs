@@ -21,6 +21,7 @@ pub struct TaskList {
     tasks: Vec<Task>,
 }
 
+/// A to-do list; one agent per owner.
 #[reprise::agent]
 impl TaskList {
     /// The list of `owner`, empty at first.

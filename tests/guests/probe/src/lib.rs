@@ -6,7 +6,7 @@ use std::cell::RefCell;
 
 use reprise::bindings::exports::golem::agent::guest::Guest;
 use reprise::bindings::golem::agent::common::{
-    AgentConstructor, AgentError, AgentMode, AgentType, DataSchema, ElementSchema, Principal, Snapshotting,
+    AgentConstructor, AgentError, AgentMethod, AgentMode, AgentType, DataSchema, ElementSchema, Principal, Snapshotting,
 };
 use reprise::bindings::golem::api::host;
 use reprise::bindings::golem::api::oplog::WrappedFunctionType;
@@ -607,12 +607,32 @@ fn definition() -> AgentType {
                 ElementSchema::ComponentModel(<String as reprise::value::Schema>::wit_type()),
             )]),
         },
-        methods: vec![],
+        // Most methods are invoked by name only; these few are declared so
+        // that tools reading the schemas (`reprise crash-test`) can call them.
+        methods: vec![
+            method("count", &[], Some(<u64 as reprise::value::Schema>::wit_type())),
+            method("set-mode", &[("mode", <String as reprise::value::Schema>::wit_type())], None),
+            method("flaky", &[], None),
+        ],
         dependencies: vec![],
         mode: AgentMode::Durable,
         http_mount: None,
         snapshotting: Snapshotting::Disabled,
         config: vec![],
+    }
+}
+
+fn method(name: &str, params: &[(&str, WitType)], output: Option<WitType>) -> AgentMethod {
+    let schema = |items: Vec<(String, WitType)>| {
+        DataSchema::Tuple(items.into_iter().map(|(n, t)| (n, ElementSchema::ComponentModel(t))).collect())
+    };
+    AgentMethod {
+        name: name.into(),
+        description: String::new(),
+        http_endpoint: vec![],
+        prompt_hint: None,
+        input_schema: schema(params.iter().map(|(n, t)| (n.to_string(), t.clone())).collect()),
+        output_schema: schema(output.into_iter().map(|t| ("return-value".to_string(), t)).collect()),
     }
 }
 

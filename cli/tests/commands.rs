@@ -1,0 +1,431 @@
+//! Every subcommand of the built `reprise` binary, with good input and bad:
+//! what it prints and how it exits (0 success, 1 the component misbehaved,
+//! 2 bad input).
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod support;
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use support::{arg, example, probe, reprise, reprise_in};
+use wit_component::{ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata};
+use wit_parser::{ManglingAndAbi, Resolve};
+
+/// A component importing `golem:api/host@1.4.0`: a version Golem 1.5 lacks.
+fn golem_1_4_component(dir: &Path) -> std::path::PathBuf {
+    let wit = "package test:old;
+        world test { import golem:api/host@1.4.0; }
+        package golem:api@1.4.0 { interface host { get-oplog-index: func() -> u64; } }";
+    let mut resolve = Resolve::default();
+    let pkg = resolve.push_str("test.wit", wit).unwrap();
+    let world = resolve.select_world(&[pkg], Some("test")).unwrap();
+    let mut module = dummy_module(&resolve, world, ManglingAndAbi::Standard32);
+    embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8).unwrap();
+    let bytes = ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap();
+    let path = dir.join("old.wasm");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for command in ["new", "build", "inspect", "run", "crash-test", "oplog", "plugins"] {
+        let run = reprise(&[command, "--help"]).code(0);
+        assert!(run.stdout.contains("Example:"), "{command} --help:\n{}", run.stdout);
+        assert!(run.stdout.contains(&format!("reprise {command}")), "{command} --help:\n{}", run.stdout);
+    }
+    let run = reprise(&["--help"]).code(0);
+    assert!(run.stdout.contains("crash-test") && run.stdout.contains("Exit codes"), "{}", run.stdout);
+    // Usage errors are clap's: exit code 2 with the usage line.
+    let run = reprise(&["run"]).code(2);
+    assert!(run.stderr.contains("Usage: reprise run"), "{}", run.stderr);
+}
+
+#[test]
+fn inspect_shows_imports_exports_agent_types_and_size() {
+    let counter = example("counter");
+    let run = reprise(&["inspect", arg(&counter)]).code(0);
+    let size = std::fs::metadata(&counter).unwrap().len();
+    assert!(run.stdout.contains(&format!("{size} bytes")), "{}", run.stdout);
+    assert!(run.stdout.contains("golem:agent/guest@1.5.0"), "{}", run.stdout);
+    assert!(run.stdout.contains("every import is provided by Golem 1.5"), "{}", run.stdout);
+    assert!(run.stdout.contains("agent type Counter"), "{}", run.stdout);
+    assert!(run.stdout.contains("increment(by: u64) -> u64"), "{}", run.stdout);
+
+    let run = reprise(&["inspect", arg(&counter), "--json"]).code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["size"], size);
+    assert_eq!(json["golem_1_5"]["compatible"], true);
+    assert!(json["exports"].as_array().unwrap().iter().any(|e| e["name"] == "golem:agent/guest@1.5.0"));
+    let counter_type = &json["agent_types"][0];
+    assert_eq!(counter_type["name"], "Counter");
+    assert_eq!(counter_type["constructor"][0], serde_json::json!({"name": "name", "type": "string"}));
+    let increment = counter_type["methods"].as_array().unwrap().iter().find(|m| m["name"] == "increment").unwrap();
+    assert_eq!(increment["parameters"][0]["type"], "u64");
+    assert_eq!(increment["results"][0]["type"], "u64");
+
+    let plugin = example("oplog-jsonl");
+    let run = reprise(&["inspect", arg(&plugin)]).code(0);
+    assert!(run.stdout.contains("oplog-processor plugin: exports golem:api/oplog-processor@1.5.0"), "{}", run.stdout);
+}
+
+#[test]
+fn bad_component_files_are_named_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.wasm");
+    for command in ["inspect", "run"] {
+        let mut args = vec![command, arg(&missing)];
+        if command == "run" {
+            args.push("Counter(\"a\")");
+        }
+        reprise(&args).error(2, "cannot read");
+    }
+
+    let text = dir.path().join("notes.wasm");
+    std::fs::write(&text, "hello").unwrap();
+    reprise(&["inspect", arg(&text)]).error(2, "not a WebAssembly file");
+    reprise(&["run", arg(&text), "Counter(\"a\")"]).error(2, "not a WebAssembly file");
+
+    let core = dir.path().join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    reprise(&["inspect", arg(&core)]).error(2, "core WebAssembly module, not a component");
+
+    // A wrong interface version: inspect lists it and exits 1; loading refuses it.
+    let old = golem_1_4_component(dir.path());
+    let run = reprise(&["inspect", arg(&old)]).code(1);
+    assert!(run.stdout.contains("golem:api/host@1.4.0"), "{}", run.stdout);
+    assert!(run.stdout.contains("NOT runnable on Golem 1.5"), "{}", run.stdout);
+    assert!(run.stdout.contains("provides this package only as"), "{}", run.stdout);
+    let run = reprise(&["run", arg(&old), "Counter(\"a\")"]).error(2, "golem:api/host@1.4.0");
+    assert!(run.stderr.contains("hint: Golem 1.5 does not provide that interface or version"), "{}", run.stderr);
+    let script = dir.path().join("s.script");
+    std::fs::write(&script, "Counter(\"a\")\n").unwrap();
+    reprise(&["crash-test", arg(&old), arg(&script)]).error(2, "golem:api/host@1.4.0");
+}
+
+#[test]
+fn run_creates_an_agent_calls_it_and_prints_results_in_wave() {
+    let counter = example("counter");
+    let run = reprise(&["run", arg(&counter), "Counter(\"visits\")", "increment(2)", "increment(3)", "name()"]).code(0);
+    assert_eq!(run.stdout, "created counter(\"visits\")\nincrement(2) -> 2\nincrement(3) -> 5\nname() -> \"visits\"\n");
+
+    // Kebab-case type names and snake_case method names are accepted too.
+    let cart = example("shopping-cart");
+    let run = reprise(&["run", arg(&cart), "shopping-cart(\"alice\")", "add_item(\"tea\", 2)", "items()"]).code(0);
+    assert!(run.stdout.contains("created shopping-cart(\"alice\")"), "{}", run.stdout);
+
+    let run = reprise(&["run", arg(&counter), "Counter(\"o\")", "increment(1)", "--oplog"]).code(0);
+    assert!(run.stdout.contains("oplog of counter(\"o\") (5 entries)"), "{}", run.stdout);
+    assert!(run.stdout.contains("agent-invocation-started     the start of method `increment`"), "{}", run.stdout);
+}
+
+#[test]
+fn run_refuses_bad_calls_before_creating_the_agent() {
+    let counter = example("counter");
+    let c = arg(&counter);
+    let run = reprise(&["run", c, "Counter(\"a\")", "increment(\"two\")"]).error(2, "bad arguments for `increment`");
+    assert!(run.stderr.contains("hint: expected increment(by: u64)"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "nothing ran: {}", run.stdout);
+    let run = reprise(&["run", c, "Counter(\"a\")", "increment(1)", "decrement(1)"])
+        .error(2, "agent type `Counter` has no method `decrement`");
+    assert!(run.stderr.contains("hint: its methods: increment, get, name"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "the valid first call did not run either: {}", run.stdout);
+    reprise(&["run", c, "Countr(\"a\")"]).error(2, "the component has no agent type `Countr`");
+    reprise(&["run", c, "Counter(1)"]).error(2, "bad arguments for `Counter`");
+    reprise(&["run", c, "Counter(\"a\")", "get"]).error(2, "`get` is not a call");
+    reprise(&["run", c, "Counter(\"a\")", "get(1)"]).error(2, "`get` takes no arguments");
+    // A plugin has no agent types to create.
+    reprise(&["run", arg(&example("oplog-jsonl")), "Counter(\"a\")"]).error(2, "defines no agent types");
+}
+
+#[test]
+fn run_keeps_the_oplog_in_a_file_that_oplog_prints() {
+    let counter = example("counter");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("counter.oplog");
+    let run = reprise(&["run", arg(&counter), "Counter(\"f\")", "increment(4)", "--oplog-file", arg(&file)]).code(0);
+    assert!(run.stdout.contains("oplog written to"), "{}", run.stdout);
+    // An existing oplog is never overwritten.
+    reprise(&["run", arg(&counter), "Counter(\"f\")", "--oplog-file", arg(&file)]).error(2, "already exists");
+
+    let text = reprise(&["oplog", arg(&file)]).code(0).stdout;
+    assert_eq!(text.lines().count(), 5, "{text}");
+    assert!(text.lines().next().unwrap().contains("create") && text.contains("creation of agent `counter(\"f\")`"));
+
+    let json = reprise(&["oplog", arg(&file), "--format", "json"]).code(0).stdout;
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "create",
+            "agent-invocation-started",
+            "agent-invocation-finished",
+            "agent-invocation-started",
+            "agent-invocation-finished"
+        ]
+    );
+    assert_eq!(entries[3]["index"], 4);
+    assert!(entries[3]["entry"]["AgentInvocationStarted"].is_object(), "{}", entries[3]);
+
+    let html = dir.path().join("counter.html");
+    reprise(&["oplog", arg(&file), "--format", "html", "--output", arg(&html)]).code(0);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("report-data"), "{page}");
+
+    // A torn tail: the intact entries are printed, the damage reported, the file untouched.
+    let bytes = std::fs::read(&file).unwrap();
+    let torn = dir.path().join("torn.oplog");
+    std::fs::write(&torn, &bytes[..bytes.len() - 3]).unwrap();
+    let run = reprise(&["oplog", arg(&torn)]).code(1);
+    assert_eq!(run.stdout.lines().count(), 4, "{}", run.stdout);
+    assert!(run.stderr.starts_with("warning: "), "{}", run.stderr);
+    assert_eq!(std::fs::read(&torn).unwrap().len(), bytes.len() - 3, "a viewer does not repair");
+
+    reprise(&["oplog", arg(&counter)]).error(2, "is not a Reprise oplog file");
+    reprise(&["oplog", arg(&dir.path().join("none.oplog"))]).error(2, "cannot read the oplog");
+}
+
+#[test]
+fn crash_test_verifies_every_point_and_reports_a_table_json_and_html() {
+    let counter = example("counter");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("counter.script");
+    std::fs::write(&script, "# a counter\nCounter(\"c\")\n\nincrement(2)\nincrement(3)\nget()\n").unwrap();
+    let html = dir.path().join("report.html");
+    let run = reprise(&["crash-test", arg(&counter), arg(&script), "--html", arg(&html)]).code(0);
+    // 9 entries: create, then a start and an end for the constructor and each call.
+    assert!(run.stdout.contains("(3 calls, 9 oplog entries in the crash-free run)"), "{}", run.stdout);
+    let row = run.stdout.lines().find(|l| l.starts_with("counter(\"c\")")).unwrap();
+    assert_eq!(row.split_whitespace().collect::<Vec<_>>(), ["counter(\"c\")", "9", "8", "0"], "{}", run.stdout);
+    assert!(run.stdout.contains("recovered             8\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("every crashed run recovered"), "{}", run.stdout);
+    assert!(std::fs::read_to_string(&html).unwrap().contains("\"recovered\":true"));
+
+    let run = reprise(&["crash-test", arg(&counter), arg(&script), "--json", "--seed", "7", "--trials", "5"]).code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["seed"], 7);
+    assert_eq!(json["runs"], 5);
+    assert_eq!(json["recovered"], 5);
+    assert_eq!(json["crashes_injected"], 15, "three crash points per run");
+}
+
+#[test]
+fn crash_test_exits_1_and_names_the_divergence() {
+    let probe = probe();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("flaky.script");
+    // `flaky` branches on a store value read outside the journal: replayed
+    // after `set-mode("b")`, it takes the other branch.
+    std::fs::write(&script, "probe(\"p\")\nset-mode(\"a\")\nflaky()\nset-mode(\"b\")\ncount()\n").unwrap();
+    let run = reprise(&["crash-test", arg(&probe), arg(&script), "--json"]).code(1);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    let failures = json["failures"].as_array().unwrap();
+    assert!(!failures.is_empty());
+    let diverged: Vec<&serde_json::Value> = failures.iter().filter(|f| f["diverged_at"].is_u64()).collect();
+    assert!(!diverged.is_empty(), "{failures:?}");
+    assert!(diverged[0]["message"].as_str().unwrap().contains("replay diverged at oplog index"), "{failures:?}");
+
+    let run = reprise(&["crash-test", arg(&probe), arg(&script)]).code(1);
+    assert!(run.stdout.contains("FAIL crash probe(\"p\") after entry"), "{}", run.stdout);
+    assert!(run.stdout.contains("DIVERGED"), "{}", run.stdout);
+}
+
+#[test]
+fn crash_test_names_script_errors_with_their_line() {
+    let counter = example("counter");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("bad.script");
+    std::fs::write(&script, "Counter(\"c\")\nincrement(1)\n# fine so far\nincrement(-1)\n").unwrap();
+    reprise(&["crash-test", arg(&counter), arg(&script)]).error(2, "bad.script:4: bad arguments for `increment`");
+    std::fs::write(&script, "Counter(\"c\")\nreset()\n").unwrap();
+    reprise(&["crash-test", arg(&counter), arg(&script)])
+        .error(2, "bad.script:2: agent type `Counter` has no method `reset`");
+    std::fs::write(&script, "# only a comment\n").unwrap();
+    reprise(&["crash-test", arg(&counter), arg(&script)]).error(2, "the script is empty");
+    reprise(&["crash-test", arg(&counter), arg(&dir.path().join("none.script"))]).error(2, "cannot read the script");
+}
+
+#[test]
+fn new_refuses_bad_names_and_existing_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    reprise_in(dir.path(), &["new", "agent", "9lives"]).error(2, "`9lives` cannot name a crate");
+    reprise_in(dir.path(), &["new", "agent", "my agent"]).error(2, "cannot name a crate");
+    std::fs::create_dir(dir.path().join("taken")).unwrap();
+    reprise_in(dir.path(), &["new", "plugin", "taken"]).error(2, "already exists");
+    reprise_in(dir.path(), &["new", "agent", "x", "--reprise", arg(dir.path())]).error(2, "is not a Reprise checkout");
+    let run = reprise_in(dir.path(), &["new", "agent", "fine"]).code(0);
+    assert!(run.stdout.contains("created agent `fine`"), "{}", run.stdout);
+    let manifest = std::fs::read_to_string(dir.path().join("fine/Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"fine\"") && manifest.contains("/sdk' }"), "{manifest}");
+    assert!(dir.path().join("fine/Cargo.lock").is_file(), "the versions Reprise is tested with");
+}
+
+#[test]
+fn build_needs_a_crate_and_installs_a_missing_target() {
+    let dir = tempfile::tempdir().unwrap();
+    reprise_in(dir.path(), &["build"]).error(2, "no Cargo.toml in .");
+
+    // A rustup that reports the target missing and records being asked to add it.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = dir.path().join("rustup.log");
+    let fake = bin.join("rustup");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\ncase \"$2\" in list) echo x86_64-unknown-linux-gnu;; add) exit 0;; esac\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let smoke = support::repo().join("examples/smoke");
+    let target = dir.path().join("target");
+    let out = Command::new(env!("CARGO_BIN_EXE_reprise"))
+        .args(["build", arg(&smoke), "--profile", "guest"])
+        .env("RUSTUP", &fake)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("installing the wasm32-wasip2 target: rustup target add wasm32-wasip2"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "target list --installed\ntarget add wasm32-wasip2\n");
+    assert!(stdout.contains("every import is provided by Golem 1.5"), "{stdout}");
+}
+
+/// A `reprise plugins --serve` process, killed when dropped.
+struct Served(Child, String);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn plugins_reports_a_directory_and_serves_the_plugin_host() {
+    let jsonl = example("oplog-jsonl");
+    let counter = example("counter");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&jsonl, dir.path().join("jsonl.wasm")).unwrap();
+    std::fs::write(
+        dir.path().join("jsonl.json"),
+        r#"{"name": "jsonl", "version": "1.0.0", "description": "lines", "component": "jsonl.wasm", "config": {"bucket": "lines"}}"#,
+    )
+    .unwrap();
+    std::fs::copy(&counter, dir.path().join("counter.wasm")).unwrap();
+    std::fs::write(
+        dir.path().join("agent.json"),
+        r#"{"name": "not-a-plugin", "version": "1", "description": "", "component": "counter.wasm"}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("broken.json"), "{").unwrap();
+
+    let run = reprise(&["plugins", arg(dir.path())]).code(1);
+    let hash = reprise_testkit::plugins::directory::content_hash(&std::fs::read(&jsonl).unwrap());
+    assert!(run.stdout.contains(&format!("loaded   jsonl 1.0.0  sha256 {hash}")), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "agent.json: plugin: plugin `not-a-plugin` 1: the component must export `golem:api/oplog-processor@1.5.0`"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("rejected") && run.stdout.contains("broken.json"), "{}", run.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&reprise(&["plugins", arg(dir.path()), "--json"]).code(1).stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().iter().filter(|r| r["status"] == "loaded").count(), 1);
+    assert_eq!(json.as_array().unwrap().iter().filter(|r| r["status"] == "rejected").count(), 2);
+
+    reprise(&["plugins", arg(dir.path()), "--serve", "0.0.0.0:0"]).error(2, "not a loopback address");
+    reprise(&["plugins", arg(dir.path()), "--serve", "localhost"]).error(2, "is not an address");
+    reprise(&["plugins", arg(&dir.path().join("none"))]).error(2, "is not a folder");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reprise"))
+        .args(["plugins", arg(dir.path()), "--serve", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut byte = [0u8; 1];
+    while !seen.contains("serving the plugin host on http://") || !seen.ends_with('\n') {
+        assert_eq!(stdout.read(&mut byte).unwrap(), 1, "the server stopped: {seen}");
+        seen.push(byte[0] as char);
+    }
+    let addr = seen.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let served = Served(child, addr);
+    let addr = served.1.as_str();
+
+    let (status, body) = http(addr, "GET", "/plugins", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&hash), "{body}");
+
+    let counter_path = serde_json::to_string(arg(&counter)).unwrap();
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/install",
+        &format!(
+            r#"{{"component": {counter_path}, "plugin": "jsonl", "version": "1.0.0", "config": {{"bucket": "lines"}}}}"#
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"revision\": 1"), "{body}");
+    let (status, body) =
+        http(addr, "POST", "/agents", &format!(r#"{{"component": {counter_path}, "agent": "Counter(\"s\")"}}"#));
+    assert_eq!(status, 201, "{body}");
+    assert!(body.contains(r#""active_plugins": ["#) && body.contains("\"jsonl\""), "{body}");
+    let agent = r#""counter(\"s\")""#;
+    let (status, body) = http(addr, "POST", "/invoke", &format!(r#"{{"agent": {agent}, "call": "increment(5)"}}"#));
+    assert_eq!((status, body.contains("\"result\": \"5\"")), (200, true), "{body}");
+    let (status, body) = http(addr, "POST", "/deactivate", &format!(r#"{{"agent": {agent}, "plugin": "jsonl"}}"#));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"active_plugins\": []"), "{body}");
+    let (status, body) = http(addr, "POST", "/activate", &format!(r#"{{"agent": {agent}, "plugin": "jsonl"}}"#));
+    assert_eq!(status, 200, "{body}");
+
+    let (status, metrics) = http(addr, "GET", "/metrics", "");
+    assert_eq!(status, 200);
+    let delivered = metrics
+        .lines()
+        .find(|l| l.starts_with("reprise_plugin_entries_delivered_total{") && l.contains("jsonl"))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    let delivered: u64 = delivered.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(delivered >= 5, "{metrics}");
+
+    // Bad requests: a message, a status, and the server carries on.
+    let (status, body) = http(addr, "POST", "/invoke", &format!(r#"{{"agent": {agent}, "call": "decrement(1)"}}"#));
+    assert_eq!(status, 400);
+    assert!(body.contains("has no method `decrement`"), "{body}");
+    assert_eq!(http(addr, "POST", "/invoke", r#"{"agent": "nobody()", "call": "get()"}"#).0, 404);
+    assert_eq!(http(addr, "POST", "/install", "not json").0, 400);
+    assert_eq!(http(addr, "GET", "/install", "").0, 405);
+    assert_eq!(http(addr, "GET", "/nothing", "").0, 404);
+    assert_eq!(http(addr, "GET", "/plugins", "").0, 200);
+}
