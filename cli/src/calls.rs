@@ -143,6 +143,8 @@ pub fn render_results(values: &[Value], types: Option<&[Type]>) -> String {
 pub struct Script {
     /// `Type(args)`.
     pub agent: String,
+    /// The line the agent is named on.
+    pub agent_line: usize,
     /// `method(args)`, each with its line number.
     pub calls: Vec<(usize, String)>,
 }
@@ -167,10 +169,10 @@ impl Script {
             .enumerate()
             .map(|(i, l)| (i + 1, l.trim()))
             .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
-        let Some((_, agent)) = lines.next() else {
+        let Some((agent_line, agent)) = lines.next() else {
             return Err("the script is empty; its first line names the agent, such as Counter(\"visits\")".into());
         };
-        Ok(Script { agent: agent.to_string(), calls: lines.map(|(n, l)| (n, l.to_string())).collect() })
+        Ok(Script { agent: agent.to_string(), agent_line, calls: lines.map(|(n, l)| (n, l.to_string())).collect() })
     }
 }
 
@@ -211,7 +213,7 @@ mod tests {
     #[test]
     fn scripts_skip_comments_and_blank_lines() {
         let s = Script::parse("# demo\n\nCounter(\"a\")\nincrement(1) \n# x\nget()\n").unwrap();
-        assert_eq!(s.agent, "Counter(\"a\")");
+        assert_eq!((s.agent.as_str(), s.agent_line), ("Counter(\"a\")", 3));
         assert_eq!(s.calls, vec![(4, "increment(1)".to_string()), (6, "get()".to_string())]);
         assert!(Script::parse("# nothing\n").is_err());
     }

@@ -32,6 +32,20 @@ impl CliError {
         self
     }
 
+    /// The same error, its message prefixed with where it happened.
+    pub fn context(mut self, place: impl fmt::Display) -> Self {
+        self.message = format!("{place}: {}", self.message);
+        self
+    }
+
+    /// The error on one line, hint in parentheses (for JSON answers).
+    pub fn one_line(&self) -> String {
+        match &self.hint {
+            Some(hint) => format!("{} (hint: {hint})", self.message),
+            None => self.message.clone(),
+        }
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.code)
     }

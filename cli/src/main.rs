@@ -87,9 +87,13 @@ enum Command {
         /// Keep the oplog in this file (read it with `reprise oplog`).
         #[arg(long, value_name = "FILE")]
         oplog_file: Option<PathBuf>,
+        /// Preload the key-value store: `BUCKET/KEY=VALUE` (repeatable).
+        #[arg(long = "kv", value_name = "BUCKET/KEY=VALUE")]
+        kv: Vec<String>,
     },
     /// Run a script of invocations, crashing the agent at every point, and compare with a crash-free run.
-    #[command(after_help = "Example:\n  reprise crash-test counter.wasm counter.script --html report.html\n\n\
+    #[command(after_help = "Example:\n  reprise crash-test counter.wasm counter.script --html report.html\n  \
+                      reprise crash-test warehouse.wasm order.script --kv 'stock-levels/main={\"apple\": 10}'\n\n\
                       The script names the agent on its first line and one call per line after it \
                       (`#` starts a comment):\n\n  Counter(\"visits\")\n  increment(2)\n  get()\n\n\
                       Without --seed, every oplog index is a crash point, plus every side effect whose \
@@ -118,6 +122,9 @@ enum Command {
         /// Also write an HTML report with the oplog timeline.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// Preload the key-value store: `BUCKET/KEY=VALUE` (repeatable).
+        #[arg(long = "kv", value_name = "BUCKET/KEY=VALUE")]
+        kv: Vec<String>,
     },
     /// Print a file-backed oplog as text, JSON or an HTML timeline.
     #[command(after_help = "Example:\n  reprise oplog counter.oplog --format html --output counter.html")]
@@ -180,15 +187,15 @@ fn main() -> ExitCode {
         Command::New { kind, name, path, reprise } => commands::new::run(kind, &name, &path, reprise.as_deref()),
         Command::Build { path, profile } => commands::build::run(&path, &profile),
         Command::Inspect { file, json } => commands::inspect::run(&file, json),
-        Command::Run { file, agent, calls, oplog, oplog_file } => {
-            commands::run::run(&file, &agent, &calls, oplog, oplog_file.as_deref())
+        Command::Run { file, agent, calls, oplog, oplog_file, kv } => {
+            commands::run::run(&file, &agent, &calls, oplog, oplog_file.as_deref(), &kv)
         }
-        Command::CrashTest { file, script, seed, trials, crashes, no_before_persist, json, html } => {
+        Command::CrashTest { file, script, seed, trials, crashes, no_before_persist, json, html, kv } => {
             let plan = match seed {
                 Some(seed) => commands::crash_test::Plan::Random { seed, trials, crashes },
                 None => commands::crash_test::Plan::Every { before_persist: !no_before_persist },
             };
-            commands::crash_test::run(&file, &script, plan, json, html.as_deref())
+            commands::crash_test::run(&file, &script, plan, json, html.as_deref(), &kv)
         }
         Command::Oplog { file, format, output } => commands::oplog::run(&file, format, output.as_deref()),
         Command::Plugins { dir, serve, json } => commands::plugins::run(&dir, serve.as_deref(), json),

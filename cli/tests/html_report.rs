@@ -79,3 +79,20 @@ fn the_crash_report_renders_its_timeline_in_chromium() {
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "{} bytes", png.len());
 }
+
+#[test]
+fn the_oplog_page_renders_every_entry_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let oplog = dir.path().join("counter.oplog");
+    let counter = support::example("counter");
+    reprise(&["run", arg(&counter), "Counter(\"h\")", "increment(1)", "increment(2)", "--oplog-file", arg(&oplog)])
+        .code(0);
+    let page = dir.path().join("oplog.html");
+    reprise(&["oplog", arg(&oplog), "--format", "html", "--output", arg(&page)]).code(0);
+    let dom = headless(&page, &dir.path().join("profile"), &["--dump-dom"]);
+    assert!(dom.contains("data-rendered=\"true\""), "{dom}");
+    // create, constructor start and end, two calls with a start and an end each.
+    assert_eq!(dom.matches("<div class=\"entry kind-").count(), 7, "{dom}");
+    assert_eq!(dom.matches("<div class=\"entry kind-agent-invocation-started").count(), 3, "{dom}");
+    assert!(!dom.contains("class=\"crash "), "a plain oplog has no crash marks");
+}

@@ -23,17 +23,7 @@ fn target_dir() -> PathBuf {
 /// writes where the project's own tests build the component (the testkit's
 /// guest builder uses `<target>/reprise-guests`), so it is built once.
 fn reprise(dir: &Path, args: &[&str]) -> support::Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_reprise"))
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target_dir().join("reprise-guests"))
-        .output()
-        .unwrap();
-    support::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    support::reprise_with_env(dir, args, &[("CARGO_TARGET_DIR", &target_dir().join("reprise-guests"))])
 }
 
 /// `cargo test` in a generated project; returns its output.

@@ -11,7 +11,7 @@ use reprise_testkit::CrashPoint;
 use reprise_testkit::verify::{CrashPlan, FailureKind, Scenario, VerificationReport, verify_with_progress};
 use serde_json::json;
 
-use super::load;
+use super::load_with;
 use crate::CliResult;
 use crate::calls::{self, Script};
 use crate::error::{CliError, one_line};
@@ -27,17 +27,25 @@ pub enum Plan {
     Random { seed: u64, trials: usize, crashes: usize },
 }
 
-pub fn run(file: &Path, script_path: &Path, plan: Plan, as_json: bool, html: Option<&Path>) -> CliResult {
+pub fn run(
+    file: &Path,
+    script_path: &Path,
+    plan: Plan,
+    as_json: bool,
+    html: Option<&Path>,
+    kv: &[String],
+) -> CliResult {
     let script = Script::read(script_path)?;
-    let (env, component) = load(file)?;
-    let located = |line: usize, e: CliError| {
-        CliError::input(format!("{}:{line}: {}", script_path.display(), e.to_string().trim_start_matches("error: ")))
-    };
-    let (definition, args) = calls::agent(&component, &script.agent).map_err(|e| located(first_line_of(&script), e))?;
+    let (env, component) = load_with(file, kv)?;
+    let located = |line: usize| format!("{}:{line}", script_path.display());
+    let (definition, args) =
+        calls::agent(&component, &script.agent).map_err(|e| e.context(located(script.agent_line)))?;
     let mut scenario = Scenario::new(definition.type_name.clone(), args);
+    let mut typed = Vec::new();
     for (line, text) in &script.calls {
-        let call = calls::method(definition, text).map_err(|e| located(*line, e))?;
-        scenario = scenario.call(call.name, call.args);
+        let call = calls::method(definition, text).map_err(|e| e.context(located(*line)))?;
+        scenario = scenario.call(call.name.clone(), call.args.clone());
+        typed.push((text.as_str(), call));
     }
     let crash_plan = match plan {
         Plan::Every { before_persist } => CrashPlan::EveryEntry { before_persist },
@@ -63,6 +71,15 @@ pub fn run(file: &Path, script_path: &Path, plan: Plan, as_json: bool, html: Opt
     if as_json {
         println!("{}", serde_json::to_string_pretty(&report_json(&report)).unwrap_or_default());
     } else {
+        println!("crash-free run");
+        for ((text, call), result) in typed.iter().zip(&report.reference.results) {
+            let shown = match result {
+                Ok(values) => calls::render_results(values, call.results.as_deref()),
+                Err(e) => format!("agent error: {e}"),
+            };
+            println!("  {text} -> {shown}");
+        }
+        println!();
         print!("{}", summary_table(&report, script_path));
     }
     if let Some(path) = html {
@@ -76,10 +93,6 @@ pub fn run(file: &Path, script_path: &Path, plan: Plan, as_json: bool, html: Opt
         }
     }
     Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-fn first_line_of(script: &Script) -> usize {
-    script.calls.first().map(|(l, _)| *l).unwrap_or(2).saturating_sub(1).max(1)
 }
 
 /// Per agent: oplog entries, crash runs, recovered, failed.

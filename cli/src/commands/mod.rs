@@ -17,9 +17,31 @@ use crate::error::CliError;
 
 /// A fresh environment with `path` loaded (imports checked against Golem 1.5).
 pub fn load(path: &Path) -> Result<(Environment, LoadedComponent), CliError> {
-    let env = Environment::new().map_err(|e| CliError::failed(format!("cannot start the testkit host: {e}")))?;
+    load_with(path, &[])
+}
+
+/// [`load`], with the key-value store preloaded from `BUCKET/KEY=VALUE` texts.
+pub fn load_with(path: &Path, kv: &[String]) -> Result<(Environment, LoadedComponent), CliError> {
+    let mut builder = Environment::builder();
+    for entry in kv {
+        let (bucket, key, value) = kv_entry(entry)?;
+        builder = builder.kv_entry(bucket, key, value);
+    }
+    let env = builder.build().map_err(|e| CliError::failed(format!("cannot start the testkit host: {e}")))?;
     let component = env.load(path).map_err(|e| CliError::loading(path, e))?;
     Ok((env, component))
+}
+
+/// `BUCKET/KEY=VALUE` split at the first `=` and the first `/` before it.
+fn kv_entry(text: &str) -> Result<(&str, &str, &str), CliError> {
+    let parsed = text.split_once('=').and_then(|(place, value)| {
+        let (bucket, key) = place.split_once('/')?;
+        (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key, value))
+    });
+    parsed.ok_or_else(|| {
+        CliError::input(format!("`{text}` is not a key-value entry"))
+            .hint("write --kv BUCKET/KEY=VALUE, such as --kv 'stock-levels/main={\"apple\": 10}'")
+    })
 }
 
 /// The interface an oplog-processor plugin exports.
@@ -43,8 +65,9 @@ pub fn describe_agent_type(t: &AgentType) -> String {
     out
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("").trim()
+/// The first paragraph of a doc comment, on one line.
+fn first_line(text: &str) -> String {
+    text.lines().map(str::trim).take_while(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 fn params_text(schema: &reprise_testkit::host::bindings::golem::core::types::DataSchema) -> String {

@@ -184,7 +184,7 @@ impl Server {
     fn create_agent(&self, body: &Json) -> ApiResult {
         let path = field(body, "component")?;
         let component = self.component(path)?;
-        let (definition, args) = calls::agent(&component, field(body, "agent")?).map_err(|e| bad(plain(&e)))?;
+        let (definition, args) = calls::agent(&component, field(body, "agent")?).map_err(|e| bad(e.one_line()))?;
         let handle = self
             .env
             .connect_agent(&component, &definition.type_name, &args)
@@ -199,7 +199,7 @@ impl Server {
         let id = field(body, "agent")?;
         let (handle, _) = self.agent(id)?;
         let definition = handle.lock().definition().cloned().ok_or_else(|| bad(format!("`{id}` is not an agent")))?;
-        let call = calls::method(&definition, field(body, "call")?).map_err(|e| bad(plain(&e)))?;
+        let call = calls::method(&definition, field(body, "call")?).map_err(|e| bad(e.one_line()))?;
         let result = handle.lock().invoke(&call.name, &call.args);
         match result {
             Ok(values) => {
@@ -252,12 +252,6 @@ impl Server {
             _ => Err((StatusCode::NOT_FOUND, format!("no endpoint {path}; see `reprise plugins --help`"))),
         }
     }
-}
-
-/// A CLI error's message without the `error: ` prefix and the hint's line break.
-fn plain(e: &CliError) -> String {
-    e.to_string().trim_start_matches("error: ").replace("\nhint: ", " (hint: ").to_string()
-        + if e.to_string().contains("\nhint: ") { ")" } else { "" }
 }
 
 fn serve_http(addr: SocketAddr, state: Arc<Server>) -> CliResult {

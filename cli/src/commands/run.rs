@@ -7,14 +7,21 @@ use std::process::ExitCode;
 use reprise_testkit::oplog::Oplog;
 use reprise_testkit::{Error, agent_id};
 
-use super::load;
+use super::load_with;
 use crate::CliResult;
 use crate::calls;
 use crate::error::{CliError, one_line};
 use crate::oplog_view;
 
-pub fn run(file: &Path, agent: &str, calls_text: &[String], show_oplog: bool, oplog_file: Option<&Path>) -> CliResult {
-    let (env, component) = load(file)?;
+pub fn run(
+    file: &Path,
+    agent: &str,
+    calls_text: &[String],
+    show_oplog: bool,
+    oplog_file: Option<&Path>,
+    kv: &[String],
+) -> CliResult {
+    let (env, component) = load_with(file, kv)?;
     let (definition, args) = calls::agent(&component, agent)?;
     // Every call is checked before the agent exists: a typo in the last call
     // does not leave a half-run agent behind.

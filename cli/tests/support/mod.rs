@@ -63,7 +63,17 @@ impl Run {
 
 /// Run `reprise` with `args` in `dir`.
 pub fn reprise_in(dir: &Path, args: &[&str]) -> Run {
-    Run::from(Command::new(env!("CARGO_BIN_EXE_reprise")).args(args).current_dir(dir).output().unwrap())
+    reprise_with_env(dir, args, &[])
+}
+
+/// Run `reprise` with `args` in `dir`, with extra environment variables.
+pub fn reprise_with_env(dir: &Path, args: &[&str], vars: &[(&str, &Path)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reprise"));
+    cmd.args(args).current_dir(dir);
+    for (name, value) in vars {
+        cmd.env(name, value);
+    }
+    Run::from(cmd.output().unwrap())
 }
 
 /// Run `reprise` with `args` in the repository root.
