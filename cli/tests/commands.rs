@@ -216,6 +216,7 @@ fn crash_test_verifies_every_point_and_reports_a_table_json_and_html() {
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(json["ok"], true);
     assert_eq!(json["seed"], 7);
+    assert_eq!(json["results"][2], serde_json::json!({"call": "get()", "result": "5"}));
     assert_eq!(json["runs"], 5);
     assert_eq!(json["recovered"], 5);
     // Three points drawn per run; a point past where the run ends does not fire.

@@ -69,15 +69,17 @@ pub fn run(
     bar.finish_and_clear();
 
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&report_json(&report)).unwrap_or_default());
+        let mut json = report_json(&report);
+        json["results"] = typed
+            .iter()
+            .zip(&report.reference.results)
+            .map(|((text, call), result)| json!({"call": text, "result": result_text(call, result)}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
     } else {
         println!("crash-free run");
         for ((text, call), result) in typed.iter().zip(&report.reference.results) {
-            let shown = match result {
-                Ok(values) => calls::render_results(values, call.results.as_deref()),
-                Err(e) => format!("agent error: {e}"),
-            };
-            println!("  {text} -> {shown}");
+            println!("  {text} -> {}", result_text(call, result));
         }
         println!();
         print!("{}", summary_table(&report, script_path));
@@ -93,6 +95,14 @@ pub fn run(
         }
     }
     Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// A call's result in the crash-free run, as WAVE.
+fn result_text(call: &calls::TypedCall, result: &Result<Vec<reprise_testkit::value::Value>, String>) -> String {
+    match result {
+        Ok(values) => calls::render_results(values, call.results.as_deref()),
+        Err(e) => format!("agent error: {e}"),
+    }
 }
 
 /// Per agent: oplog entries, crash runs, recovered, failed.
