@@ -149,6 +149,14 @@ fn run_refuses_bad_calls_before_creating_the_agent() {
 }
 
 #[test]
+fn a_trapping_call_ends_the_run_with_exit_1_and_the_guests_message() {
+    let run = reprise(&["run", arg(&probe()), "probe(\"t\")", "count()", "trap()", "count()"]);
+    let run = run.error(1, "trap() failed: the guest trapped");
+    assert!(run.stderr.contains("probe asked to trap"), "{}", run.stderr);
+    assert_eq!(run.stdout, "created probe(\"t\")\ncount() -> 1\n", "the call after the trap did not run");
+}
+
+#[test]
 fn run_keeps_the_oplog_in_a_file_that_oplog_prints() {
     let counter = example("counter");
     let dir = tempfile::tempdir().unwrap();

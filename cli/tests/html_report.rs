@@ -47,7 +47,8 @@ fn the_crash_report_renders_its_timeline_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     // A scenario that diverges on replay, so the page has failed marks too.
     let script = dir.path().join("flaky.script");
-    std::fs::write(&script, "probe(\"p\")\nset-mode(\"a\")\nflaky()\nset-mode(\"b\")\ncount()\n").unwrap();
+    std::fs::write(&script, "probe(\"p\")\nset-mode(\"a\")\nflaky()\ntraced(\"o-1\")\nset-mode(\"b\")\ncount()\n")
+        .unwrap();
     let page = dir.path().join("report.html");
     let run = reprise(&["crash-test", arg(&probe()), arg(&script), "--json", "--html", arg(&page)]).code(1);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -64,6 +65,10 @@ fn the_crash_report_renders_its_timeline_in_chromium() {
     assert_eq!(dom.matches("class=\"crash failed\"").count(), failed);
     assert!(dom.contains(" diverged\" data-index="), "the divergence is highlighted");
     assert!(dom.contains("Some crashed runs did not recover."));
+    // Spans: two started, two finished, the entries between them indented.
+    assert_eq!(dom.matches("<div class=\"entry kind-start-span").count(), 2);
+    assert_eq!(dom.matches("<div class=\"entry kind-finish-span").count(), 2);
+    assert!(dom.contains("&nbsp;&nbsp;&nbsp;&nbsp;setting span attribute `provider`"), "inside the inner span: {dom}");
     assert_eq!(dom.matches("<li class=\"failure\">").count(), failed);
 
     // A screenshot of it, kept with the build output.

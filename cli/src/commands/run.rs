@@ -56,7 +56,9 @@ pub fn run(
                 break;
             }
             Err(e) => {
-                eprintln!("error: {} failed: {}", text.trim(), one_line(&e.to_string()));
+                let e = CliError::failed(format!("{} failed: {}", text.trim(), one_line(&e.to_string())))
+                    .hint("the calls before it are in the oplog; add --oplog to see them");
+                eprintln!("{e}");
                 code = ExitCode::from(1);
                 break;
             }

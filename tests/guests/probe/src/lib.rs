@@ -613,6 +613,12 @@ fn definition() -> AgentType {
             method("count", &[], Some(<u64 as reprise::value::Schema>::wit_type())),
             method("set-mode", &[("mode", <String as reprise::value::Schema>::wit_type())], None),
             method("flaky", &[], None),
+            method(
+                "traced",
+                &[("order", <String as reprise::value::Schema>::wit_type())],
+                Some(<String as reprise::value::Schema>::wit_type()),
+            ),
+            method("trap", &[], None),
         ],
         dependencies: vec![],
         mode: AgentMode::Durable,
