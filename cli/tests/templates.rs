@@ -10,13 +10,12 @@ use std::process::Command;
 
 use support::{arg, repo, reprise_in};
 
-/// Where generated projects build: one folder for every test run, so the
-/// native testkit and the SDK are compiled once. It cannot be the
-/// workspace's own target folder, which the running `cargo test` holds.
+/// Where generated projects build: the workspace's own target folder (cargo
+/// does not hold its lock while tests run), so the native testkit's
+/// dependencies compiled for this workspace's tests are reused.
 fn target_dir() -> PathBuf {
     let root = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("target"));
-    let root = if root.is_absolute() { root } else { repo().join(root) };
-    root.join("reprise-templates")
+    if root.is_absolute() { root } else { repo().join(root) }
 }
 
 /// Run `reprise` in `dir` with the shared target folder. `reprise build`
