@@ -11,9 +11,9 @@
 //! ```
 //!
 //! The build runs `cargo build --target wasm32-wasip2` with a target directory
-//! of its own (`<workspace target dir>/reprise-guests`): the `cargo test` that
-//! runs the calling test still holds the lock on the main target directory, and
-//! sharing it would deadlock. Results are cached per process, and cargo's own
+//! of its own (`<workspace target dir>/reprise-guests`), so that guest builds
+//! and host builds (another cargo started meanwhile) never wait on each other's
+//! lock. Results are cached per process, and cargo's own
 //! freshness check makes a repeated build in a new process take milliseconds.
 
 use std::collections::HashMap;
