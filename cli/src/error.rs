@@ -39,7 +39,7 @@ impl CliError {
     }
 
     /// The error on one line, hint in parentheses (for JSON answers).
-    pub fn one_line(&self) -> String {
+    pub fn inline(&self) -> String {
         match &self.hint {
             Some(hint) => format!("{} (hint: {hint})", self.message),
             None => self.message.clone(),

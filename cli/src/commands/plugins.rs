@@ -94,8 +94,11 @@ fn report_line(report: &ManifestReport) -> String {
 fn report_json(report: &ManifestReport) -> Json {
     let manifest = report.manifest.display().to_string();
     match &report.outcome {
-        ManifestOutcome::Loaded { name, version, hash } | ManifestOutcome::Updated { name, version, hash } => {
+        ManifestOutcome::Loaded { name, version, hash } => {
             json!({"manifest": manifest, "status": "loaded", "name": name, "version": version, "sha256": hash})
+        }
+        ManifestOutcome::Updated { name, version, hash } => {
+            json!({"manifest": manifest, "status": "updated", "name": name, "version": version, "sha256": hash})
         }
         ManifestOutcome::Removed { name, version } => {
             json!({"manifest": manifest, "status": "removed", "name": name, "version": version})
@@ -184,7 +187,7 @@ impl Server {
     fn create_agent(&self, body: &Json) -> ApiResult {
         let path = field(body, "component")?;
         let component = self.component(path)?;
-        let (definition, args) = calls::agent(&component, field(body, "agent")?).map_err(|e| bad(e.one_line()))?;
+        let (definition, args) = calls::agent(&component, field(body, "agent")?).map_err(|e| bad(e.inline()))?;
         let handle = self
             .env
             .connect_agent(&component, &definition.type_name, &args)
@@ -199,7 +202,7 @@ impl Server {
         let id = field(body, "agent")?;
         let (handle, _) = self.agent(id)?;
         let definition = handle.lock().definition().cloned().ok_or_else(|| bad(format!("`{id}` is not an agent")))?;
-        let call = calls::method(&definition, field(body, "call")?).map_err(|e| bad(e.one_line()))?;
+        let call = calls::method(&definition, field(body, "call")?).map_err(|e| bad(e.inline()))?;
         let result = handle.lock().invoke(&call.name, &call.args);
         match result {
             Ok(values) => {
