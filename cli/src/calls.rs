@@ -7,7 +7,7 @@ use std::path::Path;
 use reprise_testkit::AgentType;
 use reprise_testkit::LoadedComponent;
 use reprise_testkit::value::{Type, Value};
-use reprise_testkit::{schema_parameters, wave};
+use reprise_testkit::{kebab_case, schema_parameters, wave};
 
 use crate::error::CliError;
 
@@ -40,21 +40,6 @@ pub fn split(text: &str) -> Result<(&str, &str), CliError> {
     Ok((name, &text[open + 1..text.len() - 1]))
 }
 
-/// `SnakeCase`, `snake_case` and `kebab-case` spellings compare equal.
-fn normalized(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() && i > 0 && !out.ends_with('-') {
-            out.push('-');
-        }
-        match c {
-            '_' => out.push('-'),
-            c => out.extend(c.to_lowercase()),
-        }
-    }
-    out
-}
-
 /// The agent type a `Type(args)` text names, with its constructor arguments.
 pub fn agent<'c>(component: &'c LoadedComponent, text: &str) -> Result<(&'c AgentType, Vec<Value>), CliError> {
     let (name, args) = split(text)?;
@@ -65,7 +50,7 @@ pub fn agent<'c>(component: &'c LoadedComponent, text: &str) -> Result<(&'c Agen
         return Err(CliError::input("the component defines no agent types")
             .hint("`reprise run` and `reprise crash-test` need an agent component; see `reprise inspect`"));
     }
-    let definition = types.iter().find(|t| t.type_name == name || normalized(&t.type_name) == normalized(name));
+    let definition = types.iter().find(|t| t.type_name == name || kebab_case(&t.type_name) == kebab_case(name));
     let Some(definition) = definition else {
         let known: Vec<&str> = types.iter().map(|t| t.type_name.as_str()).collect();
         return Err(CliError::input(format!("the component has no agent type `{name}`"))
@@ -84,7 +69,7 @@ pub fn method(definition: &AgentType, text: &str) -> Result<TypedCall, CliError>
         .methods
         .iter()
         .find(|m| m.name == name)
-        .or_else(|| definition.methods.iter().find(|m| normalized(&m.name) == normalized(name)));
+        .or_else(|| definition.methods.iter().find(|m| kebab_case(&m.name) == kebab_case(name)));
     let Some(method) = found else {
         let known: Vec<&str> = definition.methods.iter().map(|m| m.name.as_str()).collect();
         return Err(CliError::input(format!("agent type `{}` has no method `{name}`", definition.type_name))
@@ -182,9 +167,9 @@ mod tests {
 
     #[test]
     fn names_compare_across_spellings() {
-        assert_eq!(normalized("ShoppingCart"), "shopping-cart");
-        assert_eq!(normalized("shopping_cart"), "shopping-cart");
-        assert_eq!(normalized("blob-put"), "blob-put");
+        assert_eq!(kebab_case("ShoppingCart"), "shopping-cart");
+        assert_eq!(kebab_case("shopping_cart"), "shopping-cart");
+        assert_eq!(kebab_case("blob-put"), "blob-put");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use reprise_testkit::host::journal::describe;
+use reprise_testkit::kebab_case;
 use reprise_testkit::oplog::OplogEntry;
 use serde::Serialize;
 use serde_json::{Value as Json, json};
@@ -25,6 +26,12 @@ pub struct EntryView {
 
 /// The entries of an oplog as shown.
 pub fn entries(oplog: &[OplogEntry]) -> Vec<EntryView> {
+    views(oplog).into_iter().map(|(view, _)| view).collect()
+}
+
+/// Each entry's view with the entry as JSON, which the view's kind and
+/// timestamp are read from (serialized once for both).
+fn views(oplog: &[OplogEntry]) -> Vec<(EntryView, Json)> {
     let mut depth = 0usize;
     oplog
         .iter()
@@ -33,9 +40,9 @@ pub fn entries(oplog: &[OplogEntry]) -> Vec<EntryView> {
             let json = serde_json::to_value(entry).unwrap_or(Json::Null);
             let (kind, payload) = match &json {
                 Json::Object(map) if map.len() == 1 => {
-                    map.iter().next().map(|(k, v)| (kebab(k), v.clone())).unwrap_or_default()
+                    map.iter().next().map(|(k, v)| (kebab_case(k), Some(v))).unwrap_or(("entry".to_string(), None))
                 }
-                _ => ("entry".to_string(), Json::Null),
+                _ => ("entry".to_string(), None),
             };
             if matches!(entry, OplogEntry::FinishSpan(_)) {
                 depth = depth.saturating_sub(1);
@@ -45,28 +52,16 @@ pub fn entries(oplog: &[OplogEntry]) -> Vec<EntryView> {
                 kind,
                 text: describe(entry),
                 depth,
-                timestamp: payload.get("timestamp").and_then(|t| {
+                timestamp: payload.and_then(|p| p.get("timestamp")).and_then(|t| {
                     Some((t.get("seconds")?.as_u64()?, u32::try_from(t.get("nanoseconds")?.as_u64()?).ok()?))
                 }),
             };
             if matches!(entry, OplogEntry::StartSpan(_)) {
                 depth += 1;
             }
-            view
+            (view, json)
         })
         .collect()
-}
-
-/// `HostCall` → `host-call`.
-fn kebab(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push('-');
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
 }
 
 /// One line per entry: index, kind, description.
@@ -80,17 +75,15 @@ pub fn text(oplog: &[OplogEntry]) -> String {
 
 /// Entries as JSON: the view plus the entry itself as the testkit records it.
 pub fn json(oplog: &[OplogEntry]) -> Json {
-    let views = entries(oplog);
     Json::Array(
-        views
+        views(oplog)
             .into_iter()
-            .zip(oplog)
             .map(|(view, entry)| {
                 json!({
                     "index": view.index,
                     "kind": view.kind,
                     "description": view.text,
-                    "entry": serde_json::to_value(entry).unwrap_or(Json::Null),
+                    "entry": entry,
                 })
             })
             .collect(),
@@ -270,8 +263,8 @@ mod tests {
 
     #[test]
     fn kinds_are_spelled_as_in_wit() {
-        assert_eq!(kebab("HostCall"), "host-call");
-        assert_eq!(kebab("AgentInvocationStarted"), "agent-invocation-started");
+        assert_eq!(kebab_case("HostCall"), "host-call");
+        assert_eq!(kebab_case("AgentInvocationStarted"), "agent-invocation-started");
     }
 
     #[test]

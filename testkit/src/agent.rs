@@ -156,8 +156,10 @@ pub fn schema_parameters(schema: &DataSchema) -> Result<Vec<(String, Type)>, Str
     }
 }
 
-/// `ShoppingCart` → `shopping-cart`, `HTTPProxy` → `http-proxy`, `probe` → `probe`.
-pub(crate) fn kebab_case(name: &str) -> String {
+/// Golem's kebab-case form of a name (agent ids, matching type names):
+/// `ShoppingCart` → `shopping-cart`, `HTTPProxy` → `http-proxy`,
+/// `snake_case` → `snake-case`, `probe` → `probe`.
+pub fn kebab_case(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     let mut out = String::with_capacity(name.len() + 4);
     for (i, c) in chars.iter().enumerate() {

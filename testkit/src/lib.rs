@@ -37,7 +37,7 @@ pub mod verify;
 pub mod wave;
 pub mod wit;
 
-pub use agent::{Agent, AgentHandle, RevertTarget, agent_id, data_value, schema_parameters, values_of};
+pub use agent::{Agent, AgentHandle, RevertTarget, agent_id, data_value, kebab_case, schema_parameters, values_of};
 pub use environment::{AgentType, CommandOutcome, Environment, EnvironmentBuilder, Limits, LoadedComponent};
 pub use error::Error;
 pub use host::journal::{CrashPoint, Divergence, FiredCrash, HostCall};

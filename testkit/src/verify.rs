@@ -173,20 +173,27 @@ pub struct TrialFailure {
     pub diverged_at: Option<u64>,
 }
 
+impl TrialFailure {
+    /// The crashes and what went wrong, without the reproduction hint that
+    /// [`Display`](fmt::Display) adds for Rust tests.
+    pub fn summary(&self) -> String {
+        let points: Vec<String> = self.crashes.iter().map(ToString::to_string).collect();
+        let what = match &self.kind {
+            FailureKind::Recovery(e) => format!("recovery failed: {e}"),
+            FailureKind::Results { call, expected, actual } => {
+                format!("call {call} returned {actual:?}, the crash-free run returned {expected:?}")
+            }
+            FailureKind::State(e) => format!("final state differs: {e}"),
+            FailureKind::SideEffects(e) => format!("side effects differ: {e}"),
+        };
+        format!("crash {}: {what}", points.join(", "))
+    }
+}
+
 impl fmt::Display for TrialFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let points: Vec<String> = self.crashes.iter().map(ToString::to_string).collect();
-        write!(f, "crash {}: ", points.join(", "))?;
-        match &self.kind {
-            FailureKind::Recovery(e) => write!(f, "recovery failed: {e}"),
-            FailureKind::Results { call, expected, actual } => {
-                write!(f, "call {call} returned {actual:?}, the crash-free run returned {expected:?}")
-            }
-            FailureKind::State(e) => write!(f, "final state differs: {e}"),
-            FailureKind::SideEffects(e) => write!(f, "side effects differ: {e}"),
-        }?;
         let rust: Vec<String> = self.crashes.iter().map(AgentCrash::to_rust).collect();
-        write!(f, " (reproduce with CrashPlan::Points(vec![vec![{}]]))", rust.join(", "))
+        write!(f, "{} (reproduce with CrashPlan::Points(vec![vec![{}]]))", self.summary(), rust.join(", "))
     }
 }
 

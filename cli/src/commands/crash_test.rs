@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use reprise_testkit::CrashPoint;
-use reprise_testkit::verify::{CrashPlan, FailureKind, Scenario, VerificationReport, verify_with_progress};
+use reprise_testkit::verify::{CrashPlan, Scenario, VerificationReport, verify_with_progress};
 use serde_json::json;
 
 use super::load_with;
@@ -161,17 +161,9 @@ fn summary_table(report: &VerificationReport, script: &Path) -> String {
     out
 }
 
+/// A failed run on one line (a guest's multi-line message folded under it).
 fn failure_text(failure: &reprise_testkit::verify::TrialFailure) -> String {
-    let crashes: Vec<String> = failure.crashes.iter().map(ToString::to_string).collect();
-    let what = match &failure.kind {
-        FailureKind::Recovery(e) => format!("recovery failed: {}", one_line(e)),
-        FailureKind::Results { call, expected, actual } => {
-            format!("call {call} returned {actual:?}, the crash-free run returned {expected:?}")
-        }
-        FailureKind::State(e) => format!("final state differs: {e}"),
-        FailureKind::SideEffects(e) => format!("side effects differ: {e}"),
-    };
-    format!("crash {}: {what}", crashes.join(", "))
+    one_line(&failure.summary())
 }
 
 fn point_json(point: &CrashPoint) -> serde_json::Value {
