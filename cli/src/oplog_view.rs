@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use reprise_testkit::host::journal::describe;
 use reprise_testkit::kebab_case;
 use reprise_testkit::oplog::OplogEntry;
+use reprise_testkit::oplog::describe;
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 

@@ -3,6 +3,7 @@
 
 mod agent;
 mod durable;
+mod errors;
 mod options;
 mod value;
 

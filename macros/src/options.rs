@@ -6,6 +6,8 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Expr, Lit, Meta, Path, Token};
 
+use crate::errors::Errors;
+
 /// One `key = "value"` option.
 pub(crate) struct Opt {
     /// The key, as written.
@@ -20,10 +22,8 @@ pub(crate) struct Opt {
 
 impl Opt {
     /// The value as a path (for `crate = "..."`).
-    pub fn path_value(&self, errors: &mut Vec<syn::Error>) -> Option<Path> {
-        syn::parse_str::<Path>(&self.value)
-            .map_err(|e| errors.push(syn::Error::new_spanned(&self.expr, format!("not a path: {e}"))))
-            .ok()
+    pub fn path_value(&self, errors: &mut Errors) -> Option<Path> {
+        syn::parse_str::<Path>(&self.value).map_err(|e| errors.spanned(&self.expr, format!("not a path: {e}"))).ok()
     }
 
     /// An "unknown option" error listing the `known` ones.
@@ -36,18 +36,14 @@ impl Opt {
 }
 
 /// Parse the options; malformed ones are reported in `errors` and skipped.
-pub(crate) fn parse(attr: TokenStream, errors: &mut Vec<syn::Error>) -> Vec<Opt> {
-    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr) {
-        Ok(m) => m,
-        Err(e) => {
-            errors.push(e);
-            return Vec::new();
-        }
+pub(crate) fn parse(attr: TokenStream, errors: &mut Errors) -> Vec<Opt> {
+    let Some(metas) = errors.ok(Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)) else {
+        return Vec::new();
     };
     let mut options = Vec::new();
     for meta in metas {
         let Meta::NameValue(nv) = &meta else {
-            errors.push(syn::Error::new_spanned(&meta, "expected `option = \"value\"`"));
+            errors.spanned(&meta, "expected `option = \"value\"`");
             continue;
         };
         match &nv.value {
@@ -60,7 +56,7 @@ pub(crate) fn parse(attr: TokenStream, errors: &mut Vec<syn::Error>) -> Vec<Opt>
                     expr: nv.value.clone(),
                 });
             }
-            other => errors.push(syn::Error::new_spanned(other, "expected a string literal")),
+            other => errors.spanned(other, "expected a string literal"),
         }
     }
     options

@@ -2,7 +2,10 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
-use syn::{Data, DeriveInput, Fields, Ident, Path};
+use syn::meta::ParseNestedMeta;
+use syn::{Data, DeriveInput, Fields, Ident, Path, Token};
+
+use crate::errors::Errors;
 
 /// Kebab-case WIT name of a Rust identifier (`OrderLine` → `order-line`, `unit_price` → `unit-price`).
 pub(crate) fn kebab(ident: &Ident) -> String {
@@ -31,38 +34,54 @@ pub(crate) fn kebab(ident: &Ident) -> String {
 }
 
 /// `#[reprise(crate = path)]`, default `::reprise`.
-fn crate_path(input: &DeriveInput) -> syn::Result<Path> {
+fn crate_path(input: &DeriveInput, errors: &mut Errors) -> Path {
     let mut path: Path = syn::parse_quote!(::reprise);
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("reprise")) {
-        attr.parse_nested_meta(|meta| {
+        let parsed = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("crate") {
                 path = meta.value()?.parse::<syn::LitStr>()?.parse()?;
-                Ok(())
             } else {
-                Err(meta.error("unknown `reprise` option; expected `crate = \"path\"`"))
+                errors.push(meta.error("unknown `reprise` option; expected `crate = \"path\"`"));
+                skip_value(&meta)?;
             }
-        })?;
+            Ok(())
+        });
+        errors.ok(parsed);
     }
-    Ok(path)
+    path
+}
+
+/// Skip the value of an unknown option (`= ...` or `(...)`), so the options
+/// after it are still read.
+fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) {
+        meta.value()?.parse::<syn::Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        meta.input.parse::<proc_macro2::TokenTree>()?;
+    }
+    Ok(())
 }
 
 pub(crate) fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
-    let krate = crate_path(&input)?;
+    let mut errors = Errors::new();
+    let krate = crate_path(&input, &mut errors);
     let name = &input.ident;
     let wit_name = kebab(name);
     let v = quote!(#krate::value);
     let t = quote!(#krate::value::__private);
 
     let (schema_body, into_body, from_body) = match &input.data {
-        Data::Struct(s) => struct_bodies(&s.fields, &wit_name, &v, &t)?,
-        Data::Enum(e) => enum_bodies(e, &wit_name, &v, &t)?,
+        Data::Struct(s) => struct_bodies(&s.fields, &wit_name, &v, &t),
+        Data::Enum(e) => enum_bodies(e, &wit_name, &v, &t, &mut errors),
         Data::Union(u) => {
-            return Err(syn::Error::new(
+            errors.push(syn::Error::new(
                 u.union_token.span,
                 "`Value` cannot be derived for unions; use a struct or an enum",
             ));
+            Bodies::default()
         }
     };
+    errors.finish()?;
 
     let mut generics = input.generics.clone();
     let params: Vec<Ident> = generics.type_params().map(|p| p.ident.clone()).collect();
@@ -96,8 +115,8 @@ pub(crate) fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
 
 type Bodies = (TokenStream, TokenStream, TokenStream);
 
-fn struct_bodies(fields: &Fields, wit_name: &str, v: &TokenStream, t: &TokenStream) -> syn::Result<Bodies> {
-    Ok(match fields {
+fn struct_bodies(fields: &Fields, wit_name: &str, v: &TokenStream, t: &TokenStream) -> Bodies {
+    match fields {
         Fields::Named(named) => {
             let idents: Vec<&Ident> = named.named.iter().filter_map(|f| f.ident.as_ref()).collect();
             let types: Vec<&syn::Type> = named.named.iter().map(|f| &f.ty).collect();
@@ -176,12 +195,14 @@ fn struct_bodies(fields: &Fields, wit_name: &str, v: &TokenStream, t: &TokenStre
                 }
             },
         ),
-    })
+    }
 }
 
-fn enum_bodies(e: &syn::DataEnum, wit_name: &str, v: &TokenStream, t: &TokenStream) -> syn::Result<Bodies> {
+/// The bodies for enum `e`; none (with the error) for an enum without variants.
+fn enum_bodies(e: &syn::DataEnum, wit_name: &str, v: &TokenStream, t: &TokenStream, errors: &mut Errors) -> Bodies {
     if e.variants.is_empty() {
-        return Err(syn::Error::new(Span::call_site(), "`Value` cannot be derived for an enum without variants"));
+        errors.push(syn::Error::new(Span::call_site(), "`Value` cannot be derived for an enum without variants"));
+        return Bodies::default();
     }
     let names: Vec<String> = e.variants.iter().map(|var| kebab(&var.ident)).collect();
     let count = names.len();
@@ -191,7 +212,7 @@ fn enum_bodies(e: &syn::DataEnum, wit_name: &str, v: &TokenStream, t: &TokenStre
         let idents: Vec<&Ident> = e.variants.iter().map(|var| &var.ident).collect();
         let cases: Vec<u32> = (0..count as u32).collect();
         let expected = format!("enum `{wit_name}` (a case below {count})");
-        return Ok((
+        return (
             quote! {
                 let at = b.leaf(#t::WitTypeNode::EnumType(::std::vec![#(::std::string::String::from(#names)),*]));
                 b.name(at, #wit_name, ::core::option::Option::None)
@@ -206,7 +227,7 @@ fn enum_bodies(e: &syn::DataEnum, wit_name: &str, v: &TokenStream, t: &TokenStre
                     other => ::core::result::Result::Err(#v::ValueError::new(#expected, #v::describe(other))),
                 }
             },
-        ));
+        );
     }
 
     // Otherwise a WIT variant; payloads of several fields become a tuple
@@ -288,7 +309,7 @@ fn enum_bodies(e: &syn::DataEnum, wit_name: &str, v: &TokenStream, t: &TokenStre
         }
     }
     let expected = format!("variant `{wit_name}` (a case below {count}, with its payload)");
-    Ok((
+    (
         quote! {
             let at = b.reserve();
             let cases = ::std::vec![#(#type_cases),*];
@@ -305,5 +326,60 @@ fn enum_bodies(e: &syn::DataEnum, wit_name: &str, v: &TokenStream, t: &TokenStre
                 other => ::core::result::Result::Err(#v::ValueError::new(#expected, #v::describe(other))),
             }
         },
-    ))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors_of(input: TokenStream) -> Vec<String> {
+        let input: DeriveInput = syn::parse2(input).expect("an item");
+        expand(input).err().into_iter().flatten().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let errors = errors_of(quote! {
+            #[reprise(color = "red", crate = "my::reprise", size(1))]
+            #[reprise(shape)]
+            union Bits { a: u32 }
+        });
+        let unknown = "unknown `reprise` option; expected `crate = \"path\"`";
+        assert_eq!(
+            errors,
+            [unknown, unknown, unknown, "`Value` cannot be derived for unions; use a struct or an enum"]
+        );
+    }
+
+    #[test]
+    fn an_enum_without_variants() {
+        assert_eq!(
+            errors_of(quote!(
+                enum Never {}
+            )),
+            ["`Value` cannot be derived for an enum without variants"]
+        );
+    }
+
+    #[test]
+    fn a_struct_with_its_crate_path() {
+        let input: DeriveInput = syn::parse2(quote! {
+            #[reprise(crate = "my::reprise")]
+            struct OrderLine { unit_price: u64 }
+        })
+        .expect("an item");
+        let out = expand(input).map(|t| t.to_string()).unwrap_or_default();
+        assert!(out.contains("impl my :: reprise :: value :: Schema for OrderLine"), "{out}");
+        assert!(out.contains("\"unit-price\""), "{out}");
+    }
+
+    #[test]
+    fn kebab_case_names() {
+        let k = |s: &str| kebab(&syn::parse_str::<Ident>(s).expect("an identifier"));
+        assert_eq!(k("OrderLine"), "order-line");
+        assert_eq!(k("unit_price"), "unit-price");
+        assert_eq!(k("HTTPServer"), "http-server");
+        assert_eq!(k("r#type"), "type");
+    }
 }

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use crate::guest::GuestBuildError;
-use crate::host::journal::{CorruptEntry, Divergence};
 use crate::inspect::{IncompatibleImports, InspectError};
 use crate::oplog::OplogError;
 
@@ -158,3 +157,45 @@ impl From<OplogError> for Error {
 pub(crate) fn chain(e: &wasmtime::Error) -> String {
     format!("{e:#}")
 }
+
+/// Replay asked for something other than what the oplog recorded: the agent
+/// is nondeterministic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    /// Index of the recorded entry that did not match (the first unread index
+    /// when the oplog had nothing more to offer).
+    pub oplog_index: u64,
+    /// What the oplog recorded there.
+    pub expected: String,
+    /// What the agent did instead.
+    pub actual: String,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "replay diverged at oplog index {}: the oplog recorded {}, but the agent {}",
+            self.oplog_index, self.expected, self.actual
+        )
+    }
+}
+
+impl std::error::Error for Divergence {}
+
+/// A recorded entry could not be turned back into a host function's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptEntry {
+    /// The entry.
+    pub oplog_index: u64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for CorruptEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "oplog entry {} cannot be replayed: {}", self.oplog_index, self.reason)
+    }
+}
+
+impl std::error::Error for CorruptEntry {}

@@ -19,26 +19,52 @@
 //!   backoff, plugin directories with hot updates, events and counters.
 //! - [`guest::GuestBuild`] builds a guest crate for `wasm32-wasip2` from a test.
 //! - [`inspect`] lists a component's imports and exports and checks them.
+//! - [`bindings`]: the Golem 1.5 types (oplog entries, agent types, data
+//!   values, ...) as the host bindings generate them.
+//!
+//! ## Layers
+//!
+//! Each module imports only from its own layer and the layers below
+//! (`testkit/tests/layers.rs` checks it):
+//!
+//! | layer | modules | what lives there |
+//! | --- | --- | --- |
+//! | 1. foundations | `bindings`, `value`, `wave`, `dynamic`, `oplog`, `wit`, `compat`, `inspect`, `guest`, `engine`, `recording`, `ids`, `data`, `error` | generated bindings and the host's resource types; values and their text form; oplogs and their files; WIT and component inspection; guest builds; the wasmtime engine; names, ids and data values; the error type |
+//! | 2. journal | `journal` | one instance's replay cursor, appends, crash points, [`Interrupt`](journal)s, typed journaled calls |
+//! | 3. host | `host` | the Golem host interfaces over a `HostState`; the shared stores (`World`); other agents only through the `AgentDirectory` trait |
+//! | 4. runtime | `runtime` | agents: instances, invocations, recovery, executor entries, handles; the environment only through the `Habitat` trait |
+//! | 5. environment | `environment`, `plugins`, `verify` | environments and their one registry of agents (implementing `Habitat` and `AgentDirectory`), the plugin host (told of finished invocations through `Habitat`), crash verification |
+//!
+//! The command-line tool (`reprise-cli`) is a sixth layer, over this crate's
+//! public API only.
 
-mod agent;
+#![deny(missing_docs)]
+
+pub mod bindings;
 mod compat;
+mod data;
 mod dynamic;
 mod engine;
 mod environment;
 mod error;
 pub mod guest;
-pub mod host;
+mod host;
+mod ids;
 pub mod inspect;
+mod journal;
 pub mod oplog;
 pub mod plugins;
 pub mod recording;
+mod runtime;
 pub mod value;
 pub mod verify;
 pub mod wave;
 pub mod wit;
 
-pub use agent::{Agent, AgentHandle, RevertTarget, agent_id, data_value, kebab_case, schema_parameters, values_of};
-pub use environment::{AgentType, CommandOutcome, Environment, EnvironmentBuilder, Limits, LoadedComponent};
-pub use error::Error;
-pub use host::journal::{CrashPoint, Divergence, FiredCrash, HostCall};
-pub use host::{LogLevel, LogRecord};
+pub use data::{data_value, describe_agent_error, schema_parameters, values_of};
+pub use environment::{AgentType, CommandOutcome, Environment, EnvironmentBuilder, Liveness};
+pub use error::{CorruptEntry, Divergence, Error};
+pub use host::{AgentRecord, BlobWrite, KvWrite, Limits, LogLevel, LogRecord, RevertTarget};
+pub use ids::{AGENT_INTERFACE, PROCESSOR_INTERFACE, agent_id, kebab_case};
+pub use journal::{CrashPoint, FiredCrash, HostCall};
+pub use runtime::{Agent, AgentHandle, LoadedComponent};

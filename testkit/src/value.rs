@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::host::bindings::golem::core::types as wit;
+use crate::bindings::golem::core::types as wit;
 
 /// A component-model value.
 #[derive(Debug, Clone, PartialEq)]

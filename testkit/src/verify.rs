@@ -26,14 +26,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::agent::Agent;
-use crate::environment::{Environment, LoadedComponent};
+use crate::environment::Environment;
 use crate::error::Error;
-use crate::host::blobstore::BlobWrite;
-use crate::host::journal::{CrashPoint, FiredCrash, is_remote_write};
-use crate::host::keyvalue::KvWrite;
-use crate::oplog::OplogEntry;
+use crate::host::BlobWrite;
+use crate::host::KvWrite;
+use crate::journal::{CrashPoint, FiredCrash};
+use crate::oplog::{OplogEntry, is_remote_write};
 use crate::recording::RecordedRequest;
+use crate::runtime::{Agent, LoadedComponent};
 use crate::value::Value;
 
 /// An agent and the calls made to it.
@@ -439,13 +439,13 @@ fn outcome(env: &Environment, agent: &Agent, results: Vec<Result<Vec<Value>, Str
 
 /// The method invocations an oplog records, with their arguments.
 fn invocations(oplog: &[OplogEntry]) -> Vec<(String, Vec<Value>)> {
-    use crate::host::bindings::golem::api::oplog::AgentInvocation;
+    use crate::bindings::golem::api::oplog::AgentInvocation;
     oplog
         .iter()
         .filter_map(|e| match e {
             OplogEntry::AgentInvocationStarted(p) => match &p.invocation {
                 AgentInvocation::AgentMethodInvocation(m) => {
-                    Some((m.method_name.clone(), crate::agent::values_of(&m.function_input.value).unwrap_or_default()))
+                    Some((m.method_name.clone(), crate::data::values_of(&m.function_input.value).unwrap_or_default()))
                 }
                 _ => None,
             },

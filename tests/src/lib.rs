@@ -56,8 +56,8 @@ pub fn build_fixture(name: &str) -> PathBuf {
 /// reports constructor and method signatures.
 pub fn schema(
     elements: &[(&str, reprise_testkit::value::Type)],
-) -> reprise_testkit::host::bindings::golem::core::types::DataSchema {
-    use reprise_testkit::host::bindings::golem::core::types::{DataSchema, ElementSchema};
+) -> reprise_testkit::bindings::golem::core::types::DataSchema {
+    use reprise_testkit::bindings::golem::core::types::{DataSchema, ElementSchema};
     DataSchema::Tuple(
         elements.iter().map(|(n, t)| (n.to_string(), ElementSchema::ComponentModel(t.to_wit()))).collect(),
     )

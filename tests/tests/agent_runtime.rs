@@ -684,7 +684,7 @@ fn raw_entries_enrich_back_to_the_public_ones() {
     for (i, entry) in entries.iter().enumerate() {
         let raw = to_raw(entry);
         if let RawOplogEntry::HostCall(p) = &raw {
-            assert!(matches!(p.request, reprise_testkit::host::bindings::golem::api::oplog::OplogPayload::Inline(_)));
+            assert!(matches!(p.request, reprise_testkit::bindings::golem::api::oplog::OplogPayload::Inline(_)));
         }
         assert_eq!(&enrich(&raw, |_| None).unwrap(), entry, "entry {}", i + 1);
     }

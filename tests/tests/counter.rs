@@ -4,7 +4,7 @@
 
 use reprise_e2e::{build_example, schema};
 use reprise_testkit::Environment;
-use reprise_testkit::host::bindings::golem::core::types::DataSchema;
+use reprise_testkit::bindings::golem::core::types::DataSchema;
 use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::value::{Type, Value};
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
@@ -43,10 +43,10 @@ fn discovery_describes_the_counter() {
         .iter()
         .filter_map(|e| match e {
             OplogEntry::AgentInvocationStarted(p) => Some(match &p.invocation {
-                reprise_testkit::host::bindings::golem::api::oplog::AgentInvocation::AgentInitialization(i) => {
+                reprise_testkit::bindings::golem::api::oplog::AgentInvocation::AgentInitialization(i) => {
                     &i.constructor_parameters.schema
                 }
-                reprise_testkit::host::bindings::golem::api::oplog::AgentInvocation::AgentMethodInvocation(m) => {
+                reprise_testkit::bindings::golem::api::oplog::AgentInvocation::AgentMethodInvocation(m) => {
                     &m.function_input.schema
                 }
                 other => panic!("{other:?}"),

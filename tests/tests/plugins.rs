@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_e2e::{build_example, build_example_with};
-use reprise_testkit::host::bindings::golem::api::oplog::{
+use reprise_testkit::bindings::golem::api::oplog::{
     AgentInvocation, AgentInvocationResult, PluginInstallationDescription,
 };
 use reprise_testkit::oplog::OplogEntry;

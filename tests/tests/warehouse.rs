@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_e2e::{build_example, schema};
-use reprise_testkit::host::bindings::golem::api::oplog::{AgentInvocation, WrappedFunctionType};
-use reprise_testkit::host::bindings::golem::core::types::{DataSchema, ElementSchema};
+use reprise_testkit::bindings::golem::api::oplog::{AgentInvocation, WrappedFunctionType};
+use reprise_testkit::bindings::golem::core::types::{DataSchema, ElementSchema};
 use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::value::{Type, Value};
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};

@@ -45,7 +45,7 @@ fn kv_entry(text: &str) -> Result<(&str, &str, &str), CliError> {
 }
 
 /// The interface an oplog-processor plugin exports.
-pub const PROCESSOR_INTERFACE: &str = "golem:api/oplog-processor@1.5.0";
+pub use reprise_testkit::PROCESSOR_INTERFACE;
 
 /// An agent type's constructor and methods with their WIT types, one line each.
 pub fn describe_agent_type(t: &AgentType) -> String {
@@ -70,7 +70,7 @@ fn first_line(text: &str) -> String {
     text.lines().map(str::trim).take_while(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-fn params_text(schema: &reprise_testkit::host::bindings::golem::core::types::DataSchema) -> String {
+fn params_text(schema: &reprise_testkit::bindings::golem::core::types::DataSchema) -> String {
     match schema_parameters(schema) {
         Ok(params) => params.iter().map(|(n, t)| format!("{n}: {t}")).collect::<Vec<_>>().join(", "),
         Err(e) => format!("<{e}>"),
@@ -78,14 +78,14 @@ fn params_text(schema: &reprise_testkit::host::bindings::golem::core::types::Dat
 }
 
 /// Result types only: their element names (`return_value`) say nothing.
-fn results_text(schema: &reprise_testkit::host::bindings::golem::core::types::DataSchema) -> String {
+fn results_text(schema: &reprise_testkit::bindings::golem::core::types::DataSchema) -> String {
     match schema_parameters(schema) {
         Ok(params) => params.iter().map(|(_, t)| t.to_string()).collect::<Vec<_>>().join(", "),
         Err(e) => format!("<{e}>"),
     }
 }
 
-fn params_json(schema: &reprise_testkit::host::bindings::golem::core::types::DataSchema) -> Json {
+fn params_json(schema: &reprise_testkit::bindings::golem::core::types::DataSchema) -> Json {
     match schema_parameters(schema) {
         Ok(params) => params.iter().map(|(n, t)| json!({"name": n, "type": t.to_string()})).collect(),
         Err(e) => json!({ "unsupported": e }),

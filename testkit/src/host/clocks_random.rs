@@ -15,27 +15,24 @@ use wasmtime_wasi::p2::bindings::clocks::{monotonic_clock, wall_clock};
 use wasmtime_wasi::p2::bindings::random::{insecure, insecure_seed, random};
 
 use super::HostState;
-use super::bindings::golem::api::oplog::WrappedFunctionType;
-use super::journal::Journal;
-use crate::value::{Type, Value};
+use crate::bindings::golem::api::oplog::WrappedFunctionType;
+use crate::journal::{Journal, journaled_record};
 
 /// Most bytes one random call may ask for (the guest controls `len`).
 const MAX_RANDOM_BYTES: u64 = 64 * 1024 * 1024;
 
-fn unit() -> (Value, Type) {
-    (Value::Tuple(vec![]), Type::Tuple(vec![]))
+/// `wall-clock::datetime`, as recorded.
+#[derive(Debug, Clone, Copy)]
+struct Datetime {
+    seconds: u64,
+    nanoseconds: u32,
 }
+
+journaled_record!(Datetime { seconds: "seconds", nanoseconds: "nanoseconds" });
 
 impl HostState {
     fn journaled_u64(&mut self, function: &str, produce: impl FnOnce(&Journal) -> u64) -> wasmtime::Result<u64> {
-        self.journal.call(
-            function,
-            WrappedFunctionType::ReadLocal,
-            unit(),
-            |j| produce(j),
-            |v| (Value::U64(*v), Type::U64),
-            Value::as_u64,
-        )
+        self.journal.call(function, WrappedFunctionType::ReadLocal, &(), |j| produce(j))
     }
 
     fn journaled_bytes(&mut self, function: &str, len: u64) -> wasmtime::Result<Vec<u8>> {
@@ -44,38 +41,18 @@ impl HostState {
                 "{function}: asked for {len} bytes, more than the {MAX_RANDOM_BYTES} allowed"
             ));
         }
-        self.journal.call(
-            function,
-            WrappedFunctionType::ReadLocal,
-            (Value::U64(len), Type::U64),
-            |j| j.random_bytes(len as usize),
-            |b| (Value::bytes(b), Type::bytes()),
-            Value::as_bytes,
-        )
+        self.journal.call(function, WrappedFunctionType::ReadLocal, &len, |j| j.random_bytes(len as usize))
     }
 }
 
 impl wall_clock::Host for HostState {
     fn now(&mut self) -> wasmtime::Result<wall_clock::Datetime> {
-        let datetime_type = Type::Record(vec![("seconds".into(), Type::U64), ("nanoseconds".into(), Type::U32)]);
         const NOW: &str = "wasi:clocks/wall-clock::now";
-        self.journal.call(
-            NOW,
-            WrappedFunctionType::ReadLocal,
-            unit(),
-            |j| {
-                let now = j.guest_time(j.draw_count(NOW));
-                wall_clock::Datetime { seconds: now.seconds, nanoseconds: now.nanoseconds }
-            },
-            |d| (Value::Record(vec![Value::U64(d.seconds), Value::U32(d.nanoseconds)]), datetime_type.clone()),
-            |v| match v {
-                Value::Record(f) if f.len() == 2 => Some(wall_clock::Datetime {
-                    seconds: f[0].as_u64()?,
-                    nanoseconds: u32::try_from(f[1].as_u64()?).ok()?,
-                }),
-                _ => None,
-            },
-        )
+        let now = self.journal.call(NOW, WrappedFunctionType::ReadLocal, &(), |j| {
+            let now = j.guest_time(j.draw_count(NOW));
+            Datetime { seconds: now.seconds, nanoseconds: now.nanoseconds }
+        })?;
+        Ok(wall_clock::Datetime { seconds: now.seconds, nanoseconds: now.nanoseconds })
     }
 
     fn resolution(&mut self) -> wasmtime::Result<wall_clock::Datetime> {
@@ -129,16 +106,8 @@ impl insecure::Host for HostState {
 
 impl insecure_seed::Host for HostState {
     fn insecure_seed(&mut self) -> wasmtime::Result<(u64, u64)> {
-        self.journal.call(
-            "wasi:random/insecure-seed::insecure-seed",
-            WrappedFunctionType::ReadLocal,
-            unit(),
-            |j| (j.random_u64(1), j.random_u64(2)),
-            |(a, b)| (Value::Tuple(vec![Value::U64(*a), Value::U64(*b)]), Type::Tuple(vec![Type::U64, Type::U64])),
-            |v| match v {
-                Value::Tuple(f) if f.len() == 2 => Some((f[0].as_u64()?, f[1].as_u64()?)),
-                _ => None,
-            },
-        )
+        self.journal.call("wasi:random/insecure-seed::insecure-seed", WrappedFunctionType::ReadLocal, &(), |j| {
+            (j.random_u64(1), j.random_u64(2))
+        })
     }
 }

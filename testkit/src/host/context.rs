@@ -5,23 +5,14 @@
 use wasmtime::component::Resource;
 
 use super::HostState;
-use super::bindings::golem::api::context::{
+use crate::bindings::golem::api::context::{
     Attribute, AttributeChain, AttributeValue, Host, HostInvocationContext, HostSpan,
 };
-use super::bindings::golem::api::oplog::{FinishSpanParameters, SetSpanAttributeParameters, StartSpanParameters};
-use super::bindings::wasi::clocks::wall_clock::Datetime;
-use super::journal::Strict;
+use crate::bindings::golem::api::oplog::{FinishSpanParameters, SetSpanAttributeParameters, StartSpanParameters};
+use crate::bindings::wasi::clocks::wall_clock::Datetime;
+use crate::bindings::{ContextSnapshot, SpanHandle, SpanState};
+use crate::journal::Strict;
 use crate::oplog::OplogEntry;
-
-/// One span of the current invocation.
-#[derive(Debug, Clone)]
-pub(crate) struct SpanState {
-    id: String,
-    parent: Option<String>,
-    started_at: Datetime,
-    attributes: Vec<(String, AttributeValue)>,
-    open: bool,
-}
 
 /// The spans of the running invocation; the first is the implicit root.
 #[derive(Debug, Default)]
@@ -29,19 +20,6 @@ pub(crate) struct Spans {
     trace_id: String,
     spans: Vec<SpanState>,
     forward_headers: bool,
-}
-
-/// A span handle held by the guest.
-#[derive(Debug)]
-pub struct SpanHandle {
-    id: String,
-}
-
-/// A snapshot of the span stack, innermost first.
-#[derive(Debug, Clone)]
-pub struct ContextSnapshot {
-    trace_id: String,
-    chain: Vec<SpanState>,
 }
 
 fn hex(v: u64, digits: usize) -> String {
@@ -52,12 +30,12 @@ impl Spans {
     /// Start the implicit root span of an invocation (ids derive from the
     /// seed and the invocation's oplog index, so replay reproduces them).
     pub(crate) fn begin_invocation(&mut self, seed: u64, started_index: u64, method: &str) {
-        let trace = crate::host::journal::seed_from(&[&seed.to_le_bytes(), &started_index.to_le_bytes()]);
+        let trace = crate::journal::seed_from(&[&seed.to_le_bytes(), &started_index.to_le_bytes()]);
         self.trace_id = format!("{}{}", hex(trace, 16), hex(trace.rotate_left(29) ^ 0x5bd1_e995, 16));
         self.spans = vec![SpanState {
             id: hex(trace.rotate_left(7) | 1, 16),
             parent: None,
-            started_at: crate::host::journal::Journal::time_at(started_index),
+            started_at: crate::journal::Journal::time_at(started_index),
             attributes: vec![("invocation".into(), AttributeValue::String(method.into()))],
             open: true,
         }];
@@ -154,7 +132,7 @@ impl Host for HostState {
 
     fn current_context(
         &mut self,
-    ) -> wasmtime::Result<Resource<super::bindings::golem::api::context::InvocationContext>> {
+    ) -> wasmtime::Result<Resource<crate::bindings::golem::api::context::InvocationContext>> {
         let snapshot = self.spans.snapshot();
         Ok(self.table.push(snapshot)?)
     }

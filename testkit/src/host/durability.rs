@@ -3,12 +3,13 @@
 use wasmtime::component::Resource;
 
 use super::HostState;
-use super::bindings::golem::durability::durability::{
+use crate::bindings::golem::durability::durability::{
     DurableExecutionState, DurableFunctionType, Host, HostLazyInitializedPollable, LazyInitializedPollable,
     OplogEntryVersion, PersistedDurableFunctionInvocation, ValueAndType,
 };
-use super::journal::{Divergence, Strict, describe, function_type_name};
-use crate::oplog::OplogEntry;
+use crate::error::Divergence;
+use crate::journal::{Interrupt, Strict};
+use crate::oplog::{OplogEntry, describe, function_type_name, is_remote_write};
 
 impl Host for HostState {
     fn observe_function_call(&mut self, iface: String, function: String) -> wasmtime::Result<()> {
@@ -17,7 +18,7 @@ impl Host for HostState {
     }
 
     fn begin_durable_function(&mut self, function_type: DurableFunctionType) -> wasmtime::Result<u64> {
-        self.journal.in_remote_write = super::journal::is_remote_write(&function_type);
+        self.journal.in_remote_write = is_remote_write(&function_type);
         Ok(self.journal.last_index())
     }
 
@@ -46,11 +47,12 @@ impl Host for HostState {
         if !self.journal.is_live() {
             let index = self.journal.peek().map_or(0, |p| p as u64 + 1);
             let expected = self.journal.oplog.get(index).map(describe).unwrap_or_default();
-            return Err(wasmtime::Error::new(Divergence {
+            return Err(Interrupt::Divergence(Divergence {
                 oplog_index: index,
                 expected,
                 actual: format!("persisted `{function_name}` while replaying (it must read the recorded result)"),
-            }));
+            })
+            .raise());
         }
         // Once persisted, a crash no longer repeats the effect.
         let persisted = self.journal.persist_guest_call(function_name, request, response, function_type);
@@ -65,15 +67,18 @@ impl Host for HostState {
             None => "read a durable function result".into(),
         };
         let (index, entry) = self.journal.replay(Strict::HostCall, actual)?;
-        let OplogEntry::HostCall(p) = entry else { unreachable!("replay checked the kind") };
+        let OplogEntry::HostCall(p) = entry else {
+            return Err(wasmtime::format_err!("oplog entry {index}: replay matched a host call that is not one"));
+        };
         if let Some(name) = &observed
             && &p.function_name != name
         {
-            return Err(wasmtime::Error::new(Divergence {
+            return Err(Interrupt::Divergence(Divergence {
                 oplog_index: index,
                 expected: format!("host call `{}` ({})", p.function_name, function_type_name(&p.durable_function_type)),
                 actual: format!("called `{name}`"),
-            }));
+            })
+            .raise());
         }
         Ok(PersistedDurableFunctionInvocation {
             timestamp: p.timestamp,

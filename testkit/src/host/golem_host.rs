@@ -4,26 +4,25 @@
 use wasmtime::component::Resource;
 
 use super::HostState;
-use super::bindings::golem::api::host::{
+use crate::bindings::AgentEnumeration;
+use crate::bindings::golem::api::host::{
     AgentId, AgentMetadata, AgentStatus, ComponentId, ComponentRevision, EnvironmentId, ForkResult, GetPromiseResult,
     Host, HostGetAgents, HostGetPromiseResult, OplogIndex, PersistenceLevel, PromiseId, RevertAgentTarget, UpdateMode,
     Uuid,
 };
-use super::bindings::golem::api::oplog::{
+use crate::bindings::golem::api::oplog::{
     ChangePersistenceLevelParameters, EndAtomicRegionParameters, JumpParameters, OplogRegion, WrappedFunctionType,
 };
-use super::bindings::wasi::io::poll::Pollable;
-use super::journal::{RestartRequested, Strict};
+use crate::bindings::wasi::io::poll::Pollable;
+use crate::host::directory::{AgentRequest, RevertTarget};
+use crate::ids::uuid_from_u128;
+use crate::journal::{Interrupt, Json, Strict, journaled_record};
 use crate::oplog::OplogEntry;
-use crate::value::{Type, Value};
+
+journaled_record!(Uuid { high_bits: "high-bits", low_bits: "low-bits" });
 
 fn unsupported(function: &str) -> wasmtime::Error {
     wasmtime::format_err!("`golem:api/host.{function}` is not supported by the Reprise testkit yet")
-}
-
-/// The two halves of a UUID.
-pub(crate) fn uuid_from_u128(v: u128) -> Uuid {
-    Uuid { high_bits: (v >> 64) as u64, low_bits: v as u64 }
 }
 
 fn persistence_name(level: &PersistenceLevel) -> &'static str {
@@ -84,7 +83,7 @@ impl Host for HostState {
             timestamp: self.journal.now(),
             jump: OplogRegion { start: oplog_idx, end: last },
         }))?;
-        Err(wasmtime::Error::new(RestartRequested))
+        Err(Interrupt::Restart.raise())
     }
 
     fn oplog_commit(&mut self, _replicas: u8) -> wasmtime::Result<()> {
@@ -154,25 +153,14 @@ impl Host for HostState {
     }
 
     fn generate_idempotency_key(&mut self) -> wasmtime::Result<Uuid> {
-        let uuid_type = Type::Record(vec![("high-bits".into(), Type::U64), ("low-bits".into(), Type::U64)]);
-        self.journal.call(
-            "golem:api/host::generate-idempotency-key",
-            WrappedFunctionType::ReadLocal,
-            (Value::Tuple(vec![]), Type::Tuple(vec![])),
-            |j| {
-                // A version-4 UUID from the agent's deterministic randomness.
-                let mut high = j.random_u64(1);
-                let mut low = j.random_u64(2);
-                high = (high & !0xF000) | 0x4000;
-                low = (low & !(0b11 << 62)) | (0b10 << 62);
-                Uuid { high_bits: high, low_bits: low }
-            },
-            |u| (Value::Record(vec![Value::U64(u.high_bits), Value::U64(u.low_bits)]), uuid_type.clone()),
-            |v| match v {
-                Value::Record(f) if f.len() == 2 => Some(Uuid { high_bits: f[0].as_u64()?, low_bits: f[1].as_u64()? }),
-                _ => None,
-            },
-        )
+        self.journal.call("golem:api/host::generate-idempotency-key", WrappedFunctionType::ReadLocal, &(), |j| {
+            // A version-4 UUID from the agent's deterministic randomness.
+            let mut high = j.random_u64(1);
+            let mut low = j.random_u64(2);
+            high = (high & !0xF000) | 0x4000;
+            low = (low & !(0b11 << 62)) | (0b10 << 62);
+            Uuid { high_bits: high, low_bits: low }
+        })
     }
 
     fn update_agent(
@@ -182,22 +170,12 @@ impl Host for HostState {
         mode: UpdateMode,
     ) -> wasmtime::Result<()> {
         // A request to the executor: recorded, and not sent again on replay.
-        let shared = self.shared.clone();
         let automatic = matches!(mode, UpdateMode::Automatic);
-        let name = agent_id.agent_id.clone();
-        let request =
-            Value::Tuple(vec![Value::string(name.clone()), Value::U64(target_revision), Value::Bool(automatic)]);
-        self.journal.call(
-            "golem:api/host::update-agent",
-            WrappedFunctionType::WriteRemote,
-            (request, Type::Tuple(vec![Type::String, Type::U64, Type::Bool])),
-            |_| {
-                let request = crate::agent::AgentRequest::Update { revision: target_revision, automatic };
-                crate::engine::lock(&shared.pending_requests).push((name, request));
-            },
-            |()| (Value::Tuple(vec![]), Type::Tuple(vec![])),
-            |_| Some(()),
-        )
+        let request = (agent_id.agent_id, target_revision, automatic);
+        let directory = self.directory.clone();
+        self.journal.call("golem:api/host::update-agent", WrappedFunctionType::WriteRemote, &request, |_| {
+            directory.request(request.0.clone(), AgentRequest::Update { revision: target_revision, automatic })
+        })
     }
 
     fn get_self_metadata(&mut self) -> wasmtime::Result<AgentMetadata> {
@@ -207,11 +185,11 @@ impl Host for HostState {
             agent_id: me,
             args: Vec::new(),
             env: Vec::new(),
-            config: self.shared.config.clone(),
+            config: self.world.config.clone(),
             status: AgentStatus::Running,
             component_revision: 0,
             retry_count: 0,
-            environment_id: EnvironmentId { uuid: uuid_from_u128(u128::from(self.shared.seed)) },
+            environment_id: EnvironmentId { uuid: uuid_from_u128(u128::from(self.world.seed)) },
         }))
     }
 
@@ -226,28 +204,23 @@ impl Host for HostState {
     fn revert_agent(&mut self, agent_id: AgentId, revert_target: RevertAgentTarget) -> wasmtime::Result<()> {
         // A request to the executor, like an update: recorded, not sent again
         // on replay, applied by the target before its next invocation.
-        let name = agent_id.agent_id.clone();
-        if !self.shared.agents().contains_key(&name) && self.journal.is_live() {
+        let name = agent_id.agent_id;
+        if self.journal.is_live() && self.directory.record(&name).is_none() {
             return Err(wasmtime::format_err!("revert-agent: there is no agent `{name}` in this environment"));
         }
         let target = match revert_target {
-            RevertAgentTarget::RevertToOplogIndex(i) => crate::agent::RevertTarget::ToIndex(i),
-            RevertAgentTarget::RevertLastInvocations(n) => crate::agent::RevertTarget::LastInvocations(n),
+            RevertAgentTarget::RevertToOplogIndex(i) => RevertTarget::ToIndex(i),
+            RevertAgentTarget::RevertLastInvocations(n) => RevertTarget::LastInvocations(n),
         };
         let (kind, amount) = match target {
-            crate::agent::RevertTarget::ToIndex(i) => ("to-oplog-index", i),
-            crate::agent::RevertTarget::LastInvocations(n) => ("last-invocations", n),
+            RevertTarget::ToIndex(i) => ("to-oplog-index", i),
+            RevertTarget::LastInvocations(n) => ("last-invocations", n),
         };
-        let request = Value::Tuple(vec![Value::string(name.clone()), Value::string(kind), Value::U64(amount)]);
-        let shared = self.shared.clone();
-        self.journal.call(
-            "golem:api/host::revert-agent",
-            WrappedFunctionType::WriteRemote,
-            (request, Type::Tuple(vec![Type::String, Type::String, Type::U64])),
-            |_| crate::engine::lock(&shared.pending_requests).push((name, crate::agent::AgentRequest::Revert(target))),
-            |()| (Value::Tuple(vec![]), Type::Tuple(vec![])),
-            |_| Some(()),
-        )
+        let request = (name, kind.to_string(), amount);
+        let directory = self.directory.clone();
+        self.journal.call("golem:api/host::revert-agent", WrappedFunctionType::WriteRemote, &request, |_| {
+            directory.request(request.0.clone(), AgentRequest::Revert(target))
+        })
     }
 
     fn resolve_component_id(&mut self, _component_reference: String) -> wasmtime::Result<Option<ComponentId>> {
@@ -278,33 +251,21 @@ impl Host for HostState {
 /// Agents per `get-next` page.
 const AGENT_PAGE: usize = 50;
 
-/// An agent enumeration: the matching agents, fixed when it was created.
-#[derive(Debug)]
-pub struct AgentEnumeration {
-    agents: Vec<AgentMetadata>,
-    next: usize,
-}
-
 impl HostState {
     /// Metadata of one agent, journaled (as JSON text) as a remote read.
     fn journaled_metadata(&mut self, function: &str, agent_id: &AgentId) -> wasmtime::Result<Option<AgentMetadata>> {
-        let shared = self.shared.clone();
-        let name = agent_id.agent_id.clone();
+        let (directory, seed) = (self.directory.clone(), self.world.seed);
+        let request = agent_id.agent_id.clone();
         let component = agent_id.component_id.uuid;
-        self.journal.call(
-            function,
-            WrappedFunctionType::ReadRemote,
-            (Value::string(name.clone()), Type::String),
-            |_| {
-                shared
-                    .agents()
-                    .get(&name)
+        let found = self.journal.call(function, WrappedFunctionType::ReadRemote, &request, |_| {
+            Json(
+                directory
+                    .record(&request)
                     .filter(|r| uuid_from_u128(r.component_id) == component)
-                    .map(|r| r.metadata(shared.seed))
-            },
-            |m| (Value::String(serde_json::to_string(m).unwrap_or_default()), Type::String),
-            |v| serde_json::from_str(v.as_str()?).ok(),
-        )
+                    .map(|r| r.metadata(seed)),
+            )
+        })?;
+        Ok(found.0)
     }
 }
 
@@ -312,26 +273,23 @@ impl HostGetAgents for HostState {
     fn new(
         &mut self,
         component_id: ComponentId,
-        filter: Option<super::bindings::golem::api::host::AgentAnyFilter>,
+        filter: Option<crate::bindings::golem::api::host::AgentAnyFilter>,
         _precise: bool,
     ) -> wasmtime::Result<Resource<AgentEnumeration>> {
-        let shared = self.shared.clone();
-        let request = serde_json::to_string(&(&component_id, &filter)).unwrap_or_default();
-        let agents = self.journal.call(
-            "golem:api/host::get-agents",
-            WrappedFunctionType::ReadRemote,
-            (Value::String(request), Type::String),
-            |_| {
-                shared
-                    .agents()
-                    .values()
-                    .filter(|r| uuid_from_u128(r.component_id) == component_id.uuid && r.matches(filter.as_ref()))
-                    .map(|r| r.metadata(shared.seed))
-                    .collect::<Vec<_>>()
-            },
-            |list| (Value::String(serde_json::to_string(list).unwrap_or_default()), Type::String),
-            |v| serde_json::from_str(v.as_str()?).ok(),
-        )?;
+        let (directory, seed) = (self.directory.clone(), self.world.seed);
+        let request = Json((component_id, filter));
+        let Json((component_id, filter)) = &request;
+        let Json(agents) =
+            self.journal.call("golem:api/host::get-agents", WrappedFunctionType::ReadRemote, &request, |_| {
+                Json(
+                    directory
+                        .records()
+                        .into_iter()
+                        .filter(|r| uuid_from_u128(r.component_id) == component_id.uuid && r.matches(filter.as_ref()))
+                        .map(|r| r.metadata(seed))
+                        .collect::<Vec<_>>(),
+                )
+            })?;
         Ok(self.table.push(AgentEnumeration { agents, next: 0 })?)
     }
 

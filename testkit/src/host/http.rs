@@ -14,11 +14,9 @@ use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use super::HostState;
-use super::bindings::golem::api::host::PersistenceLevel;
-use super::bindings::golem::api::oplog::WrappedFunctionType;
-use super::journal::{CorruptEntry, Divergence, Journal, Strict, describe};
-use crate::oplog::OplogEntry;
-use crate::value::{Type, Value};
+use crate::bindings::golem::api::host::PersistenceLevel;
+use crate::bindings::golem::api::oplog::WrappedFunctionType;
+use crate::journal::{Journal, journaled_record};
 
 /// How long a request body may still be open when the request is sent.
 const BODY_WAIT: Duration = Duration::from_secs(5);
@@ -68,8 +66,8 @@ impl WasiHttpHooks for Journal {
             wasmtime_wasi::runtime::in_tokio(send(request, options)).map(|(_, outcome)| outcome)
         } else if !self.is_live() {
             drop(request);
-            match self.recorded_exchange() {
-                Ok(outcome) => Ok(outcome),
+            match self.replay_response::<Result<RecordedResponse, String>>(FUNCTION) {
+                Ok((_, outcome)) => Ok(outcome),
                 Err(e) => {
                     self.pending = Some(e);
                     Err(HttpError::InternalError(Some("replay failed; the agent is being stopped".into())))
@@ -78,16 +76,8 @@ impl WasiHttpHooks for Journal {
         } else {
             match wasmtime_wasi::runtime::in_tokio(send(request, options)) {
                 Ok((recorded_request, outcome)) => {
-                    let request = request_value(&recorded_request);
-                    let response = response_value(&outcome);
-                    let journaled = self.call(
-                        FUNCTION,
-                        WrappedFunctionType::WriteRemote,
-                        request,
-                        |_| (),
-                        |_| (response, response_type()),
-                        |_| Some(()),
-                    );
+                    let journaled =
+                        self.call(FUNCTION, WrappedFunctionType::WriteRemote, &recorded_request, |_| outcome.clone());
                     if let Err(e) = journaled {
                         self.pending = Some(e);
                     }
@@ -103,25 +93,6 @@ impl WasiHttpHooks for Journal {
                 Err(error) => Err(error_from_text(&error)),
             }
         })
-    }
-}
-
-impl Journal {
-    /// The next recorded exchange, which must be an HTTP call.
-    fn recorded_exchange(&mut self) -> wasmtime::Result<Result<RecordedResponse, String>> {
-        let (index, entry) = self.replay(Strict::HostCall, || format!("called `{FUNCTION}`"))?;
-        let OplogEntry::HostCall(p) = entry else { unreachable!("replay checked the kind") };
-        if p.function_name != FUNCTION {
-            let expected = describe(entry);
-            return Err(wasmtime::Error::new(Divergence {
-                oplog_index: index,
-                expected,
-                actual: format!("called `{FUNCTION}`"),
-            }));
-        }
-        let corrupt = |reason: String| wasmtime::Error::new(CorruptEntry { oplog_index: index, reason });
-        let response = Value::from_wit(&p.response.value).map_err(|e| corrupt(e.to_string()))?;
-        read_response(&response).ok_or_else(|| corrupt("not an HTTP response".into()))
     }
 }
 
@@ -187,78 +158,8 @@ fn error_from_text(text: &str) -> HttpError {
     }
 }
 
-fn pairs_type() -> Type {
-    Type::List(Box::new(Type::Tuple(vec![Type::String, Type::String])))
-}
-
-fn pairs(list: &[(String, String)]) -> Value {
-    Value::List(
-        list.iter().map(|(k, v)| Value::Tuple(vec![Value::string(k.clone()), Value::string(v.clone())])).collect(),
-    )
-}
-
-fn read_pairs(v: &Value) -> Option<Vec<(String, String)>> {
-    match v {
-        Value::List(items) => items
-            .iter()
-            .map(|i| match i {
-                Value::Tuple(kv) if kv.len() == 2 => Some((kv[0].as_str()?.to_string(), kv[1].as_str()?.to_string())),
-                _ => None,
-            })
-            .collect(),
-        _ => None,
-    }
-}
-
-fn request_value(r: &RecordedRequest) -> (Value, Type) {
-    (
-        Value::Record(vec![
-            Value::string(r.method.clone()),
-            Value::string(r.uri.clone()),
-            pairs(&r.headers),
-            Value::bytes(&r.body),
-        ]),
-        Type::Record(vec![
-            ("method".into(), Type::String),
-            ("uri".into(), Type::String),
-            ("headers".into(), pairs_type()),
-            ("body".into(), Type::bytes()),
-        ]),
-    )
-}
-
-fn response_type() -> Type {
-    Type::result(
-        Some(Type::Record(vec![
-            ("status".into(), Type::U16),
-            ("headers".into(), pairs_type()),
-            ("body".into(), Type::bytes()),
-        ])),
-        Some(Type::String),
-    )
-}
-
-fn response_value(r: &Result<RecordedResponse, String>) -> Value {
-    match r {
-        Ok(r) => Value::result(Ok(Value::Record(vec![Value::U16(r.status), pairs(&r.headers), Value::bytes(&r.body)]))),
-        Err(e) => Value::result(Err(Value::string(e.clone()))),
-    }
-}
-
-fn read_response(v: &Value) -> Option<Result<RecordedResponse, String>> {
-    match v {
-        Value::Result(Ok(Some(r))) => match r.as_ref() {
-            Value::Record(f) if f.len() == 3 => Some(Ok(RecordedResponse {
-                status: u16::try_from(f[0].as_u64()?).ok()?,
-                headers: read_pairs(&f[1])?,
-                body: f[2].as_bytes()?,
-            })),
-            _ => None,
-        },
-        Value::Result(Err(Some(e))) => e.as_str().map(|s| Err(s.to_string())),
-        _ => None,
-    }
-}
+journaled_record!(RecordedRequest { method: "method", uri: "uri", headers: "headers", body: "body" });
+journaled_record!(RecordedResponse { status: "status", headers: "headers", body: "body" });
 
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {

@@ -10,46 +10,13 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
 
 use super::HostState;
-use super::bindings::golem::api::oplog::WrappedFunctionType;
-use super::bindings::wasi::keyvalue::{eventual, eventual_batch, types, wasi_keyvalue_error};
-use crate::value::{Type, Value};
+use crate::bindings::golem::api::oplog::WrappedFunctionType;
+use crate::bindings::wasi::keyvalue::{eventual, eventual_batch, types, wasi_keyvalue_error};
+use crate::bindings::{BucketHandle, IncomingValue, KvError, OutgoingValue};
+use crate::journal::Journaled;
 
 /// Largest value a guest may stream into an outgoing value.
 const MAX_VALUE_BYTES: usize = 64 * 1024 * 1024;
-
-/// An open bucket.
-#[derive(Debug)]
-pub struct BucketHandle {
-    name: String,
-}
-
-/// A value being written by the guest.
-#[derive(Debug, Default)]
-pub struct OutgoingValue {
-    body: Vec<u8>,
-    stream: Option<MemoryOutputPipe>,
-}
-
-impl OutgoingValue {
-    fn bytes(&self) -> Vec<u8> {
-        match &self.stream {
-            Some(pipe) => pipe.contents().to_vec(),
-            None => self.body.clone(),
-        }
-    }
-}
-
-/// A value read by the guest.
-#[derive(Debug)]
-pub struct IncomingValue {
-    bytes: Vec<u8>,
-}
-
-/// A key-value error with its trace text.
-#[derive(Debug)]
-pub struct KvError {
-    trace: String,
-}
 
 /// The environment's key-value data, and every write made to it.
 #[derive(Debug, Default)]
@@ -134,19 +101,6 @@ impl KvStore {
 
 type KvResult<T> = Result<T, Resource<KvError>>;
 
-/// The request of a single-key call: `(bucket, key)`.
-fn bucket_and_key(bucket: &str, key: &str) -> (Value, Type) {
-    (Value::Tuple(vec![Value::string(bucket), Value::string(key)]), Type::Tuple(vec![Type::String, Type::String]))
-}
-
-fn strings(items: &[String]) -> Value {
-    Value::List(items.iter().map(|s| Value::string(s.clone())).collect())
-}
-
-fn strings_type() -> Type {
-    Type::List(Box::new(Type::String))
-}
-
 impl HostState {
     fn bucket_name(&self, bucket: &Resource<BucketHandle>) -> wasmtime::Result<String> {
         Ok(self.table.get(bucket)?.name.clone())
@@ -158,27 +112,33 @@ impl HostState {
 
     /// Journal a key-value call; errors are journaled as their trace text
     /// and handed to the guest as error resources.
-    #[allow(clippy::too_many_arguments)]
-    fn kv_call<T>(
+    fn kv_call<Req: Journaled, T: Journaled>(
         &mut self,
         function: &str,
         function_type: WrappedFunctionType,
-        request: (Value, Type),
-        run: impl FnOnce(&mut super::journal::Journal) -> Result<T, String>,
-        encode: impl Fn(&T) -> Value,
-        ok_type: Option<Type>,
-        decode: impl Fn(Option<&Value>) -> Option<T>,
+        request: &Req,
+        run: impl FnOnce(&mut KvStore) -> T,
     ) -> wasmtime::Result<KvResult<T>> {
-        match self.journal.call_fallible(function, function_type, request, run, encode, ok_type, decode)? {
+        let world = self.world.clone();
+        let journaled: Result<T, String> =
+            self.journal.call(function, function_type, request, |_| Ok(run(&mut world.kv())))?;
+        match journaled {
             Ok(t) => Ok(Ok(t)),
             Err(trace) => Ok(Err(self.kv_error(trace)?)),
         }
+    }
+
+    fn incoming(&mut self, bytes: Option<Vec<u8>>) -> wasmtime::Result<Option<Resource<IncomingValue>>> {
+        Ok(match bytes {
+            Some(bytes) => Some(self.table.push(IncomingValue { bytes })?),
+            None => None,
+        })
     }
 }
 
 impl types::HostBucket for HostState {
     fn open_bucket(&mut self, name: String) -> wasmtime::Result<KvResult<Resource<BucketHandle>>> {
-        let refused = self.shared.kv().refuse(&name);
+        let refused = self.world.kv().refuse(&name);
         if let Some(reason) = refused {
             return Ok(Err(self.kv_error(reason)?));
         }
@@ -270,28 +230,15 @@ impl eventual::Host for HostState {
         key: String,
     ) -> wasmtime::Result<KvResult<Option<Resource<IncomingValue>>>> {
         let name = self.bucket_name(&bucket)?;
-        let shared = self.shared.clone();
-        let request = bucket_and_key(&name, &key);
-        let found = self.kv_call(
-            "wasi:keyvalue/eventual::get",
-            WrappedFunctionType::ReadRemote,
-            request,
-            |_| Ok(shared.kv().get(&name, &key)),
-            |v: &Option<Vec<u8>>| Value::option(v.as_deref().map(Value::bytes)),
-            Some(Type::option(Type::bytes())),
-            |v| match v? {
-                Value::Option(inner) => Some(match inner {
-                    Some(b) => Some(b.as_bytes()?),
-                    None => None,
-                }),
-                _ => None,
-            },
-        )?;
-        Ok(match found {
-            Ok(Some(bytes)) => Ok(Some(self.table.push(IncomingValue { bytes })?)),
-            Ok(None) => Ok(None),
-            Err(e) => Err(e),
-        })
+        let request = (name, key);
+        let (name, key) = &request;
+        let found = self.kv_call("wasi:keyvalue/eventual::get", WrappedFunctionType::ReadRemote, &request, |kv| {
+            kv.get(name, key)
+        })?;
+        match found {
+            Ok(bytes) => Ok(Ok(self.incoming(bytes)?)),
+            Err(e) => Ok(Err(e)),
+        }
     }
 
     fn set(
@@ -300,58 +247,27 @@ impl eventual::Host for HostState {
         key: String,
         outgoing_value: Resource<OutgoingValue>,
     ) -> wasmtime::Result<KvResult<()>> {
-        let name = self.bucket_name(&bucket)?;
-        let bytes = self.table.get(&outgoing_value)?.bytes();
-        let shared = self.shared.clone();
-        let request = (
-            Value::Tuple(vec![Value::string(name.clone()), Value::string(key.clone()), Value::bytes(&bytes)]),
-            Type::Tuple(vec![Type::String, Type::String, Type::bytes()]),
-        );
-        self.kv_call(
-            "wasi:keyvalue/eventual::set",
-            WrappedFunctionType::WriteRemote,
-            request,
-            |_| {
-                shared.kv().set(&name, &key, bytes);
-                Ok(())
-            },
-            |_| Value::Tuple(vec![]),
-            None,
-            |v| v.is_none().then_some(()),
-        )
+        let request = (self.bucket_name(&bucket)?, key, self.table.get(&outgoing_value)?.bytes());
+        let (name, key, bytes) = &request;
+        self.kv_call("wasi:keyvalue/eventual::set", WrappedFunctionType::WriteRemote, &request, |kv| {
+            kv.set(name, key, bytes.clone())
+        })
     }
 
     fn delete(&mut self, bucket: Resource<BucketHandle>, key: String) -> wasmtime::Result<KvResult<()>> {
-        let name = self.bucket_name(&bucket)?;
-        let shared = self.shared.clone();
-        let request = bucket_and_key(&name, &key);
-        self.kv_call(
-            "wasi:keyvalue/eventual::delete",
-            WrappedFunctionType::WriteRemote,
-            request,
-            |_| {
-                shared.kv().delete(&name, &key);
-                Ok(())
-            },
-            |_| Value::Tuple(vec![]),
-            None,
-            |v| v.is_none().then_some(()),
-        )
+        let request = (self.bucket_name(&bucket)?, key);
+        let (name, key) = &request;
+        self.kv_call("wasi:keyvalue/eventual::delete", WrappedFunctionType::WriteRemote, &request, |kv| {
+            kv.delete(name, key)
+        })
     }
 
     fn exists(&mut self, bucket: Resource<BucketHandle>, key: String) -> wasmtime::Result<KvResult<bool>> {
-        let name = self.bucket_name(&bucket)?;
-        let shared = self.shared.clone();
-        let request = bucket_and_key(&name, &key);
-        self.kv_call(
-            "wasi:keyvalue/eventual::exists",
-            WrappedFunctionType::ReadRemote,
-            request,
-            |_| Ok(shared.kv().get(&name, &key).is_some()),
-            |b| Value::Bool(*b),
-            Some(Type::Bool),
-            |v| v?.as_bool(),
-        )
+        let request = (self.bucket_name(&bucket)?, key);
+        let (name, key) = &request;
+        self.kv_call("wasi:keyvalue/eventual::exists", WrappedFunctionType::ReadRemote, &request, |kv| {
+            kv.get(name, key).is_some()
+        })
     }
 }
 
@@ -361,66 +277,24 @@ impl eventual_batch::Host for HostState {
         bucket: Resource<BucketHandle>,
         keys: Vec<String>,
     ) -> wasmtime::Result<KvResult<Vec<Option<Resource<IncomingValue>>>>> {
-        let name = self.bucket_name(&bucket)?;
-        let shared = self.shared.clone();
-        let request = (
-            Value::Tuple(vec![Value::string(name.clone()), strings(&keys)]),
-            Type::Tuple(vec![Type::String, strings_type()]),
-        );
-        let found = self.kv_call(
-            "wasi:keyvalue/eventual-batch::get-many",
-            WrappedFunctionType::ReadRemote,
-            request,
-            |_| {
-                let kv = shared.kv();
-                Ok(keys.iter().map(|k| kv.get(&name, k)).collect::<Vec<_>>())
-            },
-            |vs: &Vec<Option<Vec<u8>>>| {
-                Value::List(vs.iter().map(|v| Value::option(v.as_deref().map(Value::bytes))).collect())
-            },
-            Some(Type::List(Box::new(Type::option(Type::bytes())))),
-            |v| match v? {
-                Value::List(items) => items
-                    .iter()
-                    .map(|i| match i {
-                        Value::Option(Some(b)) => b.as_bytes().map(Some),
-                        Value::Option(None) => Some(None),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => None,
-            },
-        )?;
+        let request = (self.bucket_name(&bucket)?, keys);
+        let (name, keys) = &request;
+        let found =
+            self.kv_call("wasi:keyvalue/eventual-batch::get-many", WrappedFunctionType::ReadRemote, &request, |kv| {
+                keys.iter().map(|k| kv.get(name, k)).collect::<Vec<_>>()
+            })?;
         match found {
-            Ok(values) => {
-                let mut out = Vec::with_capacity(values.len());
-                for v in values {
-                    out.push(match v {
-                        Some(bytes) => Some(self.table.push(IncomingValue { bytes })?),
-                        None => None,
-                    });
-                }
-                Ok(Ok(out))
-            }
+            Ok(values) => Ok(Ok(values.into_iter().map(|v| self.incoming(v)).collect::<wasmtime::Result<_>>()?)),
             Err(e) => Ok(Err(e)),
         }
     }
 
     fn keys(&mut self, bucket: Resource<BucketHandle>) -> wasmtime::Result<KvResult<Vec<String>>> {
-        let name = self.bucket_name(&bucket)?;
-        let shared = self.shared.clone();
-        self.kv_call(
-            "wasi:keyvalue/eventual-batch::keys",
-            WrappedFunctionType::ReadRemote,
-            (Value::Tuple(vec![Value::string(name.clone())]), Type::Tuple(vec![Type::String])),
-            |_| Ok(shared.kv().buckets.get(&name).map(|b| b.keys().cloned().collect()).unwrap_or_default()),
-            |ks: &Vec<String>| strings(ks),
-            Some(strings_type()),
-            |v| match v? {
-                Value::List(items) => items.iter().map(|i| i.as_str().map(str::to_string)).collect(),
-                _ => None,
-            },
-        )
+        let request = (self.bucket_name(&bucket)?,);
+        let name = &request.0;
+        self.kv_call("wasi:keyvalue/eventual-batch::keys", WrappedFunctionType::ReadRemote, &request, |kv| {
+            kv.buckets.get(name).map(|b| b.keys().cloned().collect()).unwrap_or_default()
+        })
     }
 
     fn set_many(
@@ -428,59 +302,26 @@ impl eventual_batch::Host for HostState {
         bucket: Resource<BucketHandle>,
         key_values: Vec<(String, Resource<OutgoingValue>)>,
     ) -> wasmtime::Result<KvResult<()>> {
-        let name = self.bucket_name(&bucket)?;
         let mut pairs = Vec::with_capacity(key_values.len());
         for (k, v) in &key_values {
             pairs.push((k.clone(), self.table.get(v)?.bytes()));
         }
-        let shared = self.shared.clone();
-        let request = (
-            Value::Tuple(vec![
-                Value::string(name.clone()),
-                Value::List(
-                    pairs.iter().map(|(k, v)| Value::Tuple(vec![Value::string(k.clone()), Value::bytes(v)])).collect(),
-                ),
-            ]),
-            Type::Tuple(vec![Type::String, Type::List(Box::new(Type::Tuple(vec![Type::String, Type::bytes()])))]),
-        );
-        self.kv_call(
-            "wasi:keyvalue/eventual-batch::set-many",
-            WrappedFunctionType::WriteRemote,
-            request,
-            |_| {
-                let mut kv = shared.kv();
-                for (k, v) in pairs {
-                    kv.set(&name, &k, v);
-                }
-                Ok(())
-            },
-            |_| Value::Tuple(vec![]),
-            None,
-            |v| v.is_none().then_some(()),
-        )
+        let request = (self.bucket_name(&bucket)?, pairs);
+        let (name, pairs) = &request;
+        self.kv_call("wasi:keyvalue/eventual-batch::set-many", WrappedFunctionType::WriteRemote, &request, |kv| {
+            for (k, v) in pairs {
+                kv.set(name, k, v.clone());
+            }
+        })
     }
 
     fn delete_many(&mut self, bucket: Resource<BucketHandle>, keys: Vec<String>) -> wasmtime::Result<KvResult<()>> {
-        let name = self.bucket_name(&bucket)?;
-        let shared = self.shared.clone();
-        let request = (
-            Value::Tuple(vec![Value::string(name.clone()), strings(&keys)]),
-            Type::Tuple(vec![Type::String, strings_type()]),
-        );
-        self.kv_call(
-            "wasi:keyvalue/eventual-batch::delete-many",
-            WrappedFunctionType::WriteRemote,
-            request,
-            |_| {
-                let mut kv = shared.kv();
-                for k in &keys {
-                    kv.delete(&name, k);
-                }
-                Ok(())
-            },
-            |_| Value::Tuple(vec![]),
-            None,
-            |v| v.is_none().then_some(()),
-        )
+        let request = (self.bucket_name(&bucket)?, keys);
+        let (name, keys) = &request;
+        self.kv_call("wasi:keyvalue/eventual-batch::delete-many", WrappedFunctionType::WriteRemote, &request, |kv| {
+            for k in keys {
+                kv.delete(name, k);
+            }
+        })
     }
 }

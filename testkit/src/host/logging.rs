@@ -1,8 +1,8 @@
 //! `wasi:logging/logging`: log records are kept per instance for assertions.
 
 use super::HostState;
-use super::bindings::golem::api::oplog::{LogLevel as OplogLevel, LogParameters};
-use super::bindings::wasi::logging::logging::{Host, Level};
+use crate::bindings::golem::api::oplog::{LogLevel as OplogLevel, LogParameters};
+use crate::bindings::wasi::logging::logging::{Host, Level};
 use crate::oplog::OplogEntry;
 
 /// Severity of a [`LogRecord`].

@@ -1,27 +1,35 @@
-//! The in-process Golem host: per-instance state and the host interfaces
-//! implemented on it, one module per interface.
+//! The in-process Golem host: per-instance state ([`HostState`]) and the
+//! host interfaces implemented on it, one module per interface. Everything
+//! beyond the instance is reached through [`World`] (the shared stores and
+//! settings) and [`AgentDirectory`] (the other agents).
 
-pub mod agent_host;
-pub mod bindings;
-pub mod blobstore;
+mod agent_host;
+pub(crate) mod blobstore;
 mod clocks_random;
 mod config;
-pub mod context;
+pub(crate) mod context;
 mod core_types;
+pub(crate) mod directory;
 mod durability;
-pub(crate) mod golem_host;
+mod golem_host;
 mod http;
-pub mod journal;
-pub mod keyvalue;
+pub(crate) mod keyvalue;
 mod logging;
-pub mod oplog_api;
-pub(crate) mod raw_oplog;
-pub mod registry;
-pub mod rpc;
-pub(crate) mod state;
+mod oplog_api;
+pub(crate) mod registry;
+mod rpc;
+mod state;
+pub(crate) mod world;
 
+pub use blobstore::BlobWrite;
+pub use directory::RevertTarget;
+pub(crate) use directory::{AgentDirectory, AgentRequest, DefinedType};
+pub use keyvalue::KvWrite;
 pub use logging::{LogLevel, LogRecord};
-pub(crate) use state::HostState;
+pub use registry::AgentRecord;
+pub(crate) use state::{AgentIdentity, HostState};
+pub use world::Limits;
+pub(crate) use world::{InitialData, World};
 
 use wasmtime::component::{HasSelf, Linker};
 
@@ -42,20 +50,20 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     }
     linker.allow_shadowing(false);
 
-    bindings::wasi::logging::logging::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::golem::core::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::golem::durability::durability::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::golem::api::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::golem::agent::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::golem::api::context::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::golem::api::oplog::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::wasi::config::store::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::wasi::keyvalue::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::wasi::keyvalue::wasi_keyvalue_error::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::wasi::keyvalue::eventual::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::wasi::keyvalue::eventual_batch::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::wasi::blobstore::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::wasi::blobstore::container::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    bindings::wasi::blobstore::blobstore::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::wasi::logging::logging::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::golem::core::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::golem::durability::durability::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::golem::api::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::golem::agent::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::golem::api::context::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::golem::api::oplog::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::wasi::config::store::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::wasi::keyvalue::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::wasi::keyvalue::wasi_keyvalue_error::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::wasi::keyvalue::eventual::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::wasi::keyvalue::eventual_batch::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::wasi::blobstore::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::wasi::blobstore::container::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::wasi::blobstore::blobstore::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }

@@ -7,28 +7,16 @@
 use wasmtime::component::Resource;
 
 use super::HostState;
-use super::bindings::golem::api::oplog::{
+use crate::bindings::OplogCursor;
+use crate::bindings::golem::api::oplog::{
     AgentId, ComponentRevision, EnvironmentId, Host, HostGetOplog, HostSearchOplog, OplogEntry as RawEntry,
     WrappedFunctionType,
 };
-use super::journal::describe;
-use crate::oplog::OplogEntry;
-use crate::value::{Type, Value};
+use crate::journal::Json;
+use crate::oplog::{OplogEntry, describe, enrich};
 
 /// Entries per page.
 const PAGE: usize = 100;
-
-/// A paged read of the calling agent's oplog.
-#[derive(Debug)]
-pub struct OplogCursor {
-    /// 1-based index of the next entry to return.
-    next: u64,
-    /// Last index to return: the oplog as it was when the read began (reading
-    /// journals pages, so the oplog grows while it is read).
-    end: u64,
-    /// Search text (lower-cased), for `search-oplog`.
-    text: Option<String>,
-}
 
 /// Search matches the one-line description of an entry (kind, function
 /// name, method, span, log message), case-insensitively.
@@ -58,37 +46,24 @@ impl HostState {
             let c = self.table.get(cursor)?;
             (c.next, c.end, c.text.clone())
         };
-        let page = self.journal.call(
-            function,
-            WrappedFunctionType::ReadLocal,
-            (Value::U64(start), Type::U64),
-            |journal| {
-                let entries = &journal.oplog.entries()
-                    [..usize::try_from(end).unwrap_or(usize::MAX).min(journal.oplog.entries().len())];
-                let from = usize::try_from(start.saturating_sub(1)).unwrap_or(usize::MAX);
-                let mut page = Vec::new();
-                let mut last = start.saturating_sub(1);
-                for (pos, entry) in entries.iter().enumerate().skip(from) {
-                    last = pos as u64 + 1;
-                    if text.as_deref().is_none_or(|t| matches(entry, t)) {
-                        page.push((last, entry.clone()));
-                        if page.len() == PAGE {
-                            break;
-                        }
+        // The page is recorded as JSON text with the index to read next.
+        let (Json(entries), next) = self.journal.call(function, WrappedFunctionType::ReadLocal, &start, |journal| {
+            let entries = &journal.oplog.entries()
+                [..usize::try_from(end).unwrap_or(usize::MAX).min(journal.oplog.entries().len())];
+            let from = usize::try_from(start.saturating_sub(1)).unwrap_or(usize::MAX);
+            let mut page = Vec::new();
+            let mut last = start.saturating_sub(1);
+            for (pos, entry) in entries.iter().enumerate().skip(from) {
+                last = pos as u64 + 1;
+                if text.as_deref().is_none_or(|t| matches(entry, t)) {
+                    page.push((last, entry.clone()));
+                    if page.len() == PAGE {
+                        break;
                     }
                 }
-                (page, last + 1)
-            },
-            |(page, next)| {
-                let json = serde_json::to_string(page).unwrap_or_default();
-                (Value::Tuple(vec![Value::String(json), Value::U64(*next)]), Type::Tuple(vec![Type::String, Type::U64]))
-            },
-            |v| match v {
-                Value::Tuple(f) if f.len() == 2 => Some((serde_json::from_str(f[0].as_str()?).ok()?, f[1].as_u64()?)),
-                _ => None,
-            },
-        )?;
-        let (entries, next) = page;
+            }
+            (Json(page), last + 1)
+        })?;
         self.table.get_mut(cursor)?.next = next;
         Ok((!entries.is_empty()).then_some(entries))
     }
@@ -103,10 +78,10 @@ impl Host for HostState {
         _component_revision: ComponentRevision,
     ) -> wasmtime::Result<Result<Vec<OplogEntry>, String>> {
         // A pure function of its input: nothing to journal.
-        let lookup = |grant: &_| self.shared.plugin_installation(grant);
+        let lookup = |grant: &_| self.directory.plugin_installation(grant);
         Ok(entries
             .iter()
-            .map(|(index, raw)| super::raw_oplog::enrich(raw, &lookup).map_err(|e| format!("oplog entry {index}: {e}")))
+            .map(|(index, raw)| enrich(raw, lookup).map_err(|e| format!("oplog entry {index}: {e}")))
             .collect())
     }
 }

@@ -1,12 +1,12 @@
 //! The agents of an environment as `golem:api/host` reports them: metadata,
 //! enumeration with Golem's filter language, and `wasi:config`.
 
-use super::bindings::golem::api::host::{
+use crate::bindings::golem::api::host::{
     AgentAllFilter, AgentAnyFilter, AgentMetadata, AgentPropertyFilter, AgentStatus, EnvironmentId, FilterComparator,
     StringFilterComparator,
 };
-use super::bindings::golem::core::types::{AgentId, ComponentId};
-use super::golem_host::uuid_from_u128;
+use crate::bindings::golem::core::types::{AgentId, ComponentId};
+use crate::ids::uuid_from_u128;
 
 /// What the environment knows about one agent.
 #[derive(Debug, Clone, PartialEq)]

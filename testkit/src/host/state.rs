@@ -8,8 +8,10 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::LogRecord;
-use super::journal::Journal;
-use crate::environment::Shared;
+use super::context::Spans;
+use super::directory::AgentDirectory;
+use super::world::World;
+use crate::journal::Journal;
 use crate::oplog::Oplog;
 
 /// Most bytes of stdout or stderr kept per instance; output beyond is dropped.
@@ -31,19 +33,27 @@ pub(crate) struct HostState {
     pub(crate) logs: Vec<LogRecord>,
     pub(crate) journal: Journal,
     pub(crate) limits: StoreLimits,
-    pub(crate) shared: Arc<Shared>,
+    /// The environment's stores and settings.
+    pub(crate) world: Arc<World>,
+    /// The other agents.
+    pub(crate) directory: Arc<dyn AgentDirectory>,
     pub(crate) agent: AgentIdentity,
-    pub(crate) spans: super::context::Spans,
+    pub(crate) spans: Spans,
     pub(crate) http_ctx: wasmtime_wasi_http::WasiHttpCtx,
 }
 
 impl HostState {
-    pub(crate) fn new(shared: Arc<Shared>, journal: Journal, agent: AgentIdentity) -> Self {
+    pub(crate) fn new(
+        world: Arc<World>,
+        directory: Arc<dyn AgentDirectory>,
+        journal: Journal,
+        agent: AgentIdentity,
+    ) -> Self {
         let stdout = MemoryOutputPipe::new(CAPTURE_LIMIT);
         let stderr = MemoryOutputPipe::new(CAPTURE_LIMIT);
         let wasi = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();
         let limits =
-            StoreLimitsBuilder::new().memory_size(shared.limits.memory_bytes).trap_on_grow_failure(true).build();
+            StoreLimitsBuilder::new().memory_size(world.limits.memory_bytes).trap_on_grow_failure(true).build();
         HostState {
             wasi,
             table: ResourceTable::new(),
@@ -52,7 +62,8 @@ impl HostState {
             logs: Vec::new(),
             journal,
             limits,
-            shared,
+            world,
+            directory,
             agent,
             spans: Default::default(),
             http_ctx: wasmtime_wasi_http::WasiHttpCtx::new(),
@@ -60,8 +71,8 @@ impl HostState {
     }
 
     /// Store data for a command run: no agent, an oplog nobody keeps.
-    pub(crate) fn for_command(shared: Arc<Shared>) -> Self {
-        HostState::new(shared, Journal::new(Oplog::in_memory(), 0, Vec::new()), AgentIdentity::default())
+    pub(crate) fn for_command(world: Arc<World>, directory: Arc<dyn AgentDirectory>) -> Self {
+        HostState::new(world, directory, Journal::new(Oplog::in_memory(), 0, Vec::new()), AgentIdentity::default())
     }
 }
 

@@ -5,15 +5,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{PluginEvent, Slot, key};
-use crate::agent::{Agent, AgentHandle, NewAgent};
-use crate::environment::{Environment, Shared};
-use crate::error::Error;
-use crate::host::bindings::golem::api::oplog::{
+use crate::bindings::golem::api::oplog::{
     AgentInvocationResult, EnvironmentPluginGrantId, JumpParameters, OplogProcessorCheckpointParameters, OplogRegion,
     PluginInstallationDescription,
 };
-use crate::host::journal::seed_from;
+use crate::bindings::golem::core::types::{AgentId, ComponentId};
+use crate::bindings::wasi::clocks::wall_clock::Datetime;
+use crate::environment::{Environment, Shared};
+use crate::error::Error;
+use crate::ids::uuid_from_u128;
+use crate::journal::{Journal, seed_from};
 use crate::oplog::OplogEntry;
+use crate::runtime::{Agent, AgentHandle, NewAgent, active_plugins};
 
 /// The id of instance `n` (from 0) of a plugin installation: a plain
 /// worker, reachable with [`Environment::agent_handle`] and crashable with
@@ -21,28 +24,6 @@ use crate::oplog::OplogEntry;
 pub fn worker_id(installation: &PluginInstallationDescription, n: usize) -> String {
     let grant = installation.environment_plugin_grant_id.uuid;
     format!("{}@{}[{:08x}]#{n}", installation.plugin_name, installation.plugin_version, grant.high_bits >> 32)
-}
-
-/// The plugins active on an agent, from its oplog: those it was created
-/// with, then activations, deactivations and updates in order.
-pub(crate) fn active_plugins(entries: &[OplogEntry]) -> Vec<PluginInstallationDescription> {
-    let mut active: Vec<PluginInstallationDescription> = Vec::new();
-    for entry in entries {
-        match entry {
-            OplogEntry::Create(p) => active = p.initial_active_plugins.clone(),
-            OplogEntry::SuccessfulUpdate(p) => active = p.new_active_plugins.clone(),
-            OplogEntry::ActivatePlugin(p)
-                if !active.iter().any(|a| a.environment_plugin_grant_id == p.plugin.environment_plugin_grant_id) =>
-            {
-                active.push(p.plugin.clone());
-            }
-            OplogEntry::DeactivatePlugin(p) => {
-                active.retain(|a| a.environment_plugin_grant_id != p.plugin.environment_plugin_grant_id)
-            }
-            _ => {}
-        }
-    }
-    active
 }
 
 /// How far a plugin instance has processed one agent's oplog, read from the
@@ -87,10 +68,10 @@ pub(crate) fn progress(worker_oplog: &[OplogEntry], grant: &EnvironmentPluginGra
 /// The checkpoint announcing (or confirming) a batch.
 pub(crate) fn checkpoint(
     plugin: &PluginInstallationDescription,
-    target: &crate::host::bindings::golem::core::types::AgentId,
+    target: &AgentId,
     confirmed_up_to: u64,
     batch: (u64, u64),
-    timestamp: crate::host::bindings::wasi::clocks::wall_clock::Datetime,
+    timestamp: Datetime,
 ) -> OplogEntry {
     OplogEntry::OplogProcessorCheckpoint(OplogProcessorCheckpointParameters {
         timestamp,
@@ -106,11 +87,12 @@ pub(crate) fn checkpoint(
 /// restart over the oplog of one that trapped, passing over the failed
 /// attempt so that the interrupted batch runs again from its start.
 fn start_worker(
-    shared: &Arc<Shared>,
+    env: &Environment,
     plugin: &PluginInstallationDescription,
     slot: usize,
     from: Option<&AgentHandle>,
 ) -> Result<AgentHandle, Error> {
+    let shared = env.shared();
     let definition = shared
         .plugins()
         .definitions
@@ -120,14 +102,15 @@ fn start_worker(
             Error::Plugin(format!("plugin `{}` {} is not defined", plugin.plugin_name, plugin.plugin_version))
         })?;
     let name = worker_id(plugin, slot);
-    let mut new = NewAgent { plain: true, env_owned: true, ..NewAgent::agent(&name, &[]) };
+    let mut new = NewAgent { plain: true, ..NewAgent::agent(&name, &[]) };
+    new.crashes = shared.registry().take_planned_crashes(&name);
     if let Some(old) = from {
         let mut oplog = old.lock().oplog().snapshot();
         if let Some(started) = interrupted_invocation(oplog.entries()) {
             // The trapped batch runs again, as part of the restart.
             shared.plugins().metrics_of(&plugin.plugin_name).batches_retried += 1;
             let last = oplog.last_index();
-            let timestamp = crate::host::journal::Journal::time_at(last + 1);
+            let timestamp = Journal::time_at(last + 1);
             oplog.append(OplogEntry::Jump(JumpParameters {
                 timestamp,
                 jump: OplogRegion { start: started, end: last },
@@ -136,9 +119,9 @@ fn start_worker(
         new.oplog = oplog;
     }
     let started = Instant::now();
-    let agent = Agent::create(Environment::unrooted(shared.clone()), definition.component.clone(), new)?;
+    let agent = Agent::create_or_refuse(Arc::new(env.unrooted()), definition.component.clone(), new)?;
     let handle = AgentHandle::new(agent);
-    shared.owned().insert(name, handle.clone());
+    shared.registry().own(handle.clone());
     let mut host = shared.plugins();
     host.metrics_of(&plugin.plugin_name).started(started.elapsed());
     Ok(handle)
@@ -156,10 +139,11 @@ fn interrupted_invocation(entries: &[OplogEntry]) -> Option<u64> {
 /// if needed, restarted if it trapped and its backoff has passed; `None`
 /// while it waits (or was given up).
 fn ready_worker(
-    shared: &Arc<Shared>,
+    env: &Environment,
     plugin: &PluginInstallationDescription,
     source: &str,
 ) -> Option<(usize, AgentHandle)> {
+    let shared = env.shared();
     let grant = key(&plugin.environment_plugin_grant_id);
     let starting = shared.plugins().starting.clone();
     let _one_start_at_a_time = crate::engine::lock(&starting);
@@ -180,7 +164,7 @@ fn ready_worker(
         Some(s) if s.retry_at.is_some() => Some(s.worker.clone()),
         Some(s) => return Some((slot_index, s.worker.clone())),
     };
-    match start_worker(shared, plugin, slot_index, restart_from.as_ref()) {
+    match start_worker(env, plugin, slot_index, restart_from.as_ref()) {
         Ok(worker) => {
             let mut host = shared.plugins();
             let failures = slot.as_ref().map_or(0, |s| s.failures);
@@ -240,13 +224,13 @@ fn failed(shared: &Arc<Shared>, plugin: &PluginInstallationDescription, slot: us
 /// Deliver what `source` has not delivered yet to every plugin active on
 /// it. Failures stay with the plugin (counted, the instance restarted
 /// later); the agent carries on.
-pub(crate) fn deliver(source: &mut Agent) {
+pub(crate) fn deliver(env: &Environment, source: &mut Agent) {
     let entries = source.oplog().entries();
     let active = active_plugins(entries);
     if active.is_empty() {
         return;
     }
-    let shared = source.shared().clone();
+    let shared = env.shared();
     let id = source.id().to_string();
     let available = entries.len() as u64;
     let batch_size = {
@@ -261,12 +245,13 @@ pub(crate) fn deliver(source: &mut Agent) {
         host.settings.batch_size.max(1)
     };
     for plugin in &active {
-        let Some((slot, worker)) = ready_worker(&shared, plugin, &id) else { continue };
+        let Some((slot, worker)) = ready_worker(env, plugin, &id) else { continue };
         // One batch at a time per instance: deliveries from agents running
         // on other threads wait their turn.
         let mut agent = worker.lock();
         let crashes_before = agent.crashes_fired().len();
-        let outcome = agent.process_agent(plugin, &id, available, batch_size);
+        let target = target_agent_id(shared, &id);
+        let outcome = agent.process_agent(plugin, &target, available, batch_size);
         let injected = (agent.crashes_fired().len() - crashes_before) as u64;
         drop(agent);
         {
@@ -286,7 +271,7 @@ pub(crate) fn deliver(source: &mut Agent) {
                     s.failures = 0;
                 }
             }
-            Err(e) => failed(&shared, plugin, slot, &worker, &e),
+            Err(e) => failed(shared, plugin, slot, &worker, &e),
         }
     }
 }
@@ -306,10 +291,11 @@ impl Agent {
     fn process_agent(
         &mut self,
         plugin: &PluginInstallationDescription,
-        target: &str,
+        target_id: &AgentId,
         available: u64,
         batch_size: u64,
     ) -> Result<Delivery, Error> {
+        let target = target_id.agent_id.as_str();
         let grant = plugin.environment_plugin_grant_id;
         let mut delivery = Delivery::default();
         // Bounded: each round confirms a batch, or stops, or absorbs a crash.
@@ -323,10 +309,9 @@ impl Agent {
                 }
                 None => return Ok(delivery),
             };
-            let target_id = self.target_agent_id(target);
             if before.in_flight.is_none() {
                 let now = self.now();
-                if !self.append_executor_entry(checkpoint(plugin, &target_id, before.confirmed, batch, now))? {
+                if !self.append_executor_entry(checkpoint(plugin, target_id, before.confirmed, batch, now))? {
                     continue; // crashed right after: recover and look again
                 }
             } else {
@@ -335,12 +320,12 @@ impl Agent {
                 delivery.retried += 1;
             }
             let key = format!("{target}:{}-{}", batch.0, batch.1);
-            match self.process_batch(plugin, &target_id, batch, key)? {
+            match self.process_batch(plugin, target_id, batch, key)? {
                 Ok(()) => {
                     delivery.entries += batch.1 - batch.0 + 1;
                     let now = self.now();
                     // A crash right after is harmless: the finished invocation confirms the batch.
-                    let _ = self.append_executor_entry(checkpoint(plugin, &target_id, batch.1, batch, now))?;
+                    let _ = self.append_executor_entry(checkpoint(plugin, target_id, batch.1, batch, now))?;
                 }
                 // The plugin refused the batch: it is sent again on the next delivery.
                 Err(_) => return Ok(delivery),
@@ -348,4 +333,10 @@ impl Agent {
         }
         Ok(delivery)
     }
+}
+
+/// The id of agent `agent` of this environment, with its component.
+fn target_agent_id(shared: &Shared, agent: &str) -> AgentId {
+    let component_id = shared.registry().record(agent).map_or(0, |r| r.component_id);
+    AgentId { component_id: ComponentId { uuid: uuid_from_u128(component_id) }, agent_id: agent.to_string() }
 }

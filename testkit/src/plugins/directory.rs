@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::PluginEvent;
-use crate::environment::{Environment, LoadedComponent};
+use crate::environment::Environment;
 use crate::error::Error;
+use crate::runtime::LoadedComponent;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -363,10 +364,11 @@ impl Environment {
         metrics.active_instances = metrics.active_instances.saturating_sub(stopped.len() as u64);
         host.emit(PluginEvent::Removed { name: name.into(), version: version.into() });
         drop(host);
-        let mut owned = shared.owned();
-        for worker in stopped {
-            owned.remove(worker.id());
-        }
+        let released: Vec<_> = {
+            let mut registry = shared.registry();
+            stopped.iter().filter_map(|worker| registry.disown(worker.id())).collect()
+        };
+        drop((released, stopped));
     }
 }
 

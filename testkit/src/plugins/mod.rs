@@ -39,23 +39,21 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
+pub(crate) use delivery::deliver;
 pub use delivery::worker_id;
-pub(crate) use delivery::{active_plugins, deliver};
 pub use directory::{
     LoadedPlugin, ManifestOutcome, ManifestReport, PluginDirectory, WatchedPluginDirectory, content_hash,
 };
 pub use metrics::{PluginEvent, PluginMetrics, prometheus_text};
 
-use crate::agent::AgentHandle;
-use crate::environment::{Environment, LoadedComponent};
+use crate::bindings::golem::api::oplog::{EnvironmentPluginGrantId, PluginInstallationDescription};
+use crate::environment::Environment;
 use crate::error::Error;
-use crate::host::bindings::golem::api::oplog::{EnvironmentPluginGrantId, PluginInstallationDescription};
-use crate::host::golem_host::uuid_from_u128;
-use crate::host::journal::seed_from;
+pub use crate::ids::PROCESSOR_INTERFACE;
+use crate::ids::uuid_from_u128;
+use crate::journal::seed_from;
 use crate::oplog::OplogEntry;
-
-/// The oplog-processor interface a plugin component must export.
-pub const PROCESSOR_INTERFACE: &str = "golem:api/oplog-processor@1.5.0";
+use crate::runtime::{AgentHandle, LoadedComponent};
 
 /// How the plugin host runs plugins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

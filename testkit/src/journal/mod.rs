@@ -1,118 +1,37 @@
-//! The replay engine of one agent instance: appends entries when live, hands
+//! The journal of one agent instance: appends entries when live, hands
 //! recorded entries back when replaying, and fires injected crashes.
+//!
+//! - [`Journal`]: the replay cursor over an oplog, appends and crash points.
+//! - [`typed`]: journaled host calls, converted through [`Journaled`].
+//! - [`interrupt`]: crash points and the [`Interrupt`]s host functions raise.
+//! - [`entries`]: what replay matches.
+//! - [`seed`]: deterministic randomness.
 
-use std::fmt;
+mod entries;
+mod interrupt;
+mod seed;
+mod typed;
 
-use crate::host::bindings::golem::api::host::PersistenceLevel;
-use crate::host::bindings::golem::api::oplog::{
+pub(crate) use entries::{Strict, strict_kind};
+pub(crate) use interrupt::Interrupt;
+pub use interrupt::{CrashPoint, FiredCrash};
+pub(crate) use seed::seed_from;
+use seed::splitmix64;
+pub(crate) use typed::{Journaled, Json, journal_type_of, journaled_record};
+
+use crate::bindings::golem::api::host::PersistenceLevel;
+use crate::bindings::golem::api::oplog::{
     HostCallParameters, JumpParameters, OplogRegion, Timestamp, WrappedFunctionType,
 };
-use crate::host::bindings::golem::core::types::ValueAndType;
-use crate::host::bindings::wasi::clocks::wall_clock::Datetime;
-use crate::oplog::{Oplog, OplogEntry};
-use crate::value::{Type, Value, value_and_type};
+use crate::bindings::golem::core::types::ValueAndType;
+use crate::bindings::wasi::clocks::wall_clock::Datetime;
+use crate::error::Divergence;
+use crate::oplog::{Oplog, OplogEntry, describe};
+use crate::value::Value;
 
 /// Virtual time of the entry with index 0; each later index is 1 ms after
 /// the previous one, so timestamps do not depend on the machine or on crashes.
 const EPOCH_SECONDS: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
-
-/// Where an injected crash happens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CrashPoint {
-    /// Right after the entry with this oplog index has been persisted.
-    AfterEntry(u64),
-    /// When the entry with this index is about to be persisted: its side
-    /// effect has happened, the entry is lost (the window idempotency keys are
-    /// for). Only fires on host-call entries.
-    BeforePersist(u64),
-}
-
-impl fmt::Display for CrashPoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CrashPoint::AfterEntry(i) => write!(f, "after entry {i}"),
-            CrashPoint::BeforePersist(i) => write!(f, "before persisting entry {i} (side effect done)"),
-        }
-    }
-}
-
-/// The trap a host function raises to simulate a crash of the executor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CrashInjected(pub FiredCrash);
-
-/// A crash that happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FiredCrash {
-    /// Where.
-    pub point: CrashPoint,
-    /// Whether it hit between a remote side effect and its oplog entry (a
-    /// before-persist point, or inside a `write-remote` durable function
-    /// before it was persisted): a retry of that effect is then expected.
-    pub in_effect_window: bool,
-}
-
-impl fmt::Display for CrashInjected {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "injected crash {}", self.0.point)
-    }
-}
-
-impl std::error::Error for CrashInjected {}
-
-/// Replay asked for something other than what the oplog recorded: the agent
-/// is nondeterministic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Divergence {
-    /// Index of the recorded entry that did not match (the first unread index
-    /// when the oplog had nothing more to offer).
-    pub oplog_index: u64,
-    /// What the oplog recorded there.
-    pub expected: String,
-    /// What the agent did instead.
-    pub actual: String,
-}
-
-impl fmt::Display for Divergence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "replay diverged at oplog index {}: the oplog recorded {}, but the agent {}",
-            self.oplog_index, self.expected, self.actual
-        )
-    }
-}
-
-impl std::error::Error for Divergence {}
-
-/// A recorded entry could not be turned back into a host function's result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorruptEntry {
-    /// The entry.
-    pub oplog_index: u64,
-    /// What is wrong.
-    pub reason: String,
-}
-
-impl fmt::Display for CorruptEntry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "oplog entry {} cannot be replayed: {}", self.oplog_index, self.reason)
-    }
-}
-
-impl std::error::Error for CorruptEntry {}
-
-/// A request from the agent to restart from an earlier oplog position
-/// (`set-oplog-index`); the runtime recovers the agent when it sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestartRequested;
-
-impl fmt::Display for RestartRequested {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the agent moved its oplog position and restarts from there")
-    }
-}
-
-impl std::error::Error for RestartRequested {}
 
 /// One host call an agent made, for assertions.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,93 +44,6 @@ pub struct HostCall {
     pub response: Value,
     /// Whether the call was replayed from the oplog rather than executed.
     pub replayed: bool,
-}
-
-/// The kinds of entries replay checks one by one. Everything else (creation,
-/// logs, errors, plugin bookkeeping, ...) is passed over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Strict {
-    HostCall,
-    NoOp,
-    BeginAtomicRegion,
-    EndAtomicRegion,
-    BeginRemoteWrite,
-    EndRemoteWrite,
-    StartSpan,
-    FinishSpan,
-    SetSpanAttribute,
-    InvocationStarted,
-    InvocationFinished,
-}
-
-pub(crate) fn strict_kind(entry: &OplogEntry) -> Option<Strict> {
-    use OplogEntry as E;
-    Some(match entry {
-        E::HostCall(_) => Strict::HostCall,
-        E::NoOp(_) => Strict::NoOp,
-        E::BeginAtomicRegion(_) => Strict::BeginAtomicRegion,
-        E::EndAtomicRegion(_) => Strict::EndAtomicRegion,
-        E::BeginRemoteWrite(_) => Strict::BeginRemoteWrite,
-        E::EndRemoteWrite(_) => Strict::EndRemoteWrite,
-        E::StartSpan(_) => Strict::StartSpan,
-        E::FinishSpan(_) => Strict::FinishSpan,
-        E::SetSpanAttribute(_) => Strict::SetSpanAttribute,
-        E::AgentInvocationStarted(_) => Strict::InvocationStarted,
-        E::AgentInvocationFinished(_) => Strict::InvocationFinished,
-        _ => return None,
-    })
-}
-
-/// A one-line description of an entry for messages.
-pub fn describe(entry: &OplogEntry) -> String {
-    use crate::host::bindings::golem::api::oplog::AgentInvocation as I;
-    use OplogEntry as E;
-    match entry {
-        E::HostCall(p) => format!("host call `{}` ({})", p.function_name, function_type_name(&p.durable_function_type)),
-        E::AgentInvocationStarted(p) => match &p.invocation {
-            I::AgentInitialization(_) => "the start of agent initialization".into(),
-            I::AgentMethodInvocation(m) => format!("the start of method `{}`", m.method_name),
-            _ => "the start of an invocation".into(),
-        },
-        E::AgentInvocationFinished(_) => "the end of the invocation".into(),
-        E::NoOp(_) => "an oplog-index read (no-op)".into(),
-        E::BeginAtomicRegion(_) => "the start of an atomic region".into(),
-        E::EndAtomicRegion(p) => format!("the end of the atomic region begun at {}", p.begin_index),
-        E::BeginRemoteWrite(_) => "the start of a remote write".into(),
-        E::EndRemoteWrite(p) => format!("the end of the remote write begun at {}", p.begin_index),
-        E::ChangePersistenceLevel(p) => format!("a change of persistence level to {:?}", p.persistence_level),
-        E::StartSpan(p) => format!("the start of span {}", p.span_id),
-        E::FinishSpan(p) => format!("the end of span {}", p.span_id),
-        E::SetSpanAttribute(p) => format!("setting span attribute `{}`", p.key),
-        E::Jump(p) => format!("a jump over {}..={}", p.jump.start, p.jump.end),
-        E::Log(p) => format!("log [{}] {}", p.context, p.message),
-        E::Create(p) => format!("creation of agent `{}`", p.agent_id.agent_id),
-        E::Error(p) => format!("error: {}", p.error),
-        other => format!("{:?}", std::mem::discriminant(other)),
-    }
-}
-
-/// `read-local`, `write-remote`, ... as in WIT.
-pub fn function_type_name(t: &WrappedFunctionType) -> &'static str {
-    match t {
-        WrappedFunctionType::ReadLocal => "read-local",
-        WrappedFunctionType::WriteLocal => "write-local",
-        WrappedFunctionType::ReadRemote => "read-remote",
-        WrappedFunctionType::WriteRemote => "write-remote",
-        WrappedFunctionType::WriteRemoteBatched(_) => "write-remote-batched",
-        WrappedFunctionType::WriteRemoteTransaction(_) => "write-remote-transaction",
-    }
-}
-
-/// Whether a crash between performing and persisting a call of this type
-/// leaves a side effect outside the agent.
-pub fn is_remote_write(t: &WrappedFunctionType) -> bool {
-    matches!(
-        t,
-        WrappedFunctionType::WriteRemote
-            | WrappedFunctionType::WriteRemoteBatched(_)
-            | WrappedFunctionType::WriteRemoteTransaction(_)
-    )
 }
 
 /// The journal of one instance.
@@ -391,7 +223,7 @@ impl Journal {
         actual: impl FnOnce() -> String,
     ) -> wasmtime::Result<(u64, &OplogEntry)> {
         self.raise_pending()?;
-        self.replay_checked(kind, actual).map_err(wasmtime::Error::new)
+        self.replay_checked(kind, actual).map_err(|d| Interrupt::Divergence(d).raise())
     }
 
     /// Fail with the crash or divergence recorded in `pending`, if any.
@@ -438,7 +270,7 @@ impl Journal {
         {
             self.crashes.remove(i);
             let point = CrashPoint::BeforePersist(index);
-            return Err(wasmtime::Error::new(CrashInjected(FiredCrash { point, in_effect_window: true })));
+            return Err(Interrupt::Crash(FiredCrash { point, in_effect_window: true }).raise());
         }
         self.oplog.append(entry).map_err(wasmtime::Error::new)?;
         // Entries this instance writes are never replayed by it.
@@ -449,96 +281,9 @@ impl Journal {
             let point = CrashPoint::AfterEntry(index);
             // Inside an unfinished atomic region, recovery re-runs the region.
             let in_effect_window = self.in_remote_write || !self.open_regions.is_empty();
-            return Err(wasmtime::Error::new(CrashInjected(FiredCrash { point, in_effect_window })));
+            return Err(Interrupt::Crash(FiredCrash { point, in_effect_window }).raise());
         }
         Ok(index)
-    }
-
-    /// Run a journaled host function: live, `run` performs it and its request
-    /// and response are recorded; replaying, the recorded response is returned
-    /// and `run` is not called. With persistence off, `run` always runs.
-    pub(crate) fn call<T>(
-        &mut self,
-        function: &str,
-        function_type: WrappedFunctionType,
-        request: (Value, Type),
-        run: impl FnOnce(&mut Self) -> T,
-        encode: impl FnOnce(&T) -> (Value, Type),
-        decode: impl FnOnce(&Value) -> Option<T>,
-    ) -> wasmtime::Result<T> {
-        self.raise_pending()?;
-        self.draw(function);
-        if matches!(self.persistence, PersistenceLevel::PersistNothing) {
-            return Ok(run(self));
-        }
-        if !self.is_live() {
-            let (index, entry) = self.replay(Strict::HostCall, || format!("called `{function}`"))?;
-            let OplogEntry::HostCall(p) = entry else { unreachable!("replay checked the kind") };
-            if p.function_name != function {
-                return Err(wasmtime::Error::new(Divergence {
-                    oplog_index: index,
-                    expected: describe(entry),
-                    actual: format!("called `{function}`"),
-                }));
-            }
-            let response = Value::from_wit(&p.response.value)
-                .map_err(|e| CorruptEntry { oplog_index: index, reason: e.to_string() })?;
-            let result = decode(&response).ok_or_else(|| CorruptEntry {
-                oplog_index: index,
-                reason: format!("its response does not fit `{function}`"),
-            })?;
-            self.calls.push(HostCall { function: function.into(), request: request.0, response, replayed: true });
-            return Ok(result);
-        }
-        let result = run(self);
-        let (response, response_type) = encode(&result);
-        let entry = OplogEntry::HostCall(HostCallParameters {
-            timestamp: self.now(),
-            function_name: function.into(),
-            request: value_and_type(&request.0, &request.1),
-            response: value_and_type(&response, &response_type),
-            durable_function_type: function_type,
-        });
-        self.calls.push(HostCall { function: function.into(), request: request.0, response, replayed: false });
-        self.append(entry)?;
-        Ok(result)
-    }
-
-    /// [`Journal::call`] for a function returning `result<T, string>`: the
-    /// error text is journaled too, and `T` is encoded as `ok_type` (or has no
-    /// payload when `ok_type` is `None`).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn call_fallible<T>(
-        &mut self,
-        function: &str,
-        function_type: WrappedFunctionType,
-        request: (Value, Type),
-        run: impl FnOnce(&mut Self) -> Result<T, String>,
-        encode: impl Fn(&T) -> Value,
-        ok_type: Option<Type>,
-        decode: impl Fn(Option<&Value>) -> Option<T>,
-    ) -> wasmtime::Result<Result<T, String>> {
-        let result_type = Type::result(ok_type.clone(), Some(Type::String));
-        let has_payload = ok_type.is_some();
-        self.call(
-            function,
-            function_type,
-            request,
-            run,
-            |r| {
-                let v = match r {
-                    Ok(t) if has_payload => Value::result(Ok(encode(t))),
-                    Ok(_) => Value::Result(Ok(None)),
-                    Err(e) => Value::result(Err(Value::string(e.clone()))),
-                };
-                (v, result_type.clone())
-            },
-            |v| match v {
-                Value::Result(Ok(payload)) => decode(payload.as_deref()).map(Ok),
-                Value::Result(Err(Some(e))) => e.as_str().map(|s| Err(s.to_string())),
-                _ => None,
-            },
-        )
     }
 
     /// Record a guest-supplied durable function invocation (live only).
@@ -622,24 +367,4 @@ impl Journal {
         self.collect_jumps();
         Ok(index)
     }
-}
-
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
-/// Hash arbitrary bytes into a seed (FNV-1a, then mixed).
-pub(crate) fn seed_from(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for b in *part {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x100_0000_01b3);
-        }
-        h = splitmix64(h);
-    }
-    h
 }

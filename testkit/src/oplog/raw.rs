@@ -9,13 +9,13 @@
 //! host that wrote a payload reads it back, through `enrich-oplog-entries`);
 //! snapshot payloads are the snapshot's bytes.
 
-use super::bindings::golem::api::host::Snapshot;
-use super::bindings::golem::api::oplog::{
+use crate::bindings::golem::api::host::Snapshot;
+use crate::bindings::golem::api::oplog::{
     ActivatePluginParameters, AgentInvocationFinishedParameters, AgentInvocationStartedParameters,
     BeginRemoteTransactionParameters, CreateResourceParameters, DeactivatePluginParameters, HostCallParameters,
     OplogProcessorCheckpointParameters, SnapshotParameters, SuccessfulUpdateParameters,
 };
-use super::bindings::golem::api::oplog::{
+use crate::bindings::golem::api::oplog::{
     AgentInvocation, CreateParameters, DropResourceParameters, EnvironmentPluginGrantId, ErrorParameters,
     OplogEntry as RawEntry, OplogPayload, PendingAgentInvocationParameters, PendingUpdateParameters,
     PluginInstallationDescription, PublicOplogEntry, RawActivatePluginParameters, RawAgentInvocationFinishedParameters,
@@ -396,9 +396,9 @@ pub(crate) fn enrich(entry: &RawEntry, plugins: PluginLookup<'_>) -> Result<Publ
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::bindings::golem::api::oplog::OplogExternalPayload;
-    use crate::host::bindings::golem::core::types::{AgentId, ComponentId, Uuid};
-    use crate::host::bindings::wasi::clocks::wall_clock::Datetime;
+    use crate::bindings::golem::api::oplog::OplogExternalPayload;
+    use crate::bindings::golem::core::types::{AgentId, ComponentId, Uuid};
+    use crate::bindings::wasi::clocks::wall_clock::Datetime;
 
     const AT: Datetime = Datetime { seconds: 1_767_225_600, nanoseconds: 0 };
 
@@ -450,7 +450,7 @@ mod tests {
             function_name: "f".into(),
             request: OplogPayload::Inline(b"{not json".to_vec()),
             response: OplogPayload::Inline(Vec::new()),
-            durable_function_type: super::super::bindings::golem::api::oplog::WrappedFunctionType::ReadLocal,
+            durable_function_type: crate::bindings::golem::api::oplog::WrappedFunctionType::ReadLocal,
         };
         let e = enrich(&RawEntry::HostCall(raw.clone()), &|_| None).unwrap_err();
         assert!(e.starts_with("the request payload does not decode"), "{e}");

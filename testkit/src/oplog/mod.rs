@@ -15,13 +15,18 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-pub use crate::host::bindings::golem::api::oplog::OplogEntry as RawOplogEntry;
-pub use crate::host::bindings::golem::api::oplog::PublicOplogEntry as OplogEntry;
+mod describe;
+mod raw;
+
+pub use describe::{describe, function_type_name, is_remote_write};
+
+pub use crate::bindings::golem::api::oplog::OplogEntry as RawOplogEntry;
+pub use crate::bindings::golem::api::oplog::PublicOplogEntry as OplogEntry;
 
 /// The raw form of `entry`, as an executor hands it to oplog processors:
 /// payloads serialized (inline, as JSON), plugins named by grant id.
 pub fn to_raw(entry: &OplogEntry) -> RawOplogEntry {
-    crate::host::raw_oplog::to_raw(entry)
+    raw::to_raw(entry)
 }
 
 /// The public form of a raw entry (what `enrich-oplog-entries` returns);
@@ -29,10 +34,10 @@ pub fn to_raw(entry: &OplogEntry) -> RawOplogEntry {
 pub fn enrich(
     raw: &RawOplogEntry,
     plugins: impl Fn(
-        &crate::host::bindings::golem::api::oplog::EnvironmentPluginGrantId,
-    ) -> Option<crate::host::bindings::golem::api::oplog::PluginInstallationDescription>,
+        &crate::bindings::golem::api::oplog::EnvironmentPluginGrantId,
+    ) -> Option<crate::bindings::golem::api::oplog::PluginInstallationDescription>,
 ) -> Result<OplogEntry, String> {
-    crate::host::raw_oplog::enrich(raw, &plugins)
+    raw::enrich(raw, &plugins)
 }
 
 const HEADER: &[u8] = b"reprise-oplog v1\n";
@@ -302,8 +307,8 @@ fn read_record(bytes: &[u8], pos: usize) -> Result<(OplogEntry, usize), (String,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::bindings::golem::api::oplog::{LogLevel, LogParameters, Timestamp};
-    use crate::host::bindings::wasi::clocks::wall_clock::Datetime;
+    use crate::bindings::golem::api::oplog::{LogLevel, LogParameters, Timestamp};
+    use crate::bindings::wasi::clocks::wall_clock::Datetime;
 
     fn entry(i: u64) -> OplogEntry {
         let timestamp = Datetime { seconds: i, nanoseconds: 0 };

@@ -1,0 +1,175 @@
+//! The rules of agent types, checked on the model. Functions are checked in
+//! source order, so errors come out in the order of the code.
+
+use super::model::{AgentDef, FnDef, FnKind};
+use crate::errors::Errors;
+
+/// Items of the generated client that agent methods must not be named after.
+const CLIENT_ITEMS: [(&str, &str); 2] =
+    [("connect", "makes a client for an agent of this type"), ("remote", "returns the client's `RemoteAgent`")];
+
+/// Report every rule `def` breaks.
+pub(crate) fn check(def: &AgentDef, errors: &mut Errors) {
+    if !def.generics.params.is_empty() {
+        errors.spanned(&def.generics, "agent types cannot be generic");
+    }
+    let mut constructor: Option<&FnDef> = None;
+    let mut methods: Vec<&FnDef> = Vec::new();
+    for f in &def.fns {
+        signature(f, errors);
+        match &f.kind {
+            FnKind::Method { .. } => {
+                if let Some((item, what)) = CLIENT_ITEMS.iter().find(|(item, _)| f.name == *item) {
+                    let client = def.client_ident();
+                    errors.spanned(
+                        &f.ident,
+                        format!(
+                            "an agent method cannot be called `{item}`: the generated `{client}::{item}` {what}; rename the method"
+                        ),
+                    );
+                }
+                if let Some(first) = methods.iter().find(|other| other.name == f.name) {
+                    let mut e = syn::Error::new_spanned(&f.ident, format!("a second agent method `{}`", f.name));
+                    e.combine(syn::Error::new_spanned(&first.ident, "first defined here"));
+                    errors.push(e);
+                }
+                methods.push(f);
+            }
+            FnKind::Constructor { .. } => match constructor {
+                Some(first) => {
+                    let mut e = syn::Error::new_spanned(
+                        &f.ident,
+                        format!(
+                            "an agent type has one constructor, but `{}` and `{}` both return `Self`; make one of them private",
+                            first.name, f.name
+                        ),
+                    );
+                    e.combine(syn::Error::new_spanned(&first.ident, "first constructor here"));
+                    errors.push(e);
+                }
+                None => constructor = Some(f),
+            },
+        }
+    }
+    if constructor.is_none() {
+        errors.spanned(
+            &def.self_ty,
+            format!(
+                "agent type `{}` has no constructor: add `pub fn new(...) -> Self` (or `-> Result<Self, E>`) to this impl block",
+                def.ident
+            ),
+        );
+    }
+}
+
+/// What every constructor and method needs: a fixed, synchronous signature
+/// whose parameters have names.
+fn signature(f: &FnDef, errors: &mut Errors) {
+    if let Some(a) = &f.asyncness {
+        errors.spanned(a, "agent methods are synchronous (an agent runs one invocation at a time); remove `async`");
+    }
+    if !f.generics.params.is_empty() {
+        errors.spanned(
+            &f.generics,
+            "agent constructors and methods cannot be generic: their schemas are fixed when the component is built",
+        );
+    }
+    if let FnKind::Method { receiver } = &f.kind
+        && receiver.reference.is_none()
+    {
+        errors.spanned(receiver, "agent methods take `&self` or `&mut self`: the agent lives on between invocations");
+    }
+    for pattern in &f.patterns {
+        errors.spanned(
+            pattern,
+            "agent parameters need a plain name here (it becomes the parameter's name in the schema)",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::model::AgentOptions;
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    fn errors_of(attr: TokenStream, imp: TokenStream) -> Vec<String> {
+        let mut errors = Errors::new();
+        let options = AgentOptions::parse(attr, &mut errors);
+        let imp: syn::ItemImpl = syn::parse2(imp).expect("an impl block");
+        if let Some(def) = AgentDef::parse(&imp, options, &mut errors) {
+            check(&def, &mut errors);
+        }
+        errors.finish().err().into_iter().flatten().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn a_valid_agent_passes() {
+        let errors = errors_of(
+            quote!(),
+            quote! {
+                impl Cart {
+                    pub fn new(owner: String) -> Self { todo!() }
+                    pub fn add(&mut self, sku: String) {}
+                    pub fn total(&self) -> u64 { 0 }
+                    fn connect(&self) {}
+                }
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported_in_source_order() {
+        let errors = errors_of(
+            quote!(color = "red"),
+            quote! {
+                impl<T> Shop {
+                    pub fn new() -> Self { Shop }
+                    pub fn open() -> Result<Shop, String> { Ok(Shop) }
+                    pub async fn visit(&self) {}
+                    pub fn close(self) {}
+                    pub fn stock<U>(&self, item: U) {}
+                    pub fn price(&self, (sku, qty): (String, u32)) -> u64 { 0 }
+                    pub fn remote(&self) {}
+                    pub fn visit(&self) {}
+                }
+            },
+        );
+        let expected = [
+            "unknown option `color`; expected `name`, `client` or `crate`",
+            "agent types cannot be generic",
+            "an agent type has one constructor, but `new` and `open` both return `Self`; make one of them private",
+            "first constructor here",
+            "agent methods are synchronous (an agent runs one invocation at a time); remove `async`",
+            "agent methods take `&self` or `&mut self`: the agent lives on between invocations",
+            "agent constructors and methods cannot be generic: their schemas are fixed when the component is built",
+            "agent parameters need a plain name here (it becomes the parameter's name in the schema)",
+            "an agent method cannot be called `remote`: the generated `ShopClient::remote` returns the client's `RemoteAgent`; rename the method",
+            "a second agent method `visit`",
+            "first defined here",
+        ];
+        assert_eq!(errors, expected);
+    }
+
+    #[test]
+    fn a_missing_constructor_is_reported_with_the_other_errors() {
+        let errors = errors_of(
+            quote!(),
+            quote! {
+                impl Counter {
+                    fn make() -> Self { Counter }
+                    pub fn get(&self, (a, b): (u8, u8)) {}
+                }
+            },
+        );
+        assert_eq!(
+            errors,
+            [
+                "agent parameters need a plain name here (it becomes the parameter's name in the schema)",
+                "agent type `Counter` has no constructor: add `pub fn new(...) -> Self` (or `-> Result<Self, E>`) to this impl block",
+            ]
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! What the host keeps behind each WIT resource it implements. The
+//! generated bindings name these types (`with:` in [`super`]), so they live
+//! beside them; the interfaces using them are in `crate::host`.
+
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+use super::golem::agent::host::{DataValue, RpcError};
+use super::golem::api::context::AttributeValue;
+use super::golem::api::host::AgentMetadata;
+use super::wasi::clocks::wall_clock::Datetime;
+use crate::value::Value;
+
+/// An open key-value bucket.
+#[derive(Debug)]
+pub struct BucketHandle {
+    pub(crate) name: String,
+}
+
+/// A key-value value being written by the guest.
+#[derive(Debug, Default)]
+pub struct OutgoingValue {
+    pub(crate) body: Vec<u8>,
+    pub(crate) stream: Option<MemoryOutputPipe>,
+}
+
+impl OutgoingValue {
+    /// What the guest wrote, whichever way it wrote it.
+    pub(crate) fn bytes(&self) -> Vec<u8> {
+        match &self.stream {
+            Some(pipe) => pipe.contents().to_vec(),
+            None => self.body.clone(),
+        }
+    }
+}
+
+/// A key-value value read by the guest.
+#[derive(Debug)]
+pub struct IncomingValue {
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// A key-value error with its trace text.
+#[derive(Debug)]
+pub struct KvError {
+    pub(crate) trace: String,
+}
+
+/// An open blob container.
+#[derive(Debug)]
+pub struct ContainerHandle {
+    pub(crate) name: String,
+}
+
+/// Blob object names being listed.
+#[derive(Debug)]
+pub struct ObjectNames {
+    pub(crate) names: Vec<String>,
+    pub(crate) next: usize,
+}
+
+/// Blob data being written by the guest.
+#[derive(Debug, Default)]
+pub struct OutgoingBlob {
+    pub(crate) stream: Option<MemoryOutputPipe>,
+}
+
+/// Blob data read by the guest.
+#[derive(Debug)]
+pub struct IncomingBlob {
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// An agent enumeration (`get-agents`): the matching agents, fixed when it
+/// was created.
+#[derive(Debug)]
+pub struct AgentEnumeration {
+    pub(crate) agents: Vec<AgentMetadata>,
+    pub(crate) next: usize,
+}
+
+/// A paged read of the calling agent's oplog.
+#[derive(Debug)]
+pub struct OplogCursor {
+    /// 1-based index of the next entry to return.
+    pub(crate) next: u64,
+    /// Last index to return: the oplog as it was when the read began (reading
+    /// journals pages, so the oplog grows while it is read).
+    pub(crate) end: u64,
+    /// Search text (lower-cased), for `search-oplog`.
+    pub(crate) text: Option<String>,
+}
+
+/// One span of the current invocation.
+#[derive(Debug, Clone)]
+pub(crate) struct SpanState {
+    pub(crate) id: String,
+    pub(crate) parent: Option<String>,
+    pub(crate) started_at: Datetime,
+    pub(crate) attributes: Vec<(String, AttributeValue)>,
+    pub(crate) open: bool,
+}
+
+/// A span handle held by the guest.
+#[derive(Debug)]
+pub struct SpanHandle {
+    pub(crate) id: String,
+}
+
+/// A snapshot of the span stack, innermost first.
+#[derive(Debug, Clone)]
+pub struct ContextSnapshot {
+    pub(crate) trace_id: String,
+    pub(crate) chain: Vec<SpanState>,
+}
+
+/// The agent an RPC client calls.
+#[derive(Debug, Clone)]
+pub(crate) struct RpcTarget {
+    /// The component defining the agent type, and its revision.
+    pub(crate) component: (u128, u64),
+    /// The type's name as its component defines it.
+    pub(crate) agent_type: String,
+    pub(crate) args: Vec<Value>,
+    /// The agent's id, `type(args)`.
+    pub(crate) id: String,
+}
+
+/// A client bound to one remote agent (`wasm-rpc`). A client whose target
+/// does not exist keeps the reason and answers every call with it.
+#[derive(Debug)]
+pub struct RpcClient {
+    pub(crate) target: Result<RpcTarget, RpcError>,
+}
+
+/// A call started with `async-invoke-and-await`. The testkit runs the call
+/// when it is started, so the future is always ready.
+#[derive(Debug)]
+pub struct RpcFuture {
+    pub(crate) result: Option<Result<DataValue, RpcError>>,
+}
+
+impl wasmtime_wasi::p2::Pollable for RpcFuture {
+    // The trait is an `async_trait`; this is the signature it expands to.
+    fn ready<'a, 'b>(&'a mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'b>>
+    where
+        'a: 'b,
+        Self: 'b,
+    {
+        Box::pin(async {})
+    }
+}
+
+/// A scheduled invocation's cancellation handle.
+#[derive(Debug)]
+pub struct RpcCancellation;

@@ -1,0 +1,153 @@
+//! The environment as the layers below see it: the agent runtime's
+//! [`Habitat`] and the host's [`AgentDirectory`].
+
+use std::sync::Arc;
+
+use super::{ConnectError, Environment};
+use crate::bindings::RpcTarget;
+use crate::bindings::golem::agent::host::RpcError;
+use crate::bindings::golem::api::oplog::{EnvironmentPluginGrantId, PluginInstallationDescription};
+use crate::bindings::golem::core::types::{AgentId, DataValue};
+use crate::host::registry::AgentRecord;
+use crate::host::{AgentDirectory, AgentIdentity, AgentRequest, DefinedType, World};
+use crate::oplog::to_raw;
+use crate::runtime::{Agent, Habitat, LoadedComponent, ProcessBatch};
+
+/// Stack of the thread a call runs the callee on (the callee's guest code
+/// gets a stack of its own rather than running on top of the caller's).
+const CALL_STACK_BYTES: usize = 16 * 1024 * 1024;
+
+impl Habitat for Environment {
+    fn world(&self) -> &Arc<World> {
+        &self.shared.world
+    }
+
+    fn directory(&self) -> Arc<dyn AgentDirectory> {
+        Arc::new(self.unrooted())
+    }
+
+    fn register(&self, identity: &AgentIdentity, agent_type: &str) {
+        self.shared.registry().register(identity, agent_type, &self.shared.world.config);
+    }
+
+    fn update_record(&self, id: &str, update: &mut dyn FnMut(&mut AgentRecord)) {
+        self.shared.registry().update_record(id, update);
+    }
+
+    fn take_requests(&self, id: &str) -> Vec<AgentRequest> {
+        self.shared.registry().take_requests(id)
+    }
+
+    fn component_revision(&self, id: u128, revision: u64) -> Option<LoadedComponent> {
+        Environment::component_revision(self, id, revision)
+    }
+
+    fn batch(
+        &self,
+        plugin: &PluginInstallationDescription,
+        target: &AgentId,
+        range: (u64, u64),
+    ) -> Result<ProcessBatch, String> {
+        let entries = self.shared.plugins().source(&target.agent_id, range.0, range.1).ok_or_else(|| {
+            format!("entries {}..={} of agent `{}` are not known to the plugin host", range.0, range.1, target.agent_id)
+        })?;
+        let metadata = match self.shared.registry().record(&target.agent_id) {
+            Some(record) => record.metadata(self.shared.world.seed),
+            None => return Err(format!("agent `{}` is not known to the environment", target.agent_id)),
+        };
+        Ok(ProcessBatch {
+            config: plugin.parameters.clone(),
+            agent_id: target.clone(),
+            metadata,
+            first_index: range.0,
+            entries: entries.iter().map(to_raw).collect(),
+        })
+    }
+
+    fn invocation_finished(&self, agent: &mut Agent) {
+        if !agent.component().plugins().is_empty() {
+            crate::plugins::deliver(self, agent);
+        }
+    }
+}
+
+impl AgentDirectory for Environment {
+    fn agent_types(&self) -> Vec<DefinedType> {
+        // The newest revision of every component.
+        let mut latest: std::collections::BTreeMap<u128, LoadedComponent> = Default::default();
+        for ((id, _), c) in self.shared.components().iter() {
+            if latest.get(id).is_none_or(|seen| seen.revision() < c.revision()) {
+                latest.insert(*id, c.clone());
+            }
+        }
+        latest
+            .into_values()
+            .flat_map(|c| {
+                let component = (c.inner.id, c.revision());
+                c.agent_types()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|definition| DefinedType { component, definition: definition.clone() })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn call(&self, target: &RpcTarget, method: &str, input: DataValue, key: String) -> Result<DataValue, RpcError> {
+        let Some(component) = self.component_revision(target.component.0, target.component.1) else {
+            return Err(RpcError::NotFound(format!("the component defining `{}` is gone", target.agent_type)));
+        };
+        let run = || {
+            let handle = self.connect(&component, &target.agent_type, &target.args).map_err(|e| match e {
+                ConnectError::HeldByTest(_) => RpcError::Denied(e.to_string()),
+                ConnectError::Creating(_) => RpcError::ProtocolError(e.to_string()),
+                ConnectError::Refused(refused) => RpcError::RemoteAgentError(refused),
+                ConnectError::Failed(error) => {
+                    RpcError::RemoteInternalError(format!("creating agent `{}` failed: {error}", target.id))
+                }
+            })?;
+            let Some(mut agent) = handle.try_lock() else {
+                return Err(RpcError::ProtocolError(format!(
+                    "agent `{}` is busy running another invocation (a cycle of calls?); the testkit refuses the call instead of deadlocking",
+                    target.id
+                )));
+            };
+            match agent.invoke_keyed(method, input, key) {
+                Ok(Ok(output)) => Ok(output),
+                Ok(Err(e)) => Err(RpcError::RemoteAgentError(e)),
+                Err(e) => Err(RpcError::RemoteInternalError(format!("agent `{}`: {e}", target.id))),
+            }
+        };
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name(format!("rpc to {}", target.id))
+                .stack_size(CALL_STACK_BYTES)
+                .spawn_scoped(scope, run);
+            match worker {
+                Ok(worker) => worker.join().unwrap_or_else(|_| {
+                    Err(RpcError::RemoteInternalError(format!(
+                        "the testkit panicked running the call to `{}`",
+                        target.id
+                    )))
+                }),
+                Err(e) => Err(RpcError::ProtocolError(format!("could not start the call to `{}`: {e}", target.id))),
+            }
+        })
+    }
+
+    fn record(&self, id: &str) -> Option<AgentRecord> {
+        self.shared.registry().record(id)
+    }
+
+    fn records(&self) -> Vec<AgentRecord> {
+        self.shared.registry().records()
+    }
+
+    fn request(&self, id: String, request: AgentRequest) {
+        self.shared.registry().request(id, request);
+    }
+
+    fn plugin_installation(&self, grant: &EnvironmentPluginGrantId) -> Option<PluginInstallationDescription> {
+        self.shared.plugins().installation(grant)
+    }
+}

@@ -1,0 +1,180 @@
+//! The agents of one environment, in one place: what is reported about
+//! each, who holds it, and what waits for it (planned crashes, requests from
+//! other agents).
+
+use std::collections::BTreeMap;
+
+use crate::host::registry::AgentRecord;
+use crate::host::{AgentIdentity, AgentRequest};
+use crate::journal::CrashPoint;
+use crate::runtime::AgentHandle;
+
+/// Virtual creation time of the first agent; later ones are one second apart.
+const FIRST_CREATED_AT_MS: u64 = 1_767_225_600_000;
+
+/// Who holds an agent.
+#[derive(Default)]
+enum Holder {
+    /// Nobody: not created (yet), or its creation failed.
+    #[default]
+    Nobody,
+    /// A test, as an [`Agent`](crate::Agent) value: RPC cannot reach it.
+    Test,
+    /// The environment; its constructor is running.
+    Creating,
+    /// The environment: reachable by RPC through the handle.
+    Environment(AgentHandle),
+}
+
+#[derive(Default)]
+struct Entry {
+    /// What `golem:api/host` reports; `None` until the agent exists.
+    record: Option<AgentRecord>,
+    holder: Holder,
+    /// Crashes to inject when the agent is created.
+    planned_crashes: Vec<CrashPoint>,
+    /// Updates and reverts other agents asked for, in order.
+    requests: Vec<AgentRequest>,
+}
+
+/// The agents of an environment, by id.
+#[derive(Default)]
+pub(crate) struct Registry {
+    agents: BTreeMap<String, Entry>,
+}
+
+/// Why an environment-owned agent cannot be created now.
+pub(crate) enum Unavailable {
+    HeldByTest,
+    Creating,
+}
+
+impl Registry {
+    /// Report a new agent; nothing changes for an id already reported.
+    pub(crate) fn register(&mut self, identity: &AgentIdentity, agent_type: &str, config: &[(String, String)]) {
+        let reported = self.agents.values().filter(|e| e.record.is_some()).count() as u64;
+        let entry = self.agents.entry(identity.name.clone()).or_default();
+        if entry.record.is_some() {
+            return;
+        }
+        entry.record = Some(AgentRecord {
+            component_id: identity.component_id,
+            name: identity.name.clone(),
+            status: crate::bindings::golem::api::host::AgentStatus::Idle,
+            revision: 0,
+            created_at_ms: FIRST_CREATED_AT_MS + reported * 1000,
+            env: vec![("GOLEM_AGENT_ID".into(), identity.name.clone()), ("GOLEM_AGENT_TYPE".into(), agent_type.into())],
+            config: config.to_vec(),
+        });
+    }
+
+    pub(crate) fn update_record(&mut self, id: &str, update: &mut dyn FnMut(&mut AgentRecord)) {
+        if let Some(record) = self.agents.get_mut(id).and_then(|e| e.record.as_mut()) {
+            update(record);
+        }
+    }
+
+    pub(crate) fn record(&self, id: &str) -> Option<AgentRecord> {
+        self.agents.get(id)?.record.clone()
+    }
+
+    pub(crate) fn records(&self) -> Vec<AgentRecord> {
+        self.agents.values().filter_map(|e| e.record.clone()).collect()
+    }
+
+    pub(crate) fn request(&mut self, id: String, request: AgentRequest) {
+        self.agents.entry(id).or_default().requests.push(request);
+    }
+
+    pub(crate) fn take_requests(&mut self, id: &str) -> Vec<AgentRequest> {
+        self.agents.get_mut(id).map(|e| std::mem::take(&mut e.requests)).unwrap_or_default()
+    }
+
+    pub(crate) fn plan_crashes(&mut self, id: &str, points: impl IntoIterator<Item = CrashPoint>) {
+        self.agents.entry(id.to_string()).or_default().planned_crashes.extend(points);
+    }
+
+    /// The crashes planned for agent `id` (taken: each fires once).
+    pub(crate) fn take_planned_crashes(&mut self, id: &str) -> Vec<CrashPoint> {
+        self.agents.get_mut(id).map(|e| std::mem::take(&mut e.planned_crashes)).unwrap_or_default()
+    }
+
+    /// The environment-owned agent `id`, if it exists.
+    pub(crate) fn owned(&self, id: &str) -> Option<AgentHandle> {
+        match &self.agents.get(id)?.holder {
+            Holder::Environment(handle) => Some(handle.clone()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn all_owned(&self) -> Vec<AgentHandle> {
+        self.agents
+            .values()
+            .filter_map(|e| match &e.holder {
+                Holder::Environment(handle) => Some(handle.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Take every environment-owned agent out (they hold the environment
+    /// themselves; see `Root`).
+    pub(crate) fn release_owned(&mut self) -> Vec<AgentHandle> {
+        let mut released = Vec::new();
+        for entry in self.agents.values_mut() {
+            if let Holder::Environment(handle) = std::mem::take(&mut entry.holder) {
+                released.push(handle);
+            }
+        }
+        released
+    }
+
+    pub(crate) fn hold_for_test(&mut self, id: &str) {
+        self.agents.entry(id.to_string()).or_default().holder = Holder::Test;
+    }
+
+    /// Mark environment-owned agent `id` as being created.
+    pub(crate) fn begin_creating(&mut self, id: &str) -> Result<(), Unavailable> {
+        let entry = self.agents.entry(id.to_string()).or_default();
+        match entry.holder {
+            Holder::Test => Err(Unavailable::HeldByTest),
+            Holder::Creating => Err(Unavailable::Creating),
+            Holder::Nobody | Holder::Environment(_) => {
+                entry.holder = Holder::Creating;
+                Ok(())
+            }
+        }
+    }
+
+    /// Creation of `id` ended: with its handle, or (`None`) failed, in which
+    /// case it is not reported either.
+    pub(crate) fn end_creating(&mut self, id: &str, created: Option<AgentHandle>) {
+        let entry = self.agents.entry(id.to_string()).or_default();
+        match created {
+            Some(handle) => entry.holder = Holder::Environment(handle),
+            None => {
+                entry.holder = Holder::Nobody;
+                entry.record = None;
+            }
+        }
+    }
+
+    /// Make `handle` the environment-owned agent of its id (a plugin
+    /// instance, started or restarted).
+    pub(crate) fn own(&mut self, handle: AgentHandle) {
+        let id = handle.id().to_string();
+        self.agents.entry(id).or_default().holder = Holder::Environment(handle);
+    }
+
+    /// Forget the environment-owned agent `id` (a stopped plugin instance).
+    pub(crate) fn disown(&mut self, id: &str) -> Option<AgentHandle> {
+        let entry = self.agents.get_mut(id)?;
+        match std::mem::take(&mut entry.holder) {
+            Holder::Environment(handle) => Some(handle),
+            other => {
+                entry.holder = other;
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The environment's shared stores and settings, as every instance's host
+//! functions see them.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::blobstore::BlobStore;
+use super::keyvalue::KvStore;
+use crate::engine::lock;
+
+/// Resource limits applied to every instance of an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest linear memory an instance may grow to.
+    pub memory_bytes: usize,
+    /// Longest one invocation (including its replay) may run.
+    pub invocation_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { memory_bytes: 256 * 1024 * 1024, invocation_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Data the stores of an environment (and of each fresh copy crash
+/// verification makes) start with.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InitialData {
+    pub(crate) kv: Vec<(String, String, Vec<u8>)>,
+    pub(crate) blobs: Vec<(String, String, Vec<u8>)>,
+    /// The only buckets that exist, when restricted.
+    pub(crate) buckets: Option<std::collections::BTreeSet<String>>,
+}
+
+/// What the agents of one environment share: settings, and the key-value
+/// and blob stores.
+#[derive(Debug)]
+pub(crate) struct World {
+    pub(crate) limits: Limits,
+    /// Seed of the agents' deterministic randomness.
+    pub(crate) seed: u64,
+    /// `wasi:config` values, also reported as every agent's configuration.
+    pub(crate) config: Vec<(String, String)>,
+    /// What the stores held before anything ran.
+    pub(crate) initial: InitialData,
+    kv: Mutex<KvStore>,
+    blobs: Mutex<BlobStore>,
+}
+
+impl World {
+    pub(crate) fn new(limits: Limits, seed: u64, config: Vec<(String, String)>, initial: InitialData) -> Self {
+        World {
+            limits,
+            seed,
+            config,
+            kv: Mutex::new(KvStore::with_initial(&initial.kv, initial.buckets.clone())),
+            blobs: Mutex::new(BlobStore::with_initial(&initial.blobs)),
+            initial,
+        }
+    }
+
+    /// The same settings, with stores holding only the initial data.
+    pub(crate) fn fresh(&self) -> World {
+        World::new(self.limits, self.seed, self.config.clone(), self.initial.clone())
+    }
+
+    pub(crate) fn kv(&self) -> MutexGuard<'_, KvStore> {
+        lock(&self.kv)
+    }
+
+    pub(crate) fn blobs(&self) -> MutexGuard<'_, BlobStore> {
+        lock(&self.blobs)
+    }
+}

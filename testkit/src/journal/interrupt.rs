@@ -1,0 +1,90 @@
+//! Crash points, and the one way host functions stop a guest for the agent
+//! runtime to handle: [`Interrupt`].
+
+use std::fmt;
+
+use crate::error::{CorruptEntry, Divergence};
+
+/// Where an injected crash happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CrashPoint {
+    /// Right after the entry with this oplog index has been persisted.
+    AfterEntry(u64),
+    /// When the entry with this index is about to be persisted: its side
+    /// effect has happened, the entry is lost (the window idempotency keys are
+    /// for). Only fires on host-call entries.
+    BeforePersist(u64),
+}
+
+impl fmt::Display for CrashPoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CrashPoint::AfterEntry(i) => write!(f, "after entry {i}"),
+            CrashPoint::BeforePersist(i) => write!(f, "before persisting entry {i} (side effect done)"),
+        }
+    }
+}
+
+/// A crash that happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FiredCrash {
+    /// Where.
+    pub point: CrashPoint,
+    /// Whether it hit between a remote side effect and its oplog entry (a
+    /// before-persist point, or inside a `write-remote` durable function
+    /// before it was persisted): a retry of that effect is then expected.
+    pub in_effect_window: bool,
+}
+
+/// Why a host function stopped the guest. None of these is the guest's own
+/// failure: the agent runtime recovers from the first two and reports the
+/// others, in one place (`runtime::interrupts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Interrupt {
+    /// An injected crash fired: the instance is gone.
+    Crash(FiredCrash),
+    /// The agent moved its oplog position (`set-oplog-index`) and restarts
+    /// from there.
+    Restart,
+    /// Replay asked for something other than what the oplog recorded.
+    Divergence(Divergence),
+    /// A recorded entry could not be turned back into a result.
+    Corrupt(CorruptEntry),
+}
+
+impl Interrupt {
+    /// The trap that carries the interrupt out of the guest.
+    pub(crate) fn raise(self) -> wasmtime::Error {
+        wasmtime::Error::new(self)
+    }
+
+    /// The interrupt a trap carries, if it is one.
+    pub(crate) fn of(error: &wasmtime::Error) -> Option<&Interrupt> {
+        error.downcast_ref::<Interrupt>()
+    }
+}
+
+impl From<Divergence> for Interrupt {
+    fn from(d: Divergence) -> Self {
+        Interrupt::Divergence(d)
+    }
+}
+
+impl From<CorruptEntry> for Interrupt {
+    fn from(c: CorruptEntry) -> Self {
+        Interrupt::Corrupt(c)
+    }
+}
+
+impl fmt::Display for Interrupt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Interrupt::Crash(fired) => write!(f, "injected crash {}", fired.point),
+            Interrupt::Restart => f.write_str("the agent moved its oplog position and restarts from there"),
+            Interrupt::Divergence(d) => d.fmt(f),
+            Interrupt::Corrupt(c) => c.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Interrupt {}

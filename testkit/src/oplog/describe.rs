@@ -1,0 +1,56 @@
+//! One-line descriptions of entries and function types, for messages.
+
+use super::OplogEntry;
+use crate::bindings::golem::api::oplog::WrappedFunctionType;
+
+/// A one-line description of an entry for messages.
+pub fn describe(entry: &OplogEntry) -> String {
+    use crate::bindings::golem::api::oplog::AgentInvocation as I;
+    use OplogEntry as E;
+    match entry {
+        E::HostCall(p) => format!("host call `{}` ({})", p.function_name, function_type_name(&p.durable_function_type)),
+        E::AgentInvocationStarted(p) => match &p.invocation {
+            I::AgentInitialization(_) => "the start of agent initialization".into(),
+            I::AgentMethodInvocation(m) => format!("the start of method `{}`", m.method_name),
+            _ => "the start of an invocation".into(),
+        },
+        E::AgentInvocationFinished(_) => "the end of the invocation".into(),
+        E::NoOp(_) => "an oplog-index read (no-op)".into(),
+        E::BeginAtomicRegion(_) => "the start of an atomic region".into(),
+        E::EndAtomicRegion(p) => format!("the end of the atomic region begun at {}", p.begin_index),
+        E::BeginRemoteWrite(_) => "the start of a remote write".into(),
+        E::EndRemoteWrite(p) => format!("the end of the remote write begun at {}", p.begin_index),
+        E::ChangePersistenceLevel(p) => format!("a change of persistence level to {:?}", p.persistence_level),
+        E::StartSpan(p) => format!("the start of span {}", p.span_id),
+        E::FinishSpan(p) => format!("the end of span {}", p.span_id),
+        E::SetSpanAttribute(p) => format!("setting span attribute `{}`", p.key),
+        E::Jump(p) => format!("a jump over {}..={}", p.jump.start, p.jump.end),
+        E::Log(p) => format!("log [{}] {}", p.context, p.message),
+        E::Create(p) => format!("creation of agent `{}`", p.agent_id.agent_id),
+        E::Error(p) => format!("error: {}", p.error),
+        other => format!("{:?}", std::mem::discriminant(other)),
+    }
+}
+
+/// `read-local`, `write-remote`, ... as in WIT.
+pub fn function_type_name(t: &WrappedFunctionType) -> &'static str {
+    match t {
+        WrappedFunctionType::ReadLocal => "read-local",
+        WrappedFunctionType::WriteLocal => "write-local",
+        WrappedFunctionType::ReadRemote => "read-remote",
+        WrappedFunctionType::WriteRemote => "write-remote",
+        WrappedFunctionType::WriteRemoteBatched(_) => "write-remote-batched",
+        WrappedFunctionType::WriteRemoteTransaction(_) => "write-remote-transaction",
+    }
+}
+
+/// Whether a crash between performing and persisting a call of this type
+/// leaves a side effect outside the agent.
+pub fn is_remote_write(t: &WrappedFunctionType) -> bool {
+    matches!(
+        t,
+        WrappedFunctionType::WriteRemote
+            | WrappedFunctionType::WriteRemoteBatched(_)
+            | WrappedFunctionType::WriteRemoteTransaction(_)
+    )
+}

@@ -1,0 +1,157 @@
+//! The entries the runtime writes around invocations (creation, start,
+//! finish), and reading invocations back from them.
+
+use super::LoadedComponent;
+use super::invocation::{Answer, Call};
+use crate::bindings::golem::agent::common::AgentType;
+use crate::bindings::golem::api::host::EnvironmentId;
+use crate::bindings::golem::api::oplog::{
+    AgentInitializationParameters, AgentInvocation, AgentInvocationFinishedParameters, AgentInvocationOutputParameters,
+    AgentInvocationResult, AgentInvocationStartedParameters, AgentMethodInvocationParameters, AgentMode,
+    CreateParameters, FallibleResultParameters, ProcessOplogEntriesParameters, TypedDataValue,
+};
+use crate::bindings::golem::core::types::{AccountId, AgentId, ComponentId, DataSchema, DataValue};
+use crate::bindings::wasi::clocks::wall_clock::Datetime;
+use crate::data::{describe_agent_error, values_of};
+use crate::host::AgentIdentity;
+use crate::ids::uuid_from_u128;
+use crate::journal::Journal;
+use crate::oplog::OplogEntry;
+use crate::oplog::describe;
+
+pub(super) fn call_of(started: &AgentInvocationStartedParameters, agent_type: &str, plain: bool) -> Option<Call> {
+    match &started.invocation {
+        AgentInvocation::AgentMethodInvocation(p) if plain => {
+            Some(Call::Export { function: p.method_name.clone(), input: p.function_input.value.clone() })
+        }
+        AgentInvocation::AgentInitialization(p) => {
+            Some(Call::Initialize { agent_type: agent_type.to_string(), input: p.constructor_parameters.value.clone() })
+        }
+        AgentInvocation::AgentMethodInvocation(p) => Some(Call::Method {
+            name: p.method_name.clone(),
+            input: p.function_input.value.clone(),
+            key: p.idempotency_key.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// The input and output schemas of `call` under `definition` (empty for
+/// plain components and unknown methods, whose calls fail anyway).
+pub(super) fn schemas(definition: Option<&AgentType>, call: &Call) -> (DataSchema, DataSchema) {
+    let empty = || DataSchema::Tuple(Vec::new());
+    match (definition, call) {
+        (Some(d), Call::Initialize { .. }) => (d.constructor.input_schema.clone(), empty()),
+        (Some(d), Call::Method { name, .. }) => d
+            .methods
+            .iter()
+            .find(|m| &m.name == name)
+            .map_or_else(|| (empty(), empty()), |m| (m.input_schema.clone(), m.output_schema.clone())),
+        _ => (empty(), empty()),
+    }
+}
+
+fn typed(value: DataValue, schema: DataSchema) -> TypedDataValue {
+    TypedDataValue { value, schema }
+}
+
+pub(super) fn started_entry(call: &Call, schema: DataSchema, timestamp: Datetime) -> OplogEntry {
+    let invocation = match call {
+        Call::Initialize { agent_type: _, input } => {
+            AgentInvocation::AgentInitialization(AgentInitializationParameters {
+                idempotency_key: String::new(),
+                constructor_parameters: typed(input.clone(), schema),
+                trace_id: String::new(),
+                trace_states: Vec::new(),
+                invocation_context: Vec::new(),
+            })
+        }
+        Call::Method { name, input, key } => AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
+            idempotency_key: key.clone(),
+            method_name: name.clone(),
+            function_input: typed(input.clone(), schema),
+            trace_id: String::new(),
+            trace_states: Vec::new(),
+            invocation_context: Vec::new(),
+        }),
+        Call::Process { key, .. } => {
+            AgentInvocation::ProcessOplogEntries(ProcessOplogEntriesParameters { idempotency_key: key.clone() })
+        }
+        Call::Export { function: name, input } => {
+            AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
+                idempotency_key: String::new(),
+                method_name: name.clone(),
+                function_input: typed(input.clone(), schema),
+                trace_id: String::new(),
+                trace_states: Vec::new(),
+                invocation_context: Vec::new(),
+            })
+        }
+    };
+    OplogEntry::AgentInvocationStarted(AgentInvocationStartedParameters { timestamp, invocation })
+}
+
+pub(super) fn finished_entry(result: &Answer, call: &Call, schema: DataSchema, timestamp: Datetime) -> OplogEntry {
+    if let Call::Process { .. } = call {
+        let error = result.as_ref().err().map(describe_agent_error);
+        return OplogEntry::AgentInvocationFinished(AgentInvocationFinishedParameters {
+            timestamp,
+            result: AgentInvocationResult::ProcessOplogEntries(FallibleResultParameters { error }),
+            consumed_fuel: 0,
+            component_revision: 0,
+        });
+    }
+    let (output, schema) = match result {
+        Ok(v) => (v.clone(), schema),
+        // Agent errors are recomputed on replay; the entry marks the end.
+        Err(_) => (DataValue::Tuple(vec![]), DataSchema::Tuple(vec![])),
+    };
+    OplogEntry::AgentInvocationFinished(AgentInvocationFinishedParameters {
+        timestamp,
+        result: AgentInvocationResult::AgentMethod(AgentInvocationOutputParameters { output: typed(output, schema) }),
+        consumed_fuel: 0,
+        component_revision: 0,
+    })
+}
+
+pub(super) fn same_result(a: &OplogEntry, b: &OplogEntry) -> bool {
+    match (a, b) {
+        (OplogEntry::AgentInvocationFinished(x), OplogEntry::AgentInvocationFinished(y)) => x.result == y.result,
+        _ => false,
+    }
+}
+
+pub(super) fn result_summary(entry: &OplogEntry) -> String {
+    match entry {
+        OplogEntry::AgentInvocationFinished(p) => match &p.result {
+            AgentInvocationResult::AgentMethod(o) => match values_of(&o.output.value) {
+                Ok(v) => format!("{v:?}"),
+                Err(_) => "an unreadable output".into(),
+            },
+            _ => "another kind of result".into(),
+        },
+        other => describe(other),
+    }
+}
+
+pub(super) fn create_entry(identity: &AgentIdentity, component: &LoadedComponent) -> OplogEntry {
+    OplogEntry::Create(CreateParameters {
+        timestamp: Journal::time_at(1),
+        agent_id: AgentId {
+            component_id: ComponentId { uuid: uuid_from_u128(identity.component_id) },
+            agent_id: identity.name.clone(),
+        },
+        agent_mode: AgentMode::Durable,
+        component_revision: 0,
+        env: Vec::new(),
+        created_by: AccountId { uuid: uuid_from_u128(0) },
+        environment_id: EnvironmentId { uuid: uuid_from_u128(0) },
+        parent: None,
+        component_size: component.inner.info.size as u64,
+        initial_total_linear_memory_size: 0,
+        initial_active_plugins: component.plugins().to_vec(),
+        local_agent_config: Vec::new(),
+        original_phantom_id: None,
+        instance_id: uuid_from_u128(0),
+    })
+}

@@ -1,0 +1,301 @@
+//! Running one invocation: its started entry, the guest call, its finished
+//! entry, and completing it by recovery when a crash interrupts it.
+
+use std::sync::Arc;
+
+use wasmtime::Store;
+
+use super::entries::{finished_entry, schemas, started_entry};
+use super::interrupts::{Stop, apply_limits};
+use super::{Agent, Live};
+use crate::bindings::exports::golem::api::oplog_processor::{AccountInfo, Guest as Processor};
+use crate::bindings::golem::agent::common::{AgentError, Principal};
+use crate::bindings::golem::api::host::{AgentMetadata, AgentStatus};
+use crate::bindings::golem::core::types::{AccountId, AgentId, DataSchema, DataValue, ValueAndType};
+use crate::data::{data_value, describe_agent_error, values_of};
+use crate::error::Error;
+use crate::host::HostState;
+use crate::ids::{AGENT_INTERFACE, PROCESSOR_INTERFACE, uuid_from_u128};
+use crate::journal::CrashPoint;
+use crate::oplog::RawOplogEntry;
+use crate::value::{Type, Value};
+
+/// What an agent answered to one invocation: its output or its own error.
+pub(crate) type Answer = Result<DataValue, AgentError>;
+
+/// What an invocation asked for.
+#[derive(Debug, Clone)]
+pub(crate) enum Call {
+    Initialize {
+        agent_type: String,
+        input: DataValue,
+    },
+    Method {
+        name: String,
+        input: DataValue,
+        /// The caller's idempotency key (empty when it gave none).
+        key: String,
+    },
+    /// An exported function of a plain component.
+    Export {
+        function: String,
+        input: DataValue,
+    },
+    /// A batch for an oplog-processor plugin.
+    Process {
+        key: String,
+        batch: Arc<ProcessBatch>,
+    },
+}
+
+impl Call {
+    /// The name of the invocation's root span.
+    fn span_name(&self) -> &str {
+        match self {
+            Call::Initialize { agent_type, .. } => agent_type,
+            Call::Method { name, .. } | Call::Export { function: name, .. } => name,
+            Call::Process { .. } => "process",
+        }
+    }
+}
+
+/// The arguments of one `golem:api/oplog-processor.process` call.
+#[derive(Debug)]
+pub(crate) struct ProcessBatch {
+    pub(crate) config: Vec<(String, String)>,
+    pub(crate) agent_id: AgentId,
+    pub(crate) metadata: AgentMetadata,
+    pub(crate) first_index: u64,
+    pub(crate) entries: Vec<RawOplogEntry>,
+}
+
+/// How a guest call ended.
+pub(super) enum Outcome {
+    Done(Answer),
+    /// A crash (or restart request) discarded the instance.
+    Crashed,
+}
+
+impl Agent {
+    /// Invoke a method with component-model arguments; returns its outputs.
+    pub fn invoke(&mut self, method: &str, args: &[Value]) -> Result<Vec<Value>, Error> {
+        let out = self.run(Call::Method { name: method.into(), input: data_value(args), key: String::new() })?;
+        values_of(&out)
+    }
+
+    /// Invoke a method with a raw `data-value` input.
+    pub fn invoke_data(&mut self, method: &str, input: DataValue) -> Result<DataValue, Error> {
+        self.run(Call::Method { name: method.into(), input, key: String::new() })
+    }
+
+    /// Call an exported function of a plain component: `name` for a function
+    /// exported by the world itself, `package:name/interface@version#name` for
+    /// one in an exported interface.
+    pub fn call(&mut self, function: &str, args: &[Value]) -> Result<Vec<Value>, Error> {
+        if !self.plain {
+            return Err(Error::MissingExport(format!("`{function}`: agents are called with `invoke`")));
+        }
+        let out = self.run(Call::Export { function: function.into(), input: data_value(args) })?;
+        values_of(&out)
+    }
+
+    /// Invoke a method on behalf of a caller that passes an idempotency key
+    /// (an RPC call): a key seen before gets the answer it got then, and the
+    /// method does not run again.
+    pub(crate) fn invoke_keyed(&mut self, method: &str, input: DataValue, key: String) -> Result<Answer, Error> {
+        if let Some(answer) = self.answered.get(&key) {
+            return Ok(answer.clone());
+        }
+        let answer = self.run_answer(Call::Method { name: method.into(), input, key: key.clone() })?;
+        self.answered.insert(key, answer.clone());
+        Ok(answer)
+    }
+
+    /// As a plugin worker, process entries `range` of `target`: the plugin's
+    /// own refusal is the inner error.
+    pub(crate) fn process_batch(
+        &mut self,
+        plugin: &crate::bindings::golem::api::oplog::PluginInstallationDescription,
+        target: &AgentId,
+        range: (u64, u64),
+        key: String,
+    ) -> Result<Result<(), String>, Error> {
+        let batch = self.habitat.batch(plugin, target, range).map_err(Error::Plugin)?;
+        let call = Call::Process { key, batch: Arc::new(batch) };
+        Ok(self.run_answer(call)?.map(|_| ()).map_err(|e| describe_agent_error(&e)))
+    }
+
+    /// Run `call`; the agent's own errors are `Error::Agent`.
+    fn run(&mut self, call: Call) -> Result<DataValue, Error> {
+        self.run_answer(call)?.map_err(|e| Error::Agent(describe_agent_error(&e)))
+    }
+
+    /// Run `call` and return what the agent answered, its own errors included.
+    pub(super) fn run_answer(&mut self, call: Call) -> Result<Answer, Error> {
+        if let Some(reason) = &self.failed {
+            return Err(Error::AgentFailed(reason.clone()));
+        }
+        self.apply_requests()?;
+        self.set_status(AgentStatus::Running);
+        let result = self.run_call(call);
+        self.set_status(if self.failed.is_some() { AgentStatus::Failed } else { AgentStatus::Idle });
+        if result.is_ok() {
+            let habitat = self.habitat.clone();
+            habitat.invocation_finished(self);
+        }
+        result
+    }
+
+    fn run_call(&mut self, call: Call) -> Result<Answer, Error> {
+        self.ensure_live()?;
+        let (input_schema, output_schema) = schemas(self.definition(), &call);
+        let journal = self.journal_mut();
+        let entry = started_entry(&call, input_schema, journal.now());
+        let started = match journal.append(entry) {
+            Ok(index) => index,
+            Err(e) => {
+                return match self.stopped(e) {
+                    // The started entry was the crash point: it was
+                    // persisted, so recovery runs the invocation.
+                    Stop::Lost => self.recover_invocation(self.oplog().last_index()),
+                    Stop::Failed(error) => Err(error),
+                };
+            }
+        };
+        self.begin_spans(started, &call);
+        match self.invoke_guest(&call)? {
+            Outcome::Done(result) => self.finish(started, result, &call, output_schema),
+            Outcome::Crashed => self.recover_invocation(started),
+        }
+    }
+
+    fn finish(&mut self, started: u64, result: Answer, call: &Call, schema: DataSchema) -> Result<Answer, Error> {
+        let journal = self.journal_mut();
+        let finished_index = journal.last_index() + 1;
+        let entry = finished_entry(&result, call, schema, journal.now());
+        let Err(e) = journal.append(entry) else { return Ok(result) };
+        let fired = self.crashes_fired.len();
+        match self.stopped(e) {
+            Stop::Lost => {
+                // A crash right after the end was persisted loses nothing; a
+                // crash raised earlier (pending) means the invocation must
+                // complete by recovery.
+                let at_end = self.crashes_fired.len() > fired
+                    && self.crashes_fired.last().map(|f| f.point) == Some(CrashPoint::AfterEntry(finished_index));
+                if at_end { Ok(result) } else { self.recover_invocation(started) }
+            }
+            Stop::Failed(error) => {
+                self.fail(&error);
+                Err(error)
+            }
+        }
+    }
+
+    pub(super) fn begin_spans(&mut self, started: u64, call: &Call) {
+        let seed = self.seed;
+        if let Some(live) = self.live_mut() {
+            live.store.data_mut().spans.begin_invocation(seed, started, call.span_name());
+        }
+    }
+
+    /// Call the guest for `call` on the live instance.
+    pub(super) fn invoke_guest(&mut self, call: &Call) -> Result<Outcome, Error> {
+        let Some(live) = self.live_mut() else {
+            return Err(Error::Guest("no instance runs the agent (the testkit lost it)".into()));
+        };
+        apply_limits(&mut live.store);
+        let principal = Principal::Anonymous;
+        let result = match (call, &live.guest) {
+            (Call::Initialize { agent_type, input }, Some(guest)) => guest
+                .call_initialize(&mut live.store, agent_type, input, &principal)
+                .map(|r| r.map(|()| DataValue::Tuple(vec![]))),
+            (Call::Method { name, input, .. }, Some(guest)) => {
+                guest.call_invoke(&mut live.store, name, input, &principal)
+            }
+            (Call::Export { function, input }, _) => call_export(live, function, input),
+            (Call::Process { batch, .. }, _) => match &live.processor {
+                Some(processor) => call_process(processor, &mut live.store, batch),
+                None => return Err(Error::MissingExport(format!("`{PROCESSOR_INTERFACE}`"))),
+            },
+            (_, None) => return Err(Error::MissingExport(format!("`{AGENT_INTERFACE}`"))),
+        };
+        match result {
+            Ok(answer) => Ok(Outcome::Done(answer)),
+            Err(e) => match self.stopped(e) {
+                Stop::Lost => Ok(Outcome::Crashed),
+                Stop::Failed(error) => {
+                    // Trying a new revision: a failure there fails the update, not the agent.
+                    if self.updating {
+                        self.discard_instance();
+                    } else {
+                        self.fail(&error);
+                    }
+                    Err(error)
+                }
+            },
+        }
+    }
+}
+
+/// Call an exported function dynamically. Argument mismatches are the
+/// caller's error (`invalid-input`), not a trap.
+fn call_export(live: &mut Live, function: &str, input: &DataValue) -> wasmtime::Result<Answer> {
+    let args = match values_of(input) {
+        Ok(args) => args,
+        Err(e) => return Ok(Err(AgentError::InvalidInput(e.to_string()))),
+    };
+    let component = live.instance.instance_pre(&live.store).component().clone();
+    let index = match function.split_once('#') {
+        Some((iface, name)) => {
+            component.get_export_index(None, iface).and_then(|i| component.get_export_index(Some(&i), name))
+        }
+        None => component.get_export_index(None, function),
+    };
+    let Some(func) = index.and_then(|i| live.instance.get_func(&mut live.store, i)) else {
+        return Ok(Err(AgentError::InvalidMethod(format!("the component exports no function `{function}`"))));
+    };
+    let ty = func.ty(&live.store);
+    let param_types: Vec<_> = ty.params().map(|(name, t)| (name.to_string(), t)).collect();
+    if param_types.len() != args.len() {
+        return Ok(Err(AgentError::InvalidInput(format!(
+            "`{function}` takes {} argument(s), got {}",
+            param_types.len(),
+            args.len()
+        ))));
+    }
+    let mut params = Vec::with_capacity(args.len());
+    for ((name, t), v) in param_types.iter().zip(&args) {
+        match crate::dynamic::to_val(v, t, name) {
+            Ok(val) => params.push(val),
+            Err(e) => return Ok(Err(AgentError::InvalidInput(e))),
+        }
+    }
+    let result_types: Vec<_> = ty.results().collect();
+    let mut results = vec![wasmtime::component::Val::Bool(false); result_types.len()];
+    func.call(&mut live.store, &params, &mut results)?;
+    let values = results
+        .iter()
+        .zip(&result_types)
+        .map(|(v, t)| crate::dynamic::from_val(v, t))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| wasmtime::format_err!("`{function}` returned {e}"))?;
+    Ok(Ok(data_value(&values)))
+}
+
+/// Run a batch through a plugin's `process`; its refusal is the answer's error.
+fn call_process(processor: &Processor, store: &mut Store<HostState>, batch: &ProcessBatch) -> wasmtime::Result<Answer> {
+    let account = AccountInfo { account_id: AccountId { uuid: uuid_from_u128(0) } };
+    let outcome = processor.call_process(
+        store,
+        account,
+        &batch.config,
+        batch.agent_id.component_id,
+        &batch.agent_id,
+        &batch.metadata,
+        batch.first_index,
+        &batch.entries,
+    )?;
+    Ok(outcome.map(|()| DataValue::Tuple(Vec::new())).map_err(|message| {
+        AgentError::CustomError(ValueAndType { value: Value::String(message).to_wit(), typ: Type::String.to_wit() })
+    }))
+}
