@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::sync::lock;
 use std::time::Duration;
 
 use wasmtime::component::Component;
@@ -71,10 +73,4 @@ fn content_key(bytes: &[u8]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
     h.finish()
-}
-
-/// Lock a mutex, recovering it if a panicking thread poisoned it: the data
-/// behind the testkit's locks is never left half-updated.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

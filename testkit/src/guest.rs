@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
-use crate::engine::lock;
+use crate::sync::lock;
 
 /// The target guests are built for.
 pub const GUEST_TARGET: &str = "wasm32-wasip2";

@@ -29,8 +29,8 @@
 //!
 //! | layer | modules | what lives there |
 //! | --- | --- | --- |
-//! | 1. foundations | `bindings`, `value`, `wave`, `dynamic`, `oplog`, `wit`, `compat`, `inspect`, `guest`, `engine`, `recording`, `ids`, `data`, `error` | generated bindings and the host's resource types; values and their text form; oplogs and their files; WIT and component inspection; guest builds; the wasmtime engine; names, ids and data values; the error type |
-//! | 2. journal | `journal` | one instance's replay cursor, appends, crash points, [`Interrupt`](journal)s, typed journaled calls |
+//! | 1. foundations | `bindings`, `value`, `wave`, `dynamic`, `oplog`, `wit`, `compat`, `inspect`, `guest`, `engine`, `sync`, `recording`, `ids`, `data`, `error` | generated bindings and the host's resource types; values and their text form; oplogs and their files; WIT and component inspection; guest builds; the wasmtime engine; names, ids and data values; the error type |
+//! | 2. journal | `journal` | one instance's replay cursor, appends, crash points, the `Interrupt`s host functions raise, typed journaled calls |
 //! | 3. host | `host` | the Golem host interfaces over a `HostState`; the shared stores (`World`); other agents only through the `AgentDirectory` trait |
 //! | 4. runtime | `runtime` | agents: instances, invocations, recovery, executor entries, handles; the environment only through the `Habitat` trait |
 //! | 5. environment | `environment`, `plugins`, `verify` | environments and their one registry of agents (implementing `Habitat` and `AgentDirectory`), the plugin host (told of finished invocations through `Habitat`), crash verification |
@@ -56,6 +56,7 @@ pub mod oplog;
 pub mod plugins;
 pub mod recording;
 mod runtime;
+mod sync;
 pub mod value;
 pub mod verify;
 pub mod wave;

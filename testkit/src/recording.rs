@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 
-use crate::engine::lock;
+use crate::sync::lock;
 
 /// The header an idempotency key is sent in.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";

@@ -20,6 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "inspect",
             "guest",
             "engine",
+            "sync",
             "recording",
             "ids",
             "data",

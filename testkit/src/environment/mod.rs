@@ -19,7 +19,7 @@ use wasmtime::component::Linker;
 
 use crate::bindings::golem::agent::common::AgentError;
 pub use crate::bindings::golem::agent::common::AgentType;
-use crate::engine::{engine, lock};
+use crate::engine::engine;
 use crate::error::{Error, chain};
 use crate::host::registry::AgentRecord;
 use crate::host::{self, BlobWrite, HostState, InitialData, KvWrite, Limits, World};
@@ -27,6 +27,7 @@ use crate::journal::CrashPoint;
 use crate::plugins::PluginHost;
 use crate::recording::RecordingService;
 use crate::runtime::{Agent, AgentHandle, LoadedComponent, NewAgent};
+use crate::sync::lock;
 use crate::value::Value;
 pub use loading::CommandOutcome;
 use registry::{Registry, Unavailable};

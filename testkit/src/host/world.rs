@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::blobstore::BlobStore;
 use super::keyvalue::KvStore;
-use crate::engine::lock;
+use crate::sync::lock;
 
 /// Resource limits applied to every instance of an environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,10 +2,10 @@
 //! recorded entries back when replaying, and fires injected crashes.
 //!
 //! - [`Journal`]: the replay cursor over an oplog, appends and crash points.
-//! - [`typed`]: journaled host calls, converted through [`Journaled`].
-//! - [`interrupt`]: crash points and the [`Interrupt`]s host functions raise.
-//! - [`entries`]: what replay matches.
-//! - [`seed`]: deterministic randomness.
+//! - `typed`: journaled host calls, converted through [`Journaled`].
+//! - `interrupt`: crash points and the [`Interrupt`]s host functions raise.
+//! - `entries`: what replay matches.
+//! - `seed`: deterministic randomness.
 
 mod entries;
 mod interrupt;

@@ -146,7 +146,7 @@ fn ready_worker(
     let shared = env.shared();
     let grant = key(&plugin.environment_plugin_grant_id);
     let starting = shared.plugins().starting.clone();
-    let _one_start_at_a_time = crate::engine::lock(&starting);
+    let _one_start_at_a_time = crate::sync::lock(&starting);
     let (slot_index, slot) = {
         let host = shared.plugins();
         // A removed plugin is served no more.

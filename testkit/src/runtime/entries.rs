@@ -2,7 +2,7 @@
 //! finish), and reading invocations back from them.
 
 use super::LoadedComponent;
-use super::invocation::{Answer, Call};
+use super::call::{Answer, Call};
 use crate::bindings::golem::agent::common::AgentType;
 use crate::bindings::golem::api::host::EnvironmentId;
 use crate::bindings::golem::api::oplog::{

@@ -43,7 +43,7 @@ impl AgentHandle {
     /// holds the guard, RPC calls to the agent fail as busy (rather than wait
     /// for a guard the calling test will not release).
     pub fn lock(&self) -> MutexGuard<'_, Agent> {
-        crate::engine::lock(&self.agent)
+        crate::sync::lock(&self.agent)
     }
 
     /// The agent, unless something else is using it right now.

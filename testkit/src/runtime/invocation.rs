@@ -5,69 +5,20 @@ use std::sync::Arc;
 
 use wasmtime::Store;
 
+use super::call::{Answer, Call, ProcessBatch};
 use super::entries::{finished_entry, schemas, started_entry};
 use super::interrupts::{Stop, apply_limits};
 use super::{Agent, Live};
 use crate::bindings::exports::golem::api::oplog_processor::{AccountInfo, Guest as Processor};
 use crate::bindings::golem::agent::common::{AgentError, Principal};
-use crate::bindings::golem::api::host::{AgentMetadata, AgentStatus};
+use crate::bindings::golem::api::host::AgentStatus;
 use crate::bindings::golem::core::types::{AccountId, AgentId, DataSchema, DataValue, ValueAndType};
 use crate::data::{data_value, describe_agent_error, values_of};
 use crate::error::Error;
 use crate::host::HostState;
 use crate::ids::{AGENT_INTERFACE, PROCESSOR_INTERFACE, uuid_from_u128};
 use crate::journal::CrashPoint;
-use crate::oplog::RawOplogEntry;
 use crate::value::{Type, Value};
-
-/// What an agent answered to one invocation: its output or its own error.
-pub(crate) type Answer = Result<DataValue, AgentError>;
-
-/// What an invocation asked for.
-#[derive(Debug, Clone)]
-pub(crate) enum Call {
-    Initialize {
-        agent_type: String,
-        input: DataValue,
-    },
-    Method {
-        name: String,
-        input: DataValue,
-        /// The caller's idempotency key (empty when it gave none).
-        key: String,
-    },
-    /// An exported function of a plain component.
-    Export {
-        function: String,
-        input: DataValue,
-    },
-    /// A batch for an oplog-processor plugin.
-    Process {
-        key: String,
-        batch: Arc<ProcessBatch>,
-    },
-}
-
-impl Call {
-    /// The name of the invocation's root span.
-    fn span_name(&self) -> &str {
-        match self {
-            Call::Initialize { agent_type, .. } => agent_type,
-            Call::Method { name, .. } | Call::Export { function: name, .. } => name,
-            Call::Process { .. } => "process",
-        }
-    }
-}
-
-/// The arguments of one `golem:api/oplog-processor.process` call.
-#[derive(Debug)]
-pub(crate) struct ProcessBatch {
-    pub(crate) config: Vec<(String, String)>,
-    pub(crate) agent_id: AgentId,
-    pub(crate) metadata: AgentMetadata,
-    pub(crate) first_index: u64,
-    pub(crate) entries: Vec<RawOplogEntry>,
-}
 
 /// How a guest call ended.
 pub(super) enum Outcome {

@@ -4,6 +4,7 @@
 //!
 //! - [`Agent`] (here): identity, the instance or the journal it left, and
 //!   what tests read (oplog, host calls, logs, crashes).
+//! - `call`: what an invocation asks for, and the answer.
 //! - `invocation`: one invocation, start to finish.
 //! - `recovery`: a fresh instance replaying the oplog.
 //! - `interrupts`: the one place a stopped guest call is handled.
@@ -13,6 +14,7 @@
 //! - `habitat`: what the runtime needs of its environment.
 
 mod admin;
+mod call;
 mod component;
 mod entries;
 mod habitat;
@@ -27,15 +29,15 @@ use std::sync::Arc;
 use wasmtime::Store;
 
 pub(crate) use admin::active_plugins;
+pub(crate) use call::{Answer, ProcessBatch};
 pub(crate) use component::ComponentInner;
 pub use component::LoadedComponent;
 pub(crate) use habitat::Habitat;
 pub use handle::AgentHandle;
 pub(crate) use interrupts::{apply_limits, classify_trap};
-pub(crate) use invocation::{Answer, ProcessBatch};
 
+use self::call::Call;
 use self::entries::create_entry;
-use self::invocation::Call;
 use crate::bindings::exports::golem::agent::guest::Guest;
 use crate::bindings::exports::golem::api::oplog_processor::Guest as Processor;
 use crate::bindings::golem::agent::common::{AgentError, AgentType};

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use wasmtime::Store;
 
+use super::call::{Answer, Call};
 use super::entries::{call_of, finished_entry, result_summary, same_result, schemas};
 use super::interrupts::{Stop, apply_limits, classify_trap};
-use super::invocation::{Answer, Call, Outcome};
+use super::invocation::Outcome;
 use super::{Agent, Instance, Live};
 use crate::bindings::golem::api::oplog::AgentInvocation;
 use crate::error::{CorruptEntry, Divergence, Error, chain};
