@@ -394,8 +394,16 @@ impl<T, C: Codec<T>> TypedBucket<T, C> {
 
     /// Read the value under `key` (or `None`), change it with `f`, store the
     /// result, and return it.
+    ///
+    /// The read is committed to the oplog before the write: Golem buffers
+    /// reads, and a crash after the write but before its commit would
+    /// otherwise lose the read, run it again, see the value already changed
+    /// and change it twice. Committed, the read is replayed and the write
+    /// repeated identically.
     pub fn update(&self, key: &str, f: impl FnOnce(Option<T>) -> T) -> Result<T, KvError> {
-        let value = f(self.get(key)?);
+        let current = self.get(key)?;
+        crate::guards::commit_oplog(1);
+        let value = f(current);
         self.set(key, &value)?;
         Ok(value)
     }

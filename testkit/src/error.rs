@@ -61,6 +61,9 @@ pub enum Error {
     /// A revert that cannot be applied (an index outside the oplog, more
     /// invocations than the agent has).
     Revert(String),
+    /// Recovery found a state a Golem executor cannot continue from (a
+    /// remote write interrupted with idempotence off); the agent failed.
+    Unrecoverable(String),
     /// Recovery kept crashing.
     RecoveryLoop {
         /// How many recoveries were attempted.
@@ -107,6 +110,7 @@ impl fmt::Display for Error {
             Error::UnknownAgentType { name, known } => {
                 write!(f, "the component has no agent type `{name}`; it defines: {known}")
             }
+            Error::Unrecoverable(e) => write!(f, "recovery cannot continue, as on Golem: {e}"),
             Error::RecoveryLoop { attempts } => write!(f, "recovery crashed {attempts} times in a row; giving up"),
             Error::Plugin(e) => write!(f, "plugin: {e}"),
             Error::Setup(e) => write!(f, "setting up the testkit failed: {e}"),

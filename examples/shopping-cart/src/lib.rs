@@ -153,6 +153,9 @@ impl ShoppingCart {
     /// Remove the line of `sku`; whether there was one.
     pub fn remove_item(&mut self, sku: String) -> Result<bool, String> {
         let Some(mut cart) = self.carts.get(&self.user).map_err(text)? else { return Ok(false) };
+        // Commit the read before writing: a crash between the write and its
+        // commit would otherwise run the read again and find the line gone.
+        reprise::guards::commit_oplog(1);
         let before = cart.lines.len();
         cart.lines.retain(|l| l.sku != sku);
         self.carts.set(&self.user, &cart).map_err(text)?;

@@ -31,7 +31,7 @@ struct Datetime {
 journaled_record!(Datetime { seconds: "seconds", nanoseconds: "nanoseconds" });
 
 impl HostState {
-    fn journaled_u64(&mut self, function: &str, produce: impl FnOnce(&Journal) -> u64) -> wasmtime::Result<u64> {
+    fn journaled_u64(&mut self, function: &str, produce: impl FnOnce(&mut Journal) -> u64) -> wasmtime::Result<u64> {
         self.journal.call(function, WrappedFunctionType::ReadLocal, &(), |j| produce(j))
     }
 
@@ -41,7 +41,7 @@ impl HostState {
                 "{function}: asked for {len} bytes, more than the {MAX_RANDOM_BYTES} allowed"
             ));
         }
-        self.journal.call(function, WrappedFunctionType::ReadLocal, &len, |j| j.random_bytes(len as usize))
+        self.journal.call(function, WrappedFunctionType::ReadLocal, &len, |j| j.world_bytes(len as usize))
     }
 }
 
@@ -49,7 +49,7 @@ impl wall_clock::Host for HostState {
     fn now(&mut self) -> wasmtime::Result<wall_clock::Datetime> {
         const NOW: &str = "wasi:clocks/wall-clock::now";
         let now = self.journal.call(NOW, WrappedFunctionType::ReadLocal, &(), |j| {
-            let now = j.guest_time(j.draw_count(NOW));
+            let now = j.world_time(j.draw_count(NOW));
             Datetime { seconds: now.seconds, nanoseconds: now.nanoseconds }
         })?;
         Ok(wall_clock::Datetime { seconds: now.seconds, nanoseconds: now.nanoseconds })
@@ -64,7 +64,11 @@ impl monotonic_clock::Host for HostState {
     fn now(&mut self) -> wasmtime::Result<u64> {
         const NOW: &str = "wasi:clocks/monotonic-clock::now";
         // Nanoseconds since the virtual epoch; 1 ms per read.
-        self.journaled_u64(NOW, |j| j.draw_count(NOW).saturating_mul(1_000_000))
+        self.journaled_u64(NOW, |j| {
+            let t = j.world_time(j.draw_count(NOW));
+            t.seconds.saturating_sub(Journal::time_at(0).seconds).saturating_mul(1_000_000_000)
+                + u64::from(t.nanoseconds)
+        })
     }
 
     fn resolution(&mut self) -> wasmtime::Result<u64> {
@@ -90,7 +94,7 @@ impl random::Host for HostState {
     }
 
     fn get_random_u64(&mut self) -> wasmtime::Result<u64> {
-        self.journaled_u64("wasi:random/random::get-random-u64", |j| j.random_u64(0))
+        self.journaled_u64("wasi:random/random::get-random-u64", |j| j.world_u64(0))
     }
 }
 
@@ -100,14 +104,14 @@ impl insecure::Host for HostState {
     }
 
     fn get_insecure_random_u64(&mut self) -> wasmtime::Result<u64> {
-        self.journaled_u64("wasi:random/insecure::get-insecure-random-u64", |j| j.random_u64(0))
+        self.journaled_u64("wasi:random/insecure::get-insecure-random-u64", |j| j.world_u64(0))
     }
 }
 
 impl insecure_seed::Host for HostState {
     fn insecure_seed(&mut self) -> wasmtime::Result<(u64, u64)> {
         self.journal.call("wasi:random/insecure-seed::insecure-seed", WrappedFunctionType::ReadLocal, &(), |j| {
-            (j.random_u64(1), j.random_u64(2))
+            (j.world_u64(1), j.world_u64(2))
         })
     }
 }

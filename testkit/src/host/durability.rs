@@ -19,17 +19,27 @@ impl Host for HostState {
 
     fn begin_durable_function(&mut self, function_type: DurableFunctionType) -> wasmtime::Result<u64> {
         self.journal.in_remote_write = is_remote_write(&function_type);
+        if self.journal.brackets(&function_type) {
+            return self.journal.begin_remote_write();
+        }
         Ok(self.journal.last_index())
     }
 
     fn end_durable_function(
         &mut self,
-        _function_type: DurableFunctionType,
-        _begin_index: u64,
-        _forced_commit: bool,
+        function_type: DurableFunctionType,
+        begin_index: u64,
+        forced_commit: bool,
     ) -> wasmtime::Result<()> {
         self.journal.observed = None;
         self.journal.in_remote_write = false;
+        if self.journal.brackets(&function_type) {
+            self.journal.end_remote_write(begin_index)?;
+        }
+        // Golem commits at the end of remote writes, and when asked to.
+        if self.journal.is_live() && (is_remote_write(&function_type) || forced_commit) {
+            self.journal.commit()?;
+        }
         Ok(())
     }
 

@@ -87,7 +87,11 @@ impl Host for HostState {
     }
 
     fn oplog_commit(&mut self, _replicas: u8) -> wasmtime::Result<()> {
-        Ok(()) // every append is already durable in the testkit
+        // One replica: committing is all there is to wait for.
+        if self.journal.is_live() {
+            self.journal.commit()?;
+        }
+        Ok(())
     }
 
     fn mark_begin_operation(&mut self) -> wasmtime::Result<OplogIndex> {
@@ -153,7 +157,8 @@ impl Host for HostState {
     }
 
     fn generate_idempotency_key(&mut self) -> wasmtime::Result<Uuid> {
-        self.journal.call("golem:api/host::generate-idempotency-key", WrappedFunctionType::ReadLocal, &(), |j| {
+        // Write-remote, as Golem records it (golem/v1x.rs): committed at once.
+        self.journal.call("golem:api/host::generate-idempotency-key", WrappedFunctionType::WriteRemote, &(), |j| {
             // A version-4 UUID from the agent's deterministic randomness.
             let mut high = j.random_u64(1);
             let mut low = j.random_u64(2);

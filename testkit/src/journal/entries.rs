@@ -36,3 +36,34 @@ pub(crate) fn strict_kind(entry: &OplogEntry) -> Option<Strict> {
         _ => return None,
     })
 }
+
+/// Whether a Golem executor commits the oplog as it adds `entry`
+/// (`add_and_commit_oplog` and `add` followed by `commit(Always)` in
+/// golem-worker-executor/src/durable_host/mod.rs, golem/v1x.rs and
+/// worker/mod.rs at v1.5.9). Host calls, logs, spans, atomic-region markers
+/// and end-remote-write are buffered.
+pub(crate) fn commits_at_once(entry: &OplogEntry) -> bool {
+    use OplogEntry as E;
+    matches!(
+        entry,
+        E::Create(_)
+            | E::AgentInvocationStarted(_)
+            | E::AgentInvocationFinished(_)
+            | E::Error(_)
+            | E::Interrupted(_)
+            | E::Exited(_)
+            | E::Suspend(_)
+            | E::BeginRemoteWrite(_)
+            | E::Jump(_)
+            | E::ChangePersistenceLevel(_)
+            | E::PendingUpdate(_)
+            | E::SuccessfulUpdate(_)
+            | E::FailedUpdate(_)
+            | E::Revert(_)
+            // Not read from Golem (plugin bookkeeping is the testkit's own):
+            // committed, so plugin delivery stays exactly-once.
+            | E::ActivatePlugin(_)
+            | E::DeactivatePlugin(_)
+            | E::OplogProcessorCheckpoint(_)
+    )
+}

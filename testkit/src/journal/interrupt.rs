@@ -50,6 +50,9 @@ pub(crate) enum Interrupt {
     Divergence(Divergence),
     /// A recorded entry could not be turned back into a result.
     Corrupt(CorruptEntry),
+    /// Recovery found something a Golem executor cannot continue from (a
+    /// remote write interrupted with idempotence off): the agent fails.
+    Unrecoverable(String),
 }
 
 impl Interrupt {
@@ -83,6 +86,7 @@ impl fmt::Display for Interrupt {
             Interrupt::Restart => f.write_str("the agent moved its oplog position and restarts from there"),
             Interrupt::Divergence(d) => d.fmt(f),
             Interrupt::Corrupt(c) => c.fmt(f),
+            Interrupt::Unrecoverable(reason) => f.write_str(reason),
         }
     }
 }

@@ -12,6 +12,7 @@ mod interrupt;
 mod seed;
 mod typed;
 
+use entries::commits_at_once;
 pub(crate) use entries::{Strict, strict_kind};
 pub(crate) use interrupt::Interrupt;
 pub use interrupt::{CrashPoint, FiredCrash};
@@ -21,7 +22,7 @@ pub(crate) use typed::{Journaled, Json, journal_type_of, journaled_record};
 
 use crate::bindings::golem::api::host::PersistenceLevel;
 use crate::bindings::golem::api::oplog::{
-    HostCallParameters, JumpParameters, OplogRegion, Timestamp, WrappedFunctionType,
+    EndRemoteWriteParameters, HostCallParameters, JumpParameters, OplogRegion, Timestamp, WrappedFunctionType,
 };
 use crate::bindings::golem::core::types::ValueAndType;
 use crate::bindings::wasi::clocks::wall_clock::Datetime;
@@ -32,6 +33,20 @@ use crate::value::Value;
 /// Virtual time of the entry with index 0; each later index is 1 ms after
 /// the previous one, so timestamps do not depend on the machine or on crashes.
 const EPOCH_SECONDS: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+/// How far the virtual clock moves on with each recovery of an agent.
+const CLOCK_STEP_PER_RECOVERY_SECONDS: u64 = 3600;
+
+/// Buffered entries a Golem executor commits at the latest
+/// (`oplog.max_operations_before_commit`, and `..._ephemeral` under
+/// persist-nothing, in golem-worker-executor/config/worker-executor.toml).
+const MAX_UNCOMMITTED: usize = 128;
+const MAX_UNCOMMITTED_PERSIST_NOTHING: usize = 1024;
+
+/// What Golem reports when recovery finds a remote write begun with
+/// idempotence off and never ended (golem-worker-executor/src/durable_host/mod.rs).
+pub(crate) const NON_IDEMPOTENT_WRITE_LOST: &str =
+    "Non-idempotent remote write operation was not completed, cannot retry";
 
 /// One host call an agent made, for assertions.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +95,11 @@ pub(crate) struct Journal {
     draws: std::collections::BTreeMap<String, u64>,
     /// Seed material of the call being made (function and its count).
     current: u64,
+    /// Recoveries of the agent before this instance (0 for its first).
+    attempt: u64,
+    /// Values this instance drew from the world after a recovery (clock
+    /// readings, random numbers): they differ from a crash-free run's.
+    pub(crate) fresh_draws: u64,
 }
 
 impl Journal {
@@ -102,6 +122,8 @@ impl Journal {
             pending: None,
             draws: Default::default(),
             current: 0,
+            attempt: 0,
+            fresh_draws: 0,
         };
         journal.collect_jumps();
         journal
@@ -152,12 +174,6 @@ impl Journal {
     /// How often `function` has been called so far (including the current call).
     pub(crate) fn draw_count(&self, function: &str) -> u64 {
         self.draws.get(function).copied().unwrap_or(0)
-    }
-
-    /// Virtual time as the guest sees it in the current call: the N-th read of
-    /// a clock is N milliseconds after the virtual epoch.
-    pub(crate) fn guest_time(&self, n: u64) -> Datetime {
-        Self::time_at(n)
     }
 
     pub(crate) fn timestamp(&self) -> Timestamp {
@@ -261,7 +277,8 @@ impl Journal {
         }
     }
 
-    /// Persist an entry; fires a crash scheduled at its index.
+    /// Add an entry, committing the oplog where a Golem executor commits;
+    /// fires a crash scheduled at its index.
     pub(crate) fn append(&mut self, entry: OplogEntry) -> wasmtime::Result<u64> {
         self.raise_pending()?;
         let index = self.last_index() + 1;
@@ -272,18 +289,89 @@ impl Journal {
             let point = CrashPoint::BeforePersist(index);
             return Err(Interrupt::Crash(FiredCrash { point, in_effect_window: true }).raise());
         }
-        self.oplog.append(entry).map_err(wasmtime::Error::new)?;
+        // A remote write's entry is committed with it: Golem commits when
+        // the durable function ends, right after adding the entry, and the
+        // window before is the before-persist crash point.
+        let commit = commits_at_once(&entry)
+            || matches!(&entry, OplogEntry::HostCall(p) if crate::oplog::is_remote_write(&p.durable_function_type));
+        self.oplog.append_buffered(entry);
+        let limit = match self.persistence {
+            PersistenceLevel::PersistNothing => MAX_UNCOMMITTED_PERSIST_NOTHING,
+            _ => MAX_UNCOMMITTED,
+        };
+        if commit || self.oplog.uncommitted() > limit {
+            self.commit()?;
+        }
         // Entries this instance writes are never replayed by it.
         self.replay_end = self.oplog.entries().len();
         self.cursor = self.replay_end;
         if let Some(i) = self.crashes.iter().position(|c| *c == CrashPoint::AfterEntry(index)) {
             self.crashes.remove(i);
             let point = CrashPoint::AfterEntry(index);
-            // Inside an unfinished atomic region, recovery re-runs the region.
-            let in_effect_window = self.in_remote_write || !self.open_regions.is_empty();
+            // Inside an unfinished atomic region, recovery re-runs the region;
+            // a lost remote write is retried, and so is a region whose end
+            // was lost.
+            let in_effect_window = self.in_remote_write || !self.open_regions.is_empty() || self.loses_effects();
             return Err(Interrupt::Crash(FiredCrash { point, in_effect_window }).raise());
         }
         Ok(index)
+    }
+
+    /// Commit the oplog: everything added so far survives a crash.
+    pub(crate) fn commit(&mut self) -> wasmtime::Result<()> {
+        self.oplog.commit().map_err(wasmtime::Error::new)
+    }
+
+    /// Whether a crash now would make recovery perform a side effect again:
+    /// the entries it would lose hold a performed remote write, or the end
+    /// of an atomic region (the region then runs again from its start).
+    fn loses_effects(&self) -> bool {
+        let committed = usize::try_from(self.oplog.committed_index()).unwrap_or(usize::MAX);
+        self.oplog.entries().get(committed..).unwrap_or_default().iter().any(|e| match e {
+            OplogEntry::HostCall(p) => crate::oplog::is_remote_write(&p.durable_function_type),
+            OplogEntry::EndAtomicRegion(_) => true,
+            _ => false,
+        })
+    }
+
+    /// Whether a Golem executor brackets a durable call of `function_type`
+    /// with begin/end-remote-write entries: write-remote with idempotence
+    /// off, and write-remote-batched without a begin index (HTTP).
+    pub(crate) fn brackets(&self, function_type: &WrappedFunctionType) -> bool {
+        (matches!(function_type, WrappedFunctionType::WriteRemote) && !self.idempotent)
+            || matches!(function_type, WrappedFunctionType::WriteRemoteBatched(None))
+    }
+
+    /// Begin a bracketed remote write: live, a committed
+    /// `begin-remote-write` entry; replaying, the recorded one, which must
+    /// have been ended (a write interrupted with idempotence off cannot be
+    /// retried). Returns the begin index.
+    pub(crate) fn begin_remote_write(&mut self) -> wasmtime::Result<u64> {
+        if self.is_live() {
+            let timestamp = self.timestamp();
+            return self.append(OplogEntry::BeginRemoteWrite(timestamp));
+        }
+        let (index, _) = self.replay(Strict::BeginRemoteWrite, || "began a remote write".into())?;
+        let ended = self.oplog.entries()[..self.replay_end]
+            .iter()
+            .any(|e| matches!(e, OplogEntry::EndRemoteWrite(p) if p.begin_index == index));
+        if !ended {
+            return Err(Interrupt::Unrecoverable(NON_IDEMPOTENT_WRITE_LOST.into()).raise());
+        }
+        Ok(index)
+    }
+
+    /// End the bracketed remote write begun at `begin` (`end-remote-write`,
+    /// buffered: the commit after the call persists it).
+    pub(crate) fn end_remote_write(&mut self, begin: u64) -> wasmtime::Result<()> {
+        if self.is_live() {
+            let entry =
+                OplogEntry::EndRemoteWrite(EndRemoteWriteParameters { timestamp: self.now(), begin_index: begin });
+            self.append(entry).map(|_| ())
+        } else {
+            let what = format!("ended the remote write begun at {begin}");
+            self.replay(Strict::EndRemoteWrite, || what).map(|_| ())
+        }
     }
 
     /// Record a guest-supplied durable function invocation (live only).
@@ -311,21 +399,54 @@ impl Journal {
         self.append(entry).map(|_| ())
     }
 
-    /// Deterministic pseudo-random 64-bit word for the current call.
-    pub(crate) fn random_u64(&self, salt: u64) -> u64 {
-        splitmix64(self.seed ^ self.current ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    /// Make this instance attempt number `attempt` of its agent: after a
+    /// recovery, the world gives new values (see [`Journal::world_u64`]).
+    pub(crate) fn set_attempt(&mut self, attempt: u64) {
+        self.attempt = attempt;
     }
 
-    /// Deterministic pseudo-random bytes for the current call.
-    pub(crate) fn random_bytes(&self, len: usize) -> Vec<u8> {
+    /// A random value the world gives the current call: as in a crash-free
+    /// run on an agent's first instance; after a recovery, another value
+    /// (drawn from the seed and the attempt, so the run stays reproducible),
+    /// as a Golem executor draws afresh for calls it executes again.
+    pub(crate) fn world_u64(&mut self, salt: u64) -> u64 {
+        if self.attempt == 0 {
+            return self.random_u64(salt);
+        }
+        self.fresh_draws += 1;
+        splitmix64(self.random_u64(salt) ^ self.attempt.wrapping_mul(0xd605_bbb5_8c8a_bbb1))
+    }
+
+    /// [`Journal::world_u64`] as bytes.
+    pub(crate) fn world_bytes(&mut self, len: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(len);
         let mut salt = 0;
         while out.len() < len {
-            out.extend_from_slice(&self.random_u64(salt).to_le_bytes());
+            out.extend_from_slice(&self.world_u64(salt).to_le_bytes());
             salt += 1;
         }
         out.truncate(len);
         out
+    }
+
+    /// The time the world gives the current call, the `n`-th read of a
+    /// clock: 1 ms per read from the virtual epoch on an agent's first
+    /// instance; after a recovery the clock has moved on, by an hour per
+    /// recovery, so it never goes back.
+    pub(crate) fn world_time(&mut self, n: u64) -> Datetime {
+        let time = Self::time_at(n);
+        if self.attempt == 0 {
+            return time;
+        }
+        self.fresh_draws += 1;
+        Datetime { seconds: time.seconds + self.attempt * CLOCK_STEP_PER_RECOVERY_SECONDS, ..time }
+    }
+
+    /// Deterministic pseudo-random 64-bit word for the current call, the
+    /// same in every attempt (idempotency keys, span ids: Golem derives them
+    /// from the oplog position, so they survive a crash).
+    pub(crate) fn random_u64(&self, salt: u64) -> u64 {
+        splitmix64(self.seed ^ self.current ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15))
     }
 
     /// Skip an unfinished atomic region at the end of the oplog, so that

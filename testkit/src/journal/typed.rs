@@ -8,7 +8,7 @@ use crate::bindings::golem::api::host::PersistenceLevel;
 use crate::bindings::golem::api::oplog::{HostCallParameters, WrappedFunctionType};
 use crate::error::{CorruptEntry, Divergence};
 use crate::oplog::OplogEntry;
-use crate::oplog::describe;
+use crate::oplog::{describe, is_remote_write};
 use crate::value::{Type, Value, value_and_type};
 
 use super::interrupt::Interrupt;
@@ -58,7 +58,9 @@ impl Journal {
         if matches!(self.persistence, PersistenceLevel::PersistNothing) {
             return Ok(run(self));
         }
+        let bracketed = self.brackets(&function_type);
         if !self.is_live() {
+            let begin = if bracketed { Some(self.begin_remote_write()?) } else { None };
             let (response, result) = self.replay_response::<Resp>(function)?;
             self.calls.push(HostCall {
                 function: function.into(),
@@ -66,8 +68,12 @@ impl Journal {
                 response,
                 replayed: true,
             });
+            if let Some(begin) = begin {
+                self.end_remote_write(begin)?;
+            }
             return Ok(result);
         }
+        let begin = if bracketed { Some(self.begin_remote_write()?) } else { None };
         let result = run(self);
         let (request, response) = (request.to_value(), result.to_value());
         let entry = OplogEntry::HostCall(HostCallParameters {
@@ -79,6 +85,13 @@ impl Journal {
         });
         self.calls.push(HostCall { function: function.into(), request, response, replayed: false });
         self.append(entry)?;
+        if let Some(begin) = begin {
+            self.end_remote_write(begin)?;
+        }
+        // Golem commits at the end of every durable function with a remote side effect.
+        if is_remote_write(&function_type) {
+            self.commit()?;
+        }
         Ok(result)
     }
 

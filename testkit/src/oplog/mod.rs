@@ -45,9 +45,16 @@ const HEADER: &[u8] = b"reprise-oplog v1\n";
 const MAX_RECORD: u32 = 256 * 1024 * 1024;
 
 /// An agent's oplog.
+///
+/// Entries are committed (durable: written to the file of a file-backed
+/// oplog) or buffered. [`Oplog::append`] commits at once; the journal of a
+/// running agent buffers entries and commits where a Golem executor commits,
+/// so a crash loses the buffered tail.
 #[derive(Debug, Default)]
 pub struct Oplog {
     entries: Vec<OplogEntry>,
+    /// Entries before this position are committed.
+    committed: usize,
     file: Option<OplogFile>,
 }
 
@@ -140,7 +147,7 @@ impl Oplog {
         let io = |source| OplogError::Io { path: path.clone(), source };
         let mut file = OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&path).map_err(io)?;
         file.write_all(HEADER).map_err(io)?;
-        Ok(Oplog { entries: Vec::new(), file: Some(OplogFile { path, file, sync: false }) })
+        Ok(Oplog { entries: Vec::new(), committed: 0, file: Some(OplogFile { path, file, sync: false }) })
     }
 
     /// Open an existing oplog file. Intact entries are loaded; damage (a torn
@@ -161,7 +168,8 @@ impl Oplog {
             file.set_len(good_len as u64).map_err(io)?;
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
-        Ok((Oplog { entries, file: Some(OplogFile { path, file, sync: false }) }, damage))
+        let committed = entries.len();
+        Ok((Oplog { entries, committed, file: Some(OplogFile { path, file, sync: false }) }, damage))
     }
 
     /// Read the entries of an oplog file without opening it for writing (for
@@ -212,28 +220,65 @@ impl Oplog {
         self.len()
     }
 
-    /// Append an entry; returns its index. File-backed oplogs write it first.
+    /// Append an entry and commit it; returns its index. File-backed oplogs
+    /// write it first.
     pub fn append(&mut self, entry: OplogEntry) -> Result<u64, OplogError> {
+        let index = self.append_buffered(entry);
+        self.commit()?;
+        Ok(index)
+    }
+
+    /// Append an entry without committing it; returns its index.
+    pub(crate) fn append_buffered(&mut self, entry: OplogEntry) -> u64 {
+        self.entries.push(entry);
+        self.len()
+    }
+
+    /// Commit every buffered entry (file-backed oplogs write them).
+    pub(crate) fn commit(&mut self) -> Result<(), OplogError> {
         if let Some(f) = &mut self.file {
-            let payload = serde_json::to_vec(&entry).map_err(|e| OplogError::Encode(e.to_string()))?;
-            let len = u32::try_from(payload.len()).map_err(|_| OplogError::Encode("entry larger than 4 GiB".into()))?;
-            let mut record = Vec::with_capacity(payload.len() + 8);
-            record.extend_from_slice(&len.to_le_bytes());
-            record.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-            record.extend_from_slice(&payload);
             let io = |source| OplogError::Io { path: f.path.clone(), source };
-            f.file.write_all(&record).map_err(io)?;
+            for entry in &self.entries[self.committed..] {
+                let payload = serde_json::to_vec(entry).map_err(|e| OplogError::Encode(e.to_string()))?;
+                let len =
+                    u32::try_from(payload.len()).map_err(|_| OplogError::Encode("entry larger than 4 GiB".into()))?;
+                let mut record = Vec::with_capacity(payload.len() + 8);
+                record.extend_from_slice(&len.to_le_bytes());
+                record.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+                record.extend_from_slice(&payload);
+                f.file.write_all(&record).map_err(io)?;
+                // Counted one by one: a failing write leaves the rest buffered.
+                self.committed += 1;
+            }
             if f.sync {
                 f.file.sync_data().map_err(io)?;
             }
         }
-        self.entries.push(entry);
-        Ok(self.len())
+        self.committed = self.entries.len();
+        Ok(())
+    }
+
+    /// Entries appended and not committed yet.
+    pub(crate) fn uncommitted(&self) -> usize {
+        self.entries.len() - self.committed
+    }
+
+    /// Index of the last committed entry (0 when none is).
+    pub(crate) fn committed_index(&self) -> u64 {
+        self.committed as u64
+    }
+
+    /// Drop the buffered entries, as a crash of the executor does; returns
+    /// how many were lost.
+    pub(crate) fn discard_uncommitted(&mut self) -> usize {
+        let lost = self.uncommitted();
+        self.entries.truncate(self.committed);
+        lost
     }
 
     /// An in-memory copy of the entries (the copy is not file-backed).
     pub fn snapshot(&self) -> Oplog {
-        Oplog { entries: self.entries.clone(), file: None }
+        Oplog { entries: self.entries.clone(), committed: self.entries.len(), file: None }
     }
 
     /// The backing file, if any.

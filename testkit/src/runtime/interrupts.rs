@@ -28,6 +28,8 @@ impl Agent {
             Some(Interrupt::Crash(fired)) => {
                 self.crashes_fired.push(*fired);
                 self.discard_instance();
+                // The executor went down: what it had not committed is gone.
+                self.journal_mut().oplog.discard_uncommitted();
                 Stop::Lost
             }
             Some(Interrupt::Restart) => {
@@ -77,6 +79,7 @@ fn precise(e: wasmtime::Error) -> Result<Error, wasmtime::Error> {
     match Interrupt::of(&e) {
         Some(Interrupt::Divergence(d)) => return Ok(Error::Divergence(d.clone())),
         Some(Interrupt::Corrupt(c)) => return Ok(Error::CorruptOplog(c.clone())),
+        Some(Interrupt::Unrecoverable(reason)) => return Ok(Error::Unrecoverable(reason.clone())),
         Some(other) => return Ok(Error::Guest(other.to_string())),
         None => {}
     }

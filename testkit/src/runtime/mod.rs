@@ -88,6 +88,9 @@ pub struct Agent {
     calls: Vec<HostCall>,
     crashes_fired: Vec<FiredCrash>,
     recoveries: usize,
+    /// Clock readings and random values drawn after recoveries, by
+    /// instances already replaced.
+    fresh_values: u64,
     /// Trying a new revision: a failure there fails the update, not the agent.
     updating: bool,
     /// Answers to invocations made with an idempotency key (RPC calls), so
@@ -175,6 +178,7 @@ impl Agent {
             calls: Vec::new(),
             crashes_fired: Vec::new(),
             recoveries: 0,
+            fresh_values: 0,
             updating: false,
             answered: BTreeMap::new(),
         };
@@ -266,6 +270,13 @@ impl Agent {
     /// is not a recovery; resuming from an existing oplog is).
     pub fn recoveries(&self) -> usize {
         self.recoveries
+    }
+
+    /// How many clock readings and random values the agent drew after a
+    /// recovery: each differs from the crash-free run's, as on Golem, where
+    /// calls executed again after a crash see the world as it is then.
+    pub fn fresh_values(&self) -> u64 {
+        self.fresh_values + self.journal().fresh_draws
     }
 
     /// The current time as the journal sees it.

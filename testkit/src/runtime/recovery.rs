@@ -55,7 +55,9 @@ impl Agent {
             if old.oplog.entries().iter().any(|e| matches!(e, OplogEntry::AgentInvocationStarted(_))) {
                 self.recoveries += 1;
             }
+            self.fresh_values += old.fresh_draws;
             let mut journal = Journal::new(old.oplog, self.seed, old.crashes);
+            journal.set_attempt(self.recoveries as u64);
             let closed = journal.close_interrupted_region();
             self.instance = Instance::Parked(journal);
             if let Err(e) = closed {

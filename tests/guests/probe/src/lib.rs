@@ -461,6 +461,11 @@ impl Guest for Probe {
                 let exists = eventual::exists(&b, "k1").map_err(|e| err(e.trace()))?;
                 let size =
                     eventual::get(&b, "k2").map_err(|e| err(e.trace()))?.map(|v| v.incoming_value_size().unwrap());
+                // The reads above are buffered; a crash after the delete below
+                // (before its entry is persisted) would lose them, and their
+                // re-execution would see k0 gone. Committing first keeps the
+                // answer the same on Golem, whatever the crash.
+                host::oplog_commit(1);
                 eventual::delete(&b, "k0").map_err(|e| err(e.trace()))?;
                 let bad = types::Bucket::open_bucket("").err().map(|e| e.trace()).unwrap_or_default();
                 Ok(out_str(format!(
@@ -496,6 +501,48 @@ impl Guest for Probe {
             }
             "host-trap" => {
                 host::trap("the agent gave up");
+                Ok(unit())
+            }
+            "random-buffered" => {
+                // A read-local call: buffered, not committed by itself.
+                Ok(out_u64(wasi::random::random::get_random_u64()))
+            }
+            "random-committed" => {
+                let value = wasi::random::random::get_random_u64();
+                host::oplog_commit(1);
+                Ok(out_u64(value))
+            }
+            "stamp" => {
+                // Writes the time it read: on Golem, a crash after the write
+                // and before its commit makes the retry write another time.
+                let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+                kv_set("stamps", "last", t.as_millis().to_string().as_bytes());
+                Ok(unit())
+            }
+            "stamp-key" => {
+                // Writes an idempotency key: Golem derives it from the oplog
+                // position, so a retry writes the same key.
+                let k = host::generate_idempotency_key();
+                kv_set("stamps", "key", format!("{:016x}{:016x}", k.high_bits, k.low_bits).as_bytes());
+                Ok(unit())
+            }
+            "read-then-delete" | "read-commit-then-delete" => {
+                // Reads a key, then deletes it, answering what it read.
+                kv_set("stale", "k", b"1");
+                let seen = kv_get("stale", "k").map(|b| String::from_utf8_lossy(&b).into_owned());
+                if method_name == "read-commit-then-delete" {
+                    host::oplog_commit(1);
+                }
+                let b = bucket("stale");
+                eventual::delete(&b, "k").map_err(|e| err(e.trace()))?;
+                Ok(out_opt_str(seen))
+            }
+            "write-non-idempotent" => {
+                // A remote write with idempotence off: bracketed by
+                // begin/end-remote-write, and not retried after a crash inside it.
+                host::set_idempotence_mode(false);
+                kv_set("ledger", "paid", b"yes");
+                host::set_idempotence_mode(true);
                 Ok(unit())
             }
             "idempotence" => {

@@ -22,16 +22,21 @@
 //! # Ok::<(), reprise_testkit::Error>(())
 //! ```
 
+mod compare;
+mod plan;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use self::compare::compare;
+use self::plan::plan_runs;
 use crate::environment::Environment;
 use crate::error::Error;
 use crate::host::BlobWrite;
 use crate::host::KvWrite;
 use crate::journal::{CrashPoint, FiredCrash};
-use crate::oplog::{OplogEntry, is_remote_write};
+use crate::oplog::OplogEntry;
 use crate::recording::RecordedRequest;
 use crate::runtime::{Agent, LoadedComponent};
 use crate::value::Value;
@@ -123,6 +128,14 @@ impl CrashPlan {
 pub struct RunOutcome {
     /// Result of each call: outputs, or the agent's error as text.
     pub results: Vec<Result<Vec<Value>, String>>,
+    /// Whether each call's result is pinned by the agent's inputs: `false`
+    /// when, during the call, an agent drew a clock reading or a random
+    /// value after a recovery (fresh, as on Golem, so the result may
+    /// differ from the crash-free run's without anything being wrong).
+    pub pinned: Vec<bool>,
+    /// Clock readings and random values drawn after recoveries, by every
+    /// agent of the run.
+    pub fresh_values: u64,
     /// Key-value store contents at the end.
     pub kv: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     /// Every key-value write, in order.
@@ -376,7 +389,7 @@ fn run_reference(
         service.reset();
     }
     let mut agent = env.create_agent(component, &scenario.agent_type, &scenario.args)?;
-    let results = run_calls(&mut agent, scenario)?;
+    let results = run_calls(&env, &mut agent, scenario)?;
     let mut oplogs = vec![(agent.id().to_string(), agent.oplog().entries().to_vec())];
     for handle in env.owned_agents() {
         oplogs.push((handle.id().to_string(), handle.lock().oplog().entries().to_vec()));
@@ -398,7 +411,7 @@ fn run_crashed(
         env.schedule_crashes(&crash.agent, [crash.point]);
     }
     let mut agent = env.create_agent(component, &scenario.agent_type, &scenario.args)?;
-    let results = run_calls(&mut agent, scenario)?;
+    let results = run_calls(&env, &mut agent, scenario)?;
     let mut fired = agent.crashes_fired().to_vec();
     for handle in env.owned_agents() {
         fired.extend_from_slice(handle.lock().crashes_fired());
@@ -406,27 +419,40 @@ fn run_crashed(
     Ok((outcome(&env, &agent, results), fired))
 }
 
+/// Each call's result, and whether it is pinned by the agent's inputs.
+type Results = Vec<(Result<Vec<Value>, String>, bool)>;
+
 /// Call every method; agent errors are results, anything else ends the run.
-fn run_calls(agent: &mut Agent, scenario: &Scenario) -> Result<Vec<Result<Vec<Value>, String>>, Error> {
-    scenario
-        .calls
-        .iter()
-        .map(|(method, args)| match agent.invoke(method, args) {
-            Ok(v) => Ok(Ok(v)),
-            Err(Error::Agent(e)) => Ok(Err(e)),
-            Err(e) => Err(e),
-        })
-        .collect()
+fn run_calls(env: &Environment, agent: &mut Agent, scenario: &Scenario) -> Result<Results, Error> {
+    let mut results = Vec::with_capacity(scenario.calls.len());
+    for (method, args) in &scenario.calls {
+        let before = fresh_values(env, agent);
+        let result = match agent.invoke(method, args) {
+            Ok(v) => Ok(v),
+            Err(Error::Agent(e)) => Err(e),
+            Err(e) => return Err(e),
+        };
+        results.push((result, fresh_values(env, agent) == before));
+    }
+    Ok(results)
 }
 
-fn outcome(env: &Environment, agent: &Agent, results: Vec<Result<Vec<Value>, String>>) -> RunOutcome {
+/// Fresh values drawn so far by the scenario's agent and those it called.
+fn fresh_values(env: &Environment, agent: &Agent) -> u64 {
+    agent.fresh_values() + env.owned_agents().iter().map(|h| h.lock().fresh_values()).sum::<u64>()
+}
+
+fn outcome(env: &Environment, agent: &Agent, results: Results) -> RunOutcome {
     let remote_invocations = env
         .owned_agents()
         .iter()
         .map(|handle| (handle.id().to_string(), invocations(handle.lock().oplog().entries())))
         .collect();
+    let (results, pinned) = results.into_iter().unzip();
     RunOutcome {
         results,
+        pinned,
+        fresh_values: fresh_values(env, agent),
         kv: env.kv_contents(),
         kv_writes: env.kv_writes(),
         blobs: env.blob_contents(),
@@ -452,134 +478,4 @@ fn invocations(oplog: &[OplogEntry]) -> Vec<(String, Vec<Value>)> {
             _ => None,
         })
         .collect()
-}
-
-fn plan_runs(plan: &CrashPlan, oplogs: &Oplogs) -> (Vec<Vec<AgentCrash>>, Option<u64>) {
-    // Index 1 is the create entry, written before any instance exists.
-    let points: Vec<(&str, u64)> =
-        oplogs.iter().flat_map(|(id, oplog)| (2..=oplog.len() as u64).map(move |i| (id.as_str(), i))).collect();
-    match plan {
-        CrashPlan::EveryEntry { before_persist } => {
-            let mut runs: Vec<Vec<AgentCrash>> =
-                points.iter().map(|(id, i)| vec![AgentCrash::new(*id, CrashPoint::AfterEntry(*i))]).collect();
-            if *before_persist {
-                for (id, oplog) in oplogs {
-                    for (pos, entry) in oplog.iter().enumerate() {
-                        if let OplogEntry::HostCall(p) = entry
-                            && is_remote_write(&p.durable_function_type)
-                        {
-                            runs.push(vec![AgentCrash::new(id.as_str(), CrashPoint::BeforePersist(pos as u64 + 1))]);
-                        }
-                    }
-                }
-            }
-            (runs, None)
-        }
-        CrashPlan::Random { seed, trials, crashes_per_run } => {
-            let mut state = *seed;
-            let mut next = || {
-                state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut z = state;
-                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                z ^ (z >> 31)
-            };
-            if points.is_empty() {
-                return (Vec::new(), Some(*seed));
-            }
-            let span = points.len() as u64;
-            let runs = (0..*trials)
-                .map(|_| {
-                    let mut run: Vec<AgentCrash> = (0..*crashes_per_run)
-                        .map(|_| {
-                            let (id, i) = points[(next() % span) as usize];
-                            AgentCrash::new(id, CrashPoint::AfterEntry(i))
-                        })
-                        .collect();
-                    // Sorted per agent: later crashes land on indexes the recovered run reaches again.
-                    run.sort();
-                    run.dedup();
-                    run
-                })
-                .collect();
-            (runs, Some(*seed))
-        }
-        CrashPlan::Points(runs) => (runs.clone(), None),
-    }
-}
-
-/// `Ok(number of allowed retries)` when the crashed run matches the reference.
-fn compare(reference: &RunOutcome, run: &RunOutcome, fired: &[FiredCrash]) -> Result<usize, FailureKind> {
-    for (call, (expected, actual)) in reference.results.iter().zip(&run.results).enumerate() {
-        if expected != actual {
-            return Err(FailureKind::Results { call, expected: expected.clone(), actual: actual.clone() });
-        }
-    }
-    let retry_allowed = fired.iter().any(|f| f.in_effect_window);
-    let mut retried = check_effects(&reference.kv_writes, &run.kv_writes, retry_allowed, describe_write)?;
-    retried += check_effects(&reference.blob_writes, &run.blob_writes, retry_allowed, |w| format!("{w:?}"))?;
-    retried += check_effects(&reference.http_requests, &run.http_requests, retry_allowed, |r| {
-        format!("{} {} (idempotency key {:?})", r.method, r.path, r.idempotency_key)
-    })?;
-    if reference.remote_invocations != run.remote_invocations {
-        let differing = reference
-            .remote_invocations
-            .keys()
-            .chain(run.remote_invocations.keys())
-            .find(|id| reference.remote_invocations.get(*id) != run.remote_invocations.get(*id))
-            .cloned()
-            .unwrap_or_default();
-        let count = |o: &RunOutcome| o.remote_invocations.get(&differing).map_or(0, Vec::len);
-        return Err(FailureKind::SideEffects(format!(
-            "agent `{differing}` ran {} invocation(s), the crash-free run {} (a retried call ran twice, or one was lost)",
-            count(run),
-            count(reference)
-        )));
-    }
-    if reference.kv != run.kv {
-        return Err(FailureKind::State("the key-value store contents differ".into()));
-    }
-    if reference.blobs != run.blobs {
-        return Err(FailureKind::State("the blob store contents differ".into()));
-    }
-    Ok(retried)
-}
-
-/// Every reference write must happen; extra writes are only allowed as
-/// identical repeats after a crash in an effect window. Returns the number of
-/// allowed repeats.
-fn check_effects<T: Ord>(
-    reference: &[T],
-    run: &[T],
-    retry_allowed: bool,
-    describe: impl Fn(&T) -> String,
-) -> Result<usize, FailureKind> {
-    let mut remaining: BTreeMap<&T, usize> = BTreeMap::new();
-    for w in run {
-        *remaining.entry(w).or_default() += 1;
-    }
-    for w in reference {
-        match remaining.get_mut(w) {
-            Some(n) if *n > 0 => *n -= 1,
-            _ => return Err(FailureKind::SideEffects(format!("the write {} was lost", describe(w)))),
-        }
-    }
-    let mut retried = 0;
-    for (w, n) in remaining.into_iter().filter(|(_, n)| *n > 0) {
-        if !(retry_allowed && reference.contains(w)) {
-            return Err(FailureKind::SideEffects(format!(
-                "the write {} happened {n} more time(s) than in the crash-free run",
-                describe(w)
-            )));
-        }
-        retried += n;
-    }
-    Ok(retried)
-}
-
-fn describe_write(w: &KvWrite) -> String {
-    match &w.value {
-        Some(v) => format!("set {}/{} = {:?}", w.bucket, w.key, String::from_utf8_lossy(v)),
-        None => format!("delete {}/{}", w.bucket, w.key),
-    }
 }

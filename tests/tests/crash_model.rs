@@ -1,0 +1,222 @@
+//! The crash model of a Golem 1.5 executor (golemcloud/golem v1.5.9; see
+//! docs/golem-fidelity.md): the oplog is buffered and committed at Golem's
+//! commit points, a crash loses the uncommitted tail, and a remote write
+//! interrupted with idempotence off cannot be retried. Each test states
+//! Golem's behaviour and checks the testkit's. Uses the `probe` guest.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use reprise_e2e::build_test_guest;
+use reprise_testkit::oplog::OplogEntry;
+use reprise_testkit::value::Value;
+use reprise_testkit::verify::{CrashPlan, Scenario, verify};
+use reprise_testkit::{Agent, CrashPoint, Environment, Error, LoadedComponent};
+
+fn probe(env: &Environment) -> LoadedComponent {
+    env.load(build_test_guest("probe")).expect("probe loads")
+}
+
+/// Index of the first host call of `function` at or after index `from`.
+fn host_call_index(agent: &Agent, function: &str, from: u64) -> u64 {
+    agent
+        .oplog()
+        .entries()
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(from.saturating_sub(1)).unwrap())
+        .find(|(_, e)| matches!(e, OplogEntry::HostCall(p) if p.function_name == function))
+        .map(|(pos, _)| pos as u64 + 1)
+        .unwrap_or_else(|| panic!("no host call `{function}` from index {from}"))
+}
+
+/// Whether each call of `function` ran live (`true`) or was replayed.
+fn live_runs(agent: &Agent, function: &str) -> Vec<bool> {
+    agent.host_calls().iter().filter(|c| c.function == function).map(|c| !c.replayed).collect()
+}
+
+const RANDOM: &str = "wasi:random/random::get-random-u64";
+const KV_SET: &str = "wasi:keyvalue/eventual::set";
+
+/// Golem buffers a read-local host call (durable_host/durability.rs: no
+/// commit at the end of read-local functions). A crash right after it loses
+/// the entry, so recovery executes the call again, live.
+#[test]
+fn a_crash_loses_uncommitted_entries_and_recovery_executes_them_again() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[Value::string("p")]).unwrap();
+    // The call's entry will be the next-but-one (after the invocation start).
+    let next = agent.oplog().last_index() + 2;
+    agent.schedule_crashes([CrashPoint::AfterEntry(next)]);
+    agent.invoke("random-buffered", &[]).unwrap();
+
+    assert_eq!(agent.crashes_fired().len(), 1);
+    assert_eq!(host_call_index(&agent, RANDOM, 1), next, "the re-executed call takes the lost entry's place");
+    assert_eq!(live_runs(&agent, RANDOM), [true, true], "the lost call ran live again, not from the oplog");
+}
+
+/// `golem:api/host.oplog-commit` commits the buffer (golem/v1x.rs
+/// `oplog_commit` → `wait_for_replicas`, which commits first): after it, a
+/// crash loses nothing and recovery replays the call.
+#[test]
+fn oplog_commit_makes_buffered_entries_survive_a_crash() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[Value::string("p")]).unwrap();
+    let next = agent.oplog().last_index() + 2;
+    agent.schedule_crashes([CrashPoint::AfterEntry(next)]);
+    agent.invoke("random-committed", &[]).unwrap();
+    // The crash fired before the commit: the entry was lost and re-run.
+    assert_eq!(live_runs(&agent, RANDOM), [true, true]);
+
+    agent.crash();
+    agent.invoke("count", &[]).unwrap();
+    // Committed by then: the recovery after the second crash replays it.
+    assert_eq!(live_runs(&agent, RANDOM), [true, true, false]);
+}
+
+/// A write-remote host call commits the oplog at its end
+/// (`end_durable_function` commits for write-remote types), so a crash right
+/// after it loses nothing and the write is not performed again.
+#[test]
+fn a_remote_write_commits_and_is_not_repeated_after_a_later_crash() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[Value::string("p")]).unwrap();
+    agent.invoke("put", &[Value::string("colour"), Value::string("green")]).unwrap();
+    agent.crash();
+    agent.invoke("count", &[]).unwrap();
+    assert_eq!(live_runs(&agent, KV_SET), [true, false]);
+    assert_eq!(env.kv_writes().len(), 1);
+}
+
+/// With idempotence off, Golem brackets a write-remote call with a committed
+/// `begin-remote-write` and an `end-remote-write` (durable_host/mod.rs
+/// `begin_function` / `end_function`); recovery that finds the begin without
+/// its end fails the agent with "Non-idempotent remote write operation was
+/// not completed, cannot retry".
+#[test]
+fn a_crash_inside_a_non_idempotent_write_fails_the_agent_with_golems_message() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+
+    // Crash-free: the write is bracketed.
+    let mut agent = env.create_agent(&component, "probe", &[Value::string("a")]).unwrap();
+    agent.invoke("write-non-idempotent", &[]).unwrap();
+    let set = host_call_index(&agent, KV_SET, 1);
+    let entries = agent.oplog().entries();
+    assert!(matches!(entries[set as usize - 2], OplogEntry::BeginRemoteWrite(_)), "{:?}", entries[set as usize - 2]);
+    assert!(matches!(&entries[set as usize], OplogEntry::EndRemoteWrite(p) if p.begin_index == set - 1));
+
+    // The write happens, the crash comes before its entry is persisted.
+    let fresh = env.fresh();
+    let component = probe(&fresh);
+    let mut agent = fresh
+        .create_agent_with_crashes(&component, "probe", &[Value::string("a")], vec![CrashPoint::BeforePersist(set)])
+        .unwrap();
+    let err = agent.invoke("write-non-idempotent", &[]).unwrap_err();
+    let Error::Unrecoverable(reason) = &err else { panic!("expected an unrecoverable agent, got {err}") };
+    assert_eq!(reason, "Non-idempotent remote write operation was not completed, cannot retry");
+    assert_eq!(fresh.kv_writes().len(), 1, "the write was not retried");
+    assert!(matches!(agent.oplog().entries().last(), Some(OplogEntry::Error(_))), "the failure is recorded");
+    let later = agent.invoke("count", &[]).unwrap_err();
+    assert!(matches!(later, Error::AgentFailed(_)), "{later}");
+
+    // Crash verification reports it, with Golem's message.
+    let scenario = Scenario::new("probe", [Value::string("a")]).call("write-non-idempotent", []);
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    assert!(!report.is_ok(), "{report}");
+    assert!(report.to_string().contains("cannot retry"), "{report}");
+}
+
+/// The same crash with idempotence on (Golem's default): the write is
+/// retried, and verification accepts the identical repeat.
+#[test]
+fn with_idempotence_on_the_interrupted_write_is_retried() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[Value::string("b")]).unwrap();
+    agent.invoke("put", &[Value::string("k"), Value::string("v")]).unwrap();
+    let set = host_call_index(&agent, KV_SET, 1);
+
+    let fresh = env.fresh();
+    let component = probe(&fresh);
+    let mut agent = fresh
+        .create_agent_with_crashes(&component, "probe", &[Value::string("b")], vec![CrashPoint::BeforePersist(set)])
+        .unwrap();
+    agent.invoke("put", &[Value::string("k"), Value::string("v")]).unwrap();
+    assert_eq!(fresh.kv_writes().len(), 2, "performed, lost, performed again");
+    assert!(!agent.oplog().entries().iter().any(|e| matches!(e, OplogEntry::BeginRemoteWrite(_))));
+}
+
+/// Reads are buffered (read-remote does not commit), so a crash after a
+/// later write has happened but before it is persisted loses the reads too;
+/// executed again, they see the store as the lost attempt left it. On Golem
+/// this agent answers differently after such a crash, and verification says
+/// so; committing the reads first (`oplog-commit`) makes the answer stable.
+#[test]
+fn reads_lost_in_a_crash_see_the_lost_attempts_writes() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+
+    let stale = Scenario::new("probe", [Value::string("s")]).call("read-then-delete", []);
+    let report = verify(&env, &component, &stale, &CrashPlan::every_entry()).unwrap();
+    assert!(!report.is_ok(), "{report}");
+    let text = report.to_string();
+    assert!(text.contains("before persisting entry"), "{text}");
+    assert!(text.contains(r#"returned Ok([Option(None)])"#), "the re-executed read found the key deleted: {text}");
+
+    let committed = Scenario::new("probe", [Value::string("s")]).call("read-commit-then-delete", []);
+    let report = verify(&env, &component, &committed, &CrashPlan::every_entry()).unwrap();
+    assert!(report.is_ok(), "{report}");
+}
+
+/// Golem draws clock readings afresh when it executes a call again after a
+/// crash. An agent that reads the clock and writes the value in the same
+/// invocation writes a second, different value when a crash lands between
+/// the write and its commit: verification fails, naming both writes.
+#[test]
+fn a_clock_value_written_twice_after_a_crash_fails_verification_with_both_payloads() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let scenario = Scenario::new("probe", [Value::string("t")]).call("stamp", []);
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    assert!(!report.is_ok(), "{report}");
+    let text = report.to_string();
+    assert!(text.contains("before persisting entry"), "{text}");
+    assert!(text.contains("the write set stamps/last = \"1767225600"), "{text}");
+    assert!(text.contains("was repeated with another payload: set stamps/last = \"1767229200"), "{text}");
+    // Only the before-persist point fails: every other crash leaves one write.
+    assert_eq!(report.failures.len(), 1, "{text}");
+}
+
+/// An idempotency key is derived from the oplog position on Golem and
+/// survives the crash: the retried write repeats it exactly.
+#[test]
+fn an_idempotency_key_written_after_a_crash_is_the_same_key() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let scenario = Scenario::new("probe", [Value::string("k")]).call("stamp-key", []);
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert!(report.retried_effects > 0, "the write was retried at least once: {report}");
+}
+
+/// Returning the clock, with no side effect, is fine on Golem: the result
+/// of a call that read the clock after a crash is not compared.
+#[test]
+fn returning_the_clock_passes_and_the_clock_moves_on_after_a_crash() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let scenario = Scenario::new("probe", [Value::string("c")]).call("now", []).call("count", []);
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    assert!(report.is_ok(), "{report}");
+
+    let mut agent = env.create_agent(&component, "probe", &[Value::string("c2")]).unwrap();
+    let before = agent.invoke("now", &[]).unwrap();
+    let next = agent.oplog().last_index() + 2;
+    agent.schedule_crashes([CrashPoint::AfterEntry(next)]);
+    let after = agent.invoke("now", &[]).unwrap();
+    let (Value::U64(before), Value::U64(after)) = (&before[0], &after[0]) else { panic!("{before:?} {after:?}") };
+    assert!(after > before, "{after} after {before}");
+    assert!(agent.fresh_values() > 0);
+}
