@@ -186,7 +186,7 @@ fn host_calls_are_journaled_and_recorded() {
     agent.invoke("get", &[s("k")]).unwrap();
 
     let functions: Vec<String> = agent.host_calls().into_iter().map(|c| c.function).collect();
-    assert_eq!(functions, ["wasi:keyvalue/eventual::set", "wasi:keyvalue/eventual::get"]);
+    assert_eq!(functions, ["keyvalue::eventual::set", "keyvalue::eventual::get"]);
 
     let kinds: Vec<&str> = agent
         .oplog()
@@ -277,7 +277,7 @@ fn a_nondeterministic_agent_is_caught_with_a_precise_report() {
         .oplog()
         .entries()
         .iter()
-        .position(|e| matches!(e, OplogEntry::HostCall(p) if p.function_name == "wasi:clocks/wall-clock::now"))
+        .position(|e| matches!(e, OplogEntry::HostCall(p) if p.function_name == "wall_clock::now"))
         .expect("the clock read is recorded") as u64
         + 1;
 
@@ -285,8 +285,8 @@ fn a_nondeterministic_agent_is_caught_with_a_precise_report() {
     let err = agent.invoke("count", &[]).unwrap_err();
     let Error::Divergence(d) = &err else { panic!("expected a divergence, got {err}") };
     assert_eq!(d.oplog_index, flaky_clock);
-    assert_eq!(d.expected, "host call `wasi:clocks/wall-clock::now` (read-local)");
-    assert_eq!(d.actual, "called `golem:api/host::generate-idempotency-key`");
+    assert_eq!(d.expected, "host call `wall_clock::now` (read-local)");
+    assert_eq!(d.actual, "called `golem::api::generate_idempotency-key`");
     assert!(err.to_string().starts_with(&format!("replay diverged at oplog index {flaky_clock}")), "{err}");
 }
 

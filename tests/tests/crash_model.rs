@@ -33,8 +33,8 @@ fn live_runs(agent: &Agent, function: &str) -> Vec<bool> {
     agent.host_calls().iter().filter(|c| c.function == function).map(|c| !c.replayed).collect()
 }
 
-const RANDOM: &str = "wasi:random/random::get-random-u64";
-const KV_SET: &str = "wasi:keyvalue/eventual::set";
+const RANDOM: &str = "random::get_random_u64";
+const KV_SET: &str = "keyvalue::eventual::set";
 
 /// Golem buffers a read-local host call (durable_host/durability.rs: no
 /// commit at the end of read-local functions). A crash right after it loses
@@ -185,6 +185,8 @@ fn a_clock_value_written_twice_after_a_crash_fails_verification_with_both_payloa
     assert!(text.contains("before persisting entry"), "{text}");
     assert!(text.contains("the write set stamps/last = \"1767225600"), "{text}");
     assert!(text.contains("was repeated with another payload: set stamps/last = \"1767229200"), "{text}");
+    // The report says what the crash lost, as Golem would have lost it.
+    assert!(text.contains("lost and run again (host call `wall_clock::now` (read-local), "), "{text}");
     // Only the before-persist point fails: every other crash leaves one write.
     assert_eq!(report.failures.len(), 1, "{text}");
 }

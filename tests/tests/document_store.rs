@@ -70,9 +70,9 @@ fn documents_stream_list_copy_and_archive() {
 
     // Listing streams names in pages; archiving is a copy and a delete.
     let calls: Vec<String> = store.host_calls().into_iter().map(|c| c.function).collect();
-    assert!(calls.contains(&"wasi:blobstore/blobstore::copy-object".to_string()), "{calls:?}");
-    assert!(calls.contains(&"wasi:blobstore/container::list-objects".to_string()), "{calls:?}");
-    assert!(calls.contains(&"wasi:blobstore/container::delete-objects".to_string()), "{calls:?}");
+    assert!(calls.contains(&"blobstore::blobstore::copy_object".to_string()), "{calls:?}");
+    assert!(calls.contains(&"blobstore::container::list_object".to_string()), "{calls:?}");
+    assert!(calls.contains(&"blobstore::container::delete_objects".to_string()), "{calls:?}");
 
     let scenario = Scenario::new("DocumentStore", [Value::string("cy")])
         .call("put", [Value::string("a.txt"), Value::string("alpha beta\ngamma\n")])

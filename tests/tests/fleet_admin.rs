@@ -88,8 +88,8 @@ fn the_admin_enumerates_agents_with_filters() {
     // Enumerations and metadata are journaled reads: replay returns what the
     // live run saw, even though the fleet has changed since.
     let calls: Vec<String> = admin.host_calls().into_iter().map(|c| c.function).collect();
-    assert!(calls.iter().filter(|c| *c == "golem:api/host::get-agents").count() >= 9, "{calls:?}");
-    assert!(calls.contains(&"golem:api/host::get-agent-metadata".to_string()), "{calls:?}");
+    assert!(calls.iter().filter(|c| *c == "golem::api::get_agents").count() >= 9, "{calls:?}");
+    assert!(calls.contains(&"golem::api::get_agent_metadata".to_string()), "{calls:?}");
     let mut late = env.create_agent(&component, "Worker", &[Value::string("eu-3")]).unwrap();
     late.invoke("work", &[]).unwrap();
     admin.crash();

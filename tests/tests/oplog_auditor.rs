@@ -33,7 +33,7 @@ fn the_audit_matches_the_recorded_oplog() {
     assert_eq!(f[2], Value::U64(seen));
     let entries = &agent.oplog().entries()[..seen as usize];
     assert!(
-        matches!(&entries[seen as usize - 1], OplogEntry::HostCall(p) if p.function_name == "golem:api/host::get-self-metadata")
+        matches!(&entries[seen as usize - 1], OplogEntry::HostCall(p) if p.function_name == "golem::api::get_self_metadata")
     );
     let invocations = entries.iter().filter(|e| matches!(e, OplogEntry::AgentInvocationStarted(_))).count() as u32;
     assert_eq!(f[3], Value::U32(invocations));
@@ -58,7 +58,7 @@ fn the_audit_matches_the_recorded_oplog() {
         other => panic!("{other:?}"),
     };
     assert_eq!(reported, host_calls);
-    assert_eq!(reported["wasi:keyvalue/eventual::set"], 60);
+    assert_eq!(reported["keyvalue::eventual::set"], 60);
 
     // An audit from a later index sees only the tail.
     let out = agent.invoke("audit", &[Value::U64(100)]).unwrap();
@@ -73,7 +73,7 @@ fn the_audit_matches_the_recorded_oplog() {
     for index in found {
         let i = index.as_u64().unwrap() as usize;
         assert!(
-            matches!(&entries[i - 1], OplogEntry::HostCall(p) if p.function_name == "wasi:keyvalue/eventual::set"),
+            matches!(&entries[i - 1], OplogEntry::HostCall(p) if p.function_name == "keyvalue::eventual::set"),
             "entry {i}"
         );
     }

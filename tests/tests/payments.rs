@@ -31,7 +31,7 @@ fn payments_are_charged_once_with_stable_idempotency_keys() {
         .iter()
         .filter_map(|e| if let OplogEntry::HostCall(p) = e { Some(p.function_name.as_str()) } else { None })
         .collect();
-    assert_eq!(calls, ["golem:api/host::generate-idempotency-key", "payments::charge"]);
+    assert_eq!(calls, ["golem::api::generate_idempotency-key", "payments::charge"]);
 
     let scenario = Scenario::new("payments", [Value::string("bob")])
         .call("pay", [authority.clone(), Value::U64(500)])

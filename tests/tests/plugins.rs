@@ -321,7 +321,7 @@ fn the_statistics_plugin_counts_every_agent_it_observes() {
     let order_stats = published(order.id());
     assert_eq!(order_stats, expected_stats(order.oplog().entries()));
     assert_eq!(order_stats["invocations"]["add_line"], 3);
-    assert_eq!(order_stats["host_calls"]["golem:agent/host::wasm-rpc::invoke-and-await"], 3);
+    assert_eq!(order_stats["host_calls"]["golem::rpc::wasm-rpc::invoke_and_await"], 3);
     let inventory_stats = published(inventory.id());
     assert_eq!(inventory_stats, expected_stats(inventory.lock().oplog().entries()));
     assert_eq!(inventory_stats["invocations"]["reserve"], 3);

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_e2e::build_example;
+use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::value::Value;
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 use reprise_testkit::{Environment, LoadedComponent};
@@ -57,9 +58,9 @@ fn catalog_streams_exports_and_imports_in_batches() {
     // import wrote all rows in one batch.
     let calls = calls(&catalog);
     let count = |f: &str| calls.iter().filter(|c| c.as_str() == f).count();
-    assert_eq!(count("wasi:keyvalue/eventual-batch::keys"), 1, "{calls:?}");
-    assert_eq!(count("wasi:keyvalue/eventual-batch::get-many"), 1, "{calls:?}");
-    assert_eq!(count("wasi:keyvalue/eventual-batch::set-many"), 1, "{calls:?}");
+    assert_eq!(count("keyvalue::eventual_batch::get_keys"), 1, "{calls:?}");
+    assert_eq!(count("keyvalue::eventual_batch::get_many"), 1, "{calls:?}");
+    assert_eq!(count("keyvalue::eventual_batch::set_many"), 1, "{calls:?}");
     // A missing export is the agent's error, not a crash.
     assert_eq!(catalog.invoke("import_csv", &[Value::string("nope.csv")]).unwrap(), [err("no export `nope.csv`")]);
 
@@ -104,13 +105,42 @@ fn carts_add_price_and_check_out_under_crashes() {
     assert_eq!(
         checkout,
         [
-            "wasi:keyvalue/eventual::get",
-            "wasi:keyvalue/eventual-batch::get-many",
-            "golem:api/host::generate-idempotency-key",
-            "wasi:keyvalue/eventual-batch::set-many",
-            "wasi:keyvalue/eventual::delete",
+            "keyvalue::eventual::get",
+            "keyvalue::eventual_batch::get_many",
+            "golem::api::generate_idempotency-key",
+            "keyvalue::eventual_batch::set_many",
+            "keyvalue::eventual::delete",
         ]
     );
+    // The same checkout as a Golem 1.5 executor records it: entry kinds,
+    // host function names and durable function types, as read from
+    // golemcloud/golem v1.5.9 (golem-worker-executor/src/durable_host/
+    // keyvalue/eventual.rs, keyvalue/eventual_batch.rs, golem/v1x.rs; the
+    // names are `HostFunctionName` displayed as `interface::function`).
+    let golem_checkout = [
+        ("agent-invocation-started", None),
+        ("host-call", Some(("keyvalue::eventual::get", "read-remote"))),
+        ("host-call", Some(("keyvalue::eventual_batch::get_many", "read-remote"))),
+        ("host-call", Some(("golem::api::generate_idempotency-key", "write-remote"))),
+        ("host-call", Some(("keyvalue::eventual_batch::set_many", "write-remote"))),
+        ("host-call", Some(("keyvalue::eventual::delete", "write-remote"))),
+        ("agent-invocation-finished", None),
+    ];
+    let entries = cart.oplog().entries();
+    let started = entries.iter().rposition(|e| matches!(e, OplogEntry::AgentInvocationStarted(_))).unwrap();
+    let recorded: Vec<(&str, Option<(&str, &str)>)> = entries[started..]
+        .iter()
+        .map(|e| match e {
+            OplogEntry::AgentInvocationStarted(_) => ("agent-invocation-started", None),
+            OplogEntry::AgentInvocationFinished(_) => ("agent-invocation-finished", None),
+            OplogEntry::HostCall(p) => (
+                "host-call",
+                Some((p.function_name.as_str(), reprise_testkit::oplog::function_type_name(&p.durable_function_type))),
+            ),
+            other => panic!("an entry Golem does not write in checkout: {other:?}"),
+        })
+        .collect();
+    assert_eq!(recorded, golem_checkout);
     assert_eq!(cart.invoke("checkout", &[]).unwrap(), [err("the cart is empty")]);
 
     let scenario = Scenario::new("ShoppingCart", [Value::string("bob")])

@@ -11,7 +11,7 @@ use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 use reprise_testkit::{Agent, CrashPoint, Environment, LoadedComponent};
 
 const INVENTORY: &str = r#"inventory("main")"#;
-const RPC_CALL: &str = "golem:agent/host::wasm-rpc::invoke-and-await";
+const RPC_CALL: &str = "golem::rpc::wasm-rpc::invoke_and_await";
 
 fn s(text: &str) -> Value {
     Value::string(text)

@@ -15,6 +15,7 @@ use wasmtime_wasi::p2::bindings::clocks::{monotonic_clock, wall_clock};
 use wasmtime_wasi::p2::bindings::random::{insecure, insecure_seed, random};
 
 use super::HostState;
+use super::names;
 use crate::bindings::golem::api::oplog::WrappedFunctionType;
 use crate::journal::{Journal, journaled_record};
 
@@ -47,7 +48,7 @@ impl HostState {
 
 impl wall_clock::Host for HostState {
     fn now(&mut self) -> wasmtime::Result<wall_clock::Datetime> {
-        const NOW: &str = "wasi:clocks/wall-clock::now";
+        const NOW: &str = names::WALL_CLOCK_NOW;
         let now = self.journal.call(NOW, WrappedFunctionType::ReadLocal, &(), |j| {
             let now = j.world_time(j.draw_count(NOW));
             Datetime { seconds: now.seconds, nanoseconds: now.nanoseconds }
@@ -62,7 +63,7 @@ impl wall_clock::Host for HostState {
 
 impl monotonic_clock::Host for HostState {
     fn now(&mut self) -> wasmtime::Result<u64> {
-        const NOW: &str = "wasi:clocks/monotonic-clock::now";
+        const NOW: &str = names::MONOTONIC_CLOCK_NOW;
         // Nanoseconds since the virtual epoch; 1 ms per read.
         self.journaled_u64(NOW, |j| {
             let t = j.world_time(j.draw_count(NOW));
@@ -90,28 +91,27 @@ impl monotonic_clock::Host for HostState {
 
 impl random::Host for HostState {
     fn get_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
-        self.journaled_bytes("wasi:random/random::get-random-bytes", len)
+        self.journaled_bytes(names::RANDOM_BYTES, len)
     }
 
     fn get_random_u64(&mut self) -> wasmtime::Result<u64> {
-        self.journaled_u64("wasi:random/random::get-random-u64", |j| j.world_u64(0))
+        self.journaled_u64(names::RANDOM_U64, |j| j.world_u64(0))
     }
 }
 
 impl insecure::Host for HostState {
     fn get_insecure_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
-        self.journaled_bytes("wasi:random/insecure::get-insecure-random-bytes", len)
+        self.journaled_bytes(names::INSECURE_RANDOM_BYTES, len)
     }
 
     fn get_insecure_random_u64(&mut self) -> wasmtime::Result<u64> {
-        self.journaled_u64("wasi:random/insecure::get-insecure-random-u64", |j| j.world_u64(0))
+        self.journaled_u64(names::INSECURE_RANDOM_U64, |j| j.world_u64(0))
     }
 }
 
 impl insecure_seed::Host for HostState {
     fn insecure_seed(&mut self) -> wasmtime::Result<(u64, u64)> {
-        self.journal.call("wasi:random/insecure-seed::insecure-seed", WrappedFunctionType::ReadLocal, &(), |j| {
-            (j.world_u64(1), j.world_u64(2))
-        })
+        self.journal
+            .call(names::INSECURE_SEED, WrappedFunctionType::ReadLocal, &(), |j| (j.world_u64(1), j.world_u64(2)))
     }
 }

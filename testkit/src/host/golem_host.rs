@@ -4,6 +4,7 @@
 use wasmtime::component::Resource;
 
 use super::HostState;
+use super::names;
 use crate::bindings::AgentEnumeration;
 use crate::bindings::golem::api::host::{
     AgentId, AgentMetadata, AgentStatus, ComponentId, ComponentRevision, EnvironmentId, ForkResult, GetPromiseResult,
@@ -158,7 +159,7 @@ impl Host for HostState {
 
     fn generate_idempotency_key(&mut self) -> wasmtime::Result<Uuid> {
         // Write-remote, as Golem records it (golem/v1x.rs): committed at once.
-        self.journal.call("golem:api/host::generate-idempotency-key", WrappedFunctionType::WriteRemote, &(), |j| {
+        self.journal.call(names::GENERATE_IDEMPOTENCY_KEY, WrappedFunctionType::WriteRemote, &(), |j| {
             // A version-4 UUID from the agent's deterministic randomness.
             let mut high = j.random_u64(1);
             let mut low = j.random_u64(2);
@@ -178,14 +179,14 @@ impl Host for HostState {
         let automatic = matches!(mode, UpdateMode::Automatic);
         let request = (agent_id.agent_id, target_revision, automatic);
         let directory = self.directory.clone();
-        self.journal.call("golem:api/host::update-agent", WrappedFunctionType::WriteRemote, &request, |_| {
+        self.journal.call(names::UPDATE_AGENT, WrappedFunctionType::WriteRemote, &request, |_| {
             directory.request(request.0.clone(), AgentRequest::Update { revision: target_revision, automatic })
         })
     }
 
     fn get_self_metadata(&mut self) -> wasmtime::Result<AgentMetadata> {
         let me = self.agent_id();
-        let found = self.journaled_metadata("golem:api/host::get-self-metadata", &me)?;
+        let found = self.journaled_metadata(names::GET_SELF_METADATA, WrappedFunctionType::ReadLocal, &me)?;
         Ok(found.unwrap_or_else(|| AgentMetadata {
             agent_id: me,
             args: Vec::new(),
@@ -199,7 +200,7 @@ impl Host for HostState {
     }
 
     fn get_agent_metadata(&mut self, agent_id: AgentId) -> wasmtime::Result<Option<AgentMetadata>> {
-        self.journaled_metadata("golem:api/host::get-agent-metadata", &agent_id)
+        self.journaled_metadata(names::GET_AGENT_METADATA, WrappedFunctionType::ReadRemote, &agent_id)
     }
 
     fn fork_agent(&mut self, _source: AgentId, _target: AgentId, _cut_off: OplogIndex) -> wasmtime::Result<()> {
@@ -223,7 +224,7 @@ impl Host for HostState {
         };
         let request = (name, kind.to_string(), amount);
         let directory = self.directory.clone();
-        self.journal.call("golem:api/host::revert-agent", WrappedFunctionType::WriteRemote, &request, |_| {
+        self.journal.call(names::REVERT_AGENT, WrappedFunctionType::WriteRemote, &request, |_| {
             directory.request(request.0.clone(), AgentRequest::Revert(target))
         })
     }
@@ -257,12 +258,18 @@ impl Host for HostState {
 const AGENT_PAGE: usize = 50;
 
 impl HostState {
-    /// Metadata of one agent, journaled (as JSON text) as a remote read.
-    fn journaled_metadata(&mut self, function: &str, agent_id: &AgentId) -> wasmtime::Result<Option<AgentMetadata>> {
+    /// Metadata of one agent, journaled as JSON text (the caller's own as a
+    /// local read, another's as a remote read, as Golem records them).
+    fn journaled_metadata(
+        &mut self,
+        function: &str,
+        function_type: WrappedFunctionType,
+        agent_id: &AgentId,
+    ) -> wasmtime::Result<Option<AgentMetadata>> {
         let (directory, seed) = (self.directory.clone(), self.world.seed);
         let request = agent_id.agent_id.clone();
         let component = agent_id.component_id.uuid;
-        let found = self.journal.call(function, WrappedFunctionType::ReadRemote, &request, |_| {
+        let found = self.journal.call(function, function_type, &request, |_| {
             Json(
                 directory
                     .record(&request)
@@ -284,17 +291,16 @@ impl HostGetAgents for HostState {
         let (directory, seed) = (self.directory.clone(), self.world.seed);
         let request = Json((component_id, filter));
         let Json((component_id, filter)) = &request;
-        let Json(agents) =
-            self.journal.call("golem:api/host::get-agents", WrappedFunctionType::ReadRemote, &request, |_| {
-                Json(
-                    directory
-                        .records()
-                        .into_iter()
-                        .filter(|r| uuid_from_u128(r.component_id) == component_id.uuid && r.matches(filter.as_ref()))
-                        .map(|r| r.metadata(seed))
-                        .collect::<Vec<_>>(),
-                )
-            })?;
+        let Json(agents) = self.journal.call(names::GET_AGENTS, WrappedFunctionType::ReadRemote, &request, |_| {
+            Json(
+                directory
+                    .records()
+                    .into_iter()
+                    .filter(|r| uuid_from_u128(r.component_id) == component_id.uuid && r.matches(filter.as_ref()))
+                    .map(|r| r.metadata(seed))
+                    .collect::<Vec<_>>(),
+            )
+        })?;
         Ok(self.table.push(AgentEnumeration { agents, next: 0 })?)
     }
 

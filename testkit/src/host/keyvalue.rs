@@ -10,10 +10,11 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
 
 use super::HostState;
+use super::names;
 use crate::bindings::golem::api::oplog::WrappedFunctionType;
 use crate::bindings::wasi::keyvalue::{eventual, eventual_batch, types, wasi_keyvalue_error};
 use crate::bindings::{BucketHandle, IncomingValue, KvError, OutgoingValue};
-use crate::journal::Journaled;
+use crate::journal::{Journaled, journaled_record};
 
 /// Largest value a guest may stream into an outgoing value.
 const MAX_VALUE_BYTES: usize = 64 * 1024 * 1024;
@@ -100,6 +101,23 @@ impl KvStore {
 }
 
 type KvResult<T> = Result<T, Resource<KvError>>;
+
+/// A set as Golem records it: the value's length, not its bytes.
+struct SetRequest {
+    bucket: String,
+    key: String,
+    length: u64,
+}
+
+journaled_record!(SetRequest { bucket: "bucket", key: "key", length: "length" });
+
+/// A batch set as Golem records it: each key with its value's length.
+struct SetManyRequest {
+    bucket: String,
+    keys: Vec<(String, u64)>,
+}
+
+journaled_record!(SetManyRequest { bucket: "bucket", keys: "keys" });
 
 impl HostState {
     fn bucket_name(&self, bucket: &Resource<BucketHandle>) -> wasmtime::Result<String> {
@@ -232,9 +250,7 @@ impl eventual::Host for HostState {
         let name = self.bucket_name(&bucket)?;
         let request = (name, key);
         let (name, key) = &request;
-        let found = self.kv_call("wasi:keyvalue/eventual::get", WrappedFunctionType::ReadRemote, &request, |kv| {
-            kv.get(name, key)
-        })?;
+        let found = self.kv_call(names::KV_GET, WrappedFunctionType::ReadRemote, &request, |kv| kv.get(name, key))?;
         match found {
             Ok(bytes) => Ok(Ok(self.incoming(bytes)?)),
             Err(e) => Ok(Err(e)),
@@ -247,27 +263,22 @@ impl eventual::Host for HostState {
         key: String,
         outgoing_value: Resource<OutgoingValue>,
     ) -> wasmtime::Result<KvResult<()>> {
-        let request = (self.bucket_name(&bucket)?, key, self.table.get(&outgoing_value)?.bytes());
-        let (name, key, bytes) = &request;
-        self.kv_call("wasi:keyvalue/eventual::set", WrappedFunctionType::WriteRemote, &request, |kv| {
-            kv.set(name, key, bytes.clone())
-        })
+        let bytes = self.table.get(&outgoing_value)?.bytes();
+        let request = SetRequest { bucket: self.bucket_name(&bucket)?, key, length: bytes.len() as u64 };
+        let (name, key) = (&request.bucket, &request.key);
+        self.kv_call(names::KV_SET, WrappedFunctionType::WriteRemote, &request, |kv| kv.set(name, key, bytes))
     }
 
     fn delete(&mut self, bucket: Resource<BucketHandle>, key: String) -> wasmtime::Result<KvResult<()>> {
         let request = (self.bucket_name(&bucket)?, key);
         let (name, key) = &request;
-        self.kv_call("wasi:keyvalue/eventual::delete", WrappedFunctionType::WriteRemote, &request, |kv| {
-            kv.delete(name, key)
-        })
+        self.kv_call(names::KV_DELETE, WrappedFunctionType::WriteRemote, &request, |kv| kv.delete(name, key))
     }
 
     fn exists(&mut self, bucket: Resource<BucketHandle>, key: String) -> wasmtime::Result<KvResult<bool>> {
         let request = (self.bucket_name(&bucket)?, key);
         let (name, key) = &request;
-        self.kv_call("wasi:keyvalue/eventual::exists", WrappedFunctionType::ReadRemote, &request, |kv| {
-            kv.get(name, key).is_some()
-        })
+        self.kv_call(names::KV_EXISTS, WrappedFunctionType::ReadRemote, &request, |kv| kv.get(name, key).is_some())
     }
 }
 
@@ -279,10 +290,9 @@ impl eventual_batch::Host for HostState {
     ) -> wasmtime::Result<KvResult<Vec<Option<Resource<IncomingValue>>>>> {
         let request = (self.bucket_name(&bucket)?, keys);
         let (name, keys) = &request;
-        let found =
-            self.kv_call("wasi:keyvalue/eventual-batch::get-many", WrappedFunctionType::ReadRemote, &request, |kv| {
-                keys.iter().map(|k| kv.get(name, k)).collect::<Vec<_>>()
-            })?;
+        let found = self.kv_call(names::KV_GET_MANY, WrappedFunctionType::ReadRemote, &request, |kv| {
+            keys.iter().map(|k| kv.get(name, k)).collect::<Vec<_>>()
+        })?;
         match found {
             Ok(values) => Ok(Ok(values.into_iter().map(|v| self.incoming(v)).collect::<wasmtime::Result<_>>()?)),
             Err(e) => Ok(Err(e)),
@@ -292,7 +302,7 @@ impl eventual_batch::Host for HostState {
     fn keys(&mut self, bucket: Resource<BucketHandle>) -> wasmtime::Result<KvResult<Vec<String>>> {
         let request = (self.bucket_name(&bucket)?,);
         let name = &request.0;
-        self.kv_call("wasi:keyvalue/eventual-batch::keys", WrappedFunctionType::ReadRemote, &request, |kv| {
+        self.kv_call(names::KV_KEYS, WrappedFunctionType::ReadRemote, &request, |kv| {
             kv.buckets.get(name).map(|b| b.keys().cloned().collect()).unwrap_or_default()
         })
     }
@@ -306,11 +316,14 @@ impl eventual_batch::Host for HostState {
         for (k, v) in &key_values {
             pairs.push((k.clone(), self.table.get(v)?.bytes()));
         }
-        let request = (self.bucket_name(&bucket)?, pairs);
-        let (name, pairs) = &request;
-        self.kv_call("wasi:keyvalue/eventual-batch::set-many", WrappedFunctionType::WriteRemote, &request, |kv| {
+        let request = SetManyRequest {
+            bucket: self.bucket_name(&bucket)?,
+            keys: pairs.iter().map(|(k, v)| (k.clone(), v.len() as u64)).collect(),
+        };
+        let name = &request.bucket;
+        self.kv_call(names::KV_SET_MANY, WrappedFunctionType::WriteRemote, &request, |kv| {
             for (k, v) in pairs {
-                kv.set(name, k, v.clone());
+                kv.set(name, &k, v);
             }
         })
     }
@@ -318,7 +331,7 @@ impl eventual_batch::Host for HostState {
     fn delete_many(&mut self, bucket: Resource<BucketHandle>, keys: Vec<String>) -> wasmtime::Result<KvResult<()>> {
         let request = (self.bucket_name(&bucket)?, keys);
         let (name, keys) = &request;
-        self.kv_call("wasi:keyvalue/eventual-batch::delete-many", WrappedFunctionType::WriteRemote, &request, |kv| {
+        self.kv_call(names::KV_DELETE_MANY, WrappedFunctionType::WriteRemote, &request, |kv| {
             for k in keys {
                 kv.delete(name, k);
             }

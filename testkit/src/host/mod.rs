@@ -15,6 +15,7 @@ mod golem_host;
 mod http;
 pub(crate) mod keyvalue;
 mod logging;
+mod names;
 mod oplog_api;
 pub(crate) mod registry;
 mod rpc;

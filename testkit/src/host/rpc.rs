@@ -13,6 +13,7 @@
 use wasmtime::component::Resource;
 
 use super::HostState;
+use super::names;
 use crate::bindings::golem::agent::host::{
     DataValue, Datetime, HostCancellationToken, HostFutureInvokeResult, HostWasmRpc, RpcError, TypedAgentConfigValue,
     Uuid,
@@ -38,9 +39,9 @@ enum CallKind {
 impl CallKind {
     fn function(self) -> &'static str {
         match self {
-            CallKind::Await => "golem:agent/host::wasm-rpc::invoke-and-await",
-            CallKind::Future => "golem:agent/host::wasm-rpc::async-invoke-and-await",
-            CallKind::Trigger => "golem:agent/host::wasm-rpc::invoke",
+            CallKind::Await => names::RPC_INVOKE_AND_AWAIT,
+            CallKind::Future => names::RPC_FUTURE_GET,
+            CallKind::Trigger => names::RPC_INVOKE,
         }
     }
 }

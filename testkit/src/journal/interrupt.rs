@@ -34,6 +34,10 @@ pub struct FiredCrash {
     /// before-persist point, or inside a `write-remote` durable function
     /// before it was persisted): a retry of that effect is then expected.
     pub in_effect_window: bool,
+    /// The oplog indexes of the entries the crash lost (first and last):
+    /// those added since the last commit, and for a before-persist crash
+    /// the entry that was never written. `None` when nothing was lost.
+    pub lost: Option<(u64, u64)>,
 }
 
 /// Why a host function stopped the guest. None of these is the guest's own

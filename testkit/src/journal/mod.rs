@@ -287,7 +287,8 @@ impl Journal {
         {
             self.crashes.remove(i);
             let point = CrashPoint::BeforePersist(index);
-            return Err(Interrupt::Crash(FiredCrash { point, in_effect_window: true }).raise());
+            let lost = Some((self.oplog.committed_index() + 1, index));
+            return Err(Interrupt::Crash(FiredCrash { point, in_effect_window: true, lost }).raise());
         }
         // A remote write's entry is committed with it: Golem commits when
         // the durable function ends, right after adding the entry, and the
@@ -312,7 +313,9 @@ impl Journal {
             // a lost remote write is retried, and so is a region whose end
             // was lost.
             let in_effect_window = self.in_remote_write || !self.open_regions.is_empty() || self.loses_effects();
-            return Err(Interrupt::Crash(FiredCrash { point, in_effect_window }).raise());
+            let committed = self.oplog.committed_index();
+            let lost = (committed < index).then_some((committed + 1, index));
+            return Err(Interrupt::Crash(FiredCrash { point, in_effect_window, lost }).raise());
         }
         Ok(index)
     }

@@ -184,6 +184,10 @@ pub struct TrialFailure {
     /// The oplog index where replay diverged, when recovery failed that way
     /// (in the oplog of the first crashed agent).
     pub diverged_at: Option<u64>,
+    /// What each crash lost, as Golem would have lost it: the uncommitted
+    /// entries (described as the crash-free run recorded them), which ran
+    /// again after recovery.
+    pub lost: Vec<String>,
 }
 
 impl TrialFailure {
@@ -199,7 +203,11 @@ impl TrialFailure {
             FailureKind::State(e) => format!("final state differs: {e}"),
             FailureKind::SideEffects(e) => format!("side effects differ: {e}"),
         };
-        format!("crash {}: {what}", points.join(", "))
+        if self.lost.is_empty() {
+            format!("crash {}: {what}", points.join(", "))
+        } else {
+            format!("crash {}: {}; {what}", points.join(", "), self.lost.join("; "))
+        }
     }
 }
 
@@ -340,6 +348,7 @@ pub fn verify_with_progress(
                     crashes: points,
                     kind: FailureKind::Recovery(e.to_string()),
                     diverged_at,
+                    lost: Vec::new(),
                 })
             }
             Ok((outcome, fired)) => {
@@ -349,7 +358,10 @@ pub fn verify_with_progress(
                         report.recovered += 1;
                         report.retried_effects += retried;
                     }
-                    Err(kind) => report.failures.push(TrialFailure { crashes: points, kind, diverged_at: None }),
+                    Err(kind) => {
+                        let lost = describe_losses(&points, &fired, &report.reference_oplogs);
+                        report.failures.push(TrialFailure { crashes: points, kind, diverged_at: None, lost })
+                    }
                 }
             }
         }
@@ -357,6 +369,24 @@ pub fn verify_with_progress(
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// What each crash of a run lost: "entries 7-9 lost (host call
+/// `wall_clock::now`, ...)", from the crash-free run's oplog of the agent.
+fn describe_losses(points: &[AgentCrash], fired: &[FiredCrash], oplogs: &Oplogs) -> Vec<String> {
+    points
+        .iter()
+        .filter_map(|crash| {
+            let (first, last) = fired.iter().find(|f| f.point == crash.point)?.lost?;
+            let oplog = oplogs.iter().find(|(id, _)| *id == crash.agent).map(|(_, o)| o.as_slice())?;
+            let entries: Vec<String> = (first..=last)
+                .filter_map(|i| oplog.get(usize::try_from(i).ok()?.checked_sub(1)?))
+                .map(crate::oplog::describe)
+                .collect();
+            let range = if first == last { format!("entry {first}") } else { format!("entries {first}-{last}") };
+            Some(format!("{range} lost and run again ({})", entries.join(", ")))
+        })
+        .collect()
 }
 
 /// Run `scenario` twice without crashes and check that both oplogs are

@@ -11,6 +11,7 @@ use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
 pub use store::{BlobStore, BlobWrite};
 
 use super::HostState;
+use super::names;
 use crate::bindings::golem::api::oplog::WrappedFunctionType;
 use crate::bindings::wasi::blobstore::{blobstore, container, types};
 use crate::bindings::{ContainerHandle, IncomingBlob, ObjectNames, OutgoingBlob};
@@ -112,10 +113,9 @@ impl container::HostContainer for HostState {
     fn info(&mut self, self_: Resource<ContainerHandle>) -> wasmtime::Result<Result<types::ContainerMetadata, String>> {
         let request = (self.container_name(&self_)?,);
         let name = &request.0;
-        let created =
-            self.blob_call("wasi:blobstore/container::info", WrappedFunctionType::ReadRemote, &request, |b| {
-                b.container(name).map(|c| c.created_at)
-            })?;
+        let created = self.blob_call(names::BLOB_CONTAINER_INFO, WrappedFunctionType::ReadRemote, &request, |b| {
+            b.container(name).map(|c| c.created_at)
+        })?;
         Ok(created.map(|created_at| types::ContainerMetadata { name: request.0, created_at }))
     }
 
@@ -128,10 +128,9 @@ impl container::HostContainer for HostState {
     ) -> wasmtime::Result<Result<Resource<IncomingBlob>, String>> {
         let request = (self.container_name(&self_)?, name, start, end);
         let (container, name, ..) = &request;
-        let data =
-            self.blob_call("wasi:blobstore/container::get-data", WrappedFunctionType::ReadRemote, &request, |b| {
-                b.read(container, name, start, end)
-            })?;
+        let data = self.blob_call(names::BLOB_GET_DATA, WrappedFunctionType::ReadRemote, &request, |b| {
+            b.read(container, name, start, end)
+        })?;
         Ok(match data {
             Ok(bytes) => Ok(self.table.push(IncomingBlob { bytes })?),
             Err(e) => Err(e),
@@ -145,11 +144,12 @@ impl container::HostContainer for HostState {
         data: Resource<OutgoingBlob>,
     ) -> wasmtime::Result<Result<(), String>> {
         let bytes = self.table.get(&data)?.stream.as_ref().map(|p| p.contents().to_vec()).unwrap_or_default();
-        let request = (self.container_name(&self_)?, name, bytes);
-        let (container, name, bytes) = &request;
+        // Recorded as Golem records it: the data's length, not its bytes.
+        let request = (self.container_name(&self_)?, name, bytes.len() as u64);
+        let (container, name, _) = &request;
         let now = self.virtual_seconds();
-        self.blob_call("wasi:blobstore/container::write-data", WrappedFunctionType::WriteRemote, &request, |b| {
-            b.write(container, name, bytes.clone(), now)
+        self.blob_call(names::BLOB_WRITE_DATA, WrappedFunctionType::WriteRemote, &request, |b| {
+            b.write(container, name, bytes, now)
         })
     }
 
@@ -159,10 +159,9 @@ impl container::HostContainer for HostState {
     ) -> wasmtime::Result<Result<Resource<ObjectNames>, String>> {
         let request = (self.container_name(&self_)?,);
         let container = &request.0;
-        let names =
-            self.blob_call("wasi:blobstore/container::list-objects", WrappedFunctionType::ReadRemote, &request, |b| {
-                b.container(container).map(|c| c.objects.keys().cloned().collect::<Vec<String>>())
-            })?;
+        let names = self.blob_call(names::BLOB_LIST_OBJECTS, WrappedFunctionType::ReadRemote, &request, |b| {
+            b.container(container).map(|c| c.objects.keys().cloned().collect::<Vec<String>>())
+        })?;
         Ok(match names {
             Ok(names) => Ok(self.table.push(ObjectNames { names, next: 0 })?),
             Err(e) => Err(e),
@@ -176,7 +175,7 @@ impl container::HostContainer for HostState {
     ) -> wasmtime::Result<Result<(), String>> {
         let request = (self.container_name(&self_)?, name);
         let (container, name) = &request;
-        self.blob_call("wasi:blobstore/container::delete-object", WrappedFunctionType::WriteRemote, &request, |b| {
+        self.blob_call(names::BLOB_DELETE_OBJECT, WrappedFunctionType::WriteRemote, &request, |b| {
             b.delete(container, name)
         })
     }
@@ -188,7 +187,7 @@ impl container::HostContainer for HostState {
     ) -> wasmtime::Result<Result<(), String>> {
         let request = (self.container_name(&self_)?, names);
         let (container, names) = &request;
-        self.blob_call("wasi:blobstore/container::delete-objects", WrappedFunctionType::WriteRemote, &request, |b| {
+        self.blob_call(names::BLOB_DELETE_OBJECTS, WrappedFunctionType::WriteRemote, &request, |b| {
             names.iter().try_for_each(|n| b.delete(container, n))
         })
     }
@@ -196,7 +195,7 @@ impl container::HostContainer for HostState {
     fn has_object(&mut self, self_: Resource<ContainerHandle>, name: String) -> wasmtime::Result<Result<bool, String>> {
         let request = (self.container_name(&self_)?, name);
         let (container, name) = &request;
-        self.blob_call("wasi:blobstore/container::has-object", WrappedFunctionType::ReadRemote, &request, |b| {
+        self.blob_call(names::BLOB_HAS_OBJECT, WrappedFunctionType::ReadRemote, &request, |b| {
             b.container(container).map(|c| c.objects.contains_key(name))
         })
     }
@@ -208,7 +207,7 @@ impl container::HostContainer for HostState {
     ) -> wasmtime::Result<Result<types::ObjectMetadata, String>> {
         let request = (self.container_name(&self_)?, name);
         let (container, name) = &request;
-        self.blob_call("wasi:blobstore/container::object-info", WrappedFunctionType::ReadRemote, &request, |b| {
+        self.blob_call(names::BLOB_OBJECT_INFO, WrappedFunctionType::ReadRemote, &request, |b| {
             let o = b.object(container, name)?;
             Ok(types::ObjectMetadata {
                 name: name.clone(),
@@ -221,9 +220,7 @@ impl container::HostContainer for HostState {
 
     fn clear(&mut self, self_: Resource<ContainerHandle>) -> wasmtime::Result<Result<(), String>> {
         let request = (self.container_name(&self_)?,);
-        self.blob_call("wasi:blobstore/container::clear", WrappedFunctionType::WriteRemote, &request, |b| {
-            b.clear(&request.0)
-        })
+        self.blob_call(names::BLOB_CLEAR, WrappedFunctionType::WriteRemote, &request, |b| b.clear(&request.0))
     }
 
     fn drop(&mut self, rep: Resource<ContainerHandle>) -> wasmtime::Result<()> {
@@ -268,12 +265,10 @@ impl blobstore::Host for HostState {
     fn create_container(&mut self, name: String) -> wasmtime::Result<Result<Resource<ContainerHandle>, String>> {
         let now = self.virtual_seconds();
         let request = (name,);
-        let created = self.blob_call(
-            "wasi:blobstore/blobstore::create-container",
-            WrappedFunctionType::WriteRemote,
-            &request,
-            |b| b.create_container(&request.0, now),
-        )?;
+        let created =
+            self.blob_call(names::BLOB_CREATE_CONTAINER, WrappedFunctionType::WriteRemote, &request, |b| {
+                b.create_container(&request.0, now)
+            })?;
         Ok(match created {
             Ok(()) => Ok(self.table.push(ContainerHandle { name: request.0 })?),
             Err(e) => Err(e),
@@ -282,12 +277,9 @@ impl blobstore::Host for HostState {
 
     fn get_container(&mut self, name: String) -> wasmtime::Result<Result<Resource<ContainerHandle>, String>> {
         let request = (name,);
-        let found = self.blob_call(
-            "wasi:blobstore/blobstore::get-container",
-            WrappedFunctionType::ReadRemote,
-            &request,
-            |b| b.container(&request.0).map(|_| ()),
-        )?;
+        let found = self.blob_call(names::BLOB_GET_CONTAINER, WrappedFunctionType::ReadRemote, &request, |b| {
+            b.container(&request.0).map(|_| ())
+        })?;
         Ok(match found {
             Ok(()) => Ok(self.table.push(ContainerHandle { name: request.0 })?),
             Err(e) => Err(e),
@@ -296,24 +288,24 @@ impl blobstore::Host for HostState {
 
     fn delete_container(&mut self, name: String) -> wasmtime::Result<Result<(), String>> {
         let request = (name,);
-        self.blob_call("wasi:blobstore/blobstore::delete-container", WrappedFunctionType::WriteRemote, &request, |b| {
+        self.blob_call(names::BLOB_DELETE_CONTAINER, WrappedFunctionType::WriteRemote, &request, |b| {
             b.delete_container(&request.0)
         })
     }
 
     fn container_exists(&mut self, name: String) -> wasmtime::Result<Result<bool, String>> {
         let request = (name,);
-        self.blob_call("wasi:blobstore/blobstore::container-exists", WrappedFunctionType::ReadRemote, &request, |b| {
+        self.blob_call(names::BLOB_CONTAINER_EXISTS, WrappedFunctionType::ReadRemote, &request, |b| {
             Ok(b.has_container(&request.0))
         })
     }
 
     fn copy_object(&mut self, src: types::ObjectId, dest: types::ObjectId) -> wasmtime::Result<Result<(), String>> {
-        self.transfer("wasi:blobstore/blobstore::copy-object", src, dest, false)
+        self.transfer(names::BLOB_COPY_OBJECT, src, dest, false)
     }
 
     fn move_object(&mut self, src: types::ObjectId, dest: types::ObjectId) -> wasmtime::Result<Result<(), String>> {
-        self.transfer("wasi:blobstore/blobstore::move-object", src, dest, true)
+        self.transfer(names::BLOB_MOVE_OBJECT, src, dest, true)
     }
 }
 
