@@ -236,10 +236,12 @@ impl Agent {
         self.journal_mut().crashes.extend(points);
     }
 
-    /// Crash the agent now (between invocations): its instance and memory are
-    /// discarded and it recovers on next use.
+    /// Crash the agent now (between invocations): its instance, its memory
+    /// and anything not yet committed to its oplog are discarded, and it
+    /// recovers on next use.
     pub fn crash(&mut self) {
         self.discard_instance();
+        self.journal_mut().oplog.discard_uncommitted();
     }
 
     /// Host calls made by the agent so far, across instances, in order
