@@ -4,9 +4,11 @@
 //!
 //! Values are virtual and deterministic: time advances 1 ms per journaled
 //! call from 2026-01-01, and random numbers derive from the agent's seed and
-//! the number of journaled calls before them. The same script therefore
-//! produces the same oplog every run, and a run recovered after a crash draws
-//! the same values as a crash-free one.
+//! the number of journaled calls before them, so the same script produces the
+//! same oplog every run. After a recovery the world gives new values, as on
+//! Golem: the clock has moved on (an hour per recovery) and random numbers
+//! are drawn from the seed and the recovery count (`Journal::world_time`,
+//! `Journal::world_u64`), so every crashed run is reproducible too.
 
 use wasmtime::component::Resource;
 use wasmtime_wasi::clocks::WasiClocksView;

@@ -80,9 +80,11 @@ impl Host for HostState {
             // The jump was recorded; replay already passes over the region.
             return Ok(());
         }
+        // As Golem encodes it: from the entry after `oplog_idx` up to and
+        // including the jump entry itself.
         self.journal.append(OplogEntry::Jump(JumpParameters {
             timestamp: self.journal.now(),
-            jump: OplogRegion { start: oplog_idx, end: last },
+            jump: OplogRegion { start: oplog_idx + 1, end: last + 1 },
         }))?;
         Err(Interrupt::Restart.raise())
     }

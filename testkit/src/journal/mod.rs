@@ -1,7 +1,10 @@
 //! The journal of one agent instance: appends entries when live, hands
 //! recorded entries back when replaying, and fires injected crashes.
 //!
-//! - [`Journal`]: the replay cursor over an oplog, appends and crash points.
+//! - [`Journal`]: the replay cursor over an oplog, appends, commits where a
+//!   Golem executor commits, crash points, and the values the world gives
+//!   (the same as a crash-free run's on an agent's first instance, fresh
+//!   after a recovery).
 //! - `typed`: journaled host calls, converted through [`Journaled`].
 //! - `interrupt`: crash points and the [`Interrupt`]s host functions raise.
 //! - `entries`: what replay matches.
@@ -136,8 +139,13 @@ impl Journal {
             .iter()
             .enumerate()
             .filter_map(|(pos, e)| match e {
-                // Skip the region after `start` up to and including the jump entry itself.
-                OplogEntry::Jump(p) => usize::try_from(p.jump.start).ok().map(|start| (start, pos)),
+                // Golem's encoding: the region `start..=end` (1-based, the
+                // jump entry itself at `end`) is passed over.
+                OplogEntry::Jump(p) => {
+                    let start = usize::try_from(p.jump.start.checked_sub(1)?).ok()?;
+                    let end = usize::try_from(p.jump.end.checked_sub(1)?).ok()?;
+                    Some((start, end.max(pos)))
+                }
                 // Skip the dropped region (1-based, inclusive) and the revert entry.
                 OplogEntry::Revert(p) => {
                     usize::try_from(p.dropped_region.start).ok().map(|start| (start.saturating_sub(1), pos))
@@ -473,9 +481,11 @@ impl Journal {
         if end <= begin {
             return Ok(false); // nothing recorded inside the region yet
         }
+        // As Golem: the begin entry stays; everything after it, up to and
+        // including the jump itself, is passed over.
         self.append_unreplayed(OplogEntry::Jump(JumpParameters {
             timestamp: self.now(),
-            jump: OplogRegion { start: begin, end },
+            jump: OplogRegion { start: begin + 1, end: end + 1 },
         }))?;
         Ok(true)
     }

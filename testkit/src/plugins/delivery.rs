@@ -113,7 +113,7 @@ fn start_worker(
             let timestamp = Journal::time_at(last + 1);
             oplog.append(OplogEntry::Jump(JumpParameters {
                 timestamp,
-                jump: OplogRegion { start: started, end: last },
+                jump: OplogRegion { start: started + 1, end: last + 1 },
             }))?;
         }
         new.oplog = oplog;
