@@ -65,7 +65,10 @@ pub(crate) fn split_agent_id(id: &str) -> Result<(&str, &str, Option<&str>), Str
         Some((body, uuid)) => (body, Some(uuid)),
         None => (id, None),
     };
-    let params = body[open + 1..].strip_suffix(')').ok_or("the argument list is not closed with `)`")?;
+    let params = body
+        .get(open + 1..)
+        .and_then(|rest| rest.strip_suffix(')'))
+        .ok_or("the argument list is not closed with `)`")?;
     let name = id[..open].trim();
     if name.is_empty() {
         return Err("the agent type name is empty".into());
@@ -152,6 +155,8 @@ mod tests {
         assert!(split_agent_id("counter").is_err());
         assert!(split_agent_id("(1)").is_err());
         assert!(split_agent_id("counter(1").is_err());
+        // A phantom suffix before the argument list opens is refused, not sliced.
+        assert!(split_agent_id("x)[(]").is_err());
     }
 
     #[test]

@@ -222,3 +222,22 @@ fn returning_the_clock_passes_and_the_clock_moves_on_after_a_crash() {
     assert!(after > before, "{after} after {before}");
     assert!(agent.fresh_values() > 0);
 }
+
+/// An HTTP request made with idempotence off is bracketed like any remote
+/// write, and a completed one replays: recovery passes over it without
+/// sending it again.
+#[test]
+fn a_completed_non_idempotent_request_replays_after_a_crash() {
+    use reprise_testkit::recording::RecordingService;
+
+    let service = RecordingService::start().unwrap();
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[Value::string("h")]).unwrap();
+    let args = [Value::string(service.addr().to_string()), Value::string("/pay"), Value::string("x")];
+    agent.invoke("http-post-non-idempotent", &args).unwrap();
+    assert!(agent.oplog().entries().iter().any(|e| matches!(e, OplogEntry::BeginRemoteWrite(_))));
+    agent.crash();
+    agent.invoke("count", &[]).unwrap();
+    assert_eq!(service.requests().len(), 1, "sent once, replayed after the crash");
+}

@@ -297,7 +297,11 @@ impl Environment {
             new.crashes.extend(registry.take_planned_crashes(&id));
             registry.hold_for_test(&id);
         }
-        Agent::create_or_refuse(Arc::new(self.clone()), component.clone(), new)
+        let created = Agent::create_or_refuse(Arc::new(self.clone()), component.clone(), new);
+        if created.is_err() {
+            self.shared.registry().release_test_hold(&id);
+        }
+        created
     }
 
     /// The environment-owned agent of `agent_type` with `args`, created if needed.

@@ -133,6 +133,15 @@ impl Registry {
         self.agents.entry(id.to_string()).or_default().holder = Holder::Test;
     }
 
+    /// Undo [`Registry::hold_for_test`] for an agent whose creation failed.
+    pub(crate) fn release_test_hold(&mut self, id: &str) {
+        if let Some(entry) = self.agents.get_mut(id)
+            && matches!(entry.holder, Holder::Test)
+        {
+            entry.holder = Holder::Nobody;
+        }
+    }
+
     /// Mark environment-owned agent `id` as being created.
     pub(crate) fn begin_creating(&mut self, id: &str) -> Result<(), Unavailable> {
         let entry = self.agents.entry(id.to_string()).or_default();

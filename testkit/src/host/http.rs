@@ -66,7 +66,7 @@ impl WasiHttpHooks for Journal {
             wasmtime_wasi::runtime::in_tokio(send(request, options)).map(|(_, outcome)| outcome)
         } else if !self.is_live() {
             drop(request);
-            match self.replay_response::<Result<RecordedResponse, String>>(FUNCTION) {
+            match self.replay_call::<Result<RecordedResponse, String>>(FUNCTION, &WrappedFunctionType::WriteRemote) {
                 Ok((_, outcome)) => Ok(outcome),
                 Err(e) => {
                     self.pending = Some(e);

@@ -100,6 +100,9 @@ pub(crate) struct Journal {
     current: u64,
     /// Recoveries of the agent before this instance (0 for its first).
     attempt: u64,
+    /// A bracketed remote write has begun and not ended: its entries are
+    /// committed together, after its end.
+    open_bracket: bool,
     /// Values this instance drew from the world after a recovery (clock
     /// readings, random numbers): they differ from a crash-free run's.
     pub(crate) fresh_draws: u64,
@@ -126,6 +129,7 @@ impl Journal {
             draws: Default::default(),
             current: 0,
             attempt: 0,
+            open_bracket: false,
             fresh_draws: 0,
         };
         journal.collect_jumps();
@@ -143,8 +147,7 @@ impl Journal {
                 // jump entry itself at `end`) is passed over.
                 OplogEntry::Jump(p) => {
                     let start = usize::try_from(p.jump.start.checked_sub(1)?).ok()?;
-                    let end = usize::try_from(p.jump.end.checked_sub(1)?).ok()?;
-                    Some((start, end.max(pos)))
+                    Some((start, pos))
                 }
                 // Skip the dropped region (1-based, inclusive) and the revert entry.
                 OplogEntry::Revert(p) => {
@@ -301,8 +304,11 @@ impl Journal {
         // A remote write's entry is committed with it: Golem commits when
         // the durable function ends, right after adding the entry, and the
         // window before is the before-persist crash point.
+        // In a bracket, the commit comes after the end-remote-write entry.
         let commit = commits_at_once(&entry)
-            || matches!(&entry, OplogEntry::HostCall(p) if crate::oplog::is_remote_write(&p.durable_function_type));
+            || matches!(&entry, OplogEntry::EndRemoteWrite(_))
+            || (!self.open_bracket
+                && matches!(&entry, OplogEntry::HostCall(p) if crate::oplog::is_remote_write(&p.durable_function_type)));
         self.oplog.append_buffered(entry);
         let limit = match self.persistence {
             PersistenceLevel::PersistNothing => MAX_UNCOMMITTED_PERSIST_NOTHING,
@@ -360,7 +366,9 @@ impl Journal {
     pub(crate) fn begin_remote_write(&mut self) -> wasmtime::Result<u64> {
         if self.is_live() {
             let timestamp = self.timestamp();
-            return self.append(OplogEntry::BeginRemoteWrite(timestamp));
+            let index = self.append(OplogEntry::BeginRemoteWrite(timestamp))?;
+            self.open_bracket = true;
+            return Ok(index);
         }
         let (index, _) = self.replay(Strict::BeginRemoteWrite, || "began a remote write".into())?;
         let ended = self.oplog.entries()[..self.replay_end]
@@ -376,6 +384,7 @@ impl Journal {
     /// buffered: the commit after the call persists it).
     pub(crate) fn end_remote_write(&mut self, begin: u64) -> wasmtime::Result<()> {
         if self.is_live() {
+            self.open_bracket = false;
             let entry =
                 OplogEntry::EndRemoteWrite(EndRemoteWriteParameters { timestamp: self.now(), begin_index: begin });
             self.append(entry).map(|_| ())

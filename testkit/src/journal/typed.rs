@@ -58,22 +58,17 @@ impl Journal {
         if matches!(self.persistence, PersistenceLevel::PersistNothing) {
             return Ok(run(self));
         }
-        let bracketed = self.brackets(&function_type);
         if !self.is_live() {
-            let begin = if bracketed { Some(self.begin_remote_write()?) } else { None };
-            let (response, result) = self.replay_response::<Resp>(function)?;
+            let (response, result) = self.replay_call::<Resp>(function, &function_type)?;
             self.calls.push(HostCall {
                 function: function.into(),
                 request: request.to_value(),
                 response,
                 replayed: true,
             });
-            if let Some(begin) = begin {
-                self.end_remote_write(begin)?;
-            }
             return Ok(result);
         }
-        let begin = if bracketed { Some(self.begin_remote_write()?) } else { None };
+        let begin = if self.brackets(&function_type) { Some(self.begin_remote_write()?) } else { None };
         let result = run(self);
         let (request, response) = (request.to_value(), result.to_value());
         let entry = OplogEntry::HostCall(HostCallParameters {
@@ -95,9 +90,25 @@ impl Journal {
         Ok(result)
     }
 
+    /// Replay a call of `function`, with the begin- and end-remote-write
+    /// entries around it when a call of `function_type` has them: its
+    /// response as recorded and as `T`.
+    pub(crate) fn replay_call<T: Journaled>(
+        &mut self,
+        function: &str,
+        function_type: &WrappedFunctionType,
+    ) -> wasmtime::Result<(Value, T)> {
+        let begin = if self.brackets(function_type) { Some(self.begin_remote_write()?) } else { None };
+        let replayed = self.replay_response::<T>(function)?;
+        if let Some(begin) = begin {
+            self.end_remote_write(begin)?;
+        }
+        Ok(replayed)
+    }
+
     /// The next recorded entry, which must be a call of `function`: its
     /// response as recorded and as `T`.
-    pub(crate) fn replay_response<T: Journaled>(&mut self, function: &str) -> wasmtime::Result<(Value, T)> {
+    fn replay_response<T: Journaled>(&mut self, function: &str) -> wasmtime::Result<(Value, T)> {
         let (index, entry) = self.replay(Strict::HostCall, || format!("called `{function}`"))?;
         let OplogEntry::HostCall(p) = entry else {
             return Err(Interrupt::from(CorruptEntry { oplog_index: index, reason: "not a host call".into() }).raise());

@@ -5,7 +5,7 @@
 //!
 //! # File format
 //!
-//! A header line `reprise-oplog v1\n`, then one record per entry:
+//! A header line `reprise-oplog v2\n`, then one record per entry:
 //! `length: u32 LE | crc32 of payload: u32 LE | payload` where the payload is
 //! the entry as JSON. A torn write or a flipped bit is found by the length or
 //! checksum; every entry before the damage is kept and the damage is reported.
@@ -40,7 +40,10 @@ pub fn enrich(
     raw::enrich(raw, &plugins)
 }
 
-const HEADER: &[u8] = b"reprise-oplog v1\n";
+const HEADER: &[u8] = b"reprise-oplog v2\n";
+/// Files from before jumps were encoded as Golem encodes them (the region
+/// began one entry earlier and ended at the entry before the jump).
+const HEADER_V1: &[u8] = b"reprise-oplog v1\n";
 /// Entries larger than this are treated as damage rather than allocated.
 const MAX_RECORD: u32 = 256 * 1024 * 1024;
 
@@ -89,7 +92,7 @@ impl fmt::Display for OplogError {
         match self {
             OplogError::Io { path, source } => write!(f, "oplog file {}: {source}", path.display()),
             OplogError::NotAnOplog { path } => {
-                write!(f, "{} is not a Reprise oplog file (missing `reprise-oplog v1` header)", path.display())
+                write!(f, "{} is not a Reprise oplog file (missing its `reprise-oplog` header)", path.display())
             }
             OplogError::Encode(e) => write!(f, "cannot encode oplog entry: {e}"),
         }
@@ -159,11 +162,19 @@ impl Oplog {
         let mut file = OpenOptions::new().read(true).write(true).open(&path).map_err(io)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
-        if !bytes.starts_with(HEADER) {
+        let Some(((entries, damage, good_len), version_1)) = parse_file(&bytes) else {
             return Err(OplogError::NotAnOplog { path });
-        }
-        let (entries, damage, good_len) = read_records(&bytes);
-        if damage.is_some() {
+        };
+        if version_1 {
+            // Rewritten in the current version, so that appends match it.
+            let mut rewritten = HEADER.to_vec();
+            for entry in &entries {
+                rewritten.extend(encode_record(entry)?);
+            }
+            file.set_len(0).map_err(io)?;
+            file.seek(SeekFrom::Start(0)).map_err(io)?;
+            file.write_all(&rewritten).map_err(io)?;
+        } else if damage.is_some() {
             // Cut the damaged tail so that appends continue a well-formed log.
             file.set_len(good_len as u64).map_err(io)?;
         }
@@ -178,10 +189,9 @@ impl Oplog {
     pub fn read_file(path: impl AsRef<Path>) -> Result<(Vec<OplogEntry>, Option<OplogDamage>), OplogError> {
         let path = path.as_ref().to_owned();
         let bytes = std::fs::read(&path).map_err(|source| OplogError::Io { path: path.clone(), source })?;
-        if !bytes.starts_with(HEADER) {
+        let Some(((entries, damage, _), _)) = parse_file(&bytes) else {
             return Err(OplogError::NotAnOplog { path });
-        }
-        let (entries, damage, _) = read_records(&bytes);
+        };
         Ok((entries, damage))
     }
 
@@ -239,14 +249,13 @@ impl Oplog {
         if let Some(f) = &mut self.file {
             let io = |source| OplogError::Io { path: f.path.clone(), source };
             for entry in &self.entries[self.committed..] {
-                let payload = serde_json::to_vec(entry).map_err(|e| OplogError::Encode(e.to_string()))?;
-                let len =
-                    u32::try_from(payload.len()).map_err(|_| OplogError::Encode("entry larger than 4 GiB".into()))?;
-                let mut record = Vec::with_capacity(payload.len() + 8);
-                record.extend_from_slice(&len.to_le_bytes());
-                record.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-                record.extend_from_slice(&payload);
-                f.file.write_all(&record).map_err(io)?;
+                let record = encode_record(entry)?;
+                let start = f.file.stream_position().map_err(io)?;
+                if let Err(e) = f.file.write_all(&record) {
+                    // Cut a partly written record, so later commits stay readable.
+                    let _ = f.file.set_len(start).and_then(|()| f.file.seek(SeekFrom::Start(start)).map(|_| ()));
+                    return Err(io(e));
+                }
                 // Counted one by one: a failing write leaves the rest buffered.
                 self.committed += 1;
             }
@@ -285,6 +294,37 @@ impl Oplog {
     pub fn path(&self) -> Option<&Path> {
         self.file.as_ref().map(|f| f.path.as_path())
     }
+}
+
+/// One record: `length | crc32 | payload`.
+fn encode_record(entry: &OplogEntry) -> Result<Vec<u8>, OplogError> {
+    let payload = serde_json::to_vec(entry).map_err(|e| OplogError::Encode(e.to_string()))?;
+    let len = u32::try_from(payload.len()).map_err(|_| OplogError::Encode("entry larger than 4 GiB".into()))?;
+    let mut record = Vec::with_capacity(payload.len() + 8);
+    record.extend_from_slice(&len.to_le_bytes());
+    record.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    record.extend_from_slice(&payload);
+    Ok(record)
+}
+
+/// The records of a file of either version (jumps of a version-1 file
+/// re-encoded as Golem encodes them), or `None` when it is not an oplog;
+/// and whether it is a version-1 file.
+fn parse_file(bytes: &[u8]) -> Option<((Vec<OplogEntry>, Option<OplogDamage>, usize), bool)> {
+    if bytes.starts_with(HEADER) {
+        return Some((read_records(bytes), false));
+    }
+    if !bytes.starts_with(HEADER_V1) {
+        return None;
+    }
+    let (mut entries, damage, good_len) = read_records(bytes);
+    for entry in &mut entries {
+        if let OplogEntry::Jump(p) = entry {
+            p.jump.start += 1;
+            p.jump.end += 1;
+        }
+    }
+    Some(((entries, damage, good_len), true))
 }
 
 /// Parse records after the header: the intact entries, the first damage, and
@@ -375,6 +415,35 @@ mod tests {
             assert_eq!(oplog.append(entry(i)).expect("append"), i);
         }
         oplog.entries().to_vec()
+    }
+
+    #[test]
+    fn a_version_1_file_has_its_jumps_re_encoded_and_is_rewritten() {
+        use crate::bindings::golem::api::oplog::{JumpParameters, OplogRegion};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.oplog");
+        let timestamp = Datetime { seconds: 1, nanoseconds: 0 };
+        // Version 1 jumped from the entry before the region to the entry before the jump.
+        let jump = OplogEntry::Jump(JumpParameters { timestamp, jump: OplogRegion { start: 1, end: 2 } });
+        let mut bytes = HEADER_V1.to_vec();
+        for e in [entry(1), entry(2), jump] {
+            bytes.extend(encode_record(&e).expect("encode"));
+        }
+        std::fs::write(&path, &bytes).expect("write");
+
+        let (entries, damage) = Oplog::read_file(&path).expect("read");
+        assert!(damage.is_none());
+        assert!(matches!(&entries[2], OplogEntry::Jump(p) if (p.jump.start, p.jump.end) == (2, 3)));
+        assert!(std::fs::read(&path).expect("read").starts_with(HEADER_V1), "reading leaves the file alone");
+
+        let (mut oplog, _) = Oplog::open_file(&path).expect("open");
+        oplog.append(entry(4)).expect("append");
+        let reread = std::fs::read(&path).expect("read");
+        assert!(reread.starts_with(HEADER), "opened for writing, the file is rewritten in the current version");
+        let (entries, damage) = Oplog::read_file(&path).expect("read");
+        assert!(damage.is_none());
+        assert_eq!(entries.len(), 4);
+        assert!(matches!(&entries[2], OplogEntry::Jump(p) if (p.jump.start, p.jump.end) == (2, 3)));
     }
 
     #[test]

@@ -45,7 +45,17 @@ pub(super) fn compare(reference: &RunOutcome, run: &RunOutcome, fired: &[FiredCr
     let mut retried = kv.check(retry_allowed, fresh)?;
     retried += blobs.check(retry_allowed, fresh)?;
     retried += http.check(retry_allowed, fresh)?;
-    if reference.remote_invocations != run.remote_invocations {
+    // Arguments may carry values drawn after the crash: then only the
+    // methods called are compared.
+    let methods = |o: &RunOutcome| -> BTreeMap<String, Vec<String>> {
+        o.remote_invocations
+            .iter()
+            .map(|(id, calls)| (id.clone(), calls.iter().map(|(m, _)| m.clone()).collect()))
+            .collect()
+    };
+    let differ =
+        if fresh { methods(reference) != methods(run) } else { reference.remote_invocations != run.remote_invocations };
+    if differ {
         let differing = reference
             .remote_invocations
             .keys()
@@ -53,12 +63,17 @@ pub(super) fn compare(reference: &RunOutcome, run: &RunOutcome, fired: &[FiredCr
             .find(|id| reference.remote_invocations.get(*id) != run.remote_invocations.get(*id))
             .cloned()
             .unwrap_or_default();
-        let count = |o: &RunOutcome| o.remote_invocations.get(&differing).map_or(0, Vec::len);
-        return Err(FailureKind::SideEffects(format!(
-            "agent `{differing}` ran {} invocation(s), the crash-free run {} (a retried call ran twice, or one was lost)",
-            count(run),
-            count(reference)
-        )));
+        let calls = |o: &RunOutcome| o.remote_invocations.get(&differing).cloned().unwrap_or_default();
+        let (ran, expected) = (calls(run), calls(reference));
+        return Err(FailureKind::SideEffects(if ran.len() == expected.len() {
+            format!("agent `{differing}` ran {ran:?}, the crash-free run {expected:?}")
+        } else {
+            format!(
+                "agent `{differing}` ran {} invocation(s), the crash-free run {} (a retried call ran twice, or one was lost)",
+                ran.len(),
+                expected.len()
+            )
+        }));
     }
     // With fresh values, the stores may rightly hold other values.
     if !fresh && reference.kv != run.kv {
@@ -104,46 +119,66 @@ impl<T: Ord> Effects<'_, T> {
         Ok(retried)
     }
 
+    /// Payloads (and targets) may carry values drawn after the crash. Per
+    /// target, effects identical to the crash-free run's are matched first;
+    /// identical repeats of them are retries (in an effect window); other
+    /// payloads stand in for the crash-free run's unmatched ones on the same
+    /// target, and one more than it had is a repeat with another payload.
+    /// Effects on targets the crash-free run never touched stand in for ones
+    /// it lost elsewhere (a key drawn afresh).
     fn check_fresh(&self, retry_allowed: bool) -> Result<usize, FailureKind> {
-        let mut distinct: Vec<&T> = Vec::new();
-        let mut retried = 0;
+        let mut targets: BTreeMap<String, (Vec<&T>, Vec<&T>)> = BTreeMap::new();
+        for w in self.reference {
+            targets.entry((self.target)(w)).or_default().0.push(w);
+        }
         for w in self.run {
-            if retry_allowed && distinct.contains(&w) {
-                retried += 1;
+            targets.entry((self.target)(w)).or_default().1.push(w);
+        }
+        let (mut retried, mut surplus, mut deficit) = (0, 0, 0);
+        for (reference, run) in targets.values() {
+            let mut unmatched: Vec<&T> = reference.clone();
+            let mut extra: Vec<&T> = Vec::new();
+            for w in run {
+                match unmatched.iter().position(|r| r == w) {
+                    Some(i) => {
+                        unmatched.remove(i);
+                    }
+                    None => extra.push(w),
+                }
+            }
+            let mut different: Vec<&T> = Vec::new();
+            for w in extra {
+                // An identical repeat of an effect of this run is a retry.
+                if retry_allowed && run.iter().filter(|r| **r == w).count() > 1 && different.iter().all(|d| *d != w) {
+                    retried += 1;
+                } else {
+                    different.push(w);
+                }
+            }
+            if reference.is_empty() {
+                surplus += different.len();
+            } else if different.len() > unmatched.len() {
+                let again = different[unmatched.len()];
+                let first = run.iter().find(|w| **w != again).copied().unwrap_or(again);
+                return Err(FailureKind::SideEffects(format!(
+                    "the write {} was repeated with another payload: {} (a clock reading or random value drawn again after the crash reached a side effect)",
+                    (self.describe)(first),
+                    (self.describe)(again)
+                )));
             } else {
-                distinct.push(w);
+                deficit += unmatched.len() - different.len();
             }
         }
-        if distinct.len() < self.reference.len() {
-            return Err(FailureKind::SideEffects(format!(
-                "{} write(s) were lost: the crash-free run made {}, this run {}",
-                self.reference.len() - distinct.len(),
-                self.reference.len(),
-                distinct.len()
-            )));
+        match surplus.cmp(&deficit) {
+            std::cmp::Ordering::Equal => Ok(retried),
+            std::cmp::Ordering::Greater => Err(FailureKind::SideEffects(format!(
+                "{} more write(s) than in the crash-free run, on targets it never wrote",
+                surplus - deficit
+            ))),
+            std::cmp::Ordering::Less => {
+                Err(FailureKind::SideEffects(format!("{} write(s) of the crash-free run were lost", deficit - surplus)))
+            }
         }
-        if distinct.len() == self.reference.len() {
-            return Ok(retried);
-        }
-        // Name the repeat: a second effect on a target the reference acts on fewer times.
-        let times = |effects: &[&T], target: &str| effects.iter().filter(|w| (self.target)(w) == target).count();
-        let reference: Vec<&T> = self.reference.iter().collect();
-        let repeat = distinct.iter().enumerate().find_map(|(i, w)| {
-            let target = (self.target)(w);
-            let first = distinct[..i].iter().find(|earlier| (self.target)(earlier) == target)?;
-            (times(&distinct, &target) > times(&reference, &target)).then_some((*first, *w))
-        });
-        Err(FailureKind::SideEffects(match repeat {
-            Some((first, again)) => format!(
-                "the write {} was repeated with another payload: {} (a clock reading or random value drawn again after the crash reached a side effect)",
-                (self.describe)(first),
-                (self.describe)(again)
-            ),
-            None => format!(
-                "{} more write(s) than in the crash-free run, with other payloads",
-                distinct.len() - self.reference.len()
-            ),
-        }))
     }
 }
 

@@ -129,8 +129,8 @@ pub struct RunOutcome {
     /// Result of each call: outputs, or the agent's error as text.
     pub results: Vec<Result<Vec<Value>, String>>,
     /// Whether each call's result is pinned by the agent's inputs: `false`
-    /// when, during the call, an agent drew a clock reading or a random
-    /// value after a recovery (fresh, as on Golem, so the result may
+    /// once an agent of the run has drawn a clock reading or a random value
+    /// after a recovery (fresh, as on Golem, so this and later results may
     /// differ from the crash-free run's without anything being wrong).
     pub pinned: Vec<bool>,
     /// Clock readings and random values drawn after recoveries, by every
@@ -456,13 +456,14 @@ type Results = Vec<(Result<Vec<Value>, String>, bool)>;
 fn run_calls(env: &Environment, agent: &mut Agent, scenario: &Scenario) -> Result<Results, Error> {
     let mut results = Vec::with_capacity(scenario.calls.len());
     for (method, args) in &scenario.calls {
-        let before = fresh_values(env, agent);
         let result = match agent.invoke(method, args) {
             Ok(v) => Ok(v),
             Err(Error::Agent(e)) => Err(e),
             Err(e) => return Err(e),
         };
-        results.push((result, fresh_values(env, agent) == before));
+        // A fresh value may live on in the agent's memory: from the first
+        // one on, no result is pinned by the inputs alone.
+        results.push((result, fresh_values(env, agent) == 0));
     }
     Ok(results)
 }

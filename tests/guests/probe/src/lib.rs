@@ -411,12 +411,16 @@ impl Guest for Probe {
                 let v = store::get(&arg_str(&input, 0)?).map_err(|e| err(format!("{e:?}")))?;
                 Ok(out_opt_str(v))
             }
-            "http-post" => {
+            "http-post" | "http-post-non-idempotent" => {
                 // POST to a service with an idempotency key; the host journals the exchange.
                 let (authority, path, body) = (arg_str(&input, 0)?, arg_str(&input, 1)?, arg_str(&input, 2)?);
                 let key = host::generate_idempotency_key();
                 let key = format!("{:016x}{:016x}", key.high_bits, key.low_bits);
-                Ok(out_str(http_post(&authority, &path, &key, body.as_bytes()).map_err(err)?))
+                let idempotent = method_name == "http-post";
+                host::set_idempotence_mode(idempotent);
+                let reply = http_post(&authority, &path, &key, body.as_bytes());
+                host::set_idempotence_mode(true);
+                Ok(out_str(reply.map_err(err)?))
             }
             "retry-until" => {
                 // Travel back to a saved oplog position until an attempt counter
