@@ -310,7 +310,7 @@ fn encode_record(entry: &OplogEntry) -> Result<Vec<u8>, OplogError> {
 /// The records of a file of either version (jumps of a version-1 file
 /// re-encoded as Golem encodes them), or `None` when it is not an oplog;
 /// and whether it is a version-1 file.
-fn parse_file(bytes: &[u8]) -> Option<((Vec<OplogEntry>, Option<OplogDamage>, usize), bool)> {
+fn parse_file(bytes: &[u8]) -> Option<(Records, bool)> {
     if bytes.starts_with(HEADER) {
         return Some((read_records(bytes), false));
     }
@@ -327,9 +327,12 @@ fn parse_file(bytes: &[u8]) -> Option<((Vec<OplogEntry>, Option<OplogDamage>, us
     Some(((entries, damage, good_len), true))
 }
 
-/// Parse records after the header: the intact entries, the first damage, and
-/// the byte length of the intact prefix.
-fn read_records(bytes: &[u8]) -> (Vec<OplogEntry>, Option<OplogDamage>, usize) {
+/// The intact entries of a file, the first damage, and the byte length of
+/// the intact prefix.
+type Records = (Vec<OplogEntry>, Option<OplogDamage>, usize);
+
+/// Parse records after the header.
+fn read_records(bytes: &[u8]) -> Records {
     let mut entries = Vec::new();
     let mut pos = HEADER.len();
     loop {
