@@ -12,7 +12,6 @@ use super::context::Spans;
 use super::directory::AgentDirectory;
 use super::world::World;
 use crate::journal::Journal;
-use crate::oplog::Oplog;
 
 /// Most bytes of stdout or stderr kept per instance; output beyond is dropped.
 const CAPTURE_LIMIT: usize = 16 * 1024 * 1024;
@@ -72,7 +71,7 @@ impl HostState {
 
     /// Store data for a command run: no agent, an oplog nobody keeps.
     pub(crate) fn for_command(world: Arc<World>, directory: Arc<dyn AgentDirectory>) -> Self {
-        HostState::new(world, directory, Journal::new(Oplog::in_memory(), 0, Vec::new()), AgentIdentity::default())
+        HostState::new(world, directory, Journal::empty(), AgentIdentity::default())
     }
 }
 

@@ -136,6 +136,12 @@ impl Journal {
         journal
     }
 
+    /// A journal over an empty in-memory oplog: for runs nobody keeps, and
+    /// as a placeholder while an instance changes hands.
+    pub(crate) fn empty() -> Self {
+        Journal::new(Oplog::in_memory(), 0, Vec::new())
+    }
+
     fn collect_jumps(&mut self) {
         self.skipped = self
             .oplog

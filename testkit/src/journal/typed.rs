@@ -8,7 +8,7 @@ use crate::bindings::golem::api::host::PersistenceLevel;
 use crate::bindings::golem::api::oplog::{HostCallParameters, WrappedFunctionType};
 use crate::error::{CorruptEntry, Divergence};
 use crate::oplog::OplogEntry;
-use crate::oplog::{describe, is_remote_write};
+use crate::oplog::describe;
 use crate::value::{Type, Value, value_and_type};
 
 use super::interrupt::Interrupt;
@@ -80,12 +80,10 @@ impl Journal {
         });
         self.calls.push(HostCall { function: function.into(), request, response, replayed: false });
         self.append(entry)?;
+        // A remote write is committed by `append` (or, bracketed, with its
+        // end), as Golem commits at the end of such a durable function.
         if let Some(begin) = begin {
             self.end_remote_write(begin)?;
-        }
-        // Golem commits at the end of every durable function with a remote side effect.
-        if is_remote_write(&function_type) {
-            self.commit()?;
         }
         Ok(result)
     }
@@ -183,47 +181,26 @@ impl Journaled for u8 {
     }
 }
 
-impl Journaled for u16 {
-    fn journal_type() -> Type {
-        Type::U16
-    }
+/// Unsigned integers wider than a byte: any recorded unsigned value that fits.
+macro_rules! journaled_unsigned {
+    ($($ty:ty => $case:ident),+) => {$(
+        impl Journaled for $ty {
+            fn journal_type() -> Type {
+                Type::$case
+            }
 
-    fn to_value(&self) -> Value {
-        Value::U16(*self)
-    }
+            fn to_value(&self) -> Value {
+                Value::$case(*self)
+            }
 
-    fn from_value(value: &Value) -> Option<Self> {
-        u16::try_from(value.as_u64()?).ok()
-    }
+            fn from_value(value: &Value) -> Option<Self> {
+                <$ty>::try_from(value.as_u64()?).ok()
+            }
+        }
+    )+};
 }
 
-impl Journaled for u32 {
-    fn journal_type() -> Type {
-        Type::U32
-    }
-
-    fn to_value(&self) -> Value {
-        Value::U32(*self)
-    }
-
-    fn from_value(value: &Value) -> Option<Self> {
-        u32::try_from(value.as_u64()?).ok()
-    }
-}
-
-impl Journaled for u64 {
-    fn journal_type() -> Type {
-        Type::U64
-    }
-
-    fn to_value(&self) -> Value {
-        Value::U64(*self)
-    }
-
-    fn from_value(value: &Value) -> Option<Self> {
-        value.as_u64()
-    }
-}
+journaled_unsigned!(u16 => U16, u32 => U32, u64 => U64);
 
 impl Journaled for String {
     fn journal_type() -> Type {

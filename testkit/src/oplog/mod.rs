@@ -246,6 +246,9 @@ impl Oplog {
 
     /// Commit every buffered entry (file-backed oplogs write them).
     pub(crate) fn commit(&mut self) -> Result<(), OplogError> {
+        if self.uncommitted() == 0 {
+            return Ok(());
+        }
         if let Some(f) = &mut self.file {
             let io = |source| OplogError::Io { path: f.path.clone(), source };
             for entry in &self.entries[self.committed..] {

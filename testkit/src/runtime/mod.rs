@@ -331,16 +331,16 @@ impl Agent {
     /// until the caller puts an instance or a journal back).
     fn take_parked(&mut self) -> Journal {
         self.discard_instance();
-        match std::mem::replace(&mut self.instance, Instance::Parked(Journal::new(Oplog::in_memory(), 0, Vec::new()))) {
+        match std::mem::replace(&mut self.instance, Instance::Parked(Journal::empty())) {
             Instance::Parked(journal) => journal,
-            Instance::Running(_) => Journal::new(Oplog::in_memory(), 0, Vec::new()),
+            Instance::Running(_) => Journal::empty(),
         }
     }
 
     /// Drop the instance and its memory, keeping its journal, logs and calls.
     fn discard_instance(&mut self) {
         if let Instance::Running(_) = self.instance {
-            let placeholder = Instance::Parked(Journal::new(Oplog::in_memory(), 0, Vec::new()));
+            let placeholder = Instance::Parked(Journal::empty());
             if let Instance::Running(live) = std::mem::replace(&mut self.instance, placeholder) {
                 let mut state = live.store.into_data();
                 self.logs.append(&mut state.logs);
