@@ -25,6 +25,13 @@ use crate::bindings::golem::api::host::{self, PersistenceLevel};
 pub use crate::durability::PersistenceGuard;
 
 /// Run `f` with the given persistence level, restoring the previous one after.
+///
+/// On Golem 1.5, replay passes over a persist-nothing zone whole, so the
+/// level change itself is not there to replay: code that turns persistence
+/// off must not run again during replay, or the agent fails to recover
+/// ("unexpected oplog entry"). Use it only where replay does not reach, as
+/// [`durable`](crate::durable)'s live branch does; the testkit reports any
+/// other use as a divergence.
 pub fn with_persistence_level<T>(level: PersistenceLevel, f: impl FnOnce() -> T) -> T {
     let _guard = PersistenceGuard::set(level);
     f()

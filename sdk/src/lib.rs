@@ -19,6 +19,8 @@
 //!   [`host`], [`config`], [`logging`].
 //! - Durability: [`durable`], [`durability`], [`guards`]; values: [`value`],
 //!   [`Value`], [`codec`].
+//! - `http` (feature `http`): HTTP requests through wstd's client,
+//!   journaled by the host as Golem journals them.
 //!
 //! ## Raw bindings
 //!
@@ -46,6 +48,8 @@ pub mod durability;
 pub mod export;
 pub mod guards;
 pub mod host;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod keyvalue;
 pub mod logging;
 pub mod oplog;

@@ -96,6 +96,12 @@ pub(crate) fn uuid_from_u128(v: u128) -> Uuid {
     Uuid { high_bits: (v >> 64) as u64, low_bits: v as u64 }
 }
 
+/// A version-4 UUID made of two random words (the version and variant bits
+/// set as RFC 9562 requires).
+pub(crate) fn uuid_v4(high: u64, low: u64) -> Uuid {
+    Uuid { high_bits: (high & !0xF000) | 0x4000, low_bits: (low & !(0b11 << 62)) | (0b10 << 62) }
+}
+
 /// Parse the canonical `8-4-4-4-12` hex form (either case).
 pub(crate) fn parse_uuid(text: &str) -> Result<Uuid, String> {
     let groups: Vec<&str> = text.split('-').collect();

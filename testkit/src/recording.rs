@@ -40,6 +40,8 @@ pub struct RecordedRequest {
 #[derive(Debug, Default)]
 struct State {
     requests: Vec<RecordedRequest>,
+    /// Every header of each request, in the order received.
+    headers: Vec<Vec<(String, String)>>,
     fail_next: usize,
     delay: Duration,
 }
@@ -110,6 +112,13 @@ impl RecordingService {
         lock(&self.state).requests.clone()
     }
 
+    /// The headers of every request received so far, in order (beside
+    /// [`RecordingService::requests`], which keeps what crash verification
+    /// compares: trace-context headers differ between runs).
+    pub fn headers(&self) -> Vec<Vec<(String, String)>> {
+        lock(&self.state).headers.clone()
+    }
+
     /// Answer the next `n` requests with `503 Service Unavailable` (they are still recorded).
     pub fn fail_next(&self, n: usize) {
         lock(&self.state).fail_next = n;
@@ -134,11 +143,17 @@ async fn answer(
     let path = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
     let idempotency_key =
         req.headers().get(IDEMPOTENCY_KEY_HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
     let body = req.into_body().collect().await?.to_bytes().to_vec();
     let len = body.len();
     let (fail, delay) = {
         let mut s = lock(&state);
         s.requests.push(RecordedRequest { method, path, idempotency_key, body });
+        s.headers.push(headers);
         let fail = s.fail_next > 0;
         s.fail_next = s.fail_next.saturating_sub(1);
         (fail, s.delay)

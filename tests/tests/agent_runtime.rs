@@ -286,7 +286,9 @@ fn a_nondeterministic_agent_is_caught_with_a_precise_report() {
     let Error::Divergence(d) = &err else { panic!("expected a divergence, got {err}") };
     assert_eq!(d.oplog_index, flaky_clock);
     assert_eq!(d.expected, "host call `wall_clock::now` (read-local)");
-    assert_eq!(d.actual, "called `golem::api::generate_idempotency-key`");
+    // `flaky` reads the mode with persistence off; Golem passes over that
+    // zone on replay, so the level change itself cannot be replayed.
+    assert!(d.actual.starts_with("changed the persistence level to persist-nothing"), "{}", d.actual);
     assert!(err.to_string().starts_with(&format!("replay diverged at oplog index {flaky_clock}")), "{err}");
 }
 
@@ -500,11 +502,11 @@ fn setting_the_oplog_index_travels_back_and_replay_skips_the_region() {
     // Each travel back restarted the agent: replay passed over the jumped regions.
     assert_eq!(agent.recoveries(), 2);
     assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(1)]);
-    // The attempt counter lives outside the journal, so replaying the call
-    // now would take another path: the testkit reports that, precisely.
+    // Each pass read the attempt counter live; replay passes over the
+    // jumped passes and sees only the last one's reading, so it recovers.
     agent.crash();
-    let err = agent.invoke("count", &[]).unwrap_err();
-    assert!(matches!(&err, Error::Divergence(d) if d.actual == "returned [U64(4)]"), "{err}");
+    assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(2)]);
+    assert_eq!(agent.recoveries(), 3);
 }
 
 #[test]
@@ -598,14 +600,15 @@ fn durable_functions_run_once_and_replay_their_recorded_result() {
     assert_eq!(agent.invoke("refund", &[s("bob"), Value::U64(30)]).unwrap(), [s("refunded 30 to bob")]);
     let err = agent.invoke("refund", &[s("bob"), Value::U64(0)]).unwrap_err();
     assert!(err.to_string().contains("nothing to refund"), "{err}");
-    // One host-call entry per durable call (the ledger write inside is not journaled again).
+    // One host-call entry per durable call; the ledger write inside is
+    // recorded in the function's persist-nothing zone, which replay passes over.
     let recorded: Vec<String> = agent
         .oplog()
         .entries()
         .iter()
         .filter_map(|e| if let OplogEntry::HostCall(p) = e { Some(p.function_name.clone()) } else { None })
         .collect();
-    assert_eq!(recorded, ["payments::refund", "payments::refund"]);
+    assert_eq!(recorded, ["keyvalue::eventual::set", "payments::refund", "payments::refund"]);
     assert_eq!(env.kv_writes().len(), 1);
 
     // Replay returns the recorded results without writing again.

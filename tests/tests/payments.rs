@@ -24,14 +24,55 @@ fn payments_are_charged_once_with_stable_idempotency_keys() {
     let requests = service.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].body, b"alice:1250");
-    // One durable entry for the charge; the HTTP call inside is not journaled again.
-    let calls: Vec<&str> = agent
+    // The agent's own key is kept (Golem adds one only when there is none),
+    // and Golem's trace context is added.
+    let key = requests[0].idempotency_key.clone().unwrap();
+    assert_eq!(key.len(), 32, "the agent's key, in simple form: {key}");
+    assert!(service.headers()[0].iter().any(|(k, v)| k == "traceparent" && v.starts_with("00-")));
+    // As on Golem: the HTTP exchange inside the durable function is recorded
+    // in the function's persist-nothing zone (replay passes over the zone),
+    // then the durable function's own entry holds its result.
+    let shape: Vec<String> = agent
         .oplog()
         .entries()
         .iter()
-        .filter_map(|e| if let OplogEntry::HostCall(p) = e { Some(p.function_name.as_str()) } else { None })
+        .filter_map(|e| match e {
+            OplogEntry::HostCall(p) => Some(p.function_name.clone()),
+            OplogEntry::ChangePersistenceLevel(p) => Some(format!("persistence {:?}", p.persistence_level)),
+            OplogEntry::BeginRemoteWrite(_) => Some("begin-remote-write".into()),
+            OplogEntry::EndRemoteWrite(_) => Some("end-remote-write".into()),
+            OplogEntry::StartSpan(_) => Some("start-span".into()),
+            OplogEntry::FinishSpan(_) => Some("finish-span".into()),
+            _ => None,
+        })
         .collect();
-    assert_eq!(calls, ["golem::api::generate_idempotency-key", "payments::charge"]);
+    assert_eq!(
+        shape,
+        [
+            "golem::api::generate_idempotency-key",
+            "persistence PersistenceLevel::PersistNothing",
+            // wstd's reactor seeds its hash map once.
+            "random::insecure_seed::insecure_seed",
+            "begin-remote-write",
+            "start-span",
+            // reprise::http (wstd) writes the body after `handle`.
+            "http::types::outgoing_body_stream::check_write",
+            "http::types::outgoing_body_stream::write",
+            "io::poll::pollable::ready",
+            "io::poll::poll",
+            "io::poll::pollable::ready",
+            "http::types::future_incoming_response::get",
+            "http::types::incoming_body_stream::read",
+            "http::types::incoming_body_stream::read",
+            "http::types::future_trailers::get",
+            "io::poll::pollable::ready",
+            "http::types::future_trailers::get",
+            "end-remote-write",
+            "finish-span",
+            "persistence PersistenceLevel::Smart",
+            "payments::charge"
+        ]
+    );
 
     let scenario = Scenario::new("payments", [Value::string("bob")])
         .call("pay", [authority.clone(), Value::U64(500)])

@@ -15,11 +15,19 @@ use crate::journal::Strict;
 use crate::oplog::OplogEntry;
 
 /// The spans of the running invocation; the first is the implicit root.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Spans {
     trace_id: String,
     spans: Vec<SpanState>,
-    forward_headers: bool,
+    /// Whether outgoing HTTP requests carry trace-context headers: on
+    /// unless the agent turns it off, as in Golem (`durable_host/mod.rs`).
+    pub(crate) forward_headers: bool,
+}
+
+impl Default for Spans {
+    fn default() -> Self {
+        Spans { trace_id: String::new(), spans: Vec::new(), forward_headers: true }
+    }
 }
 
 fn hex(v: u64, digits: usize) -> String {
@@ -39,6 +47,18 @@ impl Spans {
             attributes: vec![("invocation".into(), AttributeValue::String(method.into()))],
             open: true,
         }];
+    }
+
+    /// The W3C trace-context headers naming `span_id` as the parent, with
+    /// the trace states of the current spans. Golem sends flags `00`
+    /// (golem-service-base/src/headers.rs).
+    pub(crate) fn trace_headers(&self, span_id: &str) -> Vec<(String, String)> {
+        let mut headers = vec![("traceparent".to_string(), format!("00-{}-{span_id}-00", self.trace_id))];
+        let states = trace_states(&self.snapshot().chain);
+        if !states.is_empty() {
+            headers.push(("tracestate".into(), states.join(",")));
+        }
+        headers
     }
 
     fn innermost_open(&self) -> Option<&SpanState> {
@@ -63,12 +83,48 @@ impl Spans {
 }
 
 impl HostState {
+    /// Start a span as Golem's `start_span` does: live, a `start-span` entry
+    /// (buffered) with a new id; replaying, the recorded entry's id and time.
+    /// The span's parent is the current span. Returns the id and start time.
+    pub(super) fn record_span_start(
+        &mut self,
+        attributes: Vec<Attribute>,
+        describe: impl FnOnce() -> String,
+    ) -> wasmtime::Result<(String, Datetime)> {
+        let parent = self.spans.innermost_open().map(|s| s.id.clone());
+        self.journal.draw("golem:api/context::start-span");
+        if self.journal.is_live() {
+            let id = hex(self.journal.random_u64(0x5a4e) | 1, 16);
+            let started_at = self.journal.now();
+            self.journal.append(OplogEntry::StartSpan(StartSpanParameters {
+                timestamp: started_at,
+                span_id: id.clone(),
+                parent,
+                linked_context_id: None,
+                attributes,
+            }))?;
+            Ok((id, started_at))
+        } else {
+            let (_, entry) = self.journal.replay(Strict::StartSpan, describe)?;
+            match entry {
+                OplogEntry::StartSpan(p) => Ok((p.span_id.clone(), p.timestamp)),
+                _ => Err(wasmtime::format_err!("replay matched a start-span entry that is not one")),
+            }
+        }
+    }
+
+    /// Finish the agent's span `id`; once only.
     fn finish_span(&mut self, id: &str) -> wasmtime::Result<()> {
         let Some(span) = self.spans.find_mut(id) else { return Ok(()) };
         if !span.open {
             return Ok(());
         }
         span.open = false;
+        self.record_span_finish(id)
+    }
+
+    /// Record the end of span `id` (`finish-span`, buffered).
+    pub(super) fn record_span_finish(&mut self, id: &str) -> wasmtime::Result<()> {
         if self.journal.is_live() {
             let entry =
                 OplogEntry::FinishSpan(FinishSpanParameters { timestamp: self.journal.now(), span_id: id.into() });
@@ -103,23 +159,7 @@ impl Host for HostState {
     fn start_span(&mut self, name: String) -> wasmtime::Result<Resource<SpanHandle>> {
         let parent = self.spans.innermost_open().map(|s| s.id.clone());
         let attributes = vec![Attribute { key: "name".into(), value: AttributeValue::String(name.clone()) }];
-        self.journal.draw("golem:api/context::start-span");
-        let (id, started_at) = if self.journal.is_live() {
-            let id = hex(self.journal.random_u64(0x5a4e) | 1, 16);
-            let started_at = self.journal.now();
-            self.journal.append(OplogEntry::StartSpan(StartSpanParameters {
-                timestamp: started_at,
-                span_id: id.clone(),
-                parent: parent.clone(),
-                linked_context_id: None,
-                attributes,
-            }))?;
-            (id, started_at)
-        } else {
-            let (_, entry) = self.journal.replay(Strict::StartSpan, || format!("started span `{name}`"))?;
-            let OplogEntry::StartSpan(p) = entry else { unreachable!("replay checked the kind") };
-            (p.span_id.clone(), p.timestamp)
-        };
+        let (id, started_at) = self.record_span_start(attributes, || format!("started span `{name}`"))?;
         self.spans.spans.push(SpanState {
             id: id.clone(),
             parent,
@@ -175,6 +215,14 @@ impl HostSpan for HostState {
         let handle = self.table.delete(rep)?;
         self.finish_span(&handle.id)
     }
+}
+
+/// The `tracestate` attributes along a span chain.
+fn trace_states(chain: &[SpanState]) -> Vec<String> {
+    chain
+        .iter()
+        .filter_map(|s| s.attributes.iter().find(|(k, _)| k == "tracestate").map(|(_, v)| value_text(v).to_string()))
+        .collect()
 }
 
 fn value_text(v: &AttributeValue) -> &str {
@@ -269,14 +317,8 @@ impl HostInvocationContext for HostState {
     fn trace_context_headers(&mut self, self_: Resource<ContextSnapshot>) -> wasmtime::Result<Vec<(String, String)>> {
         let snapshot = self.table.get(&self_)?;
         let span = snapshot.chain.first().map(|s| s.id.clone()).unwrap_or_else(|| "0".repeat(16));
-        let mut headers = vec![("traceparent".to_string(), format!("00-{}-{span}-01", snapshot.trace_id))];
-        let states: Vec<String> = snapshot
-            .chain
-            .iter()
-            .filter_map(|s| {
-                s.attributes.iter().find(|(k, _)| k == "tracestate").map(|(_, v)| value_text(v).to_string())
-            })
-            .collect();
+        let mut headers = vec![("traceparent".to_string(), format!("00-{}-{span}-00", snapshot.trace_id))];
+        let states = trace_states(&snapshot.chain);
         if !states.is_empty() {
             headers.push(("tracestate".into(), states.join(",")));
         }

@@ -20,7 +20,7 @@ impl Host for HostState {
     fn begin_durable_function(&mut self, function_type: DurableFunctionType) -> wasmtime::Result<u64> {
         self.journal.in_remote_write = is_remote_write(&function_type);
         if self.journal.brackets(&function_type) {
-            return self.journal.begin_remote_write();
+            return self.journal.begin_remote_write(&function_type);
         }
         Ok(self.journal.last_index())
     }
@@ -36,9 +36,10 @@ impl Host for HostState {
         if self.journal.brackets(&function_type) {
             self.journal.end_remote_write(begin_index)?;
         }
-        // Golem commits at the end of remote writes, and when asked to.
+        // Golem commits at the end of remote writes, and when asked to
+        // (`CommitLevel::DurableOnly`: not with persistence off).
         if self.journal.is_live() && (is_remote_write(&function_type) || forced_commit) {
-            self.journal.commit()?;
+            self.journal.commit_durable()?;
         }
         Ok(())
     }

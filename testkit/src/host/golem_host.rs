@@ -135,16 +135,28 @@ impl Host for HostState {
         if persistence_name(&self.journal.persistence) == persistence_name(&new_persistence_level) {
             return Ok(());
         }
-        // Recorded (live) before the change takes effect, so the entry is
-        // written even when switching to persist-nothing. Replay passes over
-        // these entries: the code that changed the level may not run again
-        // (a durable function's body, say).
+        // Recorded before the change takes effect, and committed at once
+        // (golem/v1x.rs). Replay matches it like any other entry, but passes
+        // over a whole persist-nothing zone: code that turns persistence off
+        // while replaying finds the entry after the zone instead, and fails
+        // as it fails on Golem.
         if self.journal.is_live() {
             let entry = OplogEntry::ChangePersistenceLevel(ChangePersistenceLevelParameters {
                 timestamp: self.journal.now(),
                 persistence_level: new_persistence_level,
             });
             self.journal.append(entry)?;
+        } else {
+            let level = persistence_name(&new_persistence_level);
+            let actual = match new_persistence_level {
+                PersistenceLevel::PersistNothing => format!(
+                    "changed the persistence level to {level} (Golem passes over a closed persist-nothing zone \
+                     on replay, so only code that runs live, such as a durable function's body, may turn \
+                     persistence off)"
+                ),
+                _ => format!("changed the persistence level to {level}"),
+            };
+            self.journal.replay(Strict::ChangePersistenceLevel, || actual)?;
         }
         self.journal.persistence = new_persistence_level;
         Ok(())
@@ -163,11 +175,7 @@ impl Host for HostState {
         // Write-remote, as Golem records it (golem/v1x.rs): committed at once.
         self.journal.call(names::GENERATE_IDEMPOTENCY_KEY, WrappedFunctionType::WriteRemote, &(), |j| {
             // A version-4 UUID from the agent's deterministic randomness.
-            let mut high = j.random_u64(1);
-            let mut low = j.random_u64(2);
-            high = (high & !0xF000) | 0x4000;
-            low = (low & !(0b11 << 62)) | (0b10 << 62);
-            Uuid { high_bits: high, low_bits: low }
+            crate::ids::uuid_v4(j.random_u64(1), j.random_u64(2))
         })
     }
 

@@ -17,6 +17,7 @@ pub(crate) mod keyvalue;
 mod logging;
 mod names;
 mod oplog_api;
+mod poll;
 pub(crate) mod registry;
 mod rpc;
 mod state;
@@ -37,9 +38,12 @@ use wasmtime::component::{HasSelf, Linker};
 /// Register every interface the testkit implements.
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_sync(linker)?;
-    // Clocks and randomness are journaled: replace wasmtime-wasi's own.
     wasmtime_wasi_http::p2::add_only_http_to_linker_sync(linker)?;
+    // Clocks, randomness, polls, HTTP exchanges and their streams are
+    // journaled: replace wasmtime-wasi's own.
     linker.allow_shadowing(true);
+    poll::add_to_linker(linker)?;
+    http::add_to_linker(linker)?;
     {
         use wasmtime_wasi::p2::bindings::clocks::{monotonic_clock, wall_clock};
         use wasmtime_wasi::p2::bindings::random::{insecure, insecure_seed, random};

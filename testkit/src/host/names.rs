@@ -54,3 +54,22 @@ pub(crate) const RPC_INVOKE: &str = "golem::rpc::wasm-rpc::invoke";
 /// Golem records one entry per `get` of the future; the testkit records the
 /// call once, when it is made.
 pub(crate) const RPC_FUTURE_GET: &str = "golem::rpc::future-invoke-result::get";
+
+/// Not journaled by Golem (its begin-remote-write stands for it); names the
+/// draws of `handle`.
+pub(crate) const HTTP_HANDLE: &str = "http::outgoing_handler::handle";
+pub(crate) const HTTP_RESPONSE_GET: &str = "http::types::future_incoming_response::get";
+pub(crate) const HTTP_TRAILERS_GET: &str = "http::types::future_trailers::get";
+pub(crate) const HTTP_BODY_READ: &str = "http::types::incoming_body_stream::read";
+pub(crate) const HTTP_BODY_BLOCKING_READ: &str = "http::types::incoming_body_stream::blocking_read";
+pub(crate) const HTTP_BODY_SKIP: &str = "http::types::incoming_body_stream::skip";
+pub(crate) const HTTP_BODY_BLOCKING_SKIP: &str = "http::types::incoming_body_stream::blocking_skip";
+pub(crate) const HTTP_BODY_CHECK_WRITE: &str = "http::types::outgoing_body_stream::check_write";
+/// Also what `blocking-write-and-flush` is recorded as.
+pub(crate) const HTTP_BODY_WRITE: &str = "http::types::outgoing_body_stream::write";
+pub(crate) const HTTP_BODY_FLUSH: &str = "http::types::outgoing_body_stream::flush";
+pub(crate) const HTTP_BODY_BLOCKING_FLUSH: &str = "http::types::outgoing_body_stream::blocking_flush";
+pub(crate) const HTTP_BODY_WRITE_ZEROES: &str = "http::types::outgoing_body_stream::write_zeroes";
+
+pub(crate) const POLL: &str = "io::poll::poll";
+pub(crate) const POLL_READY: &str = "io::poll::pollable::ready";

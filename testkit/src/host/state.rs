@@ -39,6 +39,8 @@ pub(crate) struct HostState {
     pub(crate) agent: AgentIdentity,
     pub(crate) spans: Spans,
     pub(crate) http_ctx: wasmtime_wasi_http::WasiHttpCtx,
+    /// Open HTTP exchanges.
+    pub(crate) exchanges: super::http::Exchanges,
 }
 
 impl HostState {
@@ -66,6 +68,7 @@ impl HostState {
             agent,
             spans: Default::default(),
             http_ctx: wasmtime_wasi_http::WasiHttpCtx::new(),
+            exchanges: Default::default(),
         }
     }
 

@@ -17,6 +17,7 @@ pub(crate) enum Strict {
     SetSpanAttribute,
     InvocationStarted,
     InvocationFinished,
+    ChangePersistenceLevel,
 }
 
 pub(crate) fn strict_kind(entry: &OplogEntry) -> Option<Strict> {
@@ -33,6 +34,7 @@ pub(crate) fn strict_kind(entry: &OplogEntry) -> Option<Strict> {
         E::SetSpanAttribute(_) => Strict::SetSpanAttribute,
         E::AgentInvocationStarted(_) => Strict::InvocationStarted,
         E::AgentInvocationFinished(_) => Strict::InvocationFinished,
+        E::ChangePersistenceLevel(_) => Strict::ChangePersistenceLevel,
         _ => return None,
     })
 }

@@ -6,12 +6,14 @@
 //!   (the same as a crash-free run's on an agent's first instance, fresh
 //!   after a recovery).
 //! - `typed`: journaled host calls, converted through [`Journaled`].
+//! - `remote`: begin/end-remote-write brackets and batches.
 //! - `interrupt`: crash points and the [`Interrupt`]s host functions raise.
 //! - `entries`: what replay matches.
 //! - `seed`: deterministic randomness.
 
 mod entries;
 mod interrupt;
+mod remote;
 mod seed;
 mod typed;
 
@@ -19,13 +21,14 @@ use entries::commits_at_once;
 pub(crate) use entries::{Strict, strict_kind};
 pub(crate) use interrupt::Interrupt;
 pub use interrupt::{CrashPoint, FiredCrash};
+use remote::in_batch;
 pub(crate) use seed::seed_from;
 use seed::splitmix64;
 pub(crate) use typed::{Journaled, Json, journal_type_of, journaled_record};
 
 use crate::bindings::golem::api::host::PersistenceLevel;
 use crate::bindings::golem::api::oplog::{
-    EndRemoteWriteParameters, HostCallParameters, JumpParameters, OplogRegion, Timestamp, WrappedFunctionType,
+    HostCallParameters, JumpParameters, OplogRegion, Timestamp, WrappedFunctionType,
 };
 use crate::bindings::golem::core::types::ValueAndType;
 use crate::bindings::wasi::clocks::wall_clock::Datetime;
@@ -45,11 +48,6 @@ const CLOCK_STEP_PER_RECOVERY_SECONDS: u64 = 3600;
 /// persist-nothing, in golem-worker-executor/config/worker-executor.toml).
 const MAX_UNCOMMITTED: usize = 128;
 const MAX_UNCOMMITTED_PERSIST_NOTHING: usize = 1024;
-
-/// What Golem reports when recovery finds a remote write begun with
-/// idempotence off and never ended (golem-worker-executor/src/durable_host/mod.rs).
-pub(crate) const NON_IDEMPOTENT_WRITE_LOST: &str =
-    "Non-idempotent remote write operation was not completed, cannot retry";
 
 /// One host call an agent made, for assertions.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,9 +98,13 @@ pub(crate) struct Journal {
     current: u64,
     /// Recoveries of the agent before this instance (0 for its first).
     attempt: u64,
-    /// A bracketed remote write has begun and not ended: its entries are
-    /// committed together, after its end.
+    /// A bracketed write-remote call (idempotence off) has begun and not
+    /// ended: its entry is committed with its end, as Golem commits when the
+    /// durable function ends, after `end-remote-write`.
     open_bracket: bool,
+    /// Batches (HTTP exchanges) begun and not ended, by begin index: a
+    /// crash now makes recovery perform the whole batch again.
+    open_batches: Vec<u64>,
     /// Values this instance drew from the world after a recovery (clock
     /// readings, random numbers): they differ from a crash-free run's.
     pub(crate) fresh_draws: u64,
@@ -130,6 +132,7 @@ impl Journal {
             current: 0,
             attempt: 0,
             open_bracket: false,
+            open_batches: Vec::new(),
             fresh_draws: 0,
         };
         journal.collect_jumps();
@@ -199,18 +202,39 @@ impl Journal {
 
     /// Move the cursor over passive and skipped entries; the position of the
     /// next entry replay must match, if any remain.
+    ///
+    /// Persist-nothing zones are skipped whole, as Golem's replay does
+    /// (`durable_host/replay_state.rs`, `should_skip_to`): from a
+    /// `change-persistence-level(persist-nothing)` up to and including the
+    /// next level change or invocation end, or to the end of the oplog when
+    /// the zone was never closed (replay then goes live inside it).
     pub(crate) fn peek(&mut self) -> Option<usize> {
         while self.cursor < self.replay_end {
             if let Some(&(_, to)) = self.skipped.iter().find(|(from, to)| self.cursor >= *from && self.cursor <= *to) {
                 self.cursor = to + 1;
                 continue;
             }
-            if strict_kind(&self.oplog.entries()[self.cursor]).is_some() {
+            let entry = &self.oplog.entries()[self.cursor];
+            if is_persist_nothing(entry) {
+                self.cursor = self.zone_end(self.cursor).map_or(self.replay_end, |end| end + 1);
+                continue;
+            }
+            if strict_kind(entry).is_some() {
                 return Some(self.cursor);
             }
             self.cursor += 1;
         }
         None
+    }
+
+    /// The position of the entry closing the persist-nothing zone opened at `start`.
+    fn zone_end(&self, start: usize) -> Option<usize> {
+        let entries = &self.oplog.entries()[..self.replay_end];
+        (start + 1..entries.len()).find(|&pos| match &entries[pos] {
+            OplogEntry::ChangePersistenceLevel(p) => !matches!(p.persistence_level, PersistenceLevel::PersistNothing),
+            OplogEntry::AgentInvocationFinished(_) => true,
+            _ => false,
+        })
     }
 
     /// The oplog index the live run had reached at this point: during replay,
@@ -311,10 +335,16 @@ impl Journal {
         // the durable function ends, right after adding the entry, and the
         // window before is the before-persist crash point.
         // In a bracket, the commit comes after the end-remote-write entry.
+        // A call inside a batch (an HTTP exchange's response and body) ends
+        // its own durable function, so it is committed at once too.
+        // Under persist-nothing only the commits Golem makes at any level
+        // (`CommitLevel::Always`) happen.
+        let durable_only = !matches!(self.persistence, PersistenceLevel::PersistNothing);
         let commit = commits_at_once(&entry)
-            || matches!(&entry, OplogEntry::EndRemoteWrite(_))
-            || (!self.open_bracket
-                && matches!(&entry, OplogEntry::HostCall(p) if crate::oplog::is_remote_write(&p.durable_function_type)));
+            || (durable_only && matches!(&entry, OplogEntry::EndRemoteWrite(_)))
+            || (durable_only
+                && matches!(&entry, OplogEntry::HostCall(p) if crate::oplog::is_remote_write(&p.durable_function_type)
+                    && (!self.open_bracket || in_batch(&p.durable_function_type))));
         self.oplog.append_buffered(entry);
         let limit = match self.persistence {
             PersistenceLevel::PersistNothing => MAX_UNCOMMITTED_PERSIST_NOTHING,
@@ -332,7 +362,10 @@ impl Journal {
             // Inside an unfinished atomic region, recovery re-runs the region;
             // a lost remote write is retried, and so is a region whose end
             // was lost.
-            let in_effect_window = self.in_remote_write || !self.open_regions.is_empty() || self.loses_effects();
+            let in_effect_window = self.in_remote_write
+                || !self.open_regions.is_empty()
+                || !self.open_batches.is_empty()
+                || self.loses_effects();
             let committed = self.oplog.committed_index();
             let lost = (committed < index).then_some((committed + 1, index));
             return Err(Interrupt::Crash(FiredCrash { point, in_effect_window, lost }).raise());
@@ -345,6 +378,15 @@ impl Journal {
         self.oplog.commit().map_err(wasmtime::Error::new)
     }
 
+    /// Commit unless persistence is off (Golem's `CommitLevel::DurableOnly`,
+    /// the commit at the end of a remote write).
+    pub(crate) fn commit_durable(&mut self) -> wasmtime::Result<()> {
+        if matches!(self.persistence, PersistenceLevel::PersistNothing) {
+            return Ok(());
+        }
+        self.commit()
+    }
+
     /// Whether a crash now would make recovery perform a side effect again:
     /// the entries it would lose hold a performed remote write, or the end
     /// of an atomic region (the region then runs again from its start).
@@ -355,49 +397,6 @@ impl Journal {
             OplogEntry::EndAtomicRegion(_) => true,
             _ => false,
         })
-    }
-
-    /// Whether a Golem executor brackets a durable call of `function_type`
-    /// with begin/end-remote-write entries: write-remote with idempotence
-    /// off, and write-remote-batched without a begin index (HTTP).
-    pub(crate) fn brackets(&self, function_type: &WrappedFunctionType) -> bool {
-        (matches!(function_type, WrappedFunctionType::WriteRemote) && !self.idempotent)
-            || matches!(function_type, WrappedFunctionType::WriteRemoteBatched(None))
-    }
-
-    /// Begin a bracketed remote write: live, a committed
-    /// `begin-remote-write` entry; replaying, the recorded one, which must
-    /// have been ended (a write interrupted with idempotence off cannot be
-    /// retried). Returns the begin index.
-    pub(crate) fn begin_remote_write(&mut self) -> wasmtime::Result<u64> {
-        if self.is_live() {
-            let timestamp = self.timestamp();
-            let index = self.append(OplogEntry::BeginRemoteWrite(timestamp))?;
-            self.open_bracket = true;
-            return Ok(index);
-        }
-        let (index, _) = self.replay(Strict::BeginRemoteWrite, || "began a remote write".into())?;
-        let ended = self.oplog.entries()[..self.replay_end]
-            .iter()
-            .any(|e| matches!(e, OplogEntry::EndRemoteWrite(p) if p.begin_index == index));
-        if !ended {
-            return Err(Interrupt::Unrecoverable(NON_IDEMPOTENT_WRITE_LOST.into()).raise());
-        }
-        Ok(index)
-    }
-
-    /// End the bracketed remote write begun at `begin` (`end-remote-write`,
-    /// buffered: the commit after the call persists it).
-    pub(crate) fn end_remote_write(&mut self, begin: u64) -> wasmtime::Result<()> {
-        if self.is_live() {
-            self.open_bracket = false;
-            let entry =
-                OplogEntry::EndRemoteWrite(EndRemoteWriteParameters { timestamp: self.now(), begin_index: begin });
-            self.append(entry).map(|_| ())
-        } else {
-            let what = format!("ended the remote write begun at {begin}");
-            self.replay(Strict::EndRemoteWrite, || what).map(|_| ())
-        }
     }
 
     /// Record a guest-supplied durable function invocation (live only).
@@ -423,6 +422,13 @@ impl Journal {
             durable_function_type: function_type,
         });
         self.append(entry).map(|_| ())
+    }
+
+    /// Where Golem would retry a failure now from (an `error` entry's
+    /// `retry-from`): the innermost open atomic region's begin, or the last
+    /// entry.
+    pub(crate) fn retry_point(&self) -> u64 {
+        self.open_regions.last().copied().unwrap_or_else(|| self.last_index())
     }
 
     /// Make this instance attempt number `attempt` of its agent: after a
@@ -516,4 +522,8 @@ impl Journal {
         self.collect_jumps();
         Ok(index)
     }
+}
+
+fn is_persist_nothing(entry: &OplogEntry) -> bool {
+    matches!(entry, OplogEntry::ChangePersistenceLevel(p) if matches!(p.persistence_level, PersistenceLevel::PersistNothing))
 }

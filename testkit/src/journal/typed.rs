@@ -44,8 +44,9 @@ pub(crate) trait Journaled: Sized {
 
 impl Journal {
     /// Run a journaled host function: live, `run` performs it and its request
-    /// and response are recorded; replaying, the recorded response is returned
-    /// and `run` is not called. With persistence off, `run` always runs.
+    /// and response are recorded (at every persistence level, as Golem
+    /// records them: replay passes over persist-nothing zones); replaying,
+    /// the recorded response is returned and `run` is not called.
     pub(crate) fn call<Req: Journaled, Resp: Journaled>(
         &mut self,
         function: &str,
@@ -55,21 +56,76 @@ impl Journal {
     ) -> wasmtime::Result<Resp> {
         self.raise_pending()?;
         self.draw(function);
-        if matches!(self.persistence, PersistenceLevel::PersistNothing) {
-            return Ok(run(self));
-        }
         if !self.is_live() {
-            let (response, result) = self.replay_call::<Resp>(function, &function_type)?;
-            self.calls.push(HostCall {
-                function: function.into(),
-                request: request.to_value(),
-                response,
-                replayed: true,
-            });
-            return Ok(result);
+            return self.replay_recorded(function, &function_type, request);
         }
-        let begin = if self.brackets(&function_type) { Some(self.begin_remote_write()?) } else { None };
+        let begin = if self.brackets(&function_type) { Some(self.begin_remote_write(&function_type)?) } else { None };
         let result = run(self);
+        self.record(function, function_type, request, &result)?;
+        // A remote write is committed by `append` (or, bracketed, with its
+        // end), as Golem commits at the end of such a durable function.
+        if let Some(begin) = begin {
+            self.end_remote_write(begin)?;
+        }
+        Ok(result)
+    }
+
+    /// A step performed by the caller (`Some` when [`Journal::performs_live`]),
+    /// recorded; or, replaying (`None`), the recorded result. For calls Golem
+    /// never brackets: the steps of a batch begun earlier.
+    pub(crate) fn step<Req: Journaled, Resp: Journaled>(
+        &mut self,
+        function: &str,
+        function_type: WrappedFunctionType,
+        request: &Req,
+        performed: Option<Resp>,
+    ) -> wasmtime::Result<Resp> {
+        self.raise_pending()?;
+        self.draw(function);
+        match performed {
+            Some(result) => {
+                self.record(function, function_type, request, &result)?;
+                Ok(result)
+            }
+            None => self.replay_recorded(function, &function_type, request),
+        }
+    }
+
+    /// Whether a call made now is performed (live) rather than replayed.
+    pub(crate) fn performs_live(&mut self) -> bool {
+        self.is_live()
+    }
+
+    /// The recorded result of a call. Golem cannot replay a call made with
+    /// persistence off (its zone is passed over): such a call fails replay.
+    fn replay_recorded<Req: Journaled, Resp: Journaled>(
+        &mut self,
+        function: &str,
+        function_type: &WrappedFunctionType,
+        request: &Req,
+    ) -> wasmtime::Result<Resp> {
+        if matches!(self.persistence, PersistenceLevel::PersistNothing) {
+            let index = self.peek().map_or(self.last_index() + 1, |p| p as u64 + 1);
+            let expected = self.oplog.get(index).map(describe).unwrap_or_else(|| "nothing more".into());
+            let actual = format!(
+                "called `{function}` with persistence off while replaying (Golem passes over persist-nothing \
+                 zones on replay and fails such a call: \"Trying to replay ... in a PersistNothing block\")"
+            );
+            return Err(Interrupt::from(Divergence { oplog_index: index, expected, actual }).raise());
+        }
+        let (response, result) = self.replay_call::<Resp>(function, function_type)?;
+        self.calls.push(HostCall { function: function.into(), request: request.to_value(), response, replayed: true });
+        Ok(result)
+    }
+
+    /// Append the host-call entry of a call performed live.
+    fn record<Req: Journaled, Resp: Journaled>(
+        &mut self,
+        function: &str,
+        function_type: WrappedFunctionType,
+        request: &Req,
+        result: &Resp,
+    ) -> wasmtime::Result<()> {
         let (request, response) = (request.to_value(), result.to_value());
         let entry = OplogEntry::HostCall(HostCallParameters {
             timestamp: self.now(),
@@ -79,13 +135,7 @@ impl Journal {
             durable_function_type: function_type,
         });
         self.calls.push(HostCall { function: function.into(), request, response, replayed: false });
-        self.append(entry)?;
-        // A remote write is committed by `append` (or, bracketed, with its
-        // end), as Golem commits at the end of such a durable function.
-        if let Some(begin) = begin {
-            self.end_remote_write(begin)?;
-        }
-        Ok(result)
+        self.append(entry).map(|_| ())
     }
 
     /// Replay a call of `function`, with the begin- and end-remote-write
@@ -96,7 +146,7 @@ impl Journal {
         function: &str,
         function_type: &WrappedFunctionType,
     ) -> wasmtime::Result<(Value, T)> {
-        let begin = if self.brackets(function_type) { Some(self.begin_remote_write()?) } else { None };
+        let begin = if self.brackets(function_type) { Some(self.begin_remote_write(function_type)?) } else { None };
         let replayed = self.replay_response::<T>(function)?;
         if let Some(begin) = begin {
             self.end_remote_write(begin)?;

@@ -343,6 +343,7 @@ impl Agent {
             let placeholder = Instance::Parked(Journal::empty());
             if let Instance::Running(live) = std::mem::replace(&mut self.instance, placeholder) {
                 let mut state = live.store.into_data();
+                state.abort_requests();
                 self.logs.append(&mut state.logs);
                 self.calls.append(&mut state.journal.calls);
                 self.instance = Instance::Parked(state.journal);

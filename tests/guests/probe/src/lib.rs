@@ -264,13 +264,30 @@ impl Guest for Probe {
                 host::mark_end_operation(begin);
                 Ok(unit())
             }
+            "panic-until" | "panic-in-region-until" => {
+                // Panics until a counter in the store (a side effect, read
+                // afresh by each attempt run live) reaches the target.
+                let target = arg_u64(&input, 0)?;
+                let region = (method_name == "panic-in-region-until").then(host::mark_begin_operation);
+                let tries =
+                    kv_get("panics", "n").map_or(0, |b| String::from_utf8_lossy(&b).parse::<u64>().unwrap_or(0)) + 1;
+                kv_set("panics", "n", tries.to_string().as_bytes());
+                if tries < target {
+                    panic!("attempt {tries} of {target} panics");
+                }
+                if let Some(begin) = region {
+                    host::mark_end_operation(begin);
+                }
+                Ok(out_u64(tries))
+            }
             "set-mode" => {
                 kv_set("probe", "mode", arg_str(&input, 0)?.as_bytes());
                 Ok(unit())
             }
             "flaky" => {
-                // Reads the store around the journal and branches on it: replay
-                // after `mode` changed takes the other branch.
+                // Reads the store with persistence off and branches on it: a
+                // read Golem cannot replay (it passes over the zone), so
+                // recovery fails at the level change.
                 host::set_oplog_persistence_level(host::PersistenceLevel::PersistNothing);
                 let mode = kv_get("probe", "mode");
                 host::set_oplog_persistence_level(host::PersistenceLevel::Smart);
@@ -424,14 +441,13 @@ impl Guest for Probe {
             }
             "retry-until" => {
                 // Travel back to a saved oplog position until an attempt counter
-                // (kept outside the journal) reaches the target.
+                // (in the store: each pass after a jump runs live and reads it
+                // afresh; replay sees only the last pass) reaches the target.
                 let target = arg_u64(&input, 0)?;
                 let position = host::get_oplog_index();
-                host::set_oplog_persistence_level(host::PersistenceLevel::PersistNothing);
                 let tries =
                     kv_get("attempts", "n").map_or(0, |b| String::from_utf8_lossy(&b).parse::<u64>().unwrap_or(0)) + 1;
                 kv_set("attempts", "n", tries.to_string().as_bytes());
-                host::set_oplog_persistence_level(host::PersistenceLevel::Smart);
                 if tries < target {
                     host::set_oplog_index(position);
                 }
