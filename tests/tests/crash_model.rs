@@ -241,3 +241,91 @@ fn a_completed_non_idempotent_request_replays_after_a_crash() {
     agent.invoke("count", &[]).unwrap();
     assert_eq!(service.requests().len(), 1, "sent once, replayed after the crash");
 }
+
+fn error_entries(agent: &Agent) -> Vec<(bool, String)> {
+    agent
+        .oplog()
+        .entries()
+        .iter()
+        .filter_map(|e| match e {
+            OplogEntry::Error(p) => Some((p.inside_atomic_region, p.error.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Golem retries a deterministic trap (a panic) only inside an atomic region
+/// (durable_host/mod.rs, `fixed_decision_for_trap_type`): each failed attempt
+/// adds a committed `error` entry, the agent recovers by replay, and the open
+/// region is jumped over and runs again live, here until the attempt counter
+/// it keeps in the store lets it finish.
+#[test]
+fn a_panic_inside_an_atomic_region_is_retried_until_it_succeeds() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[Value::string("region")]).unwrap();
+    assert_eq!(agent.invoke("panic-in-region-until", &[Value::U64(3)]).unwrap(), [Value::U64(3)]);
+    let errors = error_entries(&agent);
+    assert_eq!(errors.len(), 2, "two failed attempts: {errors:?}");
+    assert!(errors.iter().all(|(inside, message)| *inside && message.contains("panics")), "{errors:?}");
+    assert_eq!(agent.recoveries(), 2);
+    let jumps = agent.oplog().entries().iter().filter(|e| matches!(e, OplogEntry::Jump(_))).count();
+    assert_eq!(jumps, 2, "each retry passes over the region the failed attempt left open");
+    // Replay after a crash sees only the successful attempt.
+    agent.crash();
+    assert_eq!(agent.invoke("count", &[]).unwrap(), [Value::U64(1)]);
+}
+
+/// The same panic outside an atomic region is not retried: the agent fails.
+#[test]
+fn a_panic_outside_an_atomic_region_fails_the_agent_at_once() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[Value::string("plain")]).unwrap();
+    let err = agent.invoke("panic-until", &[Value::U64(2)]).unwrap_err();
+    assert!(matches!(&err, Error::Trap { .. }) && err.to_string().contains("attempt 1 of 2 panics"), "{err}");
+    assert_eq!(error_entries(&agent).len(), 1, "one error entry, no retry");
+    assert_eq!(agent.recoveries(), 0);
+    assert!(matches!(agent.invoke("count", &[]), Err(Error::AgentFailed(_))));
+}
+
+/// Golem's default policy retries three times (`[retry] max_attempts = 3`
+/// counts retries), then the agent fails; a host error such as
+/// `golem:api/host.trap` is retried outside atomic regions too.
+#[test]
+fn retries_stop_after_three_and_host_traps_are_retried_too() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[Value::string("stubborn")]).unwrap();
+    let err = agent.invoke("panic-in-region-until", &[Value::U64(10)]).unwrap_err();
+    assert!(matches!(&err, Error::Trap { .. }) && err.to_string().contains("attempt 4 of 10 panics"), "{err}");
+    assert_eq!(error_entries(&agent).len(), 4, "three retries and the final failure");
+
+    let mut agent = env.create_agent(&component, "probe", &[Value::string("gives-up")]).unwrap();
+    let err = agent.invoke("host-trap", &[]).unwrap_err();
+    assert!(matches!(&err, Error::Trap { message, .. } if message.contains("the agent gave up")), "{err}");
+    let errors = error_entries(&agent);
+    assert_eq!(errors.len(), 4, "{errors:?}");
+    assert!(errors.iter().all(|(inside, _)| !inside));
+}
+
+/// Golem commits the buffer once it holds more than
+/// `oplog.max_operations_before_commit` (128) entries (services/oplog/primary.rs
+/// `add`; worker-executor.toml): of 200 read-local calls in one invocation, a
+/// crash after the last loses only those added since that commit.
+#[test]
+fn a_full_buffer_is_committed_after_128_entries() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut agent = env.create_agent(&component, "probe", &[Value::string("many")]).unwrap();
+    let started = agent.oplog().last_index() + 1;
+    let last = started + 200;
+    agent.schedule_crashes([CrashPoint::AfterEntry(last)]);
+    agent.invoke("randoms", &[Value::U64(200)]).unwrap();
+    let fired = agent.crashes_fired();
+    assert_eq!(fired.len(), 1);
+    // Entries started+1 ..= started+129 fill the buffer past 128: committed.
+    assert_eq!(fired[0].lost, Some((started + 130, last)), "{fired:?}");
+    let live = live_runs(&agent, RANDOM);
+    assert_eq!(live.iter().filter(|l| **l).count(), 200 + 71, "the 71 lost calls ran live again");
+}

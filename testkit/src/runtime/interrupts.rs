@@ -36,6 +36,8 @@ impl Agent {
                 self.discard_instance();
                 Stop::Lost
             }
+            // Golem retries some failures: recovery runs the invocation again.
+            _ if self.retry(&e) => Stop::Lost,
             _ => Stop::Failed(match self.store() {
                 Some(store) => classify_trap(e, store),
                 None => classify_trap_without_store(e),

@@ -98,6 +98,7 @@ impl Agent {
     }
 
     fn run_call(&mut self, call: Call) -> Result<Answer, Error> {
+        self.retries = 0;
         self.ensure_live()?;
         let (input_schema, output_schema) = schemas(self.definition(), &call);
         let journal = self.journal_mut();

@@ -22,6 +22,7 @@ mod handle;
 mod interrupts;
 mod invocation;
 mod recovery;
+mod retries;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -93,6 +94,8 @@ pub struct Agent {
     fresh_values: u64,
     /// Trying a new revision: a failure there fails the update, not the agent.
     updating: bool,
+    /// Retries of the current invocation so far (see `retries`).
+    retries: u32,
     /// Answers to invocations made with an idempotency key (RPC calls), so
     /// that a caller retrying after its own crash gets the first answer
     /// instead of running the method again. Kept for the agent's lifetime,
@@ -180,6 +183,7 @@ impl Agent {
             recoveries: 0,
             fresh_values: 0,
             updating: false,
+            retries: 0,
             answered: BTreeMap::new(),
         };
         if resuming || plain {
