@@ -329,3 +329,27 @@ fn a_full_buffer_is_committed_after_128_entries() {
     let live = live_runs(&agent, RANDOM);
     assert_eq!(live.iter().filter(|l| **l).count(), 200 + 71, "the 71 lost calls ran live again");
 }
+
+/// Golem records nothing when `async-invoke-and-await` is called; each `get`
+/// of the future is a write-remote host call, and the call's span ends with
+/// the first that answers (durable_host/wasm_rpc/mod.rs). Replay answers the
+/// `get` from the oplog without calling the callee again.
+#[test]
+fn an_async_rpc_call_is_recorded_by_its_get() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let mut caller = env.create_agent(&component, "probe", &[Value::string("caller")]).unwrap();
+    assert_eq!(caller.invoke("rpc-async", &[Value::string("callee")]).unwrap(), [Value::U64(1)]);
+    let calls: Vec<String> = caller.host_calls().into_iter().map(|c| c.function).collect();
+    let gets = calls.iter().filter(|c| *c == "golem::rpc::future-invoke-result::get").count();
+    assert_eq!(gets, 1, "{calls:?}");
+    assert!(!calls.iter().any(|c| c.contains("async")), "{calls:?}");
+    assert!(calls.contains(&"io::poll::poll".to_string()), "waiting on the pollable is a poll: {calls:?}");
+
+    let scenario = Scenario::new("probe", [Value::string("caller-2")])
+        .call("rpc-async", [Value::string("callee-2")])
+        .call("rpc-async", [Value::string("callee-2")]);
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.reference.results[1], Ok(vec![Value::U64(2)]), "the callee counted each call once");
+}

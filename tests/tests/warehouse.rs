@@ -3,9 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_e2e::{build_example, schema};
+use reprise_testkit::bindings::golem::api::context::AttributeValue;
 use reprise_testkit::bindings::golem::api::oplog::{AgentInvocation, WrappedFunctionType};
 use reprise_testkit::bindings::golem::core::types::{DataSchema, ElementSchema};
-use reprise_testkit::oplog::OplogEntry;
+use reprise_testkit::oplog::{OplogEntry, function_type_name};
 use reprise_testkit::value::{Type, Value};
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 use reprise_testkit::{Agent, CrashPoint, Environment, LoadedComponent};
@@ -276,4 +277,65 @@ fn random_crashes_on_both_sides_recover() {
     println!("{report}");
     assert!(report.is_ok(), "{report}");
     assert!(report.crashes_fired > 30, "{report}");
+}
+
+/// What an RPC call writes to the caller's oplog, in Golem's order
+/// (golemcloud/golem v1.5.9, golem-worker-executor/src/durable_host/wasm_rpc/mod.rs
+/// and durable_host/mod.rs; idempotence on): the client looks up the agent
+/// type (`golem::agent::get_agent_type`, read-remote) and opens an
+/// `rpc-connection` span; each call opens an `rpc-invocation` span under it,
+/// is a write-remote host call, and finishes its span; dropping the client
+/// finishes the connection's span.
+#[test]
+fn an_rpc_call_is_journaled_in_golems_order() {
+    let (env, component) = warehouse();
+    let mut first = order(&env, &component, "o-rpc");
+    first.invoke("add_line", &[s("apple"), Value::U32(2)]).unwrap();
+    let entries = first.oplog().entries().to_vec();
+    let span_names: std::collections::BTreeMap<String, String> = entries
+        .iter()
+        .filter_map(|e| match e {
+            OplogEntry::StartSpan(p) => {
+                let name = p.attributes.iter().find_map(|a| match &a.value {
+                    AttributeValue::String(name) if a.key == "name" => Some(name.clone()),
+                    _ => None,
+                })?;
+                Some((p.span_id.clone(), name))
+            }
+            _ => None,
+        })
+        .collect();
+    let shape: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match e {
+            OplogEntry::HostCall(p) => {
+                Some(format!("{} ({})", p.function_name, function_type_name(&p.durable_function_type)))
+            }
+            OplogEntry::StartSpan(p) => Some(format!("start {}", span_names[&p.span_id])),
+            OplogEntry::FinishSpan(p) => Some(format!("finish {}", span_names[&p.span_id])),
+            _ => None,
+        })
+        .collect();
+    let from = shape.iter().position(|s| s.starts_with("golem::agent::get_agent_type")).expect("a lookup");
+    assert_eq!(
+        shape[from..from + 5],
+        [
+            "golem::agent::get_agent_type (read-remote)",
+            "start rpc-connection",
+            "start rpc-invocation",
+            "golem::rpc::wasm-rpc::invoke_and_await (write-remote)",
+            "finish rpc-invocation",
+        ],
+        "{shape:?}"
+    );
+    // The invocation span hangs under the connection span, and names the call.
+    let invocation = entries.iter().find_map(|e| match e {
+        OplogEntry::StartSpan(p) if span_names[&p.span_id].contains("rpc-invocation") => Some(p.clone()),
+        _ => None,
+    });
+    let invocation = invocation.unwrap();
+    let connection = span_names.iter().find(|(_, n)| n.contains("rpc-connection")).map(|(id, _)| id.clone());
+    assert_eq!(invocation.parent, connection);
+    let keys: Vec<&str> = invocation.attributes.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(keys, ["name", "function_name", "idempotency_key"]);
 }

@@ -130,13 +130,23 @@ pub(crate) struct RpcTarget {
 #[derive(Debug)]
 pub struct RpcClient {
     pub(crate) target: Result<RpcTarget, RpcError>,
+    /// Its `rpc-connection` span, finished when the client is dropped.
+    pub(crate) span: Option<String>,
 }
 
-/// A call started with `async-invoke-and-await`. The testkit runs the call
-/// when it is started, so the future is always ready.
+/// A call started with `async-invoke-and-await`. Live, the testkit runs the
+/// call when it is started, so the future is always ready; replaying, the
+/// call is held (Golem defers it) and made only if a `get` runs live.
 #[derive(Debug)]
 pub struct RpcFuture {
+    /// The call, while it has not been made.
+    pub(crate) call: Option<(RpcTarget, String, DataValue, String)>,
+    /// The answer, until a `get` takes it.
     pub(crate) result: Option<Result<DataValue, RpcError>>,
+    /// The recorded request: target, method, input.
+    pub(crate) request: (String, String, String),
+    /// Its `rpc-invocation` span, finished by the first `get` that answers.
+    pub(crate) span: Option<String>,
 }
 
 impl wasmtime_wasi::p2::Pollable for RpcFuture {

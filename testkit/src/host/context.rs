@@ -83,15 +83,20 @@ impl Spans {
 }
 
 impl HostState {
-    /// Start a span as Golem's `start_span` does: live, a `start-span` entry
-    /// (buffered) with a new id; replaying, the recorded entry's id and time.
-    /// The span's parent is the current span. Returns the id and start time.
+    /// The current span's id.
+    pub(super) fn current_span(&self) -> Option<String> {
+        self.spans.innermost_open().map(|s| s.id.clone())
+    }
+
+    /// Start a span under `parent` as Golem's `start_span` does: live, a
+    /// `start-span` entry (buffered) with a new id; replaying, the recorded
+    /// entry's id and time. Returns the id and start time.
     pub(super) fn record_span_start(
         &mut self,
+        parent: Option<String>,
         attributes: Vec<Attribute>,
         describe: impl FnOnce() -> String,
     ) -> wasmtime::Result<(String, Datetime)> {
-        let parent = self.spans.innermost_open().map(|s| s.id.clone());
         self.journal.draw("golem:api/context::start-span");
         if self.journal.is_live() {
             let id = hex(self.journal.random_u64(0x5a4e) | 1, 16);
@@ -159,7 +164,8 @@ impl Host for HostState {
     fn start_span(&mut self, name: String) -> wasmtime::Result<Resource<SpanHandle>> {
         let parent = self.spans.innermost_open().map(|s| s.id.clone());
         let attributes = vec![Attribute { key: "name".into(), value: AttributeValue::String(name.clone()) }];
-        let (id, started_at) = self.record_span_start(attributes, || format!("started span `{name}`"))?;
+        let (id, started_at) =
+            self.record_span_start(parent.clone(), attributes, || format!("started span `{name}`"))?;
         self.spans.spans.push(SpanState {
             id: id.clone(),
             parent,

@@ -1,8 +1,18 @@
 //! `golem:agent/host@1.5.0`'s `wasm-rpc`: calls from one agent to another
-//! agent of the same environment.
+//! agent of the same environment, journaled as Golem journals them
+//! (golem-worker-executor/src/durable_host/wasm_rpc/mod.rs):
+//!
+//! - a client looks up its agent type (`golem::agent::get_agent_type`, a
+//!   read-remote host call) and opens an `rpc-connection` span, finished
+//!   when the client is dropped;
+//! - each call opens an `rpc-invocation` span under it (with the method and
+//!   the call's idempotency key) and is a write-remote host call
+//!   (`invoke_and_await`, `invoke`); the span ends after it;
+//! - `async-invoke-and-await` records nothing by itself: each `get` of its
+//!   future is a host call, and the first that answers ends the span.
 //!
 //! The callee is an environment-owned agent, created by the first call that
-//! names it; the environment runs the call ([`AgentDirectory::call`](super::AgentDirectory::call)). A call is a journaled remote write in the caller's oplog: on
+//! names it; the environment runs the call ([`AgentDirectory::call`](super::AgentDirectory::call)). On
 //! replay the caller gets the recorded answer and the callee is not called.
 //! Each call carries an idempotency key drawn from the caller's deterministic
 //! randomness, so a caller that crashed after the callee answered but before
@@ -18,20 +28,19 @@ use crate::bindings::golem::agent::host::{
     DataValue, Datetime, HostCancellationToken, HostFutureInvokeResult, HostWasmRpc, RpcError, TypedAgentConfigValue,
     Uuid,
 };
+use crate::bindings::golem::api::context::{Attribute, AttributeValue};
 use crate::bindings::golem::api::oplog::WrappedFunctionType;
 use crate::bindings::wasi::io::poll::Pollable;
 use crate::bindings::{RpcCancellation, RpcClient, RpcFuture, RpcTarget};
 use crate::data::values_of;
 use crate::ids::{agent_id, names_agent_type};
-use crate::journal::{Journal, Json, journaled_record};
+use crate::journal::{Json, journaled_record};
 
 /// How a call's answer is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CallKind {
     /// `invoke-and-await`.
     Await,
-    /// `async-invoke-and-await`.
-    Future,
     /// `invoke`: the callee's answer is not returned.
     Trigger,
 }
@@ -40,11 +49,13 @@ impl CallKind {
     fn function(self) -> &'static str {
         match self {
             CallKind::Await => names::RPC_INVOKE_AND_AWAIT,
-            CallKind::Future => names::RPC_FUTURE_GET,
             CallKind::Trigger => names::RPC_INVOKE,
         }
     }
 }
+
+/// The answer of a `get`: `None` while pending or once taken.
+type Got = Option<Result<DataValue, RpcError>>;
 
 /// A call as recorded: the target's id, the method, the input as JSON text.
 struct CallRequest {
@@ -89,30 +100,59 @@ impl HostState {
         method: String,
         input: DataValue,
     ) -> wasmtime::Result<Result<DataValue, RpcError>> {
-        let target = self.table.get(client)?.target.clone();
+        let RpcClient { target, span: connection } = self.table.get(client)?;
+        let (target, connection) = (target.clone(), connection.clone());
         let directory = self.directory.clone();
-        let request = CallRequest {
-            agent_id: target.as_ref().map_or_else(|_| String::new(), |t| t.id.clone()),
-            method,
-            input: serde_json::to_string(&input)?,
-        };
+        let request = call_request(&target, &method, &input)?;
+        let key = self.rpc_key();
+        let span = self.invocation_span(connection, &method, &key)?;
         // The answer is journaled as JSON text, like other structured host results.
-        let Json(answer) =
-            self.journal.call(kind.function(), WrappedFunctionType::WriteRemote, &request, |journal| {
-                Json(match target {
-                    Ok(target) => directory.call(&target, &request.method, input, idempotency_key(journal)),
-                    Err(e) => Err(e),
-                })
-            })?;
+        let Json(answer) = self.journal.call(kind.function(), WrappedFunctionType::WriteRemote, &request, |_| {
+            Json(match target {
+                Ok(target) => directory.call(&target, &request.method, input, key),
+                Err(e) => Err(e),
+            })
+        })?;
+        self.record_span_finish(&span)?;
         Ok(answer)
+    }
+
+    /// The idempotency key of the call being made: the same on every retry
+    /// of the call, since it derives from the caller's seed and how many
+    /// calls it made before.
+    fn rpc_key(&mut self) -> String {
+        self.journal.draw(names::RPC_IDEMPOTENCY_KEY);
+        let (high, low) = (self.journal.random_u64(1), self.journal.random_u64(2));
+        format!("{high:016x}{low:016x}")
+    }
+
+    /// Open the `rpc-invocation` span of a call, under its connection's span.
+    fn invocation_span(&mut self, connection: Option<String>, method: &str, key: &str) -> wasmtime::Result<String> {
+        let attributes = vec![
+            attribute("name", "rpc-invocation"),
+            attribute("function_name", method),
+            attribute("idempotency_key", key),
+        ];
+        let (span, _) = self.record_span_start(connection, attributes, || format!("called `{method}` remotely"))?;
+        Ok(span)
     }
 }
 
-/// The key of the call being made: the same on every retry of the call,
-/// since it derives from the caller's seed and how many calls it made before.
-fn idempotency_key(journal: &Journal) -> String {
-    let (high, low) = (journal.random_u64(1), journal.random_u64(2));
-    format!("{high:016x}{low:016x}")
+fn attribute(key: &str, value: &str) -> Attribute {
+    Attribute { key: key.into(), value: AttributeValue::String(value.into()) }
+}
+
+/// A call as recorded.
+fn call_request(
+    target: &Result<RpcTarget, RpcError>,
+    method: &str,
+    input: &DataValue,
+) -> wasmtime::Result<CallRequest> {
+    Ok(CallRequest {
+        agent_id: target.as_ref().map_or_else(|_| String::new(), |t| t.id.clone()),
+        method: method.into(),
+        input: serde_json::to_string(input)?,
+    })
 }
 
 impl HostWasmRpc for HostState {
@@ -124,7 +164,18 @@ impl HostWasmRpc for HostState {
         _agent_config: Vec<TypedAgentConfigValue>,
     ) -> wasmtime::Result<Resource<RpcClient>> {
         let target = self.rpc_target(&agent_type_name, &constructor, phantom_id.as_ref());
-        Ok(self.table.push(RpcClient { target })?)
+        // Golem looks the agent type up (recorded), then opens the connection's span.
+        let found = target.as_ref().map(|t| t.id.clone()).map_err(|e| format!("{e:?}"));
+        self.journal.call(names::GET_AGENT_TYPE, WrappedFunctionType::ReadRemote, &agent_type_name, |_| Json(found))?;
+        let span = match &target {
+            Ok(t) => {
+                let attributes = vec![attribute("name", "rpc-connection"), attribute("target_agent_id", &t.id)];
+                let parent = self.current_span();
+                Some(self.record_span_start(parent, attributes, || format!("connected to `{}`", t.id))?.0)
+            }
+            Err(_) => None,
+        };
+        Ok(self.table.push(RpcClient { target, span })?)
     }
 
     fn invoke_and_await(
@@ -155,8 +206,27 @@ impl HostWasmRpc for HostState {
         method_name: String,
         input: DataValue,
     ) -> wasmtime::Result<Resource<RpcFuture>> {
-        let result = self.rpc_call(&self_, CallKind::Future, method_name, input)?;
-        Ok(self.table.push(RpcFuture { result: Some(result) })?)
+        let RpcClient { target, span: connection } = self.table.get(&self_)?;
+        let (target, connection) = (target.clone(), connection.clone());
+        let request = call_request(&target, &method_name, &input)?;
+        let key = self.rpc_key();
+        let span = self.invocation_span(connection, &method_name, &key)?;
+        let request = (request.agent_id, request.method, request.input);
+        let future = match target {
+            Err(e) => RpcFuture { call: None, result: Some(Err(e)), request, span: Some(span) },
+            Ok(target) => {
+                RpcFuture { call: Some((target, method_name, input, key)), result: None, request, span: Some(span) }
+            }
+        };
+        let mut future = future;
+        // Live, the call is made now; replaying, only if a `get` runs live.
+        if self.journal.performs_live() {
+            future.result = future
+                .call
+                .take()
+                .map(|(target, method, input, key)| self.directory.call(&target, &method, input, key));
+        }
+        Ok(self.table.push(future)?)
     }
 
     fn schedule_invocation(
@@ -185,8 +255,11 @@ impl HostWasmRpc for HostState {
     }
 
     fn drop(&mut self, rep: Resource<RpcClient>) -> wasmtime::Result<()> {
-        self.table.delete(rep)?;
-        Ok(())
+        let client = self.table.delete(rep)?;
+        match client.span {
+            Some(span) => self.record_span_finish(&span),
+            None => Ok(()),
+        }
     }
 }
 
@@ -195,8 +268,33 @@ impl HostFutureInvokeResult for HostState {
         wasmtime_wasi::p2::subscribe(&mut self.table, Resource::<RpcFuture>::new_borrow(self_.rep()))
     }
 
+    /// Each `get` is a write-remote host call; the first that answers ends
+    /// the call's span.
     fn get(&mut self, self_: Resource<RpcFuture>) -> wasmtime::Result<Option<Result<DataValue, RpcError>>> {
-        Ok(self.table.get_mut(&self_)?.result.take())
+        let performed = if self.journal.performs_live() {
+            let directory = self.directory.clone();
+            let future = self.table.get_mut(&self_)?;
+            if let Some((target, method, input, key)) = future.call.take() {
+                future.result = Some(directory.call(&target, &method, input, key));
+            }
+            Some(Json(future.result.take()))
+        } else {
+            None
+        };
+        let future = self.table.get(&self_)?;
+        let (agent_id, method, input) = future.request.clone();
+        let request = CallRequest { agent_id, method, input };
+        let Json(got): Json<Got> =
+            self.journal.step(names::RPC_FUTURE_GET, WrappedFunctionType::WriteRemote, &request, performed)?;
+        if got.is_some() {
+            let future = self.table.get_mut(&self_)?;
+            // Answered: a call held while replaying is not made any more.
+            future.call = None;
+            if let Some(span) = future.span.take() {
+                self.record_span_finish(&span)?;
+            }
+        }
+        Ok(got)
     }
 
     fn cancel(&mut self, _self_: Resource<RpcFuture>) -> wasmtime::Result<()> {

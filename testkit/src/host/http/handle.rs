@@ -81,7 +81,8 @@ impl HostState {
             attribute("request.method", &info.method),
         ];
         let describe = || format!("sent {} {}", info.method, info.uri);
-        let (span, _) = self.record_span_start(attributes, describe).map_err(HttpError::trap)?;
+        let parent = self.current_span();
+        let (span, _) = self.record_span_start(parent, attributes, describe).map_err(HttpError::trap)?;
 
         let mut added = Vec::new();
         if self.spans.forward_headers {

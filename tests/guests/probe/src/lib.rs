@@ -523,6 +523,19 @@ impl Guest for Probe {
                 host::trap("the agent gave up");
                 Ok(unit())
             }
+            "rpc-async" => {
+                // Calls `count` on another probe with async-invoke-and-await,
+                // waits on the future's pollable, and returns its answer.
+                use reprise::bindings::golem::agent::host::WasmRpc;
+                let rpc = WasmRpc::new("probe", &out_str(arg_str(&input, 0)?), None, &[]);
+                let future = rpc.async_invoke_and_await("count", &DataValue::Tuple(vec![]));
+                future.subscribe().block();
+                match future.get() {
+                    Some(Ok(answer)) => Ok(answer),
+                    Some(Err(e)) => Err(err(format!("{e:?}"))),
+                    None => Err(err("the future answered nothing")),
+                }
+            }
             "randoms" => {
                 // Many read-local calls in one invocation: buffered until
                 // the buffer passes Golem's limit.
