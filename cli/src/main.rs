@@ -97,7 +97,9 @@ enum Command {
                       The script names the agent on its first line and one call per line after it \
                       (`#` starts a comment):\n\n  Counter(\"visits\")\n  increment(2)\n  get()\n\n\
                       Without --seed, every oplog index is a crash point, plus every side effect whose \
-                      entry could be lost (unless --no-before-persist). Exits with 1 when any run \
+                      entry could be lost (unless --no-before-persist); with --distinct, one point per \
+                      distinct outcome of Golem's crash model (after each commit, and in each window \
+                      where a side effect would be performed again). Exits with 1 when any run \
                       diverges or repeats a side effect.")]
     CrashTest {
         /// The component file.
@@ -116,6 +118,10 @@ enum Command {
         /// Do not crash between a side effect and its oplog entry.
         #[arg(long, conflicts_with = "seed")]
         no_before_persist: bool,
+        /// Crash once per distinct outcome of Golem's crash model instead of
+        /// after every entry (fewer runs, the same findings).
+        #[arg(long, conflicts_with_all = ["seed", "no_before_persist"])]
+        distinct: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -190,9 +196,10 @@ fn main() -> ExitCode {
         Command::Run { file, agent, calls, oplog, oplog_file, kv } => {
             commands::run::run(&file, &agent, &calls, oplog, oplog_file.as_deref(), &kv)
         }
-        Command::CrashTest { file, script, seed, trials, crashes, no_before_persist, json, html, kv } => {
+        Command::CrashTest { file, script, seed, trials, crashes, no_before_persist, distinct, json, html, kv } => {
             let plan = match seed {
                 Some(seed) => commands::crash_test::Plan::Random { seed, trials, crashes },
+                None if distinct => commands::crash_test::Plan::Distinct,
                 None => commands::crash_test::Plan::Every { before_persist: !no_before_persist },
             };
             commands::crash_test::run(&file, &script, plan, json, html.as_deref(), &kv)

@@ -230,6 +230,20 @@ fn crash_test_verifies_every_point_and_reports_a_table_json_and_html() {
     // Three points drawn per run; a point past where the run ends does not fire.
     let fired = json["crashes_injected"].as_u64().unwrap();
     assert!((5..=15).contains(&fired), "{fired}");
+
+    // Twenty buffered reads in one call: every point crashes after each of
+    // them; --distinct once after their commit.
+    let probe = probe();
+    let script = dir.path().join("reads.script");
+    std::fs::write(&script, "probe(\"r\")\nrandoms(20)\n").unwrap();
+    let runs = |extra: &[&str]| {
+        let mut args = vec!["crash-test", arg(&probe), arg(&script), "--json"];
+        args.extend_from_slice(extra);
+        let json: serde_json::Value = serde_json::from_str(&reprise(&args).code(0).stdout).unwrap();
+        json["runs"].as_u64().unwrap()
+    };
+    let (every, distinct) = (runs(&[]), runs(&["--distinct"]));
+    assert!(distinct + 19 <= every, "{distinct} distinct runs, {every} for every point");
 }
 
 #[test]

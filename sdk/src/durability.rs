@@ -3,9 +3,10 @@
 //!
 //! Live, the wrapped code runs and its request and response are persisted;
 //! replaying, the persisted response is returned and the code does not run.
-//! While the code runs, the persistence level is `persist-nothing`, so host
-//! calls it makes (an HTTP request, say) are not journaled a second time:
-//! the one entry for the durable call is what replay needs.
+//! While the code runs, the persistence level is `persist-nothing`: host
+//! calls it makes (an HTTP request, say) are still written to the oplog, as
+//! Golem writes them, but replay passes over that zone, and the one entry
+//! for the durable call is what replay needs.
 //!
 //! The equivalent of `#[durable(function_type = "write-remote")] fn charge(...)`:
 //!

@@ -117,12 +117,14 @@ fn guest_sizes() {
 
 fn crash_verification(env: &Environment, component: &LoadedComponent, steps: u64) {
     let scenario = Scenario::new("probe", [Value::string("v")]).call("steps", [Value::U64(steps)]);
-    let report = verify(env, component, &scenario, &CrashPlan::every_entry()).expect("verify");
-    assert!(report.is_ok(), "{report}");
-    println!(
-        "every-point verification, {steps:>5} steps: {:>4} crash points in {:>9.2?} ({:>6.0} points/s)",
-        report.runs,
-        report.elapsed,
-        report.runs_per_second()
-    );
+    for (name, plan) in [("every-point", CrashPlan::every_entry()), ("distinct-outcome", CrashPlan::distinct_outcomes())] {
+        let report = verify(env, component, &scenario, &plan).expect("verify");
+        assert!(report.is_ok(), "{report}");
+        println!(
+            "{name:>16} verification, {steps:>5} steps: {:>4} crash points in {:>9.2?} ({:>6.0} points/s)",
+            report.runs,
+            report.elapsed,
+            report.runs_per_second()
+        );
+    }
 }

@@ -52,6 +52,16 @@ pub fn build_fixture(name: &str) -> PathBuf {
     GuestBuild::new(&dir).profile("guest").build().unwrap_or_else(|e| panic!("building tests/fixtures/{name}: {e}"))
 }
 
+/// [`build_fixture`] with a feature of the fixture enabled.
+pub fn build_fixture_with(name: &str, feature: &str) -> PathBuf {
+    let dir = repo_root().join("tests").join("fixtures").join(name);
+    GuestBuild::new(&dir)
+        .profile("guest")
+        .feature(feature)
+        .build()
+        .unwrap_or_else(|e| panic!("building tests/fixtures/{name} with {feature}: {e}"))
+}
+
 /// A tuple data schema of component-model elements, as agent discovery
 /// reports constructor and method signatures.
 pub fn schema(

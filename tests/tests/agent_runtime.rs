@@ -266,7 +266,7 @@ fn the_same_script_twice_gives_identical_oplogs() {
 }
 
 #[test]
-fn a_nondeterministic_agent_is_caught_with_a_precise_report() {
+fn turning_persistence_off_while_replaying_is_caught_with_a_precise_report() {
     let env = Environment::new().unwrap();
     let component = probe(&env);
     let mut agent = env.create_agent(&component, "probe", &[s("p1")]).unwrap();

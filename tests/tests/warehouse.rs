@@ -338,4 +338,6 @@ fn an_rpc_call_is_journaled_in_golems_order() {
     assert_eq!(invocation.parent, connection);
     let keys: Vec<&str> = invocation.attributes.iter().map(|a| a.key.as_str()).collect();
     assert_eq!(keys, ["name", "function_name", "idempotency_key"]);
+    // The client is dropped when the method returns: its span ends.
+    assert_eq!(shape.get(from + 5).map(String::as_str), Some("finish rpc-connection"), "{shape:?}");
 }

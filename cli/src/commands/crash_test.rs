@@ -23,6 +23,8 @@ pub enum Plan {
     /// After every oplog entry; with `before_persist`, also between each
     /// side effect and its entry.
     Every { before_persist: bool },
+    /// One point per distinct outcome of Golem's crash model.
+    Distinct,
     /// `trials` runs with `crashes` seeded random points each.
     Random { seed: u64, trials: usize, crashes: usize },
 }
@@ -49,6 +51,7 @@ pub fn run(
     }
     let crash_plan = match plan {
         Plan::Every { before_persist } => CrashPlan::EveryEntry { before_persist },
+        Plan::Distinct => CrashPlan::Distinct,
         Plan::Random { seed, trials, crashes } => CrashPlan::Random { seed, trials, crashes_per_run: crashes },
     };
 

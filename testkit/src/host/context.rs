@@ -53,12 +53,7 @@ impl Spans {
     /// the trace states of the current spans. Golem sends flags `00`
     /// (golem-service-base/src/headers.rs).
     pub(crate) fn trace_headers(&self, span_id: &str) -> Vec<(String, String)> {
-        let mut headers = vec![("traceparent".to_string(), format!("00-{}-{span_id}-00", self.trace_id))];
-        let states = trace_states(&self.snapshot().chain);
-        if !states.is_empty() {
-            headers.push(("tracestate".into(), states.join(",")));
-        }
-        headers
+        trace_headers(&self.trace_id, span_id, &self.snapshot().chain)
     }
 
     fn innermost_open(&self) -> Option<&SpanState> {
@@ -223,6 +218,22 @@ impl HostSpan for HostState {
     }
 }
 
+/// A text attribute of a span the host starts.
+pub(super) fn attribute(key: &str, value: &str) -> Attribute {
+    Attribute { key: key.into(), value: AttributeValue::String(value.into()) }
+}
+
+/// `traceparent` naming `span_id` in trace `trace_id`, and `tracestate`
+/// when `chain` has states (golem-service-base/src/headers.rs: flags `00`).
+fn trace_headers(trace_id: &str, span_id: &str, chain: &[SpanState]) -> Vec<(String, String)> {
+    let mut headers = vec![("traceparent".to_string(), format!("00-{trace_id}-{span_id}-00"))];
+    let states = trace_states(chain);
+    if !states.is_empty() {
+        headers.push(("tracestate".into(), states.join(",")));
+    }
+    headers
+}
+
 /// The `tracestate` attributes along a span chain.
 fn trace_states(chain: &[SpanState]) -> Vec<String> {
     chain
@@ -323,12 +334,7 @@ impl HostInvocationContext for HostState {
     fn trace_context_headers(&mut self, self_: Resource<ContextSnapshot>) -> wasmtime::Result<Vec<(String, String)>> {
         let snapshot = self.table.get(&self_)?;
         let span = snapshot.chain.first().map(|s| s.id.clone()).unwrap_or_else(|| "0".repeat(16));
-        let mut headers = vec![("traceparent".to_string(), format!("00-{}-{span}-00", snapshot.trace_id))];
-        let states = trace_states(&snapshot.chain);
-        if !states.is_empty() {
-            headers.push(("tracestate".into(), states.join(",")));
-        }
-        Ok(headers)
+        Ok(trace_headers(&snapshot.trace_id, &span, &snapshot.chain))
     }
 
     fn drop(&mut self, rep: Resource<ContextSnapshot>) -> wasmtime::Result<()> {

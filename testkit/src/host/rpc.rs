@@ -8,8 +8,9 @@
 //! - each call opens an `rpc-invocation` span under it (with the method and
 //!   the call's idempotency key) and is a write-remote host call
 //!   (`invoke_and_await`, `invoke`); the span ends after it;
-//! - `async-invoke-and-await` records nothing by itself: each `get` of its
-//!   future is a host call, and the first that answers ends the span.
+//! - `async-invoke-and-await` records no host call by itself (only its
+//!   span's start): each `get` of its future is one, and the first that
+//!   answers ends the span.
 //!
 //! The callee is an environment-owned agent, created by the first call that
 //! names it; the environment runs the call ([`AgentDirectory::call`](super::AgentDirectory::call)). On
@@ -23,12 +24,12 @@
 use wasmtime::component::Resource;
 
 use super::HostState;
+use super::context::attribute;
 use super::names;
 use crate::bindings::golem::agent::host::{
     DataValue, Datetime, HostCancellationToken, HostFutureInvokeResult, HostWasmRpc, RpcError, TypedAgentConfigValue,
     Uuid,
 };
-use crate::bindings::golem::api::context::{Attribute, AttributeValue};
 use crate::bindings::golem::api::oplog::WrappedFunctionType;
 use crate::bindings::wasi::io::poll::Pollable;
 use crate::bindings::{RpcCancellation, RpcClient, RpcFuture, RpcTarget};
@@ -138,10 +139,6 @@ impl HostState {
     }
 }
 
-fn attribute(key: &str, value: &str) -> Attribute {
-    Attribute { key: key.into(), value: AttributeValue::String(value.into()) }
-}
-
 /// A call as recorded.
 fn call_request(
     target: &Result<RpcTarget, RpcError>,
@@ -212,13 +209,12 @@ impl HostWasmRpc for HostState {
         let key = self.rpc_key();
         let span = self.invocation_span(connection, &method_name, &key)?;
         let request = (request.agent_id, request.method, request.input);
-        let future = match target {
+        let mut future = match target {
             Err(e) => RpcFuture { call: None, result: Some(Err(e)), request, span: Some(span) },
             Ok(target) => {
                 RpcFuture { call: Some((target, method_name, input, key)), result: None, request, span: Some(span) }
             }
         };
-        let mut future = future;
         // Live, the call is made now; replaying, only if a `get` runs live.
         if self.journal.performs_live() {
             future.result = future

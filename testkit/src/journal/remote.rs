@@ -34,9 +34,10 @@ impl Journal {
         if self.is_live() {
             let timestamp = self.timestamp();
             let index = self.append(OplogEntry::BeginRemoteWrite(timestamp))?;
-            self.open_bracket = !batch;
             if batch {
                 self.open_batches.push(index);
+            } else {
+                self.open_bracket = true;
             }
             return Ok(index);
         }
@@ -66,9 +67,14 @@ impl Journal {
     /// End the bracketed remote write begun at `begin` (`end-remote-write`,
     /// committed: Golem commits as the durable function ends).
     pub(crate) fn end_remote_write(&mut self, begin: u64) -> wasmtime::Result<()> {
+        // A batch (an HTTP exchange) may end inside a bracketed call: only
+        // the end of a bracket closes it.
+        let batch = self.open_batches.contains(&begin);
         self.open_batches.retain(|b| *b != begin);
         if self.is_live() {
-            self.open_bracket = false;
+            if !batch {
+                self.open_bracket = false;
+            }
             let entry =
                 OplogEntry::EndRemoteWrite(EndRemoteWriteParameters { timestamp: self.now(), begin_index: begin });
             self.append(entry).map(|_| ())

@@ -58,6 +58,9 @@ pub struct Oplog {
     entries: Vec<OplogEntry>,
     /// Entries before this position are committed.
     committed: usize,
+    /// The committed index after each commit made through this value (not
+    /// kept in files): where a crash loses nothing.
+    commits: Vec<u64>,
     file: Option<OplogFile>,
 }
 
@@ -150,7 +153,12 @@ impl Oplog {
         let io = |source| OplogError::Io { path: path.clone(), source };
         let mut file = OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&path).map_err(io)?;
         file.write_all(HEADER).map_err(io)?;
-        Ok(Oplog { entries: Vec::new(), committed: 0, file: Some(OplogFile { path, file, sync: false }) })
+        Ok(Oplog {
+            entries: Vec::new(),
+            committed: 0,
+            commits: Vec::new(),
+            file: Some(OplogFile { path, file, sync: false }),
+        })
     }
 
     /// Open an existing oplog file. Intact entries are loaded; damage (a torn
@@ -180,7 +188,10 @@ impl Oplog {
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
         let committed = entries.len();
-        Ok((Oplog { entries, committed, file: Some(OplogFile { path, file, sync: false }) }, damage))
+        Ok((
+            Oplog { entries, committed, commits: Vec::new(), file: Some(OplogFile { path, file, sync: false }) },
+            damage,
+        ))
     }
 
     /// Read the entries of an oplog file without opening it for writing (for
@@ -267,6 +278,7 @@ impl Oplog {
             }
         }
         self.committed = self.entries.len();
+        self.commits.push(self.committed as u64);
         Ok(())
     }
 
@@ -280,6 +292,12 @@ impl Oplog {
         self.committed as u64
     }
 
+    /// The committed index after each commit made through this value, in
+    /// order; empty for entries read from a file.
+    pub(crate) fn commit_points(&self) -> &[u64] {
+        &self.commits
+    }
+
     /// Drop the buffered entries, as a crash of the executor does; returns
     /// how many were lost.
     pub(crate) fn discard_uncommitted(&mut self) -> usize {
@@ -290,7 +308,12 @@ impl Oplog {
 
     /// An in-memory copy of the entries (the copy is not file-backed).
     pub fn snapshot(&self) -> Oplog {
-        Oplog { entries: self.entries.clone(), committed: self.entries.len(), file: None }
+        Oplog {
+            entries: self.entries.clone(),
+            committed: self.entries.len(),
+            commits: self.commits.clone(),
+            file: None,
+        }
     }
 
     /// The backing file, if any.

@@ -82,12 +82,15 @@ impl Agent {
             inside_atomic_region: in_region,
             retry_policy_state: None,
         });
-        let appended = journal.append(entry);
-        self.retries += 1;
-        if let Err(crash) = appended {
+        if let Err(stop) = journal.append(entry) {
             // A crash scheduled at the error entry: recovery retries anyway.
-            let _ = self.stopped(crash);
+            // Anything else (a divergence found earlier) fails the agent.
+            if !matches!(Interrupt::of(&stop), Some(Interrupt::Crash(_))) {
+                return false;
+            }
+            let _ = self.stopped(stop);
         }
+        self.retries += 1;
         self.discard_instance();
         true
     }

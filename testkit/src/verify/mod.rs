@@ -75,6 +75,14 @@ pub enum CrashPlan {
         /// Also crash in the side-effect-done, entry-lost window.
         before_persist: bool,
     },
+    /// One run per distinct outcome in Golem's crash model, from the
+    /// reference run: right after each commit (nothing lost), after the last
+    /// entry of each stretch of uncommitted entries that holds a side effect
+    /// recovery performs again (a remote write, the end of an atomic region
+    /// or of a remote write), and before each remote write's entry. A crash
+    /// anywhere else loses only reads, which recovery runs again just as
+    /// after the preceding commit.
+    Distinct,
     /// `trials` runs, each with `crashes_per_run` distinct crash points drawn
     /// from the reference oplog with a generator seeded by `seed`.
     Random {
@@ -120,6 +128,11 @@ impl CrashPlan {
     /// Every entry, including before-persist points.
     pub fn every_entry() -> Self {
         CrashPlan::EveryEntry { before_persist: true }
+    }
+
+    /// The distinct outcomes of Golem's crash model ([`CrashPlan::Distinct`]).
+    pub fn distinct_outcomes() -> Self {
+        CrashPlan::Distinct
     }
 }
 
@@ -321,8 +334,8 @@ pub fn verify_with_progress(
     mut progress: impl FnMut(Progress),
 ) -> Result<VerificationReport, Error> {
     let started = Instant::now();
-    let (reference, reference_oplogs) = run_reference(env, component, scenario)?;
-    let (runs, seed) = plan_runs(plan, &reference_oplogs);
+    let (reference, reference_oplogs, commits) = run_reference(env, component, scenario)?;
+    let (runs, seed) = plan_runs(plan, &reference_oplogs, &commits);
     let mut report = VerificationReport {
         reference,
         runs: runs.len(),
@@ -396,8 +409,8 @@ pub fn run_twice(
     component: &LoadedComponent,
     scenario: &Scenario,
 ) -> Result<Result<(), String>, Error> {
-    let (_, first) = run_reference(env, component, scenario)?;
-    let (_, second) = run_reference(env, component, scenario)?;
+    let (_, first, _) = run_reference(env, component, scenario)?;
+    let (_, second, _) = run_reference(env, component, scenario)?;
     if first == second {
         return Ok(Ok(()));
     }
@@ -409,11 +422,14 @@ pub fn run_twice(
 /// agents it called, by id.
 type Oplogs = Vec<(String, Vec<OplogEntry>)>;
 
+/// Commit points of each agent's oplog in the reference run.
+type Commits = Vec<(String, Vec<u64>)>;
+
 fn run_reference(
     env: &Environment,
     component: &LoadedComponent,
     scenario: &Scenario,
-) -> Result<(RunOutcome, Oplogs), Error> {
+) -> Result<(RunOutcome, Oplogs, Commits), Error> {
     let env = env.fresh();
     if let Some(service) = env.recording_service() {
         service.reset();
@@ -421,10 +437,13 @@ fn run_reference(
     let mut agent = env.create_agent(component, &scenario.agent_type, &scenario.args)?;
     let results = run_calls(&env, &mut agent, scenario)?;
     let mut oplogs = vec![(agent.id().to_string(), agent.oplog().entries().to_vec())];
+    let mut commits = vec![(agent.id().to_string(), agent.oplog().commit_points().to_vec())];
     for handle in env.owned_agents() {
-        oplogs.push((handle.id().to_string(), handle.lock().oplog().entries().to_vec()));
+        let owned = handle.lock();
+        oplogs.push((handle.id().to_string(), owned.oplog().entries().to_vec()));
+        commits.push((handle.id().to_string(), owned.oplog().commit_points().to_vec()));
     }
-    Ok((outcome(&env, &agent, results), oplogs))
+    Ok((outcome(&env, &agent, results), oplogs, commits))
 }
 
 fn run_crashed(

@@ -1,10 +1,10 @@
 //! Which crashes each run of a verification injects.
 
-use super::{AgentCrash, CrashPlan, Oplogs};
+use super::{AgentCrash, Commits, CrashPlan, Oplogs};
 use crate::journal::CrashPoint;
 use crate::oplog::{OplogEntry, is_remote_write};
 
-pub(super) fn plan_runs(plan: &CrashPlan, oplogs: &Oplogs) -> (Vec<Vec<AgentCrash>>, Option<u64>) {
+pub(super) fn plan_runs(plan: &CrashPlan, oplogs: &Oplogs, commits: &Commits) -> (Vec<Vec<AgentCrash>>, Option<u64>) {
     // Index 1 is the create entry, written before any instance exists.
     let points: Vec<(&str, u64)> =
         oplogs.iter().flat_map(|(id, oplog)| (2..=oplog.len() as u64).map(move |i| (id.as_str(), i))).collect();
@@ -13,16 +13,19 @@ pub(super) fn plan_runs(plan: &CrashPlan, oplogs: &Oplogs) -> (Vec<Vec<AgentCras
             let mut runs: Vec<Vec<AgentCrash>> =
                 points.iter().map(|(id, i)| vec![AgentCrash::new(*id, CrashPoint::AfterEntry(*i))]).collect();
             if *before_persist {
-                for (id, oplog) in oplogs {
-                    for (pos, entry) in oplog.iter().enumerate() {
-                        if let OplogEntry::HostCall(p) = entry
-                            && is_remote_write(&p.durable_function_type)
-                        {
-                            runs.push(vec![AgentCrash::new(id.as_str(), CrashPoint::BeforePersist(pos as u64 + 1))]);
-                        }
-                    }
+                runs.extend(before_persist_points(oplogs));
+            }
+            (runs, None)
+        }
+        CrashPlan::Distinct => {
+            let mut runs = Vec::new();
+            for (id, oplog) in oplogs {
+                let committed = commits.iter().find(|(agent, _)| agent == id).map(|(_, c)| c.as_slice());
+                for i in distinct_points(oplog, committed.unwrap_or_default()) {
+                    runs.push(vec![AgentCrash::new(id.as_str(), CrashPoint::AfterEntry(i))]);
                 }
             }
+            runs.extend(before_persist_points(oplogs));
             (runs, None)
         }
         CrashPlan::Random { seed, trials, crashes_per_run } => {
@@ -55,5 +58,64 @@ pub(super) fn plan_runs(plan: &CrashPlan, oplogs: &Oplogs) -> (Vec<Vec<AgentCras
             (runs, Some(*seed))
         }
         CrashPlan::Points(runs) => (runs.clone(), None),
+    }
+}
+
+/// A crash between each remote write's side effect and its entry.
+fn before_persist_points(oplogs: &Oplogs) -> Vec<Vec<AgentCrash>> {
+    let mut runs = Vec::new();
+    for (id, oplog) in oplogs {
+        for (pos, entry) in oplog.iter().enumerate() {
+            if let OplogEntry::HostCall(p) = entry
+                && is_remote_write(&p.durable_function_type)
+            {
+                runs.push(vec![AgentCrash::new(id.as_str(), CrashPoint::BeforePersist(pos as u64 + 1))]);
+            }
+        }
+    }
+    runs
+}
+
+/// After-entry crash points with distinct outcomes (see
+/// [`CrashPlan::Distinct`]): each commit point, and the last entry of each
+/// uncommitted stretch whose loss makes recovery perform an effect again.
+/// Without recorded commits (an oplog read from a file), every entry.
+fn distinct_points(oplog: &[OplogEntry], commits: &[u64]) -> Vec<u64> {
+    let last = oplog.len() as u64;
+    if commits.is_empty() {
+        return (2..=last).collect();
+    }
+    let mut points = Vec::new();
+    let mut start = 1; // first index after the previous commit
+    let mut ends: Vec<u64> = commits.iter().copied().filter(|c| *c >= 1 && *c <= last).collect();
+    if ends.last() != Some(&last) {
+        ends.push(last); // entries never committed in the reference run
+    }
+    ends.dedup();
+    for end in ends {
+        // Index 1 is the create entry, written before any instance exists.
+        if end >= 2 {
+            points.push(end);
+        }
+        // A crash after any of start..end loses it and those before it back
+        // to `start`; crashing after the last loses the most.
+        let last_uncommitted = end - 1;
+        let stretch = start..=last_uncommitted;
+        if last_uncommitted >= start.max(2) && stretch.into_iter().any(|i| repeats_effect(&oplog[(i - 1) as usize])) {
+            points.push(last_uncommitted);
+        }
+        start = end + 1;
+    }
+    points.sort_unstable();
+    points.dedup();
+    points
+}
+
+/// Whether losing `entry` makes recovery perform a side effect again.
+fn repeats_effect(entry: &OplogEntry) -> bool {
+    match entry {
+        OplogEntry::HostCall(p) => is_remote_write(&p.durable_function_type),
+        OplogEntry::EndAtomicRegion(_) | OplogEntry::EndRemoteWrite(_) => true,
+        _ => false,
     }
 }

@@ -48,7 +48,7 @@ pub(super) struct Exchange {
     pub(super) span: String,
     pub(super) holder: Holder,
     /// The response body, while its stream holds the exchange.
-    pub(super) body: Option<u32>,
+    pub(super) response_body: Option<u32>,
     /// The request body, and the stream writing it: writes after `handle`
     /// are steps of the exchange.
     pub(super) outgoing_body: Option<u32>,
@@ -112,7 +112,31 @@ impl Exchanges {
 
     pub(super) fn remember_body(&mut self, stream: u32, body: u32) {
         if let Some(exchange) = self.open.get_mut(&stream) {
-            exchange.body = Some(body);
+            exchange.response_body = Some(body);
+        }
+    }
+
+    /// The request `request` was dropped unsent: forget its body.
+    pub(super) fn request_gone(&mut self, request: u32) {
+        if let Some(body) = self.request_bodies.remove(&request) {
+            self.body_streams.remove(&body);
+        }
+    }
+
+    /// The request body `body` was finished or dropped: its rep may be reused.
+    pub(super) fn body_gone(&mut self, body: u32) {
+        self.request_bodies.retain(|_, b| *b != body);
+        self.body_streams.remove(&body);
+        for exchange in self.open.values_mut().filter(|x| x.outgoing_body == Some(body)) {
+            exchange.outgoing_body = None;
+        }
+    }
+
+    /// The output stream `stream` was dropped: its rep may be reused.
+    pub(super) fn stream_gone(&mut self, stream: u32) {
+        self.body_streams.retain(|_, s| *s != stream);
+        for exchange in self.open.values_mut().filter(|x| x.output_stream == Some(stream)) {
+            exchange.output_stream = None;
         }
     }
 
@@ -139,12 +163,17 @@ impl HostState {
     /// Golem executor dies, instead of ending as if the body were complete.
     pub(crate) fn abort_requests(&mut self) {
         for (body, stream) in self.exchanges.request_bodies() {
-            // The stream is the body's child: it goes first.
-            if let Some(stream) = stream {
-                let _ = self.table.delete(Resource::<DynOutputStream>::new_own(stream));
+            // The stream is the body's child: it goes first. Each is checked
+            // to be what it was before it is taken out of the table.
+            if let Some(stream) = stream.map(Resource::<DynOutputStream>::new_own)
+                && self.table.get(&stream).is_ok()
+            {
+                let _ = self.table.delete(stream);
             }
-            // A body already finished is no longer in the table.
-            if let Ok(body) = self.table.delete(Resource::<HostOutgoingBody>::new_own(body)) {
+            let body = Resource::<HostOutgoingBody>::new_own(body);
+            if self.table.get(&body).is_ok()
+                && let Ok(body) = self.table.delete(body)
+            {
                 body.abort();
             }
         }

@@ -4,7 +4,7 @@
 
 use http::{HeaderName, HeaderValue};
 use wasmtime::StoreContextMut;
-use wasmtime::component::{Linker, Resource};
+use wasmtime::component::{Linker, Resource, ResourceType};
 use wasmtime_wasi::p2::DynOutputStream;
 use wasmtime_wasi_http::p2::bindings::http::outgoing_handler;
 use wasmtime_wasi_http::p2::bindings::http::types::{self as wit, Method, Scheme};
@@ -15,9 +15,9 @@ use wasmtime_wasi_http::{FieldMap, WasiHttpHooks, WasiHttpView};
 
 use super::exchange::{Exchange, Holder, RequestInfo};
 use super::response::TYPES;
-use crate::bindings::golem::api::context::{Attribute, AttributeValue};
 use crate::bindings::golem::api::oplog::WrappedFunctionType;
 use crate::host::HostState;
+use crate::host::context::attribute;
 use crate::host::names;
 
 /// The `wasi:http/outgoing-handler` instance wasmtime-wasi-http defines.
@@ -56,6 +56,30 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             state.exchanges.stream_taken(rep, stream.rep());
         }
         Ok((stream,))
+    })?;
+    // Finished or dropped bodies and dropped requests are forgotten: their
+    // reps are reused by later resources.
+    types.func_wrap(
+        "[static]outgoing-body.finish",
+        |mut store: StoreContextMut<'_, HostState>,
+         (body, trailers): (Resource<HostOutgoingBody>, Option<Resource<FieldMap>>)| {
+            let state = store.data_mut();
+            state.exchanges.body_gone(body.rep());
+            match wit::HostOutgoingBody::finish(&mut state.http(), body, trailers) {
+                Ok(()) => Ok((Ok(()),)),
+                Err(e) => Ok((Err(e.downcast()?),)),
+            }
+        },
+    )?;
+    types.resource("outgoing-body", ResourceType::host::<HostOutgoingBody>(), |mut store, rep| {
+        let state = store.data_mut();
+        state.exchanges.body_gone(rep);
+        wit::HostOutgoingBody::drop(&mut state.http(), Resource::new_own(rep))
+    })?;
+    types.resource("outgoing-request", ResourceType::host::<HostOutgoingRequest>(), |mut store, rep| {
+        let state = store.data_mut();
+        state.exchanges.request_gone(rep);
+        wit::HostOutgoingRequest::drop(&mut state.http(), Resource::new_own(rep))
     })?;
     Ok(())
 }
@@ -109,7 +133,7 @@ impl HostState {
                     request: info,
                     span,
                     holder: Holder::Future,
-                    body: None,
+                    response_body: None,
                     outgoing_body,
                     output_stream,
                 };
@@ -120,10 +144,6 @@ impl HostState {
         }
         sent
     }
-}
-
-fn attribute(key: &str, value: &str) -> Attribute {
-    Attribute { key: key.into(), value: AttributeValue::String(value.into()) }
 }
 
 /// Add Golem's headers to a request whose headers are already immutable,

@@ -7,8 +7,9 @@
 //!   request goes out with its body streaming, so a body written after
 //!   `handle` works.
 //! - Every later step of the exchange is a host call of the batch, committed
-//!   as it is added: each `get` of the response, each body chunk written
-//!   after `handle` or read from the response, the trailers.
+//!   as it is added (unless persistence is off): each `get` of the response,
+//!   each body chunk written after `handle` or read from the response, the
+//!   trailers.
 //! - The exchange ends (`end-remote-write`, then the span's `finish-span`)
 //!   when the guest lets go of it: the resource that holds it is dropped, or
 //!   the trailers arrive.

@@ -23,12 +23,12 @@ const CLOSED: &str = "closed";
 const FAILED: &str = "last-operation-failed: ";
 
 /// A stream result as recorded; a trap is raised, not recorded.
-fn recorded<T>(result: StreamResult<T>) -> Result<Result<T, String>, StreamError> {
+fn recorded<T>(result: StreamResult<T>) -> wasmtime::Result<Result<T, String>> {
     match result {
         Ok(value) => Ok(Ok(value)),
         Err(StreamError::Closed) => Ok(Err(CLOSED.into())),
         Err(StreamError::LastOperationFailed(e)) => Ok(Err(format!("{FAILED}{e:#}"))),
-        Err(trap @ StreamError::Trap(_)) => Err(trap),
+        Err(StreamError::Trap(e)) => Err(e),
     }
 }
 
@@ -41,24 +41,15 @@ fn restored<T>(result: Result<T, String>) -> StreamResult<T> {
 }
 
 impl HostState {
-    /// One journaled stream operation of `exchange`.
+    /// One journaled stream operation of `exchange`; a trap is raised
+    /// before anything is recorded.
     fn stream_step<T: crate::journal::Journaled>(
         &mut self,
         function: &str,
         exchange: &Exchange,
         live: impl FnOnce(&mut HostState) -> StreamResult<T>,
     ) -> StreamResult<T> {
-        let mut trap = None;
-        let result = self.exchange_step(function, exchange, |state| match recorded(live(state)) {
-            Ok(result) => Ok(result),
-            Err(e) => {
-                trap = Some(e);
-                Ok(Err(CLOSED.to_string()))
-            }
-        });
-        if let Some(trap) = trap {
-            return Err(trap);
-        }
+        let result = self.exchange_step(function, exchange, |state| recorded(live(state)));
         restored(result.map_err(StreamError::Trap)?)
     }
 
@@ -73,15 +64,14 @@ impl HostState {
         let exchange = self.exchanges.held_as(stream, Holder::Stream)?.clone();
         let result = self.stream_step(function, &exchange, live);
         if let Err(StreamError::Closed) = &result {
-            let ended = match exchange.body {
-                Some(body) => {
-                    self.exchanges.pass(stream, body, Holder::Body);
-                    Ok(())
+            // The body the stream came from holds the exchange again.
+            match exchange.response_body {
+                Some(body) => self.exchanges.pass(stream, body, Holder::Body),
+                None => {
+                    if let Err(e) = self.end_exchange(stream) {
+                        return Some(Err(StreamError::Trap(e)));
+                    }
                 }
-                None => self.end_exchange(stream),
-            };
-            if let Err(e) = ended {
-                return Some(Err(StreamError::Trap(e)));
             }
         }
         Some(result)
@@ -225,6 +215,7 @@ impl streams::HostOutputStream for HostState {
     }
 
     fn drop(&mut self, stream: Resource<OutputStream>) -> wasmtime::Result<()> {
+        self.exchanges.stream_gone(stream.rep());
         streams::HostOutputStream::drop(&mut self.table, stream)
     }
 }

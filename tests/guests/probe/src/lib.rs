@@ -108,7 +108,8 @@ fn charge(name: &str, account: &str, amount: u64) -> u64 {
     let begin = durability::begin_durable_function(WrappedFunctionType::WriteRemote);
     let state = durability::current_durable_execution_state();
     let receipt = if state.is_live {
-        // The side effect itself is not journaled a second time.
+        // The side effect is recorded with persistence off; replay passes
+        // over it and reads the persisted result instead.
         host::set_oplog_persistence_level(host::PersistenceLevel::PersistNothing);
         let ledger_key = format!("{account}/{:016x}{:016x}", key.high_bits, key.low_bits);
         kv_set("ledger", &ledger_key, amount.to_string().as_bytes());
@@ -706,6 +707,11 @@ fn definition() -> AgentType {
                 Some(<String as reprise::value::Schema>::wit_type()),
             ),
             method("trap", &[], None),
+            method(
+                "randoms",
+                &[("n", <u64 as reprise::value::Schema>::wit_type())],
+                Some(<u64 as reprise::value::Schema>::wit_type()),
+            ),
         ],
         dependencies: vec![],
         mode: AgentMode::Durable,
