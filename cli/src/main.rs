@@ -91,22 +91,22 @@ enum Command {
         #[arg(long = "kv", value_name = "BUCKET/KEY=VALUE")]
         kv: Vec<String>,
     },
-    /// Run a script of invocations, crashing the agent at every point, and compare with a crash-free run.
+    /// Run a script of invocations, crashing the agent at each distinct crash point, and compare with a crash-free run.
     #[command(after_help = "Example:\n  reprise crash-test counter.wasm counter.script --html report.html\n  \
                       reprise crash-test warehouse.wasm order.script --kv 'stock-levels/main={\"apple\": 10}'\n\n\
                       The script names the agent on its first line and one call per line after it \
                       (`#` starts a comment):\n\n  Counter(\"visits\")\n  increment(2)\n  get()\n\n\
-                      Without --seed, every oplog index is a crash point, plus every side effect whose \
-                      entry could be lost (unless --no-before-persist); with --distinct, one point per \
-                      distinct outcome of Golem's crash model (after each commit, and in each window \
-                      where a side effect would be performed again). Exits with 1 when any run \
-                      diverges or repeats a side effect.")]
+                      Without --seed, one crash point per distinct outcome of Golem's crash model: \
+                      after each commit, where a lost entry makes recovery perform a side effect again, \
+                      and between each side effect and its entry; with --every-entry, after every oplog \
+                      index too (and, unless --no-before-persist, between each side effect and its \
+                      entry). Exits with 1 when any run diverges or repeats a side effect.")]
     CrashTest {
         /// The component file.
         file: PathBuf,
         /// The script file.
         script: PathBuf,
-        /// Crash at seeded random points instead of every point.
+        /// Crash at seeded random points instead.
         #[arg(long)]
         seed: Option<u64>,
         /// With --seed: the number of runs.
@@ -115,13 +115,13 @@ enum Command {
         /// With --seed: crashes per run.
         #[arg(long, default_value_t = 3, requires = "seed")]
         crashes: usize,
-        /// Do not crash between a side effect and its oplog entry.
+        /// Crash after every oplog entry, not only once per distinct outcome
+        /// (more runs, the same findings: a check of the model itself).
         #[arg(long, conflicts_with = "seed")]
+        every_entry: bool,
+        /// With --every-entry: do not crash between a side effect and its oplog entry.
+        #[arg(long, requires = "every_entry")]
         no_before_persist: bool,
-        /// Crash once per distinct outcome of Golem's crash model instead of
-        /// after every entry (fewer runs, the same findings).
-        #[arg(long, conflicts_with_all = ["seed", "no_before_persist"])]
-        distinct: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -196,11 +196,11 @@ fn main() -> ExitCode {
         Command::Run { file, agent, calls, oplog, oplog_file, kv } => {
             commands::run::run(&file, &agent, &calls, oplog, oplog_file.as_deref(), &kv)
         }
-        Command::CrashTest { file, script, seed, trials, crashes, no_before_persist, distinct, json, html, kv } => {
+        Command::CrashTest { file, script, seed, trials, crashes, every_entry, no_before_persist, json, html, kv } => {
             let plan = match seed {
                 Some(seed) => commands::crash_test::Plan::Random { seed, trials, crashes },
-                None if distinct => commands::crash_test::Plan::Distinct,
-                None => commands::crash_test::Plan::Every { before_persist: !no_before_persist },
+                None if every_entry => commands::crash_test::Plan::Every { before_persist: !no_before_persist },
+                None => commands::crash_test::Plan::Distinct,
             };
             commands::crash_test::run(&file, &script, plan, json, html.as_deref(), &kv)
         }

@@ -231,8 +231,8 @@ fn crash_test_verifies_every_point_and_reports_a_table_json_and_html() {
     let fired = json["crashes_injected"].as_u64().unwrap();
     assert!((5..=15).contains(&fired), "{fired}");
 
-    // Twenty buffered reads in one call: every point crashes after each of
-    // them; --distinct once after their commit.
+    // Twenty buffered reads in one call: --every-entry crashes after each of
+    // them; the default, once after their commit.
     let probe = probe();
     let script = dir.path().join("reads.script");
     std::fs::write(&script, "probe(\"r\")\nrandoms(20)\n").unwrap();
@@ -242,7 +242,7 @@ fn crash_test_verifies_every_point_and_reports_a_table_json_and_html() {
         let json: serde_json::Value = serde_json::from_str(&reprise(&args).code(0).stdout).unwrap();
         json["runs"].as_u64().unwrap()
     };
-    let (every, distinct) = (runs(&[]), runs(&["--distinct"]));
+    let (every, distinct) = (runs(&["--every-entry"]), runs(&[]));
     assert!(distinct + 19 <= every, "{distinct} distinct runs, {every} for every point");
 }
 

@@ -117,7 +117,9 @@ fn guest_sizes() {
 
 fn crash_verification(env: &Environment, component: &LoadedComponent, steps: u64) {
     let scenario = Scenario::new("probe", [Value::string("v")]).call("steps", [Value::U64(steps)]);
-    for (name, plan) in [("every-point", CrashPlan::every_entry()), ("distinct-outcome", CrashPlan::distinct_outcomes())] {
+    for (name, plan) in
+        [("every-point", CrashPlan::every_entry()), ("distinct-outcome", CrashPlan::distinct_outcomes())]
+    {
         let report = verify(env, component, &scenario, &plan).expect("verify");
         assert!(report.is_ok(), "{report}");
         println!(
