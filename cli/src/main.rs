@@ -8,6 +8,7 @@ mod calls;
 mod commands;
 mod error;
 mod oplog_view;
+mod outputs;
 mod templates;
 
 use std::path::PathBuf;
@@ -109,11 +110,11 @@ enum Command {
         /// Crash at seeded random points instead.
         #[arg(long)]
         seed: Option<u64>,
-        /// With --seed: the number of runs.
-        #[arg(long, default_value_t = 50, requires = "seed")]
+        /// With --seed: the number of runs (at least 1).
+        #[arg(long, default_value_t = 50, requires = "seed", value_parser = at_least_one)]
         trials: usize,
-        /// With --seed: crashes per run.
-        #[arg(long, default_value_t = 3, requires = "seed")]
+        /// With --seed: crashes per run (at least 1).
+        #[arg(long, default_value_t = 3, requires = "seed", value_parser = at_least_one)]
         crashes: usize,
         /// Crash after every oplog entry, not only once per distinct outcome
         /// (more runs, the same findings: a check of the model itself).
@@ -128,6 +129,9 @@ enum Command {
         /// Also write an HTML report with the oplog timeline.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// Replace the --html file if it exists.
+        #[arg(long, requires = "html")]
+        force: bool,
         /// Preload the key-value store: `BUCKET/KEY=VALUE` (repeatable).
         #[arg(long = "kv", value_name = "BUCKET/KEY=VALUE")]
         kv: Vec<String>,
@@ -143,6 +147,9 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Replace the --output file if it exists.
+        #[arg(long, requires = "output")]
+        force: bool,
     },
     /// Load plugin manifests from a folder and report each; optionally serve the plugin host over HTTP.
     #[command(after_help = "Example:\n  reprise plugins plugins/ --serve 127.0.0.1:9090\n\n\
@@ -187,6 +194,15 @@ pub enum OplogFormat {
     Html,
 }
 
+/// A count that must not make the work empty: 0 would verify nothing.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (0 would verify nothing)".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -196,15 +212,30 @@ fn main() -> ExitCode {
         Command::Run { file, agent, calls, oplog, oplog_file, kv } => {
             commands::run::run(&file, &agent, &calls, oplog, oplog_file.as_deref(), &kv)
         }
-        Command::CrashTest { file, script, seed, trials, crashes, every_entry, no_before_persist, json, html, kv } => {
+        Command::CrashTest {
+            file,
+            script,
+            seed,
+            trials,
+            crashes,
+            every_entry,
+            no_before_persist,
+            json,
+            html,
+            force,
+            kv,
+        } => {
             let plan = match seed {
                 Some(seed) => commands::crash_test::Plan::Random { seed, trials, crashes },
                 None if every_entry => commands::crash_test::Plan::Every { before_persist: !no_before_persist },
                 None => commands::crash_test::Plan::Distinct,
             };
-            commands::crash_test::run(&file, &script, plan, json, html.as_deref(), &kv)
+            let html = html.as_deref().map(|path| (path, force));
+            commands::crash_test::run(&file, &script, plan, json, html, &kv)
         }
-        Command::Oplog { file, format, output } => commands::oplog::run(&file, format, output.as_deref()),
+        Command::Oplog { file, format, output, force } => {
+            commands::oplog::run(&file, format, output.as_deref().map(|path| (path, force)))
+        }
         Command::Plugins { dir, serve, json } => commands::plugins::run(&dir, serve.as_deref(), json),
     };
     match result {

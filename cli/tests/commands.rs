@@ -246,6 +246,42 @@ fn crash_test_verifies_every_point_and_reports_a_table_json_and_html() {
     assert!(distinct + 19 <= every, "{distinct} distinct runs, {every} for every point");
 }
 
+/// Issue 19: reports never replace a command's inputs, nor another file
+/// unless `--force`; counts that would verify nothing are refused.
+#[test]
+fn outputs_never_replace_inputs_and_empty_verifications_are_refused() {
+    let counter = example("counter");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("counter.script");
+    std::fs::write(&script, "Counter(\"c\")\nincrement(2)\n").unwrap();
+    let oplog = dir.path().join("c.oplog");
+    reprise(&["run", arg(&counter), "Counter(\"o\")", "increment(1)", "--oplog-file", arg(&oplog)]).code(0);
+    let recorded = std::fs::read(&oplog).unwrap();
+
+    // The oplog printed as HTML over itself: refused, the oplog untouched.
+    reprise(&["oplog", arg(&oplog), "--format", "html", "--output", arg(&oplog), "--force"]).error(2, "also an input");
+    assert_eq!(std::fs::read(&oplog).unwrap(), recorded);
+    // The crash report over the component or the script: refused before any run.
+    let component = std::fs::read(&counter).unwrap();
+    reprise(&["crash-test", arg(&counter), arg(&script), "--html", arg(&counter), "--force"]).error(2, "also an input");
+    reprise(&["crash-test", arg(&counter), arg(&script), "--html", arg(&script)]).error(2, "also an input");
+    assert_eq!(std::fs::read(&counter).unwrap(), component);
+
+    // Another existing file: only with --force.
+    let page = dir.path().join("page.html");
+    std::fs::write(&page, "keep me").unwrap();
+    reprise(&["oplog", arg(&oplog), "--format", "html", "--output", arg(&page)]).error(2, "already exists");
+    assert_eq!(std::fs::read_to_string(&page).unwrap(), "keep me");
+    reprise(&["oplog", arg(&oplog), "--format", "html", "--output", arg(&page), "--force"]).code(0);
+    assert!(std::fs::read_to_string(&page).unwrap().starts_with("<!DOCTYPE html>"));
+
+    // Counts that make the verification empty.
+    for flag in ["--trials", "--crashes"] {
+        let run = reprise(&["crash-test", arg(&counter), arg(&script), "--seed", "1", flag, "0"]).code(2);
+        assert!(run.stderr.contains("must be at least 1 (0 would verify nothing)"), "{}", run.stderr);
+    }
+}
+
 #[test]
 fn crash_test_exits_1_and_names_the_divergence() {
     let probe = probe();

@@ -34,9 +34,15 @@ pub fn run(
     script_path: &Path,
     plan: Plan,
     as_json: bool,
-    html: Option<&Path>,
+    html: Option<(&Path, bool)>,
     kv: &[String],
 ) -> CliResult {
+    // Checked first: the report must not replace an input, nor (unless
+    // forced) anything else, after minutes of crash runs.
+    if let Some((path, force)) = html {
+        crate::outputs::check(path, &[file, script_path], force)?;
+    }
+    let html = html.map(|(path, _)| path);
     let script = Script::read(script_path)?;
     let (env, component) = load_with(file, kv)?;
     let located = |line: usize| format!("{}:{line}", script_path.display());
@@ -97,6 +103,10 @@ pub fn run(
             println!("HTML report: {}", path.display());
         }
     }
+    if report.crashes_fired == 0 {
+        return Err(CliError::input("no crash was injected, so nothing was verified")
+            .hint("crash points past the end of the script never fire; try without --seed"));
+    }
     Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
@@ -156,7 +166,9 @@ fn summary_table(report: &VerificationReport, script: &Path) -> String {
     for failure in &report.failures {
         out.push_str(&format!("FAIL {}\n", failure_text(failure)));
     }
-    out.push_str(if report.is_ok() {
+    out.push_str(if report.crashes_fired == 0 {
+        "result                NOTHING VERIFIED: no run reached its crash point\n"
+    } else if report.is_ok() {
         "result                every crashed run recovered to the crash-free outcome\n"
     } else {
         "result                DIVERGED: replay is not correct for the runs above\n"

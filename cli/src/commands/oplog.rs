@@ -10,7 +10,11 @@ use crate::error::CliError;
 use crate::oplog_view::{self, Page, Timeline};
 use crate::{CliResult, OplogFormat};
 
-pub fn run(file: &Path, format: OplogFormat, output: Option<&Path>) -> CliResult {
+pub fn run(file: &Path, format: OplogFormat, output: Option<(&Path, bool)>) -> CliResult {
+    if let Some((path, force)) = output {
+        crate::outputs::check(path, &[file], force)?;
+    }
+    let output = output.map(|(path, _)| path);
     let (entries, damage) = Oplog::read_file(file).map_err(|e| {
         let hint = if file.exists() {
             "oplog files are written by `reprise run --oplog-file` or the testkit's `Oplog::create_file`"
