@@ -143,8 +143,10 @@ pub struct Page {
 /// JSON and a small script draws the timeline, so the page stays readable
 /// for oplogs of thousands of entries.
 pub fn html(page: &Page) -> String {
-    // `</` cannot end the script element early once escaped.
-    let data = serde_json::to_string(page).unwrap_or_else(|_| "{}".into()).replace("</", "<\\/");
+    // No `<` reaches the script element: `</script` would end it early, and
+    // `<!--<script` would make the parser swallow the rest of the page. The
+    // JSON escape `\u003c` reads back as `<`.
+    let data = serde_json::to_string(page).unwrap_or_else(|_| "{}".into()).replace('<', "\\u003c");
     let title = page.title.replace('&', "&amp;").replace('<', "&lt;");
     format!(
         r#"<!DOCTYPE html>
@@ -272,12 +274,17 @@ mod tests {
         let page = Page {
             title: "a </script> <b>".into(),
             ok: None,
-            summary: vec![("x".into(), "</script><script>alert(1)</script>".into())],
+            summary: vec![("x".into(), "</script><script>alert(1)</script> <!--<script>".into())],
             timelines: Vec::new(),
             failures: Vec::new(),
         };
         let html = html(&page);
         assert_eq!(html.matches("</script>").count(), 2, "{html}");
+        assert!(!html.contains("<!--"), "{html}");
+        // The data still reads back as written.
+        let data = html.split("type=\"application/json\">").nth(1).and_then(|rest| rest.split("</script>").next());
+        let back: serde_json::Value = serde_json::from_str(data.unwrap()).unwrap();
+        assert_eq!(back["summary"][0][1], "</script><script>alert(1)</script> <!--<script>");
         assert!(html.contains("<title>a &lt;/script> &lt;b></title>"));
     }
 }

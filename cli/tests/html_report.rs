@@ -45,10 +45,13 @@ fn headless(page: &Path, profile: &Path, extra: &[&str]) -> String {
 #[test]
 fn the_crash_report_renders_its_timeline_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    // A scenario that diverges on replay, so the page has failed marks too.
+    // A scenario that diverges on replay, so the page has failed marks too;
+    // the agent's name is text from the script (and its id shown on the page)
+    // that opens an HTML comment and a script element, which must not end or
+    // blank the page's data (issue 19).
     let script = dir.path().join("flaky.script");
-    std::fs::write(&script, "probe(\"p\")\nset-mode(\"a\")\nflaky()\ntraced(\"o-1\")\nset-mode(\"b\")\ncount()\n")
-        .unwrap();
+    let calls = "probe(\"<!--<script>p\")\nset-mode(\"a\")\nflaky()\ntraced(\"o-1\")\nset-mode(\"b\")\ncount()\n";
+    std::fs::write(&script, calls).unwrap();
     let page = dir.path().join("report.html");
     let run = reprise(&["crash-test", arg(&probe()), arg(&script), "--json", "--html", arg(&page)]).code(1);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
