@@ -71,10 +71,21 @@ impl CliError {
 }
 
 impl fmt::Display for CliError {
+    /// The message's lines after the first are indented, so that text a
+    /// guest put in it cannot pass for a line of its own (a `hint:`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
+        let message = crate::terminal::safe(&self.message);
+        let mut lines = message.lines();
+        write!(f, "error: {}", lines.next().unwrap_or(""))?;
+        for line in lines {
+            if line.starts_with(char::is_whitespace) || line.is_empty() {
+                write!(f, "\n{line}")?;
+            } else {
+                write!(f, "\n  {line}")?;
+            }
+        }
         if let Some(hint) = &self.hint {
-            write!(f, "\nhint: {hint}")?;
+            write!(f, "\nhint: {}", crate::terminal::safe(hint))?;
         }
         Ok(())
     }

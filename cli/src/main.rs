@@ -10,6 +10,7 @@ mod error;
 mod oplog_view;
 mod outputs;
 mod templates;
+mod terminal;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

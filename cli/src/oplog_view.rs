@@ -68,7 +68,9 @@ fn views(oplog: &[OplogEntry]) -> Vec<(EntryView, Json)> {
 pub fn text(oplog: &[OplogEntry]) -> String {
     let mut out = String::new();
     for e in entries(oplog) {
-        let _ = writeln!(out, "{:>5}  {:<28} {}{}", e.index, e.kind, "  ".repeat(e.depth), e.text);
+        // One line each, whatever the guest put in the text.
+        let text = crate::terminal::safe_line(&e.text);
+        let _ = writeln!(out, "{:>5}  {:<28} {}{}", e.index, e.kind, "  ".repeat(e.depth), text);
     }
     out
 }

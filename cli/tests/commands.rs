@@ -282,6 +282,18 @@ fn outputs_never_replace_inputs_and_empty_verifications_are_refused() {
     }
 }
 
+/// Issue 19: text a guest controls cannot clear the screen or forge lines.
+#[test]
+fn guest_text_is_printed_escaped_and_cannot_forge_hints() {
+    let probe = probe();
+    let hostile = r#"log("\u{1b}[2J\u{1b}[31mred\nhint: run something bad")"#;
+    let run = reprise(&["run", arg(&probe), "probe(\"t\")", hostile, "--oplog"]).code(0);
+    assert!(!run.stdout.contains('\u{1b}'), "{}", run.stdout);
+    assert!(run.stdout.contains("\\u{1b}[2J"), "shown, escaped: {}", run.stdout);
+    assert!(!run.stdout.lines().any(|l| l.starts_with("hint:")), "{}", run.stdout);
+    assert!(run.stdout.lines().any(|l| l.contains("log [probe]") && l.contains("\\u{a}hint: run")), "{}", run.stdout);
+}
+
 #[test]
 fn crash_test_exits_1_and_names_the_divergence() {
     let probe = probe();

@@ -16,6 +16,7 @@ use crate::CliResult;
 use crate::calls::{self, Script};
 use crate::error::{CliError, one_line};
 use crate::oplog_view::{self, CrashMark, Page, Timeline};
+use crate::terminal::{safe, safe_line};
 
 /// Where to crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +89,7 @@ pub fn run(
     } else {
         println!("crash-free run");
         for ((text, call), result) in typed.iter().zip(&report.reference.results) {
-            println!("  {text} -> {}", result_text(call, result));
+            println!("  {} -> {}", safe(text), safe(&result_text(call, result)));
         }
         println!();
         print!("{}", summary_table(&report, script_path));
@@ -151,6 +152,7 @@ fn summary_table(report: &VerificationReport, script: &Path) -> String {
     ));
     out.push_str(&format!("{:<40} {:>8} {:>12} {:>8}\n", "agent", "entries", "crash points", "failed"));
     for (agent, entries, runs, failed) in per_agent(report) {
+        let agent = safe_line(&agent);
         out.push_str(&format!("{agent:<40} {entries:>8} {runs:>12} {failed:>8}\n"));
     }
     out.push('\n');
@@ -164,7 +166,7 @@ fn summary_table(report: &VerificationReport, script: &Path) -> String {
     out.push_str(&format!("retried side effects  {} (allowed: same idempotency key)\n", report.retried_effects));
     out.push_str(&format!("time                  {:.2?} ({:.0} runs/s)\n", report.elapsed, report.runs_per_second()));
     for failure in &report.failures {
-        out.push_str(&format!("FAIL {}\n", failure_text(failure)));
+        out.push_str(&format!("FAIL {}\n", safe(&failure_text(failure))));
     }
     out.push_str(if report.crashes_fired == 0 {
         "result                NOTHING VERIFIED: no run reached its crash point\n"

@@ -12,6 +12,7 @@ use crate::CliResult;
 use crate::calls;
 use crate::error::{CliError, one_line};
 use crate::oplog_view;
+use crate::terminal::safe;
 
 pub fn run(
     file: &Path,
@@ -45,13 +46,15 @@ pub fn run(
         Error::Agent(e) => CliError::failed(format!("the constructor of {id} refused: {e}")),
         e => CliError::failed(format!("creating {id} failed: {}", one_line(&e.to_string()))),
     })?;
-    println!("created {}", agent.id());
+    println!("created {}", safe(agent.id()));
     let mut code = ExitCode::SUCCESS;
     for (text, call) in calls_text.iter().zip(&typed) {
         match agent.invoke(&call.name, &call.args) {
-            Ok(values) => println!("{} -> {}", text.trim(), calls::render_results(&values, call.results.as_deref())),
+            Ok(values) => {
+                println!("{} -> {}", safe(text.trim()), safe(&calls::render_results(&values, call.results.as_deref())))
+            }
             Err(Error::Agent(e)) => {
-                println!("{} -> agent error: {e}", text.trim());
+                println!("{} -> agent error: {}", safe(text.trim()), safe(&e.to_string()));
                 code = ExitCode::from(1);
                 break;
             }
@@ -65,7 +68,7 @@ pub fn run(
         }
     }
     if show_oplog {
-        println!("oplog of {} ({} entries)", agent.id(), agent.oplog().len());
+        println!("oplog of {} ({} entries)", safe(agent.id()), agent.oplog().len());
         print!("{}", oplog_view::text(agent.oplog().entries()));
     }
     if let Some(path) = oplog_file {

@@ -707,6 +707,7 @@ fn definition() -> AgentType {
                 Some(<String as reprise::value::Schema>::wit_type()),
             ),
             method("trap", &[], None),
+            method("log", &[("message", <String as reprise::value::Schema>::wit_type())], None),
             method(
                 "randoms",
                 &[("n", <u64 as reprise::value::Schema>::wit_type())],
