@@ -9,7 +9,7 @@ use reprise_testkit::LoadedComponent;
 use reprise_testkit::value::{Type, Value};
 use reprise_testkit::{kebab_case, schema_parameters, wave};
 
-use crate::error::CliError;
+use crate::error::{CliError, one_line};
 
 /// A call checked against the component: the exact name and typed arguments.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,9 +43,7 @@ pub fn split(text: &str) -> Result<(&str, &str), CliError> {
 /// The agent type a `Type(args)` text names, with its constructor arguments.
 pub fn agent<'c>(component: &'c LoadedComponent, text: &str) -> Result<(&'c AgentType, Vec<Value>), CliError> {
     let (name, args) = split(text)?;
-    let types = component
-        .agent_types()
-        .map_err(|e| CliError::input(format!("the component's agent types are unknown: {e}")))?;
+    let types = discovered(component)?;
     if types.is_empty() {
         return Err(CliError::input("the component defines no agent types")
             .hint("`reprise run` and `reprise crash-test` need an agent component; see `reprise inspect`"));
@@ -60,6 +58,15 @@ pub fn agent<'c>(component: &'c LoadedComponent, text: &str) -> Result<(&'c Agen
         .map_err(|e| CliError::input(format!("agent type `{}`: {e}", definition.type_name)))?;
     let args = arguments(&definition.type_name, &params, args)?;
     Ok((definition, args))
+}
+
+/// The component's agent types. Discovery failing is the component's own
+/// failure (exit 1), whatever script or arguments came with it.
+pub fn discovered(component: &LoadedComponent) -> Result<&[AgentType], CliError> {
+    component.agent_types().map_err(|e| {
+        CliError::failed(one_line(&e.to_string()))
+            .hint("the component failed before any agent existed: its `discover-agent-types` export broke")
+    })
 }
 
 /// The method a `method(args)` text names on `definition`, with its arguments.

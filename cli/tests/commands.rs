@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use support::{arg, example, probe, reprise, reprise_in};
+use support::{arg, example, probe, probe_with, reprise, reprise_in};
 use wit_component::{ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata};
 use wit_parser::{ManglingAndAbi, Resolve};
 
@@ -292,6 +292,21 @@ fn guest_text_is_printed_escaped_and_cannot_forge_hints() {
     assert!(run.stdout.contains("\\u{1b}[2J"), "shown, escaped: {}", run.stdout);
     assert!(!run.stdout.lines().any(|l| l.starts_with("hint:")), "{}", run.stdout);
     assert!(run.stdout.lines().any(|l| l.contains("log [probe]") && l.contains("\\u{a}hint: run")), "{}", run.stdout);
+}
+
+/// Issue 19: a component whose agent discovery panics is reported as the
+/// component's failure (exit 1) with the guest's message, not as bad input
+/// blamed on the script's first line.
+#[test]
+fn a_component_failing_discovery_is_its_own_failure_with_the_guests_message() {
+    let broken = probe_with("discovery-panics");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("p.script");
+    std::fs::write(&script, "probe(\"p\")\ncount()\n").unwrap();
+    let run = reprise(&["crash-test", arg(&broken), arg(&script)]).error(1, "discovery broke on purpose");
+    assert!(!run.stderr.contains("p.script:1"), "{}", run.stderr);
+    assert!(run.stderr.contains("discover-agent-types"), "{}", run.stderr);
+    reprise(&["run", arg(&broken), "probe(\"p\")", "count()"]).error(1, "discovery broke on purpose");
 }
 
 #[test]

@@ -46,6 +46,8 @@ pub fn run(
     let html = html.map(|(path, _)| path);
     let script = Script::read(script_path)?;
     let (env, component) = load_with(file, kv)?;
+    // A component broken before any agent exists is not the script's fault.
+    calls::discovered(&component)?;
     let located = |line: usize| format!("{}:{line}", script_path.display());
     let (definition, args) =
         calls::agent(&component, &script.agent).map_err(|e| e.context(located(script.agent_line)))?;

@@ -26,6 +26,15 @@ pub fn probe() -> PathBuf {
     GuestBuild::new(repo().join("tests/guests/probe")).profile("guest").build().unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The probe built with one of its features.
+pub fn probe_with(feature: &str) -> PathBuf {
+    GuestBuild::new(repo().join("tests/guests/probe"))
+        .profile("guest")
+        .feature(feature)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// What a run of the binary printed, and how it exited.
 #[derive(Debug)]
 pub struct Run {

@@ -77,12 +77,14 @@ impl Environment {
     fn discover(&self, pre: &InstancePre<HostState>, indices: &GuestIndices) -> Result<Vec<AgentType>, String> {
         let mut store = Store::new(pre.engine(), self.command_state());
         apply_limits(&mut store);
-        let instance = pre.instantiate(&mut store).map_err(|e| format!("instantiating it failed: {}", chain(&e)))?;
+        // A trap, an endless loop or a memory hog reports as it would in
+        // an invocation: with the guest's message, or the limit that stopped it.
+        let instance = pre.instantiate(&mut store).map_err(|e| classify_trap(e, &store).to_string())?;
         let guest = indices.load(&mut store, &instance).map_err(|e| chain(&e))?;
         match guest.call_discover_agent_types(&mut store) {
             Ok(Ok(types)) => Ok(types),
             Ok(Err(e)) => Err(describe_agent_error(&e)),
-            Err(e) => Err(format!("it trapped: {}", chain(&e))),
+            Err(e) => Err(classify_trap(e, &store).to_string()),
         }
     }
 

@@ -677,6 +677,9 @@ impl Guest for Probe {
     }
 
     fn discover_agent_types() -> Result<Vec<AgentType>, AgentError> {
+        if cfg!(feature = "discovery-panics") {
+            panic!("discovery broke on purpose");
+        }
         Ok(vec![definition()])
     }
 }
