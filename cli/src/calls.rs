@@ -141,10 +141,31 @@ pub struct Script {
     pub calls: Vec<(usize, String)>,
 }
 
+/// Largest script read (a call per line: millions of calls).
+pub const MAX_SCRIPT_BYTES: u64 = 64 * 1024 * 1024;
+
 impl Script {
-    /// Read a script file.
+    /// Read a script file: a regular file, of at most [`MAX_SCRIPT_BYTES`].
     pub fn read(path: &Path) -> Result<Script, CliError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        use std::io::Read as _;
+        let cannot = |why: String| {
+            CliError::input(format!("cannot read the script {}: {why}", path.display()))
+                .hint("a script names the agent on its first line and one call per line: Counter(\"a\") / increment(1)")
+        };
+        match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => return Err(cannot("not a regular file (a folder, pipe or device)".into())),
+            Ok(meta) if meta.len() > MAX_SCRIPT_BYTES => {
+                return Err(cannot(format!(
+                    "{} bytes, more than the {MAX_SCRIPT_BYTES} a script may have",
+                    meta.len()
+                )));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(cannot(e.to_string())),
+        }
+        let mut text = String::new();
+        let read = std::fs::File::open(path).and_then(|f| f.take(MAX_SCRIPT_BYTES).read_to_string(&mut text));
+        read.map_err(|e| {
             CliError::input(format!("cannot read the script {}: {e}", path.display()))
                 .hint("a script names the agent on its first line and one call per line: Counter(\"a\") / increment(1)")
         })?;

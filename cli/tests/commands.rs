@@ -294,6 +294,36 @@ fn guest_text_is_printed_escaped_and_cannot_forge_hints() {
     assert!(run.stdout.lines().any(|l| l.contains("log [probe]") && l.contains("\\u{a}hint: run")), "{}", run.stdout);
 }
 
+/// Issue 19: inputs are checked before they are read whole: devices, pipes
+/// and huge files are refused at once, with a clear error.
+#[test]
+fn special_and_huge_inputs_are_refused_before_they_are_read() {
+    let counter = example("counter");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("c.script");
+    std::fs::write(&script, "Counter(\"c\")\nincrement(1)\n").unwrap();
+    let fifo = dir.path().join("pipe");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // A 3 GiB file (sparse: nothing is written) that is not a component, and
+    // one that starts like a component but is too large.
+    let huge_text = dir.path().join("huge.txt");
+    let f = std::fs::File::create(&huge_text).unwrap();
+    f.set_len(3 << 30).unwrap();
+    let huge_wasm = dir.path().join("huge.wasm");
+    let mut f = std::fs::File::create(&huge_wasm).unwrap();
+    f.write_all(b"\0asm\x0d\x00\x01\x00").unwrap();
+    f.set_len(3 << 30).unwrap();
+
+    for input in [Path::new("/dev/zero"), fifo.as_path()] {
+        reprise(&["inspect", arg(input)]).error(2, "not a regular file");
+        reprise(&["oplog", arg(input)]).error(2, "not a regular file");
+        reprise(&["crash-test", arg(&counter), arg(input)]).error(2, "not a regular file");
+    }
+    reprise(&["inspect", arg(&huge_text)]).error(2, "not a WebAssembly file");
+    reprise(&["inspect", arg(&huge_wasm)]).error(2, "more than the");
+    reprise(&["oplog", arg(&huge_text)]).error(2, "not a Reprise oplog file");
+}
+
 /// Issue 19: a component whose agent discovery panics is reported as the
 /// component's failure (exit 1) with the guest's message, not as bad input
 /// blamed on the script's first line.

@@ -98,7 +98,22 @@ pub enum InspectError {
         /// The validator's or decoder's message.
         message: String,
     },
+    /// The path is not a regular file (a folder, a pipe, a device).
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is larger than any component the testkit loads.
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size in bytes.
+        size: u64,
+    },
 }
+
+/// Largest component file read (Golem's own limits are lower).
+pub const MAX_COMPONENT_BYTES: u64 = 512 * 1024 * 1024;
 
 impl fmt::Display for InspectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -117,6 +132,14 @@ impl fmt::Display for InspectError {
                 "unsupported WebAssembly version/layer bytes {found:02x?} (expected a component: 0d 00 01 00)"
             ),
             InspectError::Malformed { message } => write!(f, "malformed component: {message}"),
+            InspectError::NotAFile { path } => {
+                write!(f, "{} is not a regular file (a folder, pipe or device cannot be a component)", path.display())
+            }
+            InspectError::TooLarge { path, size } => write!(
+                f,
+                "{} is {size} bytes, more than the {MAX_COMPONENT_BYTES} bytes a component may have",
+                path.display()
+            ),
         }
     }
 }
@@ -132,9 +155,32 @@ impl std::error::Error for InspectError {
 
 /// Read and inspect a component file.
 pub fn inspect_file(path: impl AsRef<Path>) -> Result<ComponentInfo, InspectError> {
-    let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| InspectError::Io { path: path.to_owned(), source })?;
-    inspect_bytes(&bytes)
+    inspect_bytes(&read_component(path.as_ref())?)
+}
+
+/// Read a component file, checking before reading it whole that it is a
+/// regular file of a plausible size that starts like WebAssembly: a pipe,
+/// a device or a huge file of something else is refused without waiting
+/// on it or filling memory.
+pub fn read_component(path: &Path) -> Result<Vec<u8>, InspectError> {
+    use std::io::Read as _;
+    let io = |source| InspectError::Io { path: path.to_owned(), source };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(InspectError::NotAFile { path: path.to_owned() });
+    }
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    // Enough to name what a file that is not a component starts with.
+    let mut header = Vec::with_capacity(32);
+    (&mut file).take(32).read_to_end(&mut header).map_err(io)?;
+    check_header(&header)?;
+    if meta.len() > MAX_COMPONENT_BYTES {
+        return Err(InspectError::TooLarge { path: path.to_owned(), size: meta.len() });
+    }
+    let mut bytes = header;
+    // Bounded even if the file grows while it is read.
+    file.take(MAX_COMPONENT_BYTES).read_to_end(&mut bytes).map_err(io)?;
+    Ok(bytes)
 }
 
 /// Inspect a component held in memory.

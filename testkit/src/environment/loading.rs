@@ -38,9 +38,7 @@ impl Environment {
     /// Load a component file: inspect it, refuse it if it imports anything
     /// Golem 1.5 does not provide, and compile it (cached per process and on disk).
     pub fn load(&self, path: impl AsRef<Path>) -> Result<LoadedComponent, Error> {
-        let path = path.as_ref();
-        let bytes =
-            std::fs::read(path).map_err(|source| inspect::InspectError::Io { path: path.to_owned(), source })?;
+        let bytes = inspect::read_component(path.as_ref())?;
         self.load_bytes(&bytes)
     }
 

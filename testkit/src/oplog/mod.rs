@@ -167,9 +167,9 @@ impl Oplog {
     pub fn open_file(path: impl AsRef<Path>) -> Result<(Self, Option<OplogDamage>), OplogError> {
         let path = path.as_ref().to_owned();
         let io = |source| OplogError::Io { path: path.clone(), source };
+        check_regular(&path)?;
         let mut file = OpenOptions::new().read(true).write(true).open(&path).map_err(io)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
+        let bytes = read_checked(&mut file, &path)?;
         let Some(((entries, damage, good_len), version_1)) = parse_file(&bytes) else {
             return Err(OplogError::NotAnOplog { path });
         };
@@ -199,7 +199,9 @@ impl Oplog {
     /// file is left as it is.
     pub fn read_file(path: impl AsRef<Path>) -> Result<(Vec<OplogEntry>, Option<OplogDamage>), OplogError> {
         let path = path.as_ref().to_owned();
-        let bytes = std::fs::read(&path).map_err(|source| OplogError::Io { path: path.clone(), source })?;
+        check_regular(&path)?;
+        let mut file = File::open(&path).map_err(|source| OplogError::Io { path: path.clone(), source })?;
+        let bytes = read_checked(&mut file, &path)?;
         let Some(((entries, damage, _), _)) = parse_file(&bytes) else {
             return Err(OplogError::NotAnOplog { path });
         };
@@ -336,6 +338,33 @@ fn encode_record(entry: &OplogEntry) -> Result<Vec<u8>, OplogError> {
 /// The records of a file of either version (jumps of a version-1 file
 /// re-encoded as Golem encodes them), or `None` when it is not an oplog;
 /// and whether it is a version-1 file.
+/// Refuse what is not a regular file (a folder, a pipe, a device) before
+/// opening it: reading a pipe would wait forever, a device never end.
+fn check_regular(path: &Path) -> Result<(), OplogError> {
+    let io = |source| OplogError::Io { path: path.to_owned(), source };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    Err(io(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        "not a regular file (a folder, pipe or device cannot hold an oplog)",
+    )))
+}
+
+/// The file's bytes, its header checked before the rest is read, so that a
+/// large file of something else is refused without being read whole.
+fn read_checked(file: &mut File, path: &Path) -> Result<Vec<u8>, OplogError> {
+    let io = |source| OplogError::Io { path: path.to_owned(), source };
+    let mut bytes = Vec::with_capacity(HEADER.len());
+    file.take(HEADER.len() as u64).read_to_end(&mut bytes).map_err(io)?;
+    if !(bytes.starts_with(HEADER) || bytes.starts_with(HEADER_V1)) {
+        return Err(OplogError::NotAnOplog { path: path.to_owned() });
+    }
+    file.read_to_end(&mut bytes).map_err(io)?;
+    Ok(bytes)
+}
+
 fn parse_file(bytes: &[u8]) -> Option<(Records, bool)> {
     if bytes.starts_with(HEADER) {
         return Some((read_records(bytes), false));
