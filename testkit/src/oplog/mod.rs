@@ -335,9 +335,6 @@ fn encode_record(entry: &OplogEntry) -> Result<Vec<u8>, OplogError> {
     Ok(record)
 }
 
-/// The records of a file of either version (jumps of a version-1 file
-/// re-encoded as Golem encodes them), or `None` when it is not an oplog;
-/// and whether it is a version-1 file.
 /// Refuse what is not a regular file (a folder, a pipe, a device) before
 /// opening it: reading a pipe would wait forever, a device never end.
 fn check_regular(path: &Path) -> Result<(), OplogError> {
@@ -365,6 +362,9 @@ fn read_checked(file: &mut File, path: &Path) -> Result<Vec<u8>, OplogError> {
     Ok(bytes)
 }
 
+/// The records of a file of either version (jumps of a version-1 file
+/// re-encoded as Golem encodes them), or `None` when it is not an oplog;
+/// and whether it is a version-1 file.
 fn parse_file(bytes: &[u8]) -> Option<(Records, bool)> {
     if bytes.starts_with(HEADER) {
         return Some((read_records(bytes), false));
