@@ -511,7 +511,19 @@ fn plugins_reports_a_directory_and_serves_the_plugin_host() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&hash), "{body}");
 
-    let counter_path = serde_json::to_string(arg(&counter)).unwrap();
+    // Components are named inside the plugin folder; nothing else is opened,
+    // and no answer quotes a file (issue 19).
+    let counter_path = r#""counter.wasm""#;
+    for outside in [serde_json::to_string(arg(&counter)).unwrap(), r#""/etc/passwd""#.into(), r#""../x.wasm""#.into()] {
+        let (status, body) =
+            http(addr, "POST", "/agents", &format!(r#"{{"component": {outside}, "agent": "Counter(\"s\")"}}"#));
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("is not a file in the plugin folder") && !body.contains("root:"), "{body}");
+    }
+    std::fs::write(dir.path().join("notes.txt"), "secret first line").unwrap();
+    let (status, body) = http(addr, "POST", "/agents", r#"{"component": "notes.txt", "agent": "Counter(\"s\")"}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("it is not WebAssembly") && !body.contains("secret"), "{body}");
     let (status, body) = http(
         addr,
         "POST",

@@ -46,8 +46,10 @@ pub fn run(dir: &Path, serve: Option<&str>, as_json: bool) -> CliResult {
     let Some(addr) = addr else {
         return Ok(if rejected { ExitCode::from(1) } else { ExitCode::SUCCESS });
     };
+    let root = dir.canonicalize().map_err(|e| CliError::input(format!("cannot read {}: {e}", dir.display())))?;
     let state = Arc::new(Server {
         env,
+        root,
         manifests: Mutex::new(reports.iter().map(|r| (r.manifest.clone(), r.outcome.clone())).collect()),
         components: Mutex::new(BTreeMap::new()),
         agents: Mutex::new(BTreeMap::new()),
@@ -110,12 +112,25 @@ fn report_json(report: &ManifestReport) -> Json {
 /// The plugin host behind the API.
 struct Server {
     env: Environment,
+    /// The plugin folder: the only place components are loaded from.
+    root: PathBuf,
     /// What became of each manifest, as last scanned.
     manifests: Mutex<BTreeMap<PathBuf, ManifestOutcome>>,
     /// Agent components by file, at their newest revision.
     components: Mutex<BTreeMap<PathBuf, LoadedComponent>>,
     /// Agents created through the API, with the component file they run.
     agents: Mutex<BTreeMap<String, PathBuf>>,
+}
+
+/// Why a component did not load, without quoting the file's contents.
+fn load_error(path: &Path, e: &reprise_testkit::Error) -> String {
+    use reprise_testkit::inspect::InspectError;
+    let why = match e {
+        reprise_testkit::Error::Inspect(InspectError::NotWasm { .. }) => "it is not WebAssembly".to_string(),
+        other => one_line(&other.to_string()),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    format!("cannot load component `{name}`: {why}")
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -144,19 +159,26 @@ impl Server {
         Ok((StatusCode::OK, Json::Array(listing)))
     }
 
-    /// The newest revision of the agent component in `path`, loaded on first use.
+    /// The newest revision of the agent component in `path` (relative to the
+    /// plugin folder, and inside it), loaded on first use.
     fn component(&self, path: &str) -> Result<LoadedComponent, (StatusCode, String)> {
-        let path = PathBuf::from(path);
+        let path = self.inside_root(path)?;
         let mut components = lock(&self.components);
         if let Some(c) = components.get(&path) {
             return Ok(c.clone());
         }
-        let component = self
-            .env
-            .load(&path)
-            .map_err(|e| bad(format!("cannot load {}: {}", path.display(), one_line(&e.to_string()))))?;
+        let component = self.env.load(&path).map_err(|e| bad(load_error(&path, &e)))?;
         components.insert(path, component.clone());
         Ok(component)
+    }
+
+    /// `path` resolved in the plugin folder; anything resolving outside it
+    /// (an absolute path elsewhere, `..`, a link out) is refused, so the API
+    /// cannot be made to open other files.
+    fn inside_root(&self, path: &str) -> Result<PathBuf, (StatusCode, String)> {
+        let outside = || bad(format!("component `{path}` is not a file in the plugin folder"));
+        let resolved = self.root.join(path).canonicalize().map_err(|_| outside())?;
+        if resolved.starts_with(&self.root) && resolved.is_file() { Ok(resolved) } else { Err(outside()) }
     }
 
     fn install(&self, body: &Json) -> ApiResult {
@@ -177,7 +199,7 @@ impl Server {
         };
         let component = self.component(path)?;
         let revision = self.env.install_plugin(&component, plugin, version, config).map_err(|e| bad(e.to_string()))?;
-        lock(&self.components).insert(PathBuf::from(path), revision.clone());
+        lock(&self.components).insert(self.inside_root(path)?, revision.clone());
         Ok((
             StatusCode::OK,
             json!({"component": path, "revision": revision.revision(), "plugin": plugin, "version": version}),
@@ -193,7 +215,7 @@ impl Server {
             .connect_agent(&component, &definition.type_name, &args)
             .map_err(|e| bad(one_line(&e.to_string())))?;
         let id = handle.id().to_string();
-        lock(&self.agents).insert(id.clone(), PathBuf::from(path));
+        lock(&self.agents).insert(id.clone(), self.inside_root(path)?);
         let active: Vec<String> = handle.lock().active_plugins().iter().map(|p| p.plugin_name.clone()).collect();
         Ok((StatusCode::CREATED, json!({"agent": id, "revision": component.revision(), "active_plugins": active})))
     }
