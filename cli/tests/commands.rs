@@ -469,8 +469,21 @@ fn plugins_reports_a_directory_and_serves_the_plugin_host() {
     )
     .unwrap();
     std::fs::write(dir.path().join("broken.json"), "{").unwrap();
+    // A manifest naming a file outside the folder is rejected without reading it.
+    std::fs::write(
+        dir.path().join("escape.json"),
+        r#"{"name": "escape", "version": "1", "description": "", "component": "../../../../../../etc/passwd"}"#,
+    )
+    .unwrap();
 
     let run = reprise(&["plugins", arg(dir.path())]).code(1);
+    assert!(
+        run.stdout
+            .contains("escape.json: its component `../../../../../../etc/passwd` is not a file in the plugin folder"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("root:"), "{}", run.stdout);
     let hash = reprise_testkit::plugins::directory::content_hash(&std::fs::read(&jsonl).unwrap());
     assert!(run.stdout.contains(&format!("loaded   jsonl 1.0.0  sha256 {hash}")), "{}", run.stdout);
     assert!(
@@ -484,7 +497,7 @@ fn plugins_reports_a_directory_and_serves_the_plugin_host() {
     let json: serde_json::Value =
         serde_json::from_str(&reprise(&["plugins", arg(dir.path()), "--json"]).code(1).stdout).unwrap();
     assert_eq!(json.as_array().unwrap().iter().filter(|r| r["status"] == "loaded").count(), 1);
-    assert_eq!(json.as_array().unwrap().iter().filter(|r| r["status"] == "rejected").count(), 2);
+    assert_eq!(json.as_array().unwrap().iter().filter(|r| r["status"] == "rejected").count(), 3);
 
     reprise(&["plugins", arg(dir.path()), "--serve", "0.0.0.0:0"]).error(2, "not a loopback address");
     reprise(&["plugins", arg(dir.path()), "--serve", "localhost"]).error(2, "is not an address");

@@ -180,7 +180,7 @@ impl PluginDirectory {
     /// What changed about one manifest, if anything.
     fn scan_one(&mut self, manifest: &Path) -> Option<ManifestReport> {
         let report = |outcome| Some(ManifestReport { manifest: manifest.to_owned(), outcome });
-        let parsed = read_manifest(manifest);
+        let parsed = read_manifest(manifest, &self.dir);
         let (parsed, bytes, component_path) = match parsed {
             Ok(ok) => ok,
             Err(reason) => {
@@ -264,14 +264,24 @@ fn manifests_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// Read and check a manifest; returns it with its component's bytes and path.
-fn read_manifest(manifest: &Path) -> Result<(Manifest, Vec<u8>, PathBuf), String> {
+/// The component must be a file inside the plugin folder `root`: a manifest
+/// cannot make the host read (and report on) files elsewhere.
+fn read_manifest(manifest: &Path, root: &Path) -> Result<(Manifest, Vec<u8>, PathBuf), String> {
     let text = std::fs::read_to_string(manifest).map_err(|e| format!("cannot be read: {e}"))?;
     let parsed: Manifest = serde_json::from_str(&text).map_err(|e| format!("not a plugin manifest: {e}"))?;
     if parsed.name.trim().is_empty() || parsed.version.trim().is_empty() {
         return Err("`name` and `version` must not be empty".into());
     }
     let component = manifest.parent().unwrap_or(Path::new(".")).join(&parsed.component);
-    let bytes = std::fs::read(&component)
+    let named = parsed.component.display().to_string();
+    let outside = || format!("its component `{named}` is not a file in the plugin folder");
+    let unreadable = |e: std::io::Error| format!("its component `{}` cannot be read: {e}", component.display());
+    let resolved = component.canonicalize().map_err(unreadable)?;
+    let root = root.canonicalize().map_err(|e| format!("the plugin folder cannot be read: {e}"))?;
+    if !resolved.starts_with(&root) {
+        return Err(outside());
+    }
+    let bytes = crate::inspect::read_component(&resolved)
         .map_err(|e| format!("its component `{}` cannot be read: {e}", component.display()))?;
     Ok((parsed, bytes, component))
 }
