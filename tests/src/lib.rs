@@ -30,36 +30,54 @@ pub fn build_example_with(name: &str, feature: &str) -> PathBuf {
 
 /// Build `tests/guests/<name>` (test components written against the raw bindings).
 pub fn build_test_guest(name: &str) -> PathBuf {
-    let dir = repo_root().join("tests").join("guests").join(name);
-    GuestBuild::new(&dir).profile("guest").build().unwrap_or_else(|e| panic!("building tests/guests/{name}: {e}"))
+    build_in("guests", name, None)
 }
 
 /// Build `tests/guests/<name>` with a cargo feature enabled.
 pub fn build_test_guest_with(name: &str, feature: &str) -> PathBuf {
-    let dir = repo_root().join("tests").join("guests").join(name);
-    GuestBuild::new(&dir)
-        .profile("guest")
-        .feature(feature)
-        .build()
-        .unwrap_or_else(|e| panic!("building tests/guests/{name} with {feature}: {e}"))
+    build_in("guests", name, Some(feature))
 }
 
 /// Build `tests/fixtures/<name>` (crates outside the workspace, such as a
 /// component written with the published golem-rust SDK) with the `guest`
 /// profile.
 pub fn build_fixture(name: &str) -> PathBuf {
-    let dir = repo_root().join("tests").join("fixtures").join(name);
-    GuestBuild::new(&dir).profile("guest").build().unwrap_or_else(|e| panic!("building tests/fixtures/{name}: {e}"))
+    build_in("fixtures", name, None)
 }
 
 /// [`build_fixture`] with a feature of the fixture enabled.
 pub fn build_fixture_with(name: &str, feature: &str) -> PathBuf {
-    let dir = repo_root().join("tests").join("fixtures").join(name);
-    GuestBuild::new(&dir)
-        .profile("guest")
-        .feature(feature)
-        .build()
-        .unwrap_or_else(|e| panic!("building tests/fixtures/{name} with {feature}: {e}"))
+    build_in("fixtures", name, Some(feature))
+}
+
+/// Build `tests/<folder>/<name>` with the `guest` profile and `feature`.
+fn build_in(folder: &str, name: &str, feature: Option<&str>) -> PathBuf {
+    let mut build = GuestBuild::new(repo_root().join("tests").join(folder).join(name)).profile("guest");
+    let with = feature.map(|f| format!(" with {f}")).unwrap_or_default();
+    if let Some(feature) = feature {
+        build = build.feature(feature);
+    }
+    build.build().unwrap_or_else(|e| panic!("building tests/{folder}/{name}{with}: {e}"))
+}
+
+/// An agent's oplog in brief: host calls by name, remote-write brackets,
+/// span starts and ends, persistence changes; other entries left out.
+pub fn oplog_shape(agent: &reprise_testkit::Agent) -> Vec<String> {
+    use reprise_testkit::oplog::OplogEntry;
+    agent
+        .oplog()
+        .entries()
+        .iter()
+        .filter_map(|e| match e {
+            OplogEntry::HostCall(p) => Some(p.function_name.clone()),
+            OplogEntry::ChangePersistenceLevel(p) => Some(format!("persistence {:?}", p.persistence_level)),
+            OplogEntry::BeginRemoteWrite(_) => Some("begin-remote-write".into()),
+            OplogEntry::EndRemoteWrite(_) => Some("end-remote-write".into()),
+            OplogEntry::StartSpan(_) => Some("start-span".into()),
+            OplogEntry::FinishSpan(_) => Some("finish-span".into()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A tuple data schema of component-model elements, as agent discovery

@@ -5,7 +5,7 @@
 //! Golem's behaviour and checks the testkit's. Uses the `probe` guest.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use reprise_e2e::build_test_guest;
+use reprise_e2e::{build_test_guest, oplog_shape};
 use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::value::Value;
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
@@ -346,17 +346,7 @@ fn an_async_rpc_call_is_recorded_by_its_get() {
     assert!(!calls.iter().any(|c| c.contains("async")), "{calls:?}");
     // Nothing is recorded for the call until the guest waits and gets: the
     // poll comes first, then the get, then the end of the call's span.
-    let shape: Vec<String> = caller
-        .oplog()
-        .entries()
-        .iter()
-        .filter_map(|e| match e {
-            OplogEntry::HostCall(p) => Some(p.function_name.clone()),
-            OplogEntry::StartSpan(_) => Some("start-span".into()),
-            OplogEntry::FinishSpan(_) => Some("finish-span".into()),
-            _ => None,
-        })
-        .collect();
+    let shape = oplog_shape(&caller);
     let at = |name: &str| shape.iter().rposition(|s| s == name).unwrap_or_else(|| panic!("{name}: {shape:?}"));
     let get = at("golem::rpc::future-invoke-result::get");
     assert_eq!(shape[get - 1], "io::poll::poll", "{shape:?}");

@@ -4,11 +4,11 @@
 //! with the same idempotency key.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use reprise_e2e::build_example;
+use reprise_e2e::{build_example, oplog_shape};
 use reprise_testkit::recording::RecordingService;
 use reprise_testkit::value::Value;
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
-use reprise_testkit::{Environment, oplog::OplogEntry};
+use reprise_testkit::Environment;
 
 #[test]
 fn payments_are_charged_once_with_stable_idempotency_keys() {
@@ -32,20 +32,7 @@ fn payments_are_charged_once_with_stable_idempotency_keys() {
     // As on Golem: the HTTP exchange inside the durable function is recorded
     // in the function's persist-nothing zone (replay passes over the zone),
     // then the durable function's own entry holds its result.
-    let shape: Vec<String> = agent
-        .oplog()
-        .entries()
-        .iter()
-        .filter_map(|e| match e {
-            OplogEntry::HostCall(p) => Some(p.function_name.clone()),
-            OplogEntry::ChangePersistenceLevel(p) => Some(format!("persistence {:?}", p.persistence_level)),
-            OplogEntry::BeginRemoteWrite(_) => Some("begin-remote-write".into()),
-            OplogEntry::EndRemoteWrite(_) => Some("end-remote-write".into()),
-            OplogEntry::StartSpan(_) => Some("start-span".into()),
-            OplogEntry::FinishSpan(_) => Some("finish-span".into()),
-            _ => None,
-        })
-        .collect();
+    let shape = oplog_shape(&agent);
     assert_eq!(
         shape,
         [

@@ -4,7 +4,7 @@
 //! and their HTTP calls go out and are journaled as on Golem.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use reprise_e2e::{build_example, build_fixture, build_fixture_with, schema};
+use reprise_e2e::{build_example, build_fixture, build_fixture_with, oplog_shape, schema};
 use reprise_testkit::Environment;
 use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::recording::RecordingService;
@@ -82,17 +82,7 @@ fn a_golem_rust_agent_posting_with_wstd_reaches_the_server_as_on_golem() {
 
     // The oplog holds the exchange as Golem writes it.
     let entries = agent.oplog().entries().to_vec();
-    let shape: Vec<String> = entries
-        .iter()
-        .filter_map(|e| match e {
-            OplogEntry::HostCall(p) => Some(p.function_name.clone()),
-            OplogEntry::BeginRemoteWrite(_) => Some("begin-remote-write".into()),
-            OplogEntry::EndRemoteWrite(_) => Some("end-remote-write".into()),
-            OplogEntry::StartSpan(_) => Some("start-span".into()),
-            OplogEntry::FinishSpan(_) => Some("finish-span".into()),
-            _ => None,
-        })
-        .collect();
+    let shape = oplog_shape(&agent);
     let position =
         |name: &str| shape.iter().position(|s| s == name).unwrap_or_else(|| panic!("no {name} in {shape:?}"));
     let begin = position("begin-remote-write");
