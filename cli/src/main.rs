@@ -155,7 +155,9 @@ enum Command {
     /// Load plugin manifests from a folder and report each; optionally serve the plugin host over HTTP.
     #[command(after_help = "Example:\n  reprise plugins plugins/ --serve 127.0.0.1:9090\n\n\
                       Manifests are DIR/*.json or DIR/*/plugin.json with name, version, description, \
-                      component and config. The HTTP API (loopback only):\n\
+                      component and config. The HTTP API (loopback only; requests must name the server in Host, \
+                      come from no other web page, send JSON bodies of at most 64 KiB, and carry the bearer \
+                      token when --token-file is given):\n\
                       \x20 GET  /plugins      loaded plugins\n\
                       \x20 POST /install      {\"component\": PATH, \"plugin\": NAME, \"version\": V, \"config\": {..}}\n\
                       \x20 POST /agents       {\"component\": PATH, \"agent\": \"Type(args)\"}\n\
@@ -169,6 +171,15 @@ enum Command {
         /// Serve the management API on this loopback address (port 0 picks one).
         #[arg(long, value_name = "ADDR")]
         serve: Option<String>,
+        /// Require `Authorization: Bearer TOKEN` on every request, TOKEN being this file's first line.
+        #[arg(long, value_name = "FILE", requires = "serve")]
+        token_file: Option<PathBuf>,
+        /// A component file outside DIR the API may load (repeatable).
+        #[arg(long, value_name = "FILE", requires = "serve")]
+        allow: Vec<PathBuf>,
+        /// Most memory, in MiB, the served agents and plugins may hold together.
+        #[arg(long, value_name = "MIB", default_value_t = 2048, requires = "serve")]
+        total_memory: usize,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -237,7 +248,15 @@ fn main() -> ExitCode {
         Command::Oplog { file, format, output, force } => {
             commands::oplog::run(&file, format, output.as_deref().map(|path| (path, force)))
         }
-        Command::Plugins { dir, serve, json } => commands::plugins::run(&dir, serve.as_deref(), json),
+        Command::Plugins { dir, serve, token_file, allow, total_memory, json } => {
+            let serve = serve.map(|addr| commands::plugins::ServeOptions {
+                addr,
+                token_file,
+                allow,
+                total_memory_mib: total_memory,
+            });
+            commands::plugins::run(&dir, serve.as_ref(), json)
+        }
     };
     match result {
         Ok(code) => code,

@@ -437,18 +437,52 @@ impl Drop for Served {
 }
 
 fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
+    raw_http(
+        addr,
+        &format!(
+            "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+        &[],
     )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
+}
+
+/// Send `head`, then `chunks` (ignoring a server that stops reading), and
+/// read the answer's status and body.
+fn raw_http(addr: &str, head: &str, chunks: &[&[u8]]) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    for chunk in chunks {
+        if stream.write_all(chunk).is_err() {
+            break;
+        }
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     (status, body)
+}
+
+/// Start `reprise plugins ARGS` and wait for the address it serves on.
+fn serve(args: &[&str]) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reprise"))
+        .arg("plugins")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut byte = [0u8; 1];
+    while !seen.contains("serving the plugin host on http://") || !seen.ends_with('\n') {
+        assert_eq!(stdout.read(&mut byte).unwrap(), 1, "the server stopped: {seen}");
+        seen.push(byte[0] as char);
+    }
+    let addr = seen.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    Served(child, addr)
 }
 
 #[test]
@@ -503,21 +537,7 @@ fn plugins_reports_a_directory_and_serves_the_plugin_host() {
     reprise(&["plugins", arg(dir.path()), "--serve", "localhost"]).error(2, "is not an address");
     reprise(&["plugins", arg(&dir.path().join("none"))]).error(2, "is not a folder");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reprise"))
-        .args(["plugins", arg(dir.path()), "--serve", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = String::new();
-    let mut byte = [0u8; 1];
-    while !seen.contains("serving the plugin host on http://") || !seen.ends_with('\n') {
-        assert_eq!(stdout.read(&mut byte).unwrap(), 1, "the server stopped: {seen}");
-        seen.push(byte[0] as char);
-    }
-    let addr = seen.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
-    let served = Served(child, addr);
+    let served = serve(&[arg(dir.path()), "--serve", "127.0.0.1:0"]);
     let addr = served.1.as_str();
 
     let (status, body) = http(addr, "GET", "/plugins", "");
@@ -533,6 +553,7 @@ fn plugins_reports_a_directory_and_serves_the_plugin_host() {
         assert_eq!(status, 400, "{body}");
         assert!(body.contains("is not a file in the plugin folder") && !body.contains("root:"), "{body}");
     }
+    hostile_requests_are_refused(addr);
     std::fs::write(dir.path().join("notes.txt"), "secret first line").unwrap();
     let (status, body) = http(addr, "POST", "/agents", r#"{"component": "notes.txt", "agent": "Counter(\"s\")"}"#);
     assert_eq!(status, 400, "{body}");
@@ -578,4 +599,98 @@ fn plugins_reports_a_directory_and_serves_the_plugin_host() {
     assert_eq!(http(addr, "GET", "/install", "").0, 405);
     assert_eq!(http(addr, "GET", "/nothing", "").0, 404);
     assert_eq!(http(addr, "GET", "/plugins", "").0, 200);
+}
+
+/// Requests a web page or a careless client could send (issue 19).
+fn hostile_requests_are_refused(addr: &str) {
+    let port = addr.rsplit(':').next().unwrap();
+    let post = |headers: &str, body: &str| {
+        raw_http(
+            addr,
+            &format!(
+                "POST /agents HTTP/1.1\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+            &[],
+        )
+    };
+    let body = r#"{"component": "counter.wasm", "agent": "Counter(\"s\")"}"#;
+    // A page on another name that resolves to 127.0.0.1 (DNS rebinding).
+    let (status, answer) = post(&format!("host: rebind.example:{port}\r\ncontent-type: application/json\r\n"), body);
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer.contains("does not name this server"), "{answer}");
+    let (status, answer) =
+        raw_http(addr, "GET /plugins HTTP/1.1\r\nhost: rebind.example\r\nconnection: close\r\n\r\n", &[]);
+    assert_eq!(status, 403, "{answer}");
+    // A cross-site page (the browser names it in Origin).
+    let (status, answer) = post(
+        &format!("host: 127.0.0.1:{port}\r\norigin: http://evil.example\r\ncontent-type: application/json\r\n"),
+        body,
+    );
+    assert_eq!(status, 403, "{answer}");
+    // A form post, which browsers send cross-site without asking.
+    let (status, answer) = post(&format!("host: 127.0.0.1:{port}\r\ncontent-type: text/plain\r\n"), body);
+    assert_eq!(status, 415, "{answer}");
+    // A body declared too large is refused unread; one streamed without a
+    // length is cut at the limit.
+    let (status, answer) = raw_http(
+        addr,
+        &format!(
+            "POST /agents HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ncontent-length: 1000000000\r\nconnection: close\r\n\r\n"
+        ),
+        &[],
+    );
+    assert_eq!(status, 413, "{answer}");
+    let chunk = format!("{:x}\r\n{}\r\n", 16 * 1024, " ".repeat(16 * 1024));
+    let chunks: Vec<&[u8]> = std::iter::repeat_n(chunk.as_bytes(), 64).collect();
+    let (status, answer) = raw_http(
+        addr,
+        &format!(
+            "POST /agents HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+        ),
+        &chunks,
+    );
+    assert_eq!(status, 413, "{answer}");
+    assert!(answer.contains("larger than 65536 bytes"), "{answer}");
+}
+
+#[test]
+fn a_served_plugin_host_can_require_a_token_and_allow_named_components() {
+    let counter = example("counter");
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "short\n").unwrap();
+    reprise(&["plugins", arg(&plugins), "--serve", "127.0.0.1:0", "--token-file", arg(&token_file)])
+        .error(2, "fewer than 16 characters");
+    reprise(&["plugins", arg(&plugins), "--serve", "127.0.0.1:0", "--allow", arg(&dir.path().join("none.wasm"))])
+        .error(2, "--allow");
+    std::fs::write(&token_file, "4f1c2a9e7b3d5f60a8c4e2b1d9f7a3c5\n").unwrap();
+
+    let served =
+        serve(&[arg(&plugins), "--serve", "127.0.0.1:0", "--token-file", arg(&token_file), "--allow", arg(&counter)]);
+    let addr = served.1.as_str();
+    let request = |auth: &str, component: &str| {
+        let body =
+            format!(r#"{{"component": {}, "agent": "Counter(\"t\")"}}"#, serde_json::to_string(component).unwrap());
+        raw_http(
+            addr,
+            &format!(
+                "POST /agents HTTP/1.1\r\nhost: {addr}\r\n{auth}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+            &[],
+        )
+    };
+    let (status, answer) = request("", arg(&counter));
+    assert_eq!(status, 401, "{answer}");
+    let (status, answer) = request("authorization: Bearer 4f1c2a9e7b3d5f60a8c4e2b1d9f7a3c6\r\n", arg(&counter));
+    assert_eq!(status, 401, "{answer}");
+    let auth = "authorization: Bearer 4f1c2a9e7b3d5f60a8c4e2b1d9f7a3c5\r\n";
+    let (status, answer) = request(auth, arg(&counter));
+    assert_eq!(status, 201, "an allowed component outside the folder loads: {answer}");
+    let (status, answer) = request(auth, "/etc/passwd");
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("nor allowed by --allow") && !answer.contains("root:"), "{answer}");
 }

@@ -39,6 +39,12 @@ pub enum Error {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The guest tried to grow its memory while the environment's instances
+    /// together hold as much as the environment's total allows.
+    MemoryBudget {
+        /// The total in bytes.
+        limit: usize,
+    },
     /// Replay did not follow the oplog: the agent is nondeterministic.
     Divergence(Divergence),
     /// An oplog entry could not be replayed.
@@ -97,6 +103,10 @@ impl fmt::Display for Error {
             Error::MemoryLimit { limit } => {
                 write!(f, "the guest tried to grow its memory beyond the limit of {limit} bytes")
             }
+            Error::MemoryBudget { limit } => write!(
+                f,
+                "the guest tried to grow its memory while the environment's instances hold their total of {limit} bytes"
+            ),
             Error::Divergence(d) => d.fmt(f),
             Error::CorruptOplog(e) => e.fmt(f),
             Error::Oplog(e) => e.fmt(f),

@@ -325,6 +325,25 @@ fn traps_loops_and_memory_hogs_end_with_clear_errors() {
 }
 
 #[test]
+fn agents_together_stay_within_the_environments_memory_budget() {
+    let env = Environment::builder().memory_limit(64 << 20).total_memory_limit(100 << 20).build().unwrap();
+    let component = probe(&env);
+    let mut first = env.create_agent(&component, "probe", &[s("a")]).unwrap();
+    first.invoke("hold", &[Value::U64(40)]).unwrap();
+    let mut second = env.create_agent(&component, "probe", &[s("b")]).unwrap();
+    second.invoke("hold", &[Value::U64(40)]).unwrap();
+    // Each is far below its own limit; the third passes the total.
+    let mut third = env.create_agent(&component, "probe", &[s("c")]).unwrap();
+    let err = third.invoke("hold", &[Value::U64(40)]).unwrap_err();
+    assert!(matches!(err, Error::MemoryBudget { limit } if limit == 100 << 20), "{err}");
+    assert!(err.to_string().contains("hold their total of 104857600 bytes"), "{err}");
+    // Agents that go give their memory back.
+    drop((first, third));
+    let mut fourth = env.create_agent(&component, "probe", &[s("d")]).unwrap();
+    fourth.invoke("hold", &[Value::U64(40)]).unwrap();
+}
+
+#[test]
 fn a_file_backed_agent_survives_its_process() {
     use reprise_testkit::oplog::Oplog;
 

@@ -5,10 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_e2e::{build_example, oplog_shape};
+use reprise_testkit::Environment;
 use reprise_testkit::recording::RecordingService;
 use reprise_testkit::value::Value;
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
-use reprise_testkit::Environment;
 
 #[test]
 fn payments_are_charged_once_with_stable_idempotency_keys() {

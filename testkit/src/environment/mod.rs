@@ -214,6 +214,14 @@ impl EnvironmentBuilder {
         self
     }
 
+    /// Most linear memory all instances together may hold (default: no
+    /// total, only [`memory_limit`](Self::memory_limit) per instance). A
+    /// guest growing past it traps with [`Error::MemoryBudget`].
+    pub fn total_memory_limit(mut self, bytes: usize) -> Self {
+        self.limits.total_memory_bytes = Some(bytes);
+        self
+    }
+
     /// Time limit per invocation (default 10 s).
     pub fn invocation_timeout(mut self, limit: Duration) -> Self {
         self.limits.invocation_timeout = limit;

@@ -14,6 +14,7 @@ mod durability;
 mod golem_host;
 mod http;
 pub(crate) mod keyvalue;
+pub(crate) mod limits;
 mod logging;
 mod names;
 mod oplog_api;

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::LogRecord;
 use super::context::Spans;
 use super::directory::AgentDirectory;
+use super::limits::InstanceLimits;
 use super::world::World;
 use crate::journal::Journal;
 
@@ -31,7 +31,7 @@ pub(crate) struct HostState {
     pub(crate) stderr: MemoryOutputPipe,
     pub(crate) logs: Vec<LogRecord>,
     pub(crate) journal: Journal,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: InstanceLimits,
     /// The environment's stores and settings.
     pub(crate) world: Arc<World>,
     /// The other agents.
@@ -53,8 +53,7 @@ impl HostState {
         let stdout = MemoryOutputPipe::new(CAPTURE_LIMIT);
         let stderr = MemoryOutputPipe::new(CAPTURE_LIMIT);
         let wasi = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();
-        let limits =
-            StoreLimitsBuilder::new().memory_size(world.limits.memory_bytes).trap_on_grow_failure(true).build();
+        let limits = InstanceLimits::new(world.limits.memory_bytes, world.memory.clone());
         HostState {
             wasi,
             table: ResourceTable::new(),

@@ -1,11 +1,12 @@
 //! The environment's shared stores and settings, as every instance's host
 //! functions see them.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::blobstore::BlobStore;
 use super::keyvalue::KvStore;
+use super::limits::MemoryBudget;
 use crate::sync::lock;
 
 /// Resource limits applied to every instance of an environment.
@@ -15,11 +16,18 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Longest one invocation (including its replay) may run.
     pub invocation_timeout: Duration,
+    /// Most linear memory all instances of the environment may hold
+    /// together (`None`: no total, only the per-instance limit).
+    pub total_memory_bytes: Option<usize>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 256 * 1024 * 1024, invocation_timeout: Duration::from_secs(10) }
+        Limits {
+            memory_bytes: 256 * 1024 * 1024,
+            invocation_timeout: Duration::from_secs(10),
+            total_memory_bytes: None,
+        }
     }
 }
 
@@ -38,6 +46,8 @@ pub(crate) struct InitialData {
 #[derive(Debug)]
 pub(crate) struct World {
     pub(crate) limits: Limits,
+    /// Linear memory held by the environment's instances.
+    pub(crate) memory: Arc<MemoryBudget>,
     /// Seed of the agents' deterministic randomness.
     pub(crate) seed: u64,
     /// `wasi:config` values, also reported as every agent's configuration.
@@ -52,6 +62,7 @@ impl World {
     pub(crate) fn new(limits: Limits, seed: u64, config: Vec<(String, String)>, initial: InitialData) -> Self {
         World {
             limits,
+            memory: Arc::new(MemoryBudget::new(limits.total_memory_bytes)),
             seed,
             config,
             kv: Mutex::new(KvStore::with_initial(&initial.kv, initial.buckets.clone())),

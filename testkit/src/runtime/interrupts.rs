@@ -7,6 +7,7 @@ use wasmtime::Store;
 use super::Agent;
 use crate::error::{Error, chain};
 use crate::host::HostState;
+use crate::host::limits::MemoryRefused;
 use crate::journal::Interrupt;
 use crate::oplog::OplogError;
 
@@ -64,8 +65,13 @@ pub(crate) fn classify_trap(e: wasmtime::Error, store: &Store<HostState>) -> Err
     if let Some(wasmtime::Trap::Interrupt) = e.downcast_ref::<wasmtime::Trap>() {
         return Error::Timeout { limit: limits.invocation_timeout };
     }
+    match e.downcast_ref::<MemoryRefused>() {
+        Some(MemoryRefused::Instance { limit }) => return Error::MemoryLimit { limit: *limit },
+        Some(MemoryRefused::Total { limit }) => return Error::MemoryBudget { limit: *limit },
+        None => {}
+    }
     let message = chain(&e);
-    if message.contains("forcing trap when growing memory") || message.contains("memory allocation failed") {
+    if message.contains("memory allocation failed") {
         return Error::MemoryLimit { limit: limits.memory_bytes };
     }
     let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();

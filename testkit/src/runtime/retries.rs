@@ -20,6 +20,7 @@
 use super::Agent;
 use crate::bindings::golem::api::oplog::ErrorParameters;
 use crate::error::{Error, chain};
+use crate::host::limits::MemoryRefused;
 use crate::journal::Interrupt;
 use crate::oplog::{OplogEntry, OplogError};
 
@@ -38,11 +39,13 @@ enum Failure {
 }
 
 fn failure(e: &wasmtime::Error) -> Failure {
-    if Interrupt::of(e).is_some() || e.downcast_ref::<OplogError>().is_some() {
+    if Interrupt::of(e).is_some()
+        || e.downcast_ref::<OplogError>().is_some()
+        || e.downcast_ref::<MemoryRefused>().is_some()
+    {
         return Failure::Final;
     }
-    let message = chain(e);
-    if message.contains("forcing trap when growing memory") || message.contains("memory allocation failed") {
+    if chain(e).contains("memory allocation failed") {
         return Failure::Final;
     }
     match e.downcast_ref::<wasmtime::Trap>() {

@@ -22,6 +22,8 @@ struct Probe;
 thread_local! {
     /// In-memory agent state, rebuilt by replay after a crash.
     static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+    /// Memory kept on purpose (memory budget tests).
+    static HELD: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
 struct State {
@@ -632,6 +634,12 @@ impl Guest for Probe {
                 loop {
                     x = std::hint::black_box(x.wrapping_add(1));
                 }
+            }
+            "hold" => {
+                // Keep this many MiB of memory until the instance goes.
+                let mib = arg_u64(&input, 0)?;
+                HELD.with(|held| held.borrow_mut().push(vec![1u8; (mib as usize) << 20]));
+                Ok(unit())
             }
             "oom" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();

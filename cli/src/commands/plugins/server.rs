@@ -1,119 +1,29 @@
-//! `reprise plugins DIR`: load plugin manifests, report each, and with
-//! `--serve ADDR` run the plugin host behind a small HTTP API on loopback.
+//! The plugin host behind `reprise plugins --serve`: its HTTP API.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, Response, StatusCode};
 use reprise_testkit::plugins::directory::{ManifestOutcome, ManifestReport};
 use reprise_testkit::{Environment, LoadedComponent};
 use serde_json::{Value as Json, json};
 
+use super::{Guard, guard, report_json};
 use crate::CliResult;
 use crate::calls;
 use crate::error::{CliError, one_line};
 
-pub fn run(dir: &Path, serve: Option<&str>, as_json: bool) -> CliResult {
-    if !dir.is_dir() {
-        return Err(CliError::input(format!("{} is not a folder", dir.display()))
-            .hint("pass the folder holding the plugin manifests (*.json or */plugin.json)"));
-    }
-    // Parse the address before loading anything: a typo fails fast.
-    let addr = serve.map(loopback_addr).transpose()?;
-    let env = Environment::new().map_err(|e| CliError::failed(format!("cannot start the testkit host: {e}")))?;
-    let (directory, reports) = env.load_plugin_directory(dir).map_err(|e| {
-        CliError::input(format!("cannot read {}: {e}", dir.display())).hint("check the folder's permissions")
-    })?;
-    if as_json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&Json::Array(reports.iter().map(report_json).collect())).unwrap_or_default()
-        );
-    } else {
-        if reports.is_empty() {
-            println!("no plugin manifests in {} (looked for *.json and */plugin.json)", dir.display());
-        }
-        for report in &reports {
-            println!("{}", report_line(report));
-        }
-    }
-    let rejected = reports.iter().any(|r| matches!(r.outcome, ManifestOutcome::Rejected { .. }));
-    let Some(addr) = addr else {
-        return Ok(if rejected { ExitCode::from(1) } else { ExitCode::SUCCESS });
-    };
-    let root = dir.canonicalize().map_err(|e| CliError::input(format!("cannot read {}: {e}", dir.display())))?;
-    let state = Arc::new(Server {
-        env,
-        root,
-        manifests: Mutex::new(reports.iter().map(|r| (r.manifest.clone(), r.outcome.clone())).collect()),
-        components: Mutex::new(BTreeMap::new()),
-        agents: Mutex::new(BTreeMap::new()),
-    });
-    // Hot updates while serving: changed components are swapped in, deleted
-    // ones removed, and the listing follows.
-    let watched = directory.watch().map_err(|e| CliError::failed(e.to_string()))?;
-    let watcher_state = state.clone();
-    std::thread::spawn(move || {
-        while let Ok(report) = watched.reports().recv() {
-            println!("{}", report_line(&report));
-            lock(&watcher_state.manifests).insert(report.manifest.clone(), report.outcome);
-        }
-    });
-    serve_http(addr, state)
-}
-
-fn loopback_addr(text: &str) -> Result<SocketAddr, CliError> {
-    let addr: SocketAddr = text.parse().map_err(|_| {
-        CliError::input(format!("`{text}` is not an address"))
-            .hint("write an IP address and port, such as 127.0.0.1:9090")
-    })?;
-    if !addr.ip().is_loopback() {
-        return Err(CliError::input(format!("{text} is not a loopback address"))
-            .hint("the management API has no authentication; serve it on 127.0.0.1 or [::1]"));
-    }
-    Ok(addr)
-}
-
-fn report_line(report: &ManifestReport) -> String {
-    let path = report.manifest.display();
-    match &report.outcome {
-        ManifestOutcome::Loaded { name, version, hash } => {
-            format!("loaded   {name} {version}  sha256 {hash}  ({path})")
-        }
-        ManifestOutcome::Updated { name, version, hash } => {
-            format!("updated  {name} {version}  sha256 {hash}  ({path})")
-        }
-        ManifestOutcome::Removed { name, version } => format!("removed  {name} {version}  ({path})"),
-        ManifestOutcome::Rejected { reason } => format!("rejected {path}: {reason}"),
-    }
-}
-
-fn report_json(report: &ManifestReport) -> Json {
-    let manifest = report.manifest.display().to_string();
-    match &report.outcome {
-        ManifestOutcome::Loaded { name, version, hash } => {
-            json!({"manifest": manifest, "status": "loaded", "name": name, "version": version, "sha256": hash})
-        }
-        ManifestOutcome::Updated { name, version, hash } => {
-            json!({"manifest": manifest, "status": "updated", "name": name, "version": version, "sha256": hash})
-        }
-        ManifestOutcome::Removed { name, version } => {
-            json!({"manifest": manifest, "status": "removed", "name": name, "version": version})
-        }
-        ManifestOutcome::Rejected { reason } => json!({"manifest": manifest, "status": "rejected", "reason": reason}),
-    }
-}
-
 /// The plugin host behind the API.
-struct Server {
+pub struct Server {
     env: Environment,
-    /// The plugin folder: the only place components are loaded from.
+    /// The plugin folder: where components are loaded from.
     root: PathBuf,
+    /// Component files outside the folder that may be loaded too (`--allow`).
+    allowed: Vec<PathBuf>,
     /// What became of each manifest, as last scanned.
     manifests: Mutex<BTreeMap<PathBuf, ManifestOutcome>>,
     /// Agent components by file, at their newest revision.
@@ -149,6 +59,22 @@ fn field<'a>(body: &'a Json, name: &str) -> Result<&'a str, (StatusCode, String)
 }
 
 impl Server {
+    pub fn new(env: Environment, root: PathBuf, allowed: Vec<PathBuf>, reports: &[ManifestReport]) -> Arc<Server> {
+        Arc::new(Server {
+            env,
+            root,
+            allowed,
+            manifests: Mutex::new(reports.iter().map(|r| (r.manifest.clone(), r.outcome.clone())).collect()),
+            components: Mutex::new(BTreeMap::new()),
+            agents: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// Record what a rescan of the folder made of a manifest.
+    pub fn manifest_changed(&self, report: ManifestReport) {
+        lock(&self.manifests).insert(report.manifest, report.outcome);
+    }
+
     fn plugins(&self) -> ApiResult {
         let listing: Vec<Json> = lock(&self.manifests)
             .iter()
@@ -173,12 +99,13 @@ impl Server {
     }
 
     /// `path` resolved in the plugin folder; anything resolving outside it
-    /// (an absolute path elsewhere, `..`, a link out) is refused, so the API
-    /// cannot be made to open other files.
+    /// (an absolute path elsewhere, `..`, a link out) is refused unless
+    /// `--allow` named it, so the API cannot be made to open other files.
     fn inside_root(&self, path: &str) -> Result<PathBuf, (StatusCode, String)> {
-        let outside = || bad(format!("component `{path}` is not a file in the plugin folder"));
+        let outside = || bad(format!("component `{path}` is not a file in the plugin folder (nor allowed by --allow)"));
         let resolved = self.root.join(path).canonicalize().map_err(|_| outside())?;
-        if resolved.starts_with(&self.root) && resolved.is_file() { Ok(resolved) } else { Err(outside()) }
+        let permitted = resolved.starts_with(&self.root) || self.allowed.contains(&resolved);
+        if permitted && resolved.is_file() { Ok(resolved) } else { Err(outside()) }
     }
 
     fn install(&self, body: &Json) -> ApiResult {
@@ -279,7 +206,7 @@ impl Server {
     }
 }
 
-fn serve_http(addr: SocketAddr, state: Arc<Server>) -> CliResult {
+pub fn serve_http(addr: SocketAddr, state: Arc<Server>, token: Option<String>) -> CliResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -289,14 +216,15 @@ fn serve_http(addr: SocketAddr, state: Arc<Server>) -> CliResult {
             CliError::input(format!("cannot listen on {addr}: {e}")).hint("pick another port, or 0 for any free one")
         })?;
         let local = listener.local_addr().map_err(|e| CliError::failed(e.to_string()))?;
+        let guard = Arc::new(Guard::new(local, token));
         println!("serving the plugin host on http://{local} (GET /plugins, POST /install /agents /invoke /activate /deactivate, GET /metrics)");
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
-            let state = state.clone();
+            let (state, guard) = (state.clone(), guard.clone());
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+                let service = hyper::service::service_fn(move |req| handle(state.clone(), guard.clone(), req));
                 let io = hyper_util::rt::TokioIo::new(stream);
                 let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
             });
@@ -306,27 +234,45 @@ fn serve_http(addr: SocketAddr, state: Arc<Server>) -> CliResult {
 
 async fn handle(
     state: Arc<Server>,
+    guard: Arc<Guard>,
     req: Request<hyper::body::Incoming>,
 ) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let body = req.into_body().collect().await?.to_bytes();
-    let response = if (&method, path.as_str()) == (&Method::GET, "/metrics") {
-        let text = state.env.plugin_metrics_prometheus();
-        Response::builder().header("content-type", "text/plain; version=0.0.4").body(Full::new(Bytes::from(text)))
-    } else {
-        // Loading components and running agents block: off the I/O thread.
-        let result = tokio::task::spawn_blocking(move || state.route(&method, &path, &body))
-            .await
-            .unwrap_or_else(|e| Err((StatusCode::INTERNAL_SERVER_ERROR, format!("the request failed: {e}"))));
-        let (status, json) = match result {
-            Ok((status, json)) => (status, json),
-            Err((status, message)) => (status, json!({ "error": message })),
-        };
-        Response::builder()
-            .status(status)
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(serde_json::to_string_pretty(&json).unwrap_or_default())))
+    let result = match guard.check(&method, req.headers()) {
+        Err(refusal) => Err(refusal),
+        // Read no more than the limit, whatever the length header said.
+        Ok(()) => match Limited::new(req.into_body(), guard::BODY_LIMIT).collect().await {
+            Ok(body) => Ok(body.to_bytes()),
+            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(guard::too_large()),
+            Err(e) => Err((StatusCode::BAD_REQUEST, format!("cannot read the body: {e}"))),
+        },
+    };
+    let response = match result {
+        Ok(_) if (&method, path.as_str()) == (&Method::GET, "/metrics") => {
+            let text = state.env.plugin_metrics_prometheus();
+            Response::builder().header("content-type", "text/plain; version=0.0.4").body(Full::new(Bytes::from(text)))
+        }
+        Ok(body) => {
+            // Loading components and running agents block: off the I/O thread.
+            let result = tokio::task::spawn_blocking(move || state.route(&method, &path, &body))
+                .await
+                .unwrap_or_else(|e| Err((StatusCode::INTERNAL_SERVER_ERROR, format!("the request failed: {e}"))));
+            json_response(result)
+        }
+        Err(refusal) => json_response(Err(refusal)),
     };
     Ok(response.unwrap_or_else(|_| Response::new(Full::new(Bytes::from_static(b"internal error")))))
+}
+
+fn json_response(result: ApiResult) -> Result<Response<Full<Bytes>>, hyper::http::Error> {
+    let (status, json) = match result {
+        Ok((status, json)) => (status, json),
+        Err((status, message)) => (status, json!({ "error": message })),
+    };
+    let mut response = Response::builder().status(status).header("content-type", "application/json");
+    if status == StatusCode::UNAUTHORIZED {
+        response = response.header("www-authenticate", "Bearer");
+    }
+    response.body(Full::new(Bytes::from(serde_json::to_string_pretty(&json).unwrap_or_default())))
 }
