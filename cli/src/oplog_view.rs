@@ -26,17 +26,20 @@ pub struct EntryView {
 
 /// The entries of an oplog as shown.
 pub fn entries(oplog: &[OplogEntry]) -> Vec<EntryView> {
-    views(oplog).into_iter().map(|(view, _)| view).collect()
+    views(numbered(oplog)).into_iter().map(|(view, _)| view).collect()
+}
+
+/// Entries with their 1-based indexes.
+fn numbered(oplog: &[OplogEntry]) -> impl Iterator<Item = (u64, &OplogEntry)> {
+    (1..).zip(oplog)
 }
 
 /// Each entry's view with the entry as JSON, which the view's kind and
 /// timestamp are read from (serialized once for both).
-fn views(oplog: &[OplogEntry]) -> Vec<(EntryView, Json)> {
+fn views<'a>(oplog: impl Iterator<Item = (u64, &'a OplogEntry)>) -> Vec<(EntryView, Json)> {
     let mut depth = 0usize;
     oplog
-        .iter()
-        .enumerate()
-        .map(|(i, entry)| {
+        .map(|(index, entry)| {
             let json = serde_json::to_value(entry).unwrap_or(Json::Null);
             let (kind, payload) = match &json {
                 Json::Object(map) if map.len() == 1 => {
@@ -48,7 +51,7 @@ fn views(oplog: &[OplogEntry]) -> Vec<(EntryView, Json)> {
                 depth = depth.saturating_sub(1);
             }
             let view = EntryView {
-                index: i as u64 + 1,
+                index,
                 kind,
                 text: describe(entry),
                 depth,
@@ -66,8 +69,17 @@ fn views(oplog: &[OplogEntry]) -> Vec<(EntryView, Json)> {
 
 /// One line per entry: index, kind, description.
 pub fn text(oplog: &[OplogEntry]) -> String {
+    text_of(views(numbered(oplog)))
+}
+
+/// [`text`] of entries found after damage, each with its own index.
+pub fn salvaged_text(salvaged: &[(u64, OplogEntry)]) -> String {
+    text_of(views(salvaged.iter().map(|(i, e)| (*i, e))))
+}
+
+fn text_of(views: Vec<(EntryView, Json)>) -> String {
     let mut out = String::new();
-    for e in entries(oplog) {
+    for (e, _) in views {
         // One line each, whatever the guest put in the text.
         let text = crate::terminal::safe_line(&e.text);
         let _ = writeln!(out, "{:>5}  {:<28} {}{}", e.index, e.kind, "  ".repeat(e.depth), text);
@@ -75,21 +87,24 @@ pub fn text(oplog: &[OplogEntry]) -> String {
     out
 }
 
-/// Entries as JSON: the view plus the entry itself as the testkit records it.
-pub fn json(oplog: &[OplogEntry]) -> Json {
-    Json::Array(
-        views(oplog)
-            .into_iter()
-            .map(|(view, entry)| {
-                json!({
-                    "index": view.index,
-                    "kind": view.kind,
-                    "description": view.text,
-                    "entry": entry,
-                })
-            })
-            .collect(),
-    )
+/// Entries as JSON: the view plus the entry itself as the testkit records
+/// it; then any entries found after damage, marked `"salvaged": true`.
+pub fn json_with_salvaged(oplog: &[OplogEntry], salvaged: &[(u64, OplogEntry)]) -> Json {
+    let item = |(view, entry): (EntryView, Json), salvaged: bool| {
+        let mut item = json!({
+            "index": view.index,
+            "kind": view.kind,
+            "description": view.text,
+            "entry": entry,
+        });
+        if salvaged {
+            item["salvaged"] = Json::Bool(true);
+        }
+        item
+    };
+    let intact = views(numbered(oplog)).into_iter().map(|v| item(v, false));
+    let found = views(salvaged.iter().map(|(i, e)| (*i, e))).into_iter().map(|v| item(v, true));
+    Json::Array(intact.chain(found).collect())
 }
 
 /// A crash run's mark on an agent's timeline.
@@ -122,6 +137,12 @@ impl Timeline {
     /// A timeline without crash marks.
     pub fn plain(agent: impl Into<String>, oplog: &[OplogEntry]) -> Self {
         Timeline { agent: agent.into(), entries: entries(oplog), crashes: Vec::new(), diverged: Vec::new() }
+    }
+
+    /// A timeline of entries found after damage, each with its own index.
+    pub fn salvaged(title: impl Into<String>, salvaged: &[(u64, OplogEntry)]) -> Self {
+        let entries = views(salvaged.iter().map(|(i, e)| (*i, e))).into_iter().map(|(view, _)| view).collect();
+        Timeline { agent: title.into(), entries, crashes: Vec::new(), diverged: Vec::new() }
     }
 }
 

@@ -200,6 +200,24 @@ fn run_keeps_the_oplog_in_a_file_that_oplog_prints() {
     assert!(run.stderr.starts_with("warning: "), "{}", run.stderr);
     assert_eq!(std::fs::read(&torn).unwrap().len(), bytes.len() - 3, "a viewer does not repair");
 
+    // Damage in the middle (a zeroed block over entry 3): the entries after
+    // it are shown apart, with their own indexes, as not replayable.
+    let mut zeroed = bytes.clone();
+    let at = bytes.len() / 2;
+    zeroed[at..at + 8].fill(0);
+    let damaged = dir.path().join("damaged.oplog");
+    std::fs::write(&damaged, &zeroed).unwrap();
+    let run = reprise(&["oplog", arg(&damaged)]).code(1);
+    let (kept, found) = run.stdout.split_once("----- damaged at entry").unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(kept.lines().count() >= 1 && found.contains("not replayable"), "{}", run.stdout);
+    let last = found.lines().last().unwrap();
+    assert!(last.trim_start().starts_with("5 ") && last.contains("agent-invocation-finished"), "{}", run.stdout);
+    assert!(run.stderr.contains("sound entr"), "{}", run.stderr);
+    let json = reprise(&["oplog", arg(&damaged), "--format", "json"]).code(1).stdout;
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(listed.last().unwrap()["index"], 5);
+    assert_eq!(listed.last().unwrap()["salvaged"], true);
+
     reprise(&["oplog", arg(&counter)]).error(2, "is not a Reprise oplog file");
     reprise(&["oplog", arg(&dir.path().join("none.oplog"))]).error(2, "cannot read the oplog");
 }

@@ -23,20 +23,39 @@ pub fn run(file: &Path, format: OplogFormat, output: Option<(&Path, bool)>) -> C
         };
         CliError::input(format!("cannot read the oplog: {e}")).hint(hint)
     })?;
+    // Entries found after damage are shown apart: they cannot be replayed.
+    let salvaged = damage.as_ref().map(|d| d.salvaged.as_slice()).unwrap_or_default();
     let text = match format {
-        OplogFormat::Text => oplog_view::text(&entries),
+        OplogFormat::Text => {
+            let mut text = oplog_view::text(&entries);
+            if let Some(damage) = damage.as_ref().filter(|d| !d.salvaged.is_empty()) {
+                text.push_str(&format!(
+                    "----- damaged at entry {}; sound entries found after the damage (not replayable):\n",
+                    damage.index
+                ));
+                text.push_str(&oplog_view::salvaged_text(salvaged));
+            }
+            text
+        }
         OplogFormat::Json => {
-            let mut json = serde_json::to_string_pretty(&oplog_view::json(&entries)).unwrap_or_default();
+            let json = oplog_view::json_with_salvaged(&entries, salvaged);
+            let mut json = serde_json::to_string_pretty(&json).unwrap_or_default();
             json.push('\n');
             json
         }
-        OplogFormat::Html => oplog_view::html(&Page {
-            title: format!("oplog {}", file.display()),
-            ok: None,
-            summary: vec![("entries".to_string(), entries.len().to_string())],
-            timelines: vec![Timeline::plain(file.display().to_string(), &entries)],
-            failures: damage.iter().map(|d| d.to_string()).collect(),
-        }),
+        OplogFormat::Html => {
+            let mut timelines = vec![Timeline::plain(file.display().to_string(), &entries)];
+            if !salvaged.is_empty() {
+                timelines.push(Timeline::salvaged("found after the damage (not replayable)", salvaged));
+            }
+            oplog_view::html(&Page {
+                title: format!("oplog {}", file.display()),
+                ok: None,
+                summary: vec![("entries".to_string(), entries.len().to_string())],
+                timelines,
+                failures: damage.iter().map(|d| d.to_string()).collect(),
+            })
+        }
     };
     match output {
         Some(path) => std::fs::write(path, text).map_err(|e| {
