@@ -2,6 +2,7 @@
 //! with its [`Type`], converted to and from Golem's flattened
 //! `value-and-type` node lists.
 
+use std::cell::Cell;
 use std::fmt;
 
 use crate::bindings::golem::core::types as wit;
@@ -112,7 +113,7 @@ impl Value {
         if value.nodes.is_empty() {
             return Err(ValueError("no nodes".into()));
         }
-        read_value(&value.nodes, 0, 0)
+        read_value(&value.nodes, 0, 0, &expansion_budget(value.nodes.len()))
     }
 
     /// The bytes of a `list<u8>`.
@@ -244,7 +245,7 @@ impl Type {
         if ty.nodes.is_empty() {
             return Err(ValueError("a type with no nodes".into()));
         }
-        read_type(&ty.nodes, 0, 0)
+        read_type(&ty.nodes, 0, 0, &expansion_budget(ty.nodes.len()))
     }
 
     /// Encode into Golem's node form.
@@ -304,18 +305,37 @@ fn push_value(v: &Value, nodes: &mut Vec<wit::WitNode>) -> i32 {
     index(at)
 }
 
-fn read_value(nodes: &[wit::WitNode], at: i32, depth: usize) -> Result<Value, ValueError> {
+/// How many nodes reading may visit: each once in a tree; a few times more
+/// where nodes are shared. Nodes shared at every level (`list [1, 1]`,
+/// `list [2, 2]`, ...) would otherwise expand exponentially.
+fn expansion_budget(nodes: usize) -> Cell<usize> {
+    Cell::new(nodes.saturating_mul(4).max(1 << 16))
+}
+
+fn spend(budget: &Cell<usize>) -> Result<(), ValueError> {
+    match budget.get().checked_sub(1) {
+        Some(left) => {
+            budget.set(left);
+            Ok(())
+        }
+        None => Err(ValueError("the nodes expand far beyond their number (nodes shared or in a cycle)".into())),
+    }
+}
+
+fn read_value(nodes: &[wit::WitNode], at: i32, depth: usize, budget: &Cell<usize>) -> Result<Value, ValueError> {
     use wit::WitNode as N;
     if depth > MAX_DEPTH {
         return Err(ValueError(format!("nesting deeper than {MAX_DEPTH} (a cycle?)")));
     }
+    spend(budget)?;
     let node = usize::try_from(at)
         .ok()
         .and_then(|i| nodes.get(i))
         .ok_or_else(|| ValueError(format!("node index {at} out of range (0..{})", nodes.len())))?;
-    let many = |ids: &[i32]| ids.iter().map(|i| read_value(nodes, *i, depth + 1)).collect::<Result<Vec<_>, _>>();
+    let many =
+        |ids: &[i32]| ids.iter().map(|i| read_value(nodes, *i, depth + 1, budget)).collect::<Result<Vec<_>, _>>();
     let one = |id: &Option<i32>| -> Result<Option<Box<Value>>, ValueError> {
-        id.map(|i| read_value(nodes, i, depth + 1).map(Box::new)).transpose()
+        id.map(|i| read_value(nodes, i, depth + 1, budget).map(Box::new)).transpose()
     };
     Ok(match node {
         N::PrimBool(b) => Value::Bool(*b),
@@ -344,16 +364,17 @@ fn read_value(nodes: &[wit::WitNode], at: i32, depth: usize) -> Result<Value, Va
     })
 }
 
-fn read_type(nodes: &[wit::NamedWitTypeNode], at: i32, depth: usize) -> Result<Type, ValueError> {
+fn read_type(nodes: &[wit::NamedWitTypeNode], at: i32, depth: usize, budget: &Cell<usize>) -> Result<Type, ValueError> {
     use wit::WitTypeNode as N;
     if depth > MAX_DEPTH {
         return Err(ValueError(format!("type nesting deeper than {MAX_DEPTH} (or a cycle)")));
     }
+    spend(budget)?;
     let node = usize::try_from(at)
         .ok()
         .and_then(|i| nodes.get(i))
         .ok_or_else(|| ValueError(format!("type node index {at} out of range (0..{})", nodes.len())))?;
-    let child = |i: i32| read_type(nodes, i, depth + 1);
+    let child = |i: i32| read_type(nodes, i, depth + 1, budget);
     let boxed = |i: i32| child(i).map(Box::new);
     Ok(match &node.type_ {
         N::PrimBoolType => Type::Bool,

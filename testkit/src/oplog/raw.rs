@@ -461,4 +461,31 @@ mod tests {
         let e = enrich(&RawEntry::HostCall(raw), &|_| None).unwrap_err();
         assert!(e.contains("stored externally"), "{e}");
     }
+
+    use proptest::prelude::Strategy as _;
+
+    proptest::proptest! {
+        /// Payload bytes an oplog processor or a damaged store hands over:
+        /// decoded, or refused with a message naming the payload.
+        #[test]
+        fn any_payload_bytes_enrich_or_are_refused(
+            request in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            response in proptest::prelude::prop_oneof![
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+                "[\\[\\]{}\"a-z0-9:,]{0,40}".prop_map(String::into_bytes),
+            ],
+        ) {
+            let raw = RawHostCallParameters {
+                timestamp: AT,
+                function_name: "f".into(),
+                request: OplogPayload::Inline(request),
+                response: OplogPayload::Inline(response),
+                durable_function_type: crate::bindings::golem::api::oplog::WrappedFunctionType::ReadLocal,
+            };
+            match enrich(&RawEntry::HostCall(raw), &|_| None) {
+                Ok(entry) => proptest::prop_assert_eq!(enrich(&to_raw(&entry), &|_| None), Ok(entry)),
+                Err(e) => proptest::prop_assert!(e.contains("payload does not decode"), "{}", e),
+            }
+        }
+    }
 }
