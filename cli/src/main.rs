@@ -114,7 +114,7 @@ enum Command {
         /// With --seed: the number of runs (at least 1).
         #[arg(long, default_value_t = 50, requires = "seed", value_parser = at_least_one)]
         trials: usize,
-        /// With --seed: crashes per run (at least 1).
+        /// With --seed: crashes per run (at least 1; more than the crash points there are crashes at each once).
         #[arg(long, default_value_t = 3, requires = "seed", value_parser = at_least_one)]
         crashes: usize,
         /// Crash after every oplog entry, not only once per distinct outcome

@@ -41,6 +41,12 @@ pub(super) fn plan_runs(plan: &CrashPlan, oplogs: &Oplogs, commits: &Commits) ->
                 return (Vec::new(), Some(*seed));
             }
             let span = points.len() as u64;
+            if *crashes_per_run >= points.len() {
+                // Every point in each run: drawing them would only repeat work.
+                let all: Vec<AgentCrash> =
+                    points.iter().map(|(id, i)| AgentCrash::new(*id, CrashPoint::AfterEntry(*i))).collect();
+                return (vec![all; *trials], Some(*seed));
+            }
             let runs = (0..*trials)
                 .map(|_| {
                     let mut run: Vec<AgentCrash> = (0..*crashes_per_run)
@@ -117,5 +123,37 @@ fn repeats_effect(entry: &OplogEntry) -> bool {
         OplogEntry::HostCall(p) => is_remote_write(&p.durable_function_type),
         OplogEntry::EndAtomicRegion(_) | OplogEntry::EndRemoteWrite(_) => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::golem::api::oplog::Timestamp;
+    use crate::bindings::wasi::clocks::wall_clock::Datetime;
+
+    fn oplogs(len: u64) -> Oplogs {
+        let entry = OplogEntry::NoOp(Timestamp { timestamp: Datetime { seconds: 0, nanoseconds: 0 } });
+        vec![("a()".to_string(), vec![entry; len as usize])]
+    }
+
+    #[test]
+    fn more_crashes_per_run_than_points_crash_at_every_point_once() {
+        let plan = CrashPlan::Random { seed: 3, trials: 2, crashes_per_run: 1_000_000_000 };
+        let (runs, seed) = plan_runs(&plan, &oplogs(7), &Vec::new());
+        assert_eq!(seed, Some(3));
+        let every: Vec<AgentCrash> = (2..=7).map(|i| AgentCrash::new("a()", CrashPoint::AfterEntry(i))).collect();
+        assert_eq!(runs, vec![every.clone(), every]);
+    }
+
+    #[test]
+    fn random_runs_hold_distinct_sorted_points() {
+        let plan = CrashPlan::Random { seed: 9, trials: 20, crashes_per_run: 3 };
+        let (runs, _) = plan_runs(&plan, &oplogs(50), &Vec::new());
+        assert_eq!(runs.len(), 20);
+        for run in runs {
+            assert!(!run.is_empty() && run.len() <= 3);
+            assert!(run.windows(2).all(|w| w[0] < w[1]), "{run:?}");
+        }
     }
 }
