@@ -95,7 +95,7 @@ impl<A: Agent> Instance for A {
 
 thread_local! {
     /// The one agent this component instance hosts, once initialized.
-    static CURRENT: RefCell<Option<Box<dyn Instance>>> = RefCell::new(None);
+    static CURRENT: RefCell<Option<Box<dyn Instance>>> = const { RefCell::new(None) };
     static PRINCIPAL: RefCell<Option<Principal>> = const { RefCell::new(None) };
 }
 
@@ -108,7 +108,10 @@ pub fn principal() -> Option<Principal> {
 pub mod __private {
     //! The glue [`export_agents!`](crate::export_agents) and the agent macro
     //! expand to.
+    use std::cell::Cell;
+
     use super::*;
+    use crate::bindings::exports::golem::agent::guest as glue;
     use crate::bindings::golem::agent::common::{AgentConstructor, AgentMethod, AgentMode, Snapshotting};
     use crate::bindings::golem::core::types::{DataSchema, ElementSchema, ElementValue, ValueAndType, WitValue};
     use crate::value::{FromValue, IntoValue, Schema};
@@ -134,8 +137,90 @@ pub mod __private {
         entries.iter().map(|e| e.type_name).collect::<Vec<_>>().join(", ")
     }
 
-    /// `golem:agent/guest.discover-agent-types`.
+    thread_local! {
+        /// Set while `get-definition` runs its answer through the
+        /// `discover-agent-types` glue.
+        static DEFINITION_ONLY: Cell<bool> = const { Cell::new(false) };
+        /// The return area of that `discover-agent-types` call, for the post-return.
+        static DEFINITION_RET: Cell<*mut u8> = const { Cell::new(std::ptr::null_mut()) };
+        /// Set while `initialize` runs through the `invoke` glue.
+        static INITIALIZING: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// `golem:agent/guest.get-definition` at the canonical ABI. The
+    /// `agent-type` is lowered by the `discover-agent-types` glue, as the
+    /// one-element list `ok([definition])`: a list element is stored as a
+    /// returned record is, so its address is get-definition's return area.
+    /// The component then holds one copy of the `agent-type` lowering (and
+    /// of its post-return) instead of two, which is most of a small agent's code.
+    ///
+    /// # Safety
+    ///
+    /// Called only by the component's `get-definition` export.
+    pub unsafe fn get_definition_cabi<T: glue::Guest>() -> *mut u8 {
+        DEFINITION_ONLY.with(|d| d.set(true));
+        // SAFETY: the generated export glue, called as the export would be.
+        let ret = unsafe { glue::_export_discover_agent_types_cabi::<T>() };
+        DEFINITION_ONLY.with(|d| d.set(false));
+        DEFINITION_RET.with(|r| r.set(ret));
+        // `result<list<agent-type>, agent-error>`: the case byte, then the
+        // payload at the payloads' alignment (a pointer's): the list's address
+        // and length. `discover` answers `ok` with one element here.
+        // SAFETY: the glue returned its return area, which holds such a result.
+        unsafe { ret.add(std::mem::size_of::<*const u8>()).cast::<*mut u8>().read() }
+    }
+
+    /// The post-return of [`get_definition_cabi`]: frees the list it returned.
+    ///
+    /// # Safety
+    ///
+    /// Called only by the component's `get-definition` post-return export.
+    pub unsafe fn post_return_get_definition<T: glue::Guest>(_definition: *mut u8) {
+        let ret = DEFINITION_RET.with(|r| r.replace(std::ptr::null_mut()));
+        // SAFETY: the return area of the `discover-agent-types` glue call
+        // that produced the definition the host has now lifted.
+        unsafe { glue::__post_return_discover_agent_types::<T>(ret) }
+    }
+
+    /// `golem:agent/guest.initialize` at the canonical ABI, run by the
+    /// `invoke` glue: both take `(string, data-value, principal)`, and
+    /// `result<_, agent-error>` and `result<data-value, agent-error>` store
+    /// the case byte and an error alike (an `ok` payload the host does not
+    /// read). [`invoke_or_initialize`] then initializes. The component holds
+    /// one copy of the (large) `data-value` and `principal` lifting instead of two.
+    ///
+    /// # Safety
+    ///
+    /// Called only by the component's `initialize` export, with its argument.
+    pub unsafe fn initialize_cabi<T: glue::Guest>(args: *mut u8) -> *mut u8 {
+        INITIALIZING.with(|i| i.set(true));
+        // SAFETY: the generated export glue, called as the export would be,
+        // with the argument area of a function with the same parameters.
+        let ret = unsafe { glue::_export_invoke_cabi::<T>(args) };
+        INITIALIZING.with(|i| i.set(false));
+        ret
+    }
+
+    /// `golem:agent/guest.invoke`, or `initialize` when run by [`initialize_cabi`].
+    pub fn invoke_or_initialize(
+        entries: &[Entry],
+        name: &str,
+        input: &DataValue,
+        principal: Principal,
+    ) -> Result<DataValue, AgentError> {
+        if INITIALIZING.with(|i| i.get()) {
+            initialize(entries, name, input, principal).map(|()| no_output())
+        } else {
+            invoke(name, input)
+        }
+    }
+
+    /// `golem:agent/guest.discover-agent-types` (and `get-definition`, see
+    /// [`get_definition_cabi`]).
     pub fn discover(entries: &[Entry]) -> Result<Vec<AgentType>, AgentError> {
+        if DEFINITION_ONLY.with(|d| d.get()) {
+            return Ok(vec![definition(entries)]);
+        }
         for (i, e) in entries.iter().enumerate() {
             if entries[..i].iter().any(|other| other.type_name == e.type_name) {
                 return Err(AgentError::InvalidType(format!(
@@ -335,8 +420,8 @@ macro_rules! export_agents {
                     __rt::initialize(&__entries(), &agent_type, &input, principal)
                 }
 
-                fn invoke(method_name: String, input: DataValue, _principal: Principal) -> Result<DataValue, AgentError> {
-                    __rt::invoke(&method_name, &input)
+                fn invoke(method_name: String, input: DataValue, principal: Principal) -> Result<DataValue, AgentError> {
+                    __rt::invoke_or_initialize(&__entries(), &method_name, &input, principal)
                 }
 
                 fn get_definition() -> AgentType {
@@ -348,7 +433,7 @@ macro_rules! export_agents {
                 }
             }
 
-            $crate::export_raw_agent!(__RepriseAgents);
+            $crate::__export_agent_guest!(__RepriseAgents);
         };
     };
 }

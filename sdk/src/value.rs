@@ -195,12 +195,15 @@ pub fn describe(node: &WitNode) -> String {
         WitNode::PrimS16(v) => format!("s16 {v}"),
         WitNode::PrimS32(v) => format!("s32 {v}"),
         WitNode::PrimS64(v) => format!("s64 {v}"),
-        WitNode::PrimFloat32(v) => format!("f32 {v}"),
-        WitNode::PrimFloat64(v) => format!("f64 {v}"),
-        WitNode::PrimChar(c) => format!("char {c:?}"),
+        // No `{v}`: float formatting would add ~18 KB to every component.
+        WitNode::PrimFloat32(_) => "an f32".into(),
+        WitNode::PrimFloat64(_) => "an f64".into(),
+        // Quoted, not `{c:?}`/`{s:?}`: Debug's escaping (and its Unicode
+        // tables) would add ~5 KB to every component.
+        WitNode::PrimChar(c) => format!("char '{c}'"),
         WitNode::PrimBool(b) => format!("bool {b}"),
         WitNode::PrimString(s) if s.len() > 40 => format!("a string of {} bytes", s.len()),
-        WitNode::PrimString(s) => format!("string {s:?}"),
+        WitNode::PrimString(s) => format!("string \"{s}\""),
         WitNode::Handle(_) => "a resource handle".into(),
     }
 }

@@ -24,6 +24,26 @@ fn main() {
     for steps in [10, 100, 1_000] {
         crash_verification(&env, &component, steps);
     }
+    for calls in [100, 250, 500] {
+        script_verification(&env, &component, calls);
+    }
+}
+
+/// A script of `calls` invocations (as `reprise crash-test` runs one), every
+/// entry a crash point: how the cost grows with the script's length.
+fn script_verification(env: &Environment, component: &LoadedComponent, calls: usize) {
+    let mut scenario = Scenario::new("probe", [Value::string("s")]);
+    for _ in 0..calls {
+        scenario = scenario.call("count", []);
+    }
+    let report = verify(env, component, &scenario, &CrashPlan::every_entry()).expect("verify");
+    assert!(report.is_ok(), "{report}");
+    println!(
+        "every-point verification, {calls:>5}-call script: {:>5} crash points in {:>9.2?} ({:>6.0} points/s)",
+        report.runs,
+        report.elapsed,
+        report.runs_per_second()
+    );
 }
 
 fn per(d: Duration, n: u64) -> Duration {
@@ -93,25 +113,28 @@ fn guest_size(dir: &str) -> Result<u64, String> {
     std::fs::metadata(&wasm).map(|m| m.len()).map_err(|e| e.to_string())
 }
 
+/// Every example's size beside golem-rust 2.1.0's counter, all built with
+/// the same size-tuned profile (targets: the counter at most 150,000 bytes,
+/// every example smaller than golem-rust's counter).
 fn guest_sizes() {
-    for (name, dir) in [
-        ("examples/smoke", "../examples/smoke"),
-        ("examples/payments", "../examples/payments"),
-        ("examples/counter", "../examples/counter"),
-    ] {
-        match guest_size(dir) {
-            Ok(size) => println!("release .wasm of {name:<18}{size:>10} bytes (opt-level s, LTO, stripped)"),
-            Err(e) => println!("{name}: {e}"),
-        }
+    let peer = guest_size("../tests/fixtures/golem-rust-counter");
+    match &peer {
+        Ok(size) => println!("golem-rust 2.1.0 counter .wasm     {size:>10} bytes (opt-level s, LTO, stripped)"),
+        Err(e) => println!("golem-rust counter: {e}"),
     }
-    // The same counter agent written with Reprise and with golem-rust 2.1.0,
-    // both built with the same size-tuned profile.
-    match (guest_size("../examples/counter"), guest_size("../tests/fixtures/golem-rust-counter")) {
-        (Ok(ours), Ok(peer)) => println!(
-            "counter agent .wasm: Reprise {ours} bytes, golem-rust 2.1.0 {peer} bytes ({:.1}x smaller)",
-            peer as f64 / ours.max(1) as f64
-        ),
-        (a, b) => println!("counter size comparison failed: {a:?} / {b:?}"),
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut names: Vec<String> = std::fs::read_dir(&examples)
+        .map(|dir| dir.filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned())).collect())
+        .unwrap_or_default();
+    names.sort();
+    for name in names {
+        match guest_size(&format!("../examples/{name}")) {
+            Ok(size) => {
+                let against = peer.as_ref().map(|p| format!("{:.2}x golem-rust's counter", size as f64 / *p as f64));
+                println!("examples/{name:<25}{size:>10} bytes ({})", against.unwrap_or_default());
+            }
+            Err(e) => println!("examples/{name}: {e}"),
+        }
     }
 }
 

@@ -105,6 +105,22 @@ fn discovery_describes_both_agent_types() {
 }
 
 #[test]
+fn each_running_agent_reports_its_own_definition() {
+    // `get-definition` shares the lowering of `discover-agent-types` (the
+    // SDK's size trick): each agent must still answer with its own type.
+    let (env, component) = warehouse();
+    let mut order = order(&env, &component, "o-def");
+    assert_eq!(order.definition_from_instance().unwrap(), *component.agent_type("Order").unwrap());
+    let mut inventory = env.create_agent(&component, "Inventory", &[s("main")]).unwrap();
+    assert_eq!(inventory.definition_from_instance().unwrap(), *component.agent_type("Inventory").unwrap());
+    // And again after invocations, with the agent's memory in use.
+    let [Value::U32(before)] = inventory.invoke("stock", &[s("apple")]).unwrap()[..] else { panic!() };
+    inventory.invoke("restock", &[s("apple"), Value::U32(3)]).unwrap();
+    assert_eq!(inventory.definition_from_instance().unwrap(), *component.agent_type("Inventory").unwrap());
+    assert_eq!(inventory.invoke("stock", &[s("apple")]).unwrap(), [Value::U32(before + 3)]);
+}
+
+#[test]
 fn orders_reserve_stock_by_calling_the_inventory() {
     let (env, component) = warehouse();
     let mut first = order(&env, &component, "o-1");

@@ -230,6 +230,16 @@ impl Agent {
         if self.plain { None } else { self.component.agent_type(&self.agent_type).ok() }
     }
 
+    /// The definition the running instance itself reports
+    /// (`golem:agent/guest.get-definition`), which should equal
+    /// [`definition`](Self::definition). Nothing is journaled.
+    pub fn definition_from_instance(&mut self) -> Result<AgentType, Error> {
+        let live = self.live_mut().ok_or_else(|| Error::Guest("no instance runs the agent".into()))?;
+        let guest = live.guest.as_ref().ok_or_else(|| Error::MissingExport(format!("`{AGENT_INTERFACE}`")))?;
+        interrupts::apply_limits(&mut live.store);
+        guest.call_get_definition(&mut live.store).map_err(|e| interrupts::classify_trap(e, &live.store))
+    }
+
     /// The oplog as recorded so far.
     pub fn oplog(&self) -> &Oplog {
         &self.journal().oplog
