@@ -3,11 +3,12 @@
 
 use crate::TemplateKind;
 
-/// A template's files: path inside the project, contents with placeholders.
-pub fn files(kind: TemplateKind) -> &'static [(&'static str, &'static str)] {
+/// A template's files: path inside the project, contents (text with
+/// placeholders, or an image copied as it is).
+pub fn files(kind: TemplateKind) -> &'static [(&'static str, &'static [u8])] {
     macro_rules! template {
         ($dir:literal: $($path:literal),* $(,)?) => {
-            &[$(($path, include_str!(concat!("../../templates/", $dir, "/", $path)))),*]
+            &[$(($path, include_bytes!(concat!("../../templates/", $dir, "/", $path)) as &[u8])),*]
         };
     }
     match kind {
@@ -17,18 +18,20 @@ pub fn files(kind: TemplateKind) -> &'static [(&'static str, &'static str)] {
         ),
         TemplateKind::Plugin => template!("oplog-processor":
             "Cargo.toml", "README.md", ".gitignore", "cargo-generate.toml", "plugin.json", "golem-plugin.yaml",
-            "src/lib.rs", "tests/delivery.rs", "tests/observed-agent/Cargo.toml", "tests/observed-agent/src/lib.rs",
+            "icon.png", "src/lib.rs", "tests/delivery.rs", "tests/observed-agent/Cargo.toml", "tests/observed-agent/src/lib.rs",
         ),
     }
 }
 
-/// Fill cargo-generate style placeholders (`{{name}}`).
-pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
+/// Fill cargo-generate style placeholders (`{{name}}`) of a text file;
+/// anything else (an image) is returned as it is.
+pub fn fill(contents: &[u8], values: &[(&str, &str)]) -> Vec<u8> {
+    let Ok(text) = std::str::from_utf8(contents) else { return contents.to_vec() };
     let mut out = text.to_string();
     for (name, value) in values {
         out = out.replace(&format!("{{{{{name}}}}}"), value);
     }
-    out
+    out.into_bytes()
 }
 
 #[cfg(test)]
@@ -41,7 +44,7 @@ mod tests {
             [("project-name", "demo"), ("crate_name", "demo"), ("reprise_dep", "\"0.1\""), ("testkit_dep", "\"0.1\"")];
         for kind in [TemplateKind::Agent, TemplateKind::Plugin] {
             for (path, text) in files(kind) {
-                let filled = fill(text, &values);
+                let filled = String::from_utf8_lossy(&fill(text, &values)).into_owned();
                 assert!(!filled.contains("{{"), "{path} keeps a placeholder");
             }
         }

@@ -70,7 +70,9 @@ fn the_plugin_template_builds_and_tests() {
     let dir = tempfile::tempdir().unwrap();
     reprise_in(dir.path(), &["new", "plugin", "entry-counter"]).code(0);
     let project = dir.path().join("entry-counter");
-    for file in ["Cargo.toml", "README.md", "golem-plugin.yaml", "plugin.json", "src/lib.rs", "tests/delivery.rs"] {
+    for file in
+        ["Cargo.toml", "README.md", "golem-plugin.yaml", "icon.png", "plugin.json", "src/lib.rs", "tests/delivery.rs"]
+    {
         assert!(project.join(file).is_file(), "{file}");
     }
     let run = reprise(&project, &["build"]).code(0);

@@ -28,7 +28,7 @@ pub fn run(kind: TemplateKind, name: &str, parent: &Path, reprise: Option<&Path>
         ("reprise_dep", reprise_dep.as_str()),
         ("testkit_dep", testkit_dep.as_str()),
     ];
-    let write = |path: &Path, text: &str| {
+    let write = |path: &Path, text: &[u8]| {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
