@@ -90,7 +90,7 @@ pub struct OplogCursor {
     pub(crate) text: Option<String>,
 }
 
-/// One span of the current invocation.
+/// One span of the current invocation's context.
 #[derive(Debug, Clone)]
 pub(crate) struct SpanState {
     pub(crate) id: String,
@@ -98,6 +98,16 @@ pub(crate) struct SpanState {
     pub(crate) started_at: Datetime,
     pub(crate) attributes: Vec<(String, AttributeValue)>,
     pub(crate) open: bool,
+    /// Started by a caller (an RPC caller's spans), not this agent.
+    pub(crate) inherited: bool,
+    /// Known only by its id (as from a `traceparent`).
+    pub(crate) external: bool,
+    /// Started by the host beside the current span (`rpc-connection`,
+    /// `rpc-invocation`, `outgoing-http-request`): never made current.
+    pub(crate) background: bool,
+    /// The span whose chain this one links (an `rpc-invocation` links its
+    /// connection's).
+    pub(crate) linked: Option<String>,
 }
 
 /// A span handle held by the guest.
@@ -110,6 +120,7 @@ pub struct SpanHandle {
 #[derive(Debug, Clone)]
 pub struct ContextSnapshot {
     pub(crate) trace_id: String,
+    pub(crate) trace_states: Vec<String>,
     pub(crate) chain: Vec<SpanState>,
 }
 
@@ -134,13 +145,33 @@ pub struct RpcClient {
     pub(crate) span: Option<String>,
 }
 
+/// What an invocation arrives with from its caller: the trace, and the
+/// caller's spans.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct IncomingContext {
+    pub(crate) trace_id: String,
+    pub(crate) trace_states: Vec<String>,
+    /// The caller's spans, innermost first, down to the root.
+    pub(crate) chain: Vec<super::golem::api::oplog::SpanData>,
+    /// Linked chains (the caller's `rpc-connection` and its parents).
+    pub(crate) linked: Vec<Vec<super::golem::api::oplog::SpanData>>,
+}
+
+/// The invocation context an RPC callee inherits: for the call, and for its
+/// constructor should the call create it.
+#[derive(Debug, Clone)]
+pub(crate) struct CalleeContext {
+    pub(crate) invocation: IncomingContext,
+    pub(crate) creation: Option<IncomingContext>,
+}
+
 /// A call started with `async-invoke-and-await`. Live, the testkit runs the
 /// call when it is started, so the future is always ready; replaying, the
 /// call is held (Golem defers it) and made only if a `get` runs live.
 #[derive(Debug)]
 pub struct RpcFuture {
     /// The call, while it has not been made.
-    pub(crate) call: Option<(RpcTarget, String, DataValue, String)>,
+    pub(crate) call: Option<(RpcTarget, String, DataValue, String, CalleeContext)>,
     /// The answer, until a `get` takes it.
     pub(crate) result: Option<Result<DataValue, RpcError>>,
     /// The recorded request: target, method, input.

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use super::{ConnectError, Environment};
-use crate::bindings::RpcTarget;
 use crate::bindings::golem::agent::host::RpcError;
 use crate::bindings::golem::api::oplog::{EnvironmentPluginGrantId, PluginInstallationDescription};
 use crate::bindings::golem::core::types::{AgentId, DataValue};
+use crate::bindings::{CalleeContext, RpcTarget};
 use crate::host::registry::AgentRecord;
 use crate::host::{AgentDirectory, AgentIdentity, AgentRequest, DefinedType, World};
 use crate::oplog::to_raw;
@@ -93,26 +93,34 @@ impl AgentDirectory for Environment {
             .collect()
     }
 
-    fn call(&self, target: &RpcTarget, method: &str, input: DataValue, key: String) -> Result<DataValue, RpcError> {
+    fn call(
+        &self,
+        target: &RpcTarget,
+        method: &str,
+        input: DataValue,
+        key: String,
+        context: CalleeContext,
+    ) -> Result<DataValue, RpcError> {
         let Some(component) = self.component_revision(target.component.0, target.component.1) else {
             return Err(RpcError::NotFound(format!("the component defining `{}` is gone", target.agent_type)));
         };
         let run = || {
-            let handle = self.connect(&component, &target.agent_type, &target.args).map_err(|e| match e {
-                ConnectError::HeldByTest(_) => RpcError::Denied(e.to_string()),
-                ConnectError::Creating(_) => RpcError::ProtocolError(e.to_string()),
-                ConnectError::Refused(refused) => RpcError::RemoteAgentError(refused),
-                ConnectError::Failed(error) => {
-                    RpcError::RemoteInternalError(format!("creating agent `{}` failed: {error}", target.id))
-                }
-            })?;
+            let handle =
+                self.connect(&component, &target.agent_type, &target.args, context.creation).map_err(|e| match e {
+                    ConnectError::HeldByTest(_) => RpcError::Denied(e.to_string()),
+                    ConnectError::Creating(_) => RpcError::ProtocolError(e.to_string()),
+                    ConnectError::Refused(refused) => RpcError::RemoteAgentError(refused),
+                    ConnectError::Failed(error) => {
+                        RpcError::RemoteInternalError(format!("creating agent `{}` failed: {error}", target.id))
+                    }
+                })?;
             let Some(mut agent) = handle.try_lock() else {
                 return Err(RpcError::ProtocolError(format!(
                     "agent `{}` is busy running another invocation (a cycle of calls?); the testkit refuses the call instead of deadlocking",
                     target.id
                 )));
             };
-            match agent.invoke_keyed(method, input, key) {
+            match agent.invoke_keyed(method, input, key, context.invocation) {
                 Ok(Ok(output)) => Ok(output),
                 Ok(Err(e)) => Err(RpcError::RemoteAgentError(e)),
                 Err(e) => Err(RpcError::RemoteInternalError(format!("agent `{}`: {e}", target.id))),

@@ -312,14 +312,16 @@ impl Environment {
         created
     }
 
-    /// The environment-owned agent of `agent_type` with `args`, created if needed.
+    /// The environment-owned agent of `agent_type` with `args`, created if
+    /// needed (its constructor continuing `incoming`, an RPC caller's context).
     pub(crate) fn connect(
         &self,
         component: &LoadedComponent,
         agent_type: &str,
         args: &[Value],
+        incoming: Option<crate::bindings::IncomingContext>,
     ) -> Result<AgentHandle, ConnectError> {
-        let mut new = NewAgent::agent(agent_type, args);
+        let mut new = NewAgent { incoming: incoming.map(Arc::new), ..NewAgent::agent(agent_type, args) };
         let id = new.id(component).map_err(ConnectError::Failed)?;
         {
             let mut registry = self.shared.registry();
@@ -401,7 +403,7 @@ impl Environment {
         agent_type: &str,
         args: &[Value],
     ) -> Result<AgentHandle, Error> {
-        self.connect(component, agent_type, args).map_err(|e| match e {
+        self.connect(component, agent_type, args, None).map_err(|e| match e {
             ConnectError::Refused(e) => Error::Agent(crate::data::describe_agent_error(&e)),
             ConnectError::Failed(e) => e,
             other => Error::Setup(other.to_string()),

@@ -1,23 +1,29 @@
 //! `golem:api/context@1.5.0`: invocation contexts and spans. Each invocation
-//! runs in an implicit root span; spans the agent starts are recorded in the
-//! oplog (start, attributes, finish) and replayed with their recorded ids.
+//! runs in its own `invoke-exported-function` span, under the spans it
+//! inherited (see `invocation_context`); spans started since are recorded in
+//! the oplog (start, attributes, finish) and replayed with their recorded ids.
 
 use wasmtime::component::Resource;
 
 use super::HostState;
+use super::invocation_context::{self, IncomingContext};
 use crate::bindings::golem::api::context::{
     Attribute, AttributeChain, AttributeValue, Host, HostInvocationContext, HostSpan,
 };
-use crate::bindings::golem::api::oplog::{FinishSpanParameters, SetSpanAttributeParameters, StartSpanParameters};
+use crate::bindings::golem::api::oplog::{
+    FinishSpanParameters, LocalSpanData, SetSpanAttributeParameters, SpanData, StartSpanParameters,
+};
 use crate::bindings::wasi::clocks::wall_clock::Datetime;
 use crate::bindings::{ContextSnapshot, SpanHandle, SpanState};
 use crate::journal::Strict;
 use crate::oplog::OplogEntry;
 
-/// The spans of the running invocation; the first is the implicit root.
+/// The spans of the running invocation: those it inherited, its own
+/// `invoke-exported-function` span, and those started since.
 #[derive(Debug)]
 pub(crate) struct Spans {
     trace_id: String,
+    trace_states: Vec<String>,
     spans: Vec<SpanState>,
     /// Whether outgoing HTTP requests carry trace-context headers: on
     /// unless the agent turns it off, as in Golem (`durable_host/mod.rs`).
@@ -26,7 +32,7 @@ pub(crate) struct Spans {
 
 impl Default for Spans {
     fn default() -> Self {
-        Spans { trace_id: String::new(), spans: Vec::new(), forward_headers: true }
+        Spans { trace_id: String::new(), trace_states: Vec::new(), spans: Vec::new(), forward_headers: true }
     }
 }
 
@@ -34,46 +40,154 @@ fn hex(v: u64, digits: usize) -> String {
     format!("{v:0digits$x}")
 }
 
-impl Spans {
-    /// Start the implicit root span of an invocation (ids derive from the
-    /// seed and the invocation's oplog index, so replay reproduces them).
-    pub(crate) fn begin_invocation(&mut self, seed: u64, started_index: u64, method: &str) {
-        let trace = crate::journal::seed_from(&[&seed.to_le_bytes(), &started_index.to_le_bytes()]);
-        self.trace_id = format!("{}{}", hex(trace, 16), hex(trace.rotate_left(29) ^ 0x5bd1_e995, 16));
-        self.spans = vec![SpanState {
-            id: hex(trace.rotate_left(7) | 1, 16),
-            parent: None,
-            started_at: crate::journal::Journal::time_at(started_index),
-            attributes: vec![("invocation".into(), AttributeValue::String(method.into()))],
+/// A span as the context of a started entry describes it.
+fn span_state(data: &SpanData, parent: Option<String>) -> SpanState {
+    match data {
+        SpanData::LocalSpan(s) => SpanState {
+            id: s.span_id.clone(),
+            parent,
+            started_at: s.start,
+            attributes: s.attributes.iter().map(|a| (a.key.clone(), a.value.clone())).collect(),
             open: true,
-        }];
+            inherited: s.inherited,
+            external: false,
+            background: false,
+            linked: None,
+        },
+        SpanData::ExternalSpan(s) => SpanState {
+            id: s.span_id.clone(),
+            parent,
+            started_at: Datetime { seconds: 0, nanoseconds: 0 },
+            attributes: Vec::new(),
+            open: true,
+            inherited: true,
+            external: true,
+            background: false,
+            linked: None,
+        },
+    }
+}
+
+/// A span as a callee's context describes it.
+fn span_data(span: &SpanState, linked_context: Option<u64>) -> SpanData {
+    if span.external {
+        return invocation_context::external(&span.id);
+    }
+    SpanData::LocalSpan(LocalSpanData {
+        span_id: span.id.clone(),
+        start: span.started_at,
+        parent: span.parent.clone(),
+        linked_context,
+        attributes: span.attributes.iter().map(|(k, v)| Attribute { key: k.clone(), value: v.clone() }).collect(),
+        inherited: span.inherited,
+    })
+}
+
+impl Spans {
+    /// Take up the context of a started entry (written just now, or
+    /// replayed): its main chain, innermost first, becomes the span stack,
+    /// its first span (the invocation's own) the current one. Parents
+    /// follow the chain's order, as Golem reads them back.
+    pub(crate) fn begin_invocation(&mut self, trace_id: &str, trace_states: &[String], chains: &[Vec<SpanData>]) {
+        self.trace_id = trace_id.to_string();
+        self.trace_states = trace_states.to_vec();
+        let chain = chains.first().map(Vec::as_slice).unwrap_or_default();
+        self.spans = chain
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, data)| span_state(data, chain.get(i + 1).map(|p| invocation_context::id_of(p).to_string())))
+            .collect();
     }
 
     /// The W3C trace-context headers naming `span_id` as the parent, with
-    /// the trace states of the current spans. Golem sends flags `00`
+    /// the invocation's trace states. Golem sends flags `00`
     /// (golem-service-base/src/headers.rs).
     pub(crate) fn trace_headers(&self, span_id: &str) -> Vec<(String, String)> {
-        trace_headers(&self.trace_id, span_id, &self.snapshot().chain)
+        trace_headers(&self.trace_id, span_id, &self.trace_states)
     }
 
+    /// The span new spans start under: the innermost open one of this
+    /// invocation's own.
     fn innermost_open(&self) -> Option<&SpanState> {
-        self.spans.iter().rev().find(|s| s.open)
+        self.spans.iter().rev().find(|s| s.open && !s.inherited && !s.background)
+    }
+
+    fn find(&self, id: &str) -> Option<&SpanState> {
+        self.spans.iter().find(|s| s.id == id)
     }
 
     fn find_mut(&mut self, id: &str) -> Option<&mut SpanState> {
         self.spans.iter_mut().find(|s| s.id == id)
     }
 
-    fn snapshot(&self) -> ContextSnapshot {
-        // Walk from the innermost open span up its parents.
+    /// `id` and its ancestors, innermost first.
+    fn chain_from(&self, id: &str) -> Vec<SpanState> {
         let mut chain = Vec::new();
-        let mut next = self.innermost_open().map(|s| s.id.clone());
+        let mut next = Some(id.to_string());
         while let Some(id) = next {
-            let Some(span) = self.spans.iter().find(|s| s.id == id) else { break };
+            let Some(span) = self.find(&id) else { break };
             chain.push(span.clone());
             next = span.parent.clone();
         }
-        ContextSnapshot { trace_id: self.trace_id.clone(), chain }
+        chain
+    }
+
+    fn snapshot(&self) -> ContextSnapshot {
+        let chain = self.innermost_open().map(|s| self.chain_from(&s.id)).unwrap_or_default();
+        ContextSnapshot { trace_id: self.trace_id.clone(), trace_states: self.trace_states.clone(), chain }
+    }
+
+    /// What a callee reached through the `rpc-invocation` span `invocation`
+    /// inherits: that span's chain, every local span inherited, and the
+    /// chain of the connection it links (Golem's `clone_as_inherited_stack`).
+    pub(crate) fn context_for_callee(&self, invocation: &str) -> IncomingContext {
+        let chain = self.chain_from(invocation);
+        let linked: Vec<Vec<SpanData>> = chain
+            .first()
+            .and_then(|s| s.linked.as_deref())
+            .map(|connection| {
+                let linked = self.chain_from(connection);
+                // Only the linked span itself is marked inherited.
+                linked
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let data = span_data(s, None);
+                        if i == 0 { invocation_context::inherited(data) } else { data }
+                    })
+                    .collect()
+            })
+            .into_iter()
+            .collect();
+        let main = chain
+            .iter()
+            .enumerate()
+            // Golem numbers the first linked chain 2 (`encode_span_data`).
+            .map(|(i, s)| span_data(s, (i == 0 && !linked.is_empty()).then_some(2)))
+            .map(invocation_context::inherited)
+            .collect();
+        IncomingContext {
+            trace_id: self.trace_id.clone(),
+            trace_states: self.trace_states.clone(),
+            chain: main,
+            linked,
+        }
+    }
+
+    /// What an agent created through the connection span `connection`
+    /// inherits for its constructor: the connection's chain, inherited.
+    pub(crate) fn context_for_new_agent(&self, connection: &str) -> IncomingContext {
+        IncomingContext {
+            trace_id: self.trace_id.clone(),
+            trace_states: self.trace_states.clone(),
+            chain: self
+                .chain_from(connection)
+                .iter()
+                .map(|s| invocation_context::inherited(span_data(s, None)))
+                .collect(),
+            linked: Vec::new(),
+        }
     }
 }
 
@@ -89,6 +203,7 @@ impl HostState {
     pub(super) fn record_span_start(
         &mut self,
         parent: Option<String>,
+        linked: Option<String>,
         attributes: Vec<Attribute>,
         describe: impl FnOnce() -> String,
     ) -> wasmtime::Result<(String, Datetime)> {
@@ -100,7 +215,7 @@ impl HostState {
                 timestamp: started_at,
                 span_id: id.clone(),
                 parent,
-                linked_context_id: None,
+                linked_context_id: linked,
                 attributes,
             }))?;
             Ok((id, started_at))
@@ -111,6 +226,32 @@ impl HostState {
                 _ => Err(wasmtime::format_err!("replay matched a start-span entry that is not one")),
             }
         }
+    }
+
+    /// Start a span the host opens beside the current one (never made
+    /// current): recorded like any, and kept so that a callee can inherit
+    /// its chain. Returns its id.
+    pub(super) fn start_background_span(
+        &mut self,
+        parent: Option<String>,
+        linked: Option<String>,
+        attributes: Vec<Attribute>,
+        describe: impl FnOnce() -> String,
+    ) -> wasmtime::Result<String> {
+        let kept = attributes.iter().map(|a| (a.key.clone(), a.value.clone())).collect();
+        let (id, started_at) = self.record_span_start(parent.clone(), linked.clone(), attributes, describe)?;
+        self.spans.spans.push(SpanState {
+            id: id.clone(),
+            parent,
+            started_at,
+            attributes: kept,
+            open: true,
+            inherited: false,
+            external: false,
+            background: true,
+            linked,
+        });
+        Ok(id)
     }
 
     /// Finish the agent's span `id`; once only.
@@ -160,13 +301,17 @@ impl Host for HostState {
         let parent = self.spans.innermost_open().map(|s| s.id.clone());
         let attributes = vec![Attribute { key: "name".into(), value: AttributeValue::String(name.clone()) }];
         let (id, started_at) =
-            self.record_span_start(parent.clone(), attributes, || format!("started span `{name}`"))?;
+            self.record_span_start(parent.clone(), None, attributes, || format!("started span `{name}`"))?;
         self.spans.spans.push(SpanState {
             id: id.clone(),
             parent,
             started_at,
             attributes: vec![("name".into(), AttributeValue::String(name))],
             open: true,
+            inherited: false,
+            external: false,
+            background: false,
+            linked: None,
         });
         Ok(self.table.push(SpanHandle { id })?)
     }
@@ -224,28 +369,13 @@ pub(super) fn attribute(key: &str, value: &str) -> Attribute {
 }
 
 /// `traceparent` naming `span_id` in trace `trace_id`, and `tracestate`
-/// when `chain` has states (golem-service-base/src/headers.rs: flags `00`).
-fn trace_headers(trace_id: &str, span_id: &str, chain: &[SpanState]) -> Vec<(String, String)> {
+/// when there are states (golem-service-base/src/headers.rs: flags `00`).
+fn trace_headers(trace_id: &str, span_id: &str, states: &[String]) -> Vec<(String, String)> {
     let mut headers = vec![("traceparent".to_string(), format!("00-{trace_id}-{span_id}-00"))];
-    let states = trace_states(chain);
     if !states.is_empty() {
         headers.push(("tracestate".into(), states.join(",")));
     }
     headers
-}
-
-/// The `tracestate` attributes along a span chain.
-fn trace_states(chain: &[SpanState]) -> Vec<String> {
-    chain
-        .iter()
-        .filter_map(|s| s.attributes.iter().find(|(k, _)| k == "tracestate").map(|(_, v)| value_text(v).to_string()))
-        .collect()
-}
-
-fn value_text(v: &AttributeValue) -> &str {
-    match v {
-        AttributeValue::String(s) => s,
-    }
 }
 
 impl HostInvocationContext for HostState {
@@ -262,7 +392,11 @@ impl HostInvocationContext for HostState {
         if snapshot.chain.len() < 2 {
             return Ok(None);
         }
-        let parent = ContextSnapshot { trace_id: snapshot.trace_id.clone(), chain: snapshot.chain[1..].to_vec() };
+        let parent = ContextSnapshot {
+            trace_id: snapshot.trace_id.clone(),
+            trace_states: snapshot.trace_states.clone(),
+            chain: snapshot.chain[1..].to_vec(),
+        };
         Ok(Some(self.table.push(parent)?))
     }
 
@@ -334,7 +468,7 @@ impl HostInvocationContext for HostState {
     fn trace_context_headers(&mut self, self_: Resource<ContextSnapshot>) -> wasmtime::Result<Vec<(String, String)>> {
         let snapshot = self.table.get(&self_)?;
         let span = snapshot.chain.first().map(|s| s.id.clone()).unwrap_or_else(|| "0".repeat(16));
-        Ok(trace_headers(&snapshot.trace_id, &span, &snapshot.chain))
+        Ok(trace_headers(&snapshot.trace_id, &span, &snapshot.trace_states))
     }
 
     fn drop(&mut self, rep: Resource<ContextSnapshot>) -> wasmtime::Result<()> {

@@ -2,11 +2,11 @@
 //! to the executor. The environment (a layer above) implements
 //! [`AgentDirectory`]; host code never names it.
 
-use crate::bindings::RpcTarget;
 use crate::bindings::golem::agent::common::AgentType;
 use crate::bindings::golem::agent::host::RpcError;
 use crate::bindings::golem::api::oplog::{EnvironmentPluginGrantId, PluginInstallationDescription};
 use crate::bindings::golem::core::types::DataValue;
+use crate::bindings::{CalleeContext, RpcTarget};
 
 use super::registry::AgentRecord;
 
@@ -43,8 +43,16 @@ pub(crate) trait AgentDirectory: Send + Sync {
     fn agent_types(&self) -> Vec<DefinedType>;
 
     /// Run `method` on `target` (created first if needed) for a caller
-    /// passing idempotency key `key`.
-    fn call(&self, target: &RpcTarget, method: &str, input: DataValue, key: String) -> Result<DataValue, RpcError>;
+    /// passing idempotency key `key`; the callee (and its constructor, if
+    /// the call creates it) continues the caller's invocation `context`.
+    fn call(
+        &self,
+        target: &RpcTarget,
+        method: &str,
+        input: DataValue,
+        key: String,
+        context: CalleeContext,
+    ) -> Result<DataValue, RpcError>;
 
     /// What the environment reports about agent `id`.
     fn record(&self, id: &str) -> Option<AgentRecord>;

@@ -13,6 +13,7 @@ pub(crate) mod directory;
 mod durability;
 mod golem_host;
 mod http;
+pub(crate) mod invocation_context;
 pub(crate) mod keyvalue;
 pub(crate) mod limits;
 mod logging;

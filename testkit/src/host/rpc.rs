@@ -32,7 +32,7 @@ use crate::bindings::golem::agent::host::{
 };
 use crate::bindings::golem::api::oplog::WrappedFunctionType;
 use crate::bindings::wasi::io::poll::Pollable;
-use crate::bindings::{RpcCancellation, RpcClient, RpcFuture, RpcTarget};
+use crate::bindings::{CalleeContext, RpcCancellation, RpcClient, RpcFuture, RpcTarget};
 use crate::data::values_of;
 use crate::ids::{agent_id, names_agent_type};
 use crate::journal::{Json, journaled_record};
@@ -106,11 +106,12 @@ impl HostState {
         let directory = self.directory.clone();
         let request = call_request(&target, &method, &input)?;
         let key = self.rpc_key();
-        let span = self.invocation_span(connection, &method, &key)?;
+        let span = self.invocation_span(connection.clone(), &method, &key)?;
+        let context = self.callee_context(&span, connection.as_deref());
         // The answer is journaled as JSON text, like other structured host results.
         let Json(answer) = self.journal.call(kind.function(), WrappedFunctionType::WriteRemote, &request, |_| {
             Json(match target {
-                Ok(target) => directory.call(&target, &request.method, input, key),
+                Ok(target) => directory.call(&target, &request.method, input, key, context),
                 Err(e) => Err(e),
             })
         })?;
@@ -127,15 +128,26 @@ impl HostState {
         format!("{high:016x}{low:016x}")
     }
 
-    /// Open the `rpc-invocation` span of a call, under its connection's span.
+    /// Open the `rpc-invocation` span of a call, under its connection's span
+    /// and linking it (the connection is never an ancestor of the current
+    /// span, so Golem always links it: `durable_host/mod.rs` `start_span`).
     fn invocation_span(&mut self, connection: Option<String>, method: &str, key: &str) -> wasmtime::Result<String> {
         let attributes = vec![
             attribute("name", "rpc-invocation"),
             attribute("function_name", method),
             attribute("idempotency_key", key),
         ];
-        let (span, _) = self.record_span_start(connection, attributes, || format!("called `{method}` remotely"))?;
-        Ok(span)
+        self.start_background_span(connection.clone(), connection, attributes, || format!("called `{method}` remotely"))
+    }
+
+    /// What the callee of a call made under span `invocation` inherits; and,
+    /// should the call create it, what its constructor inherits (the
+    /// connection's chain).
+    fn callee_context(&self, invocation: &str, connection: Option<&str>) -> CalleeContext {
+        CalleeContext {
+            invocation: self.spans.context_for_callee(invocation),
+            creation: connection.map(|c| self.spans.context_for_new_agent(c)),
+        }
     }
 }
 
@@ -168,7 +180,7 @@ impl HostWasmRpc for HostState {
             Ok(t) => {
                 let attributes = vec![attribute("name", "rpc-connection"), attribute("target_agent_id", &t.id)];
                 let parent = self.current_span();
-                Some(self.record_span_start(parent, attributes, || format!("connected to `{}`", t.id))?.0)
+                Some(self.start_background_span(parent, None, attributes, || format!("connected to `{}`", t.id))?)
             }
             Err(_) => None,
         };
@@ -207,20 +219,23 @@ impl HostWasmRpc for HostState {
         let (target, connection) = (target.clone(), connection.clone());
         let request = call_request(&target, &method_name, &input)?;
         let key = self.rpc_key();
-        let span = self.invocation_span(connection, &method_name, &key)?;
+        let span = self.invocation_span(connection.clone(), &method_name, &key)?;
+        let context = self.callee_context(&span, connection.as_deref());
         let request = (request.agent_id, request.method, request.input);
         let mut future = match target {
             Err(e) => RpcFuture { call: None, result: Some(Err(e)), request, span: Some(span) },
-            Ok(target) => {
-                RpcFuture { call: Some((target, method_name, input, key)), result: None, request, span: Some(span) }
-            }
+            Ok(target) => RpcFuture {
+                call: Some((target, method_name, input, key, context)),
+                result: None,
+                request,
+                span: Some(span),
+            },
         };
         // Live, the call is made now; replaying, only if a `get` runs live.
         if self.journal.performs_live() {
-            future.result = future
-                .call
-                .take()
-                .map(|(target, method, input, key)| self.directory.call(&target, &method, input, key));
+            future.result = future.call.take().map(|(target, method, input, key, context)| {
+                self.directory.call(&target, &method, input, key, context)
+            });
         }
         Ok(self.table.push(future)?)
     }
@@ -270,8 +285,8 @@ impl HostFutureInvokeResult for HostState {
         let performed = if self.journal.performs_live() {
             let directory = self.directory.clone();
             let future = self.table.get_mut(&self_)?;
-            if let Some((target, method, input, key)) = future.call.take() {
-                future.result = Some(directory.call(&target, &method, input, key));
+            if let Some((target, method, input, key, context)) = future.call.take() {
+                future.result = Some(directory.call(&target, &method, input, key, context));
             }
             Some(Json(future.result.take()))
         } else {

@@ -8,12 +8,13 @@ use crate::bindings::golem::api::host::EnvironmentId;
 use crate::bindings::golem::api::oplog::{
     AgentInitializationParameters, AgentInvocation, AgentInvocationFinishedParameters, AgentInvocationOutputParameters,
     AgentInvocationResult, AgentInvocationStartedParameters, AgentMethodInvocationParameters, AgentMode,
-    CreateParameters, FallibleResultParameters, ProcessOplogEntriesParameters, TypedDataValue,
+    CreateParameters, FallibleResultParameters, ProcessOplogEntriesParameters, SpanData, TypedDataValue,
 };
 use crate::bindings::golem::core::types::{AccountId, AgentId, ComponentId, DataSchema, DataValue};
 use crate::bindings::wasi::clocks::wall_clock::Datetime;
 use crate::data::{describe_agent_error, values_of};
 use crate::host::AgentIdentity;
+use crate::host::invocation_context::InvocationContext;
 use crate::ids::uuid_from_u128;
 use crate::journal::Journal;
 use crate::oplog::OplogEntry;
@@ -24,13 +25,16 @@ pub(super) fn call_of(started: &AgentInvocationStartedParameters, agent_type: &s
         AgentInvocation::AgentMethodInvocation(p) if plain => {
             Some(Call::Export { function: p.method_name.clone(), input: p.function_input.value.clone() })
         }
-        AgentInvocation::AgentInitialization(p) => {
-            Some(Call::Initialize { agent_type: agent_type.to_string(), input: p.constructor_parameters.value.clone() })
-        }
+        AgentInvocation::AgentInitialization(p) => Some(Call::Initialize {
+            agent_type: agent_type.to_string(),
+            input: p.constructor_parameters.value.clone(),
+            incoming: None,
+        }),
         AgentInvocation::AgentMethodInvocation(p) => Some(Call::Method {
             name: p.method_name.clone(),
             input: p.function_input.value.clone(),
             key: p.idempotency_key.clone(),
+            incoming: None,
         }),
         _ => None,
     }
@@ -55,40 +59,51 @@ fn typed(value: DataValue, schema: DataSchema) -> TypedDataValue {
     TypedDataValue { value, schema }
 }
 
-pub(super) fn started_entry(call: &Call, schema: DataSchema, timestamp: Datetime) -> OplogEntry {
+/// The started entry of `call`: its key and its invocation context as
+/// Golem writes them.
+pub(super) fn started_entry(
+    call: &Call,
+    key: &str,
+    context: InvocationContext,
+    schema: DataSchema,
+    timestamp: Datetime,
+) -> OplogEntry {
+    let InvocationContext { trace_id, trace_states, chains: invocation_context } = context;
     let invocation = match call {
-        Call::Initialize { agent_type: _, input } => {
-            AgentInvocation::AgentInitialization(AgentInitializationParameters {
-                idempotency_key: String::new(),
-                constructor_parameters: typed(input.clone(), schema),
-                trace_id: String::new(),
-                trace_states: Vec::new(),
-                invocation_context: Vec::new(),
+        Call::Initialize { input, .. } => AgentInvocation::AgentInitialization(AgentInitializationParameters {
+            idempotency_key: key.to_string(),
+            constructor_parameters: typed(input.clone(), schema),
+            trace_id,
+            trace_states,
+            invocation_context,
+        }),
+        Call::Method { name, input, .. } | Call::Export { function: name, input } => {
+            AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
+                idempotency_key: key.to_string(),
+                method_name: name.clone(),
+                function_input: typed(input.clone(), schema),
+                trace_id,
+                trace_states,
+                invocation_context,
             })
         }
-        Call::Method { name, input, key } => AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
-            idempotency_key: key.clone(),
-            method_name: name.clone(),
-            function_input: typed(input.clone(), schema),
-            trace_id: String::new(),
-            trace_states: Vec::new(),
-            invocation_context: Vec::new(),
-        }),
         Call::Process { key, .. } => {
             AgentInvocation::ProcessOplogEntries(ProcessOplogEntriesParameters { idempotency_key: key.clone() })
         }
-        Call::Export { function: name, input } => {
-            AgentInvocation::AgentMethodInvocation(AgentMethodInvocationParameters {
-                idempotency_key: String::new(),
-                method_name: name.clone(),
-                function_input: typed(input.clone(), schema),
-                trace_id: String::new(),
-                trace_states: Vec::new(),
-                invocation_context: Vec::new(),
-            })
-        }
     };
     OplogEntry::AgentInvocationStarted(AgentInvocationStartedParameters { timestamp, invocation })
+}
+
+/// The invocation context a started entry records (`None` for kinds that
+/// record none).
+pub(super) fn recorded_context(entry: &OplogEntry) -> Option<InvocationContext> {
+    let OplogEntry::AgentInvocationStarted(p) = entry else { return None };
+    let (trace_id, trace_states, chains): (&str, &[String], &[Vec<SpanData>]) = match &p.invocation {
+        AgentInvocation::AgentInitialization(p) => (&p.trace_id, &p.trace_states, &p.invocation_context),
+        AgentInvocation::AgentMethodInvocation(p) => (&p.trace_id, &p.trace_states, &p.invocation_context),
+        _ => return None,
+    };
+    Some(InvocationContext { trace_id: trace_id.into(), trace_states: trace_states.to_vec(), chains: chains.to_vec() })
 }
 
 pub(super) fn finished_entry(result: &Answer, call: &Call, schema: DataSchema, timestamp: Datetime) -> OplogEntry {

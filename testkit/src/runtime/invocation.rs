@@ -6,9 +6,10 @@ use std::sync::Arc;
 use wasmtime::Store;
 
 use super::call::{Answer, Call, ProcessBatch};
-use super::entries::{finished_entry, schemas, started_entry};
+use super::entries::{finished_entry, recorded_context, schemas, started_entry};
 use super::interrupts::{Stop, apply_limits};
 use super::{Agent, Live};
+use crate::bindings::IncomingContext;
 use crate::bindings::exports::golem::api::oplog_processor::{AccountInfo, Guest as Processor};
 use crate::bindings::golem::agent::common::{AgentError, Principal};
 use crate::bindings::golem::api::host::AgentStatus;
@@ -16,8 +17,10 @@ use crate::bindings::golem::core::types::{AccountId, AgentId, DataSchema, DataVa
 use crate::data::{data_value, describe_agent_error, values_of};
 use crate::error::Error;
 use crate::host::HostState;
-use crate::ids::{AGENT_INTERFACE, PROCESSOR_INTERFACE, uuid_from_u128};
+use crate::host::invocation_context::{self, InvocationSpan};
+use crate::ids::{AGENT_INTERFACE, PROCESSOR_INTERFACE, split_agent_id, uuid_from_u128, uuid_to_string, uuid_v4};
 use crate::journal::CrashPoint;
+use crate::oplog::OplogEntry;
 use crate::value::{Type, Value};
 
 /// How a guest call ended.
@@ -30,13 +33,13 @@ pub(super) enum Outcome {
 impl Agent {
     /// Invoke a method with component-model arguments; returns its outputs.
     pub fn invoke(&mut self, method: &str, args: &[Value]) -> Result<Vec<Value>, Error> {
-        let out = self.run(Call::Method { name: method.into(), input: data_value(args), key: String::new() })?;
+        let out = self.run(Call::method(method, data_value(args)))?;
         values_of(&out)
     }
 
     /// Invoke a method with a raw `data-value` input.
     pub fn invoke_data(&mut self, method: &str, input: DataValue) -> Result<DataValue, Error> {
-        self.run(Call::Method { name: method.into(), input, key: String::new() })
+        self.run(Call::method(method, input))
     }
 
     /// Call an exported function of a plain component: `name` for a function
@@ -51,13 +54,20 @@ impl Agent {
     }
 
     /// Invoke a method on behalf of a caller that passes an idempotency key
-    /// (an RPC call): a key seen before gets the answer it got then, and the
-    /// method does not run again.
-    pub(crate) fn invoke_keyed(&mut self, method: &str, input: DataValue, key: String) -> Result<Answer, Error> {
+    /// and its invocation context (an RPC call): a key seen before gets the
+    /// answer it got then, and the method does not run again.
+    pub(crate) fn invoke_keyed(
+        &mut self,
+        method: &str,
+        input: DataValue,
+        key: String,
+        incoming: IncomingContext,
+    ) -> Result<Answer, Error> {
         if let Some(answer) = self.answered.get(&key) {
             return Ok(answer.clone());
         }
-        let answer = self.run_answer(Call::Method { name: method.into(), input, key: key.clone() })?;
+        let call = Call::Method { name: method.into(), input, key: key.clone(), incoming: Some(Arc::new(incoming)) };
+        let answer = self.run_answer(call)?;
         self.answered.insert(key, answer.clone());
         Ok(answer)
     }
@@ -101,8 +111,8 @@ impl Agent {
         self.retries = 0;
         self.ensure_live()?;
         let (input_schema, output_schema) = schemas(self.definition(), &call);
+        let entry = self.started_entry(&call, input_schema);
         let journal = self.journal_mut();
-        let entry = started_entry(&call, input_schema, journal.now());
         let started = match journal.append(entry) {
             Ok(index) => index,
             Err(e) => {
@@ -143,10 +153,55 @@ impl Agent {
         }
     }
 
+    /// The started entry of `call`, to be appended next: the invocation's
+    /// idempotency key and context as Golem writes them.
+    fn started_entry(&self, call: &Call, schema: DataSchema) -> OplogEntry {
+        let journal = self.journal();
+        let (index, timestamp) = (journal.last_index() + 1, journal.now());
+        let key = self.idempotency_key(call, index);
+        let context =
+            invocation_context::build(self.seed, index, timestamp, &self.invocation_span(call, &key), call.incoming());
+        started_entry(call, &key, context, schema, timestamp)
+    }
+
+    /// Golem's key: the caller's; `init-{component}/{agent}` for a
+    /// constructor; a fresh UUID for a call that brings none (Golem's API
+    /// makes one), here drawn from the seed and the entry's index.
+    fn idempotency_key(&self, call: &Call, index: u64) -> String {
+        let seeded = |tag: &[u8]| crate::journal::seed_from(&[&self.seed.to_le_bytes(), &index.to_le_bytes(), tag]);
+        match call {
+            Call::Initialize { .. } => {
+                format!("init-{}/{}", uuid_to_string(&uuid_from_u128(self.component.inner.id)), self.id())
+            }
+            Call::Method { key, .. } | Call::Process { key, .. } if !key.is_empty() => key.clone(),
+            _ => uuid_to_string(&uuid_v4(seeded(b"key-high"), seeded(b"key-low"))),
+        }
+    }
+
+    /// What the invocation's own span says about it.
+    fn invocation_span(&self, call: &Call, key: &str) -> InvocationSpan {
+        let (function_name, kind) = call.span_function();
+        let id = self.id();
+        InvocationSpan {
+            kind,
+            function_name: function_name.to_string(),
+            idempotency_key: key.to_string(),
+            agent_id: format!("{}/{id}", uuid_to_string(&uuid_from_u128(self.component.inner.id))),
+            agent_type: split_agent_id(id).ok().map(|(name, params, _)| (name.to_string(), params.to_string())),
+        }
+    }
+
+    /// Take up the invocation context of the started entry at `started`
+    /// (just written, or replayed). Kinds that record none (a plugin's
+    /// batch) run in a fresh one, as on Golem.
     pub(super) fn begin_spans(&mut self, started: u64, call: &Call) {
-        let seed = self.seed;
+        let context = self.oplog().get(started).and_then(recorded_context).unwrap_or_else(|| {
+            let key = self.idempotency_key(call, started);
+            let own = self.invocation_span(call, &key);
+            invocation_context::build(self.seed, started, crate::journal::Journal::time_at(started), &own, None)
+        });
         if let Some(live) = self.live_mut() {
-            live.store.data_mut().spans.begin_invocation(seed, started, call.span_name());
+            live.store.data_mut().spans.begin_invocation(&context.trace_id, &context.trace_states, &context.chains);
         }
     }
 
@@ -158,7 +213,7 @@ impl Agent {
         apply_limits(&mut live.store);
         let principal = Principal::Anonymous;
         let result = match (call, &live.guest) {
-            (Call::Initialize { agent_type, input }, Some(guest)) => guest
+            (Call::Initialize { agent_type, input, .. }, Some(guest)) => guest
                 .call_initialize(&mut live.store, agent_type, input, &principal)
                 .map(|r| r.map(|()| DataValue::Tuple(vec![]))),
             (Call::Method { name, input, .. }, Some(guest)) => {

@@ -117,12 +117,14 @@ pub(crate) struct NewAgent<'a> {
     pub(crate) oplog: Oplog,
     /// A plain component's worker rather than an agent.
     pub(crate) plain: bool,
+    /// The context its constructor continues (an RPC caller's).
+    pub(crate) incoming: Option<Arc<crate::bindings::IncomingContext>>,
 }
 
 impl<'a> NewAgent<'a> {
     /// An agent with an in-memory oplog and no crashes.
     pub(crate) fn agent(agent_type: &'a str, args: &'a [Value]) -> Self {
-        NewAgent { agent_type, args, crashes: Vec::new(), oplog: Oplog::in_memory(), plain: false }
+        NewAgent { agent_type, args, crashes: Vec::new(), oplog: Oplog::in_memory(), plain: false, incoming: None }
     }
 
     /// The id the agent will have: `type(args)` for an agent, the name given
@@ -148,7 +150,7 @@ impl Agent {
         new: NewAgent<'_>,
     ) -> Result<Result<Agent, AgentError>, Error> {
         let name = new.id(&component)?;
-        let NewAgent { agent_type, args, crashes, oplog, plain } = new;
+        let NewAgent { agent_type, args, crashes, oplog, plain, incoming } = new;
         let identity = AgentIdentity { component_id: component.inner.id, name: name.clone() };
         let seed = seed_from(&[&habitat.world().seed.to_le_bytes(), name.as_bytes()]);
         let resuming = !oplog.is_empty();
@@ -192,7 +194,7 @@ impl Agent {
             // (plain components have no constructor to run).
             agent.recover()?;
         } else if let Err(e) =
-            agent.run_answer(Call::Initialize { agent_type: agent_type.into(), input: data_value(args) })?
+            agent.run_answer(Call::Initialize { agent_type: agent_type.into(), input: data_value(args), incoming })?
         {
             return Ok(Err(e));
         }

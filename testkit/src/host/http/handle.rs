@@ -106,7 +106,7 @@ impl HostState {
         ];
         let describe = || format!("sent {} {}", info.method, info.uri);
         let parent = self.current_span();
-        let (span, _) = self.record_span_start(parent, attributes, describe).map_err(HttpError::trap)?;
+        let span = self.start_background_span(parent, None, attributes, describe).map_err(HttpError::trap)?;
 
         let mut added = Vec::new();
         if self.spans.forward_headers {
