@@ -86,7 +86,9 @@ fn spans_nest_carry_attributes_and_are_recorded() {
     // The chain of `name`s ends with the invocation's own span, as on Golem.
     assert_eq!(
         report,
-        [s("chain=payment>order>invoke-exported-function order-id=o-17 own=false parent-is-order=true traceparent=true")]
+        [s(
+            "chain=payment>order>invoke-exported-function order-id=o-17 own=false parent-is-order=true traceparent=true"
+        )]
     );
     let spans: Vec<String> = agent
         .oplog()

@@ -337,8 +337,62 @@ fn drain(events: &std::sync::mpsc::Receiver<reprise_testkit::plugins::PluginEven
             E::Updated { name, .. } => format!("updated {name}"),
             E::Unregistered { name, reason, .. } => format!("unregistered {name}: {reason}"),
             E::Removed { name, .. } => format!("removed {name}"),
+            E::BatchRefused { name, agent, range, error, .. } => {
+                format!("{name} refused {agent} {}-{}: {error}", range.0, range.1)
+            }
         })
         .collect()
+}
+
+#[test]
+fn a_refused_batch_is_reported_and_never_sent_again() {
+    // The plugin's bucket does not exist: every `process` answers an error.
+    let env = Environment::builder().kv_buckets(["other"]).build().unwrap();
+    let counter = env.load(build_example("counter")).unwrap();
+    let jsonl = env.load(build_example("oplog-jsonl")).unwrap();
+    env.define_plugin("jsonl", "1.0.0", "every entry as a JSON line", &jsonl).unwrap();
+    let audited = env.install_plugin(&counter, "jsonl", "1.0.0", [("bucket", BUCKET)]).unwrap();
+    let plugin = installation(&audited);
+    let events = env.subscribe_plugin_events();
+    let mut agent = env.create_agent(&audited, "Counter", &[Value::string("r")]).unwrap();
+    increment(&mut agent, 3);
+
+    let refused: Vec<String> = drain(&events).into_iter().filter(|e| e.contains(" refused ")).collect();
+    let (keys, refusals) = worker_record(&env, &plugin);
+    // One `process` per batch, each refused once: no batch twice.
+    assert!(!keys.is_empty());
+    assert_eq!(refusals.len(), keys.len(), "{refusals:?}");
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), keys.len(), "a batch was sent again: {keys:?}");
+    assert_eq!(refused.len(), keys.len(), "{refused:?}");
+    assert!(refused[0].starts_with(r#"jsonl refused counter("r") 1-"#), "{refused:?}");
+    let metrics = &env.plugin_metrics()["jsonl"];
+    assert_eq!((metrics.batches_refused, metrics.batches_retried), (keys.len() as u64, 0));
+    assert_eq!(metrics.entries_delivered, 0);
+}
+
+#[test]
+fn batch_keys_are_golems_and_the_same_for_a_batch_sent_again() {
+    let (env, _, audited) = setup();
+    let plugin = installation(&audited);
+    let mut agent = env.create_agent(&audited, "Counter", &[Value::string("k")]).unwrap();
+    increment(&mut agent, 2);
+    let (keys, _) = worker_record(&env, &plugin);
+    // UUIDv5 (version nibble 5) over the agent, the installation and the bounds.
+    assert!(keys.iter().all(|k| k.len() == 36 && k.as_bytes()[14] == b'5'), "{keys:?}");
+
+    // The same batches, delivered again in a new environment where the
+    // plugin's instance crashes in its first batch: the keys are the same.
+    let (again, _, audited_again) = setup();
+    again.schedule_crashes(&worker_id(&plugin, 0), [CrashPoint::AfterEntry(3)]);
+    let mut agent = again.create_agent(&audited_again, "Counter", &[Value::string("k")]).unwrap();
+    increment(&mut agent, 2);
+    let (keys_again, _) = worker_record(&again, &installation(&audited_again));
+    let mut unique = keys_again.clone();
+    unique.dedup();
+    assert_eq!(unique, keys, "same batches, same keys");
 }
 
 fn fast_restarts() -> reprise_testkit::plugins::PluginSettings {

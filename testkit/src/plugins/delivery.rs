@@ -51,9 +51,11 @@ pub(crate) fn progress(worker_oplog: &[OplogEntry], grant: &EnvironmentPluginGra
                         (p.sending_up_to > p.confirmed_up_to).then_some((p.last_batch_start, p.sending_up_to));
                 }
             }
+            // A finished `process` confirms its batch, whether the plugin
+            // accepted it or answered with an error: Golem never sends a
+            // batch again once `process` ran.
             OplogEntry::AgentInvocationFinished(p) if current => {
-                if let (AgentInvocationResult::ProcessOplogEntries(r), Some((_, end))) = (&p.result, progress.in_flight)
-                    && r.error.is_none()
+                if let (AgentInvocationResult::ProcessOplogEntries(_), Some((_, end))) = (&p.result, progress.in_flight)
                 {
                     progress.confirmed = end;
                     progress.in_flight = None;
@@ -261,6 +263,18 @@ pub(crate) fn deliver(env: &Environment, source: &mut Agent) {
             if let Ok(delivery) = &outcome {
                 metrics.entries_delivered += delivery.entries;
                 metrics.batches_retried += delivery.retried;
+                metrics.batches_refused += delivery.refused.len() as u64;
+            }
+            if let Ok(delivery) = &outcome {
+                for (range, error) in &delivery.refused {
+                    host.emit(PluginEvent::BatchRefused {
+                        name: plugin.plugin_name.clone(),
+                        version: plugin.plugin_version.clone(),
+                        agent: id.clone(),
+                        range: *range,
+                        error: error.clone(),
+                    });
+                }
             }
         }
         match outcome {
@@ -277,12 +291,14 @@ pub(crate) fn deliver(env: &Environment, source: &mut Agent) {
 }
 
 /// What one delivery achieved.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Delivery {
-    /// Entries confirmed.
+    /// Entries the plugin accepted.
     entries: u64,
     /// Batches sent again.
     retried: u64,
+    /// Batches the plugin answered with an error, and the error.
+    refused: Vec<((u64, u64), String)>,
 }
 
 impl Agent {
@@ -316,23 +332,43 @@ impl Agent {
                 }
             } else {
                 // Announced and not processed (the instance crashed before
-                // starting it, or the plugin refused it): the same batch again.
+                // starting it): the same batch again.
                 delivery.retried += 1;
             }
-            let key = format!("{target}:{}-{}", batch.0, batch.1);
+            let key = batch_key(target_id, &grant, batch);
             match self.process_batch(plugin, target_id, batch, key)? {
-                Ok(()) => {
-                    delivery.entries += batch.1 - batch.0 + 1;
-                    let now = self.now();
-                    // A crash right after is harmless: the finished invocation confirms the batch.
-                    let _ = self.append_executor_entry(checkpoint(plugin, target_id, batch.1, batch, now))?;
-                }
-                // The plugin refused the batch: it is sent again on the next delivery.
-                Err(_) => return Ok(delivery),
+                Ok(()) => delivery.entries += batch.1 - batch.0 + 1,
+                // Reported, and confirmed like an accepted batch: Golem
+                // never sends it again.
+                Err(error) => delivery.refused.push((batch, error)),
             }
+            let now = self.now();
+            // A crash right after is harmless: the finished invocation confirms the batch.
+            let _ = self.append_executor_entry(checkpoint(plugin, target_id, batch.1, batch, now))?;
         }
         Ok(delivery)
     }
+}
+
+/// Golem's idempotency key of a batch: a UUIDv5 over the source agent, the
+/// installation and the batch's bounds, so a batch sent again after a crash
+/// carries the same key (golem-worker-executor/src/services/oplog/plugin.rs,
+/// `oplog_processor_idempotency_key`).
+pub(crate) fn batch_key(source: &AgentId, grant: &EnvironmentPluginGrantId, batch: (u64, u64)) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::uuid!("A7E3F1B2-8C4D-5E6F-9A0B-1C2D3E4F5A6B");
+    let bytes = |u: &crate::bindings::golem::core::types::Uuid| {
+        (u128::from(u.high_bits) << 64 | u128::from(u.low_bits)).to_be_bytes()
+    };
+    let name = source.agent_id.as_bytes();
+    let mut buf = Vec::with_capacity(64 + name.len());
+    buf.extend_from_slice(b"oplog-proc-v1\0");
+    buf.extend_from_slice(&bytes(&source.component_id.uuid));
+    buf.extend_from_slice(&u32::try_from(name.len()).unwrap_or(u32::MAX).to_be_bytes());
+    buf.extend_from_slice(name);
+    buf.extend_from_slice(&bytes(&grant.uuid));
+    buf.extend_from_slice(&batch.0.to_be_bytes());
+    buf.extend_from_slice(&batch.1.to_be_bytes());
+    uuid::Uuid::new_v5(&NAMESPACE, &buf).to_string()
 }
 
 /// The id of agent `agent` of this environment, with its component.

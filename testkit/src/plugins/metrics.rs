@@ -36,6 +36,20 @@ pub enum PluginEvent {
         /// Why.
         reason: String,
     },
+    /// A plugin answered a batch with an error. Golem reports it and does
+    /// not send the batch again; this event shows every such batch.
+    BatchRefused {
+        /// Plugin name.
+        name: String,
+        /// Plugin version.
+        version: String,
+        /// The agent whose entries the batch held.
+        agent: String,
+        /// The batch's first and last oplog index.
+        range: (u64, u64),
+        /// The plugin's error.
+        error: String,
+    },
     /// A plugin is gone for good (its file was deleted).
     Removed {
         /// Plugin name.
@@ -64,8 +78,11 @@ pub struct PluginMetrics {
     pub active_instances: u64,
     /// Oplog entries delivered and confirmed.
     pub entries_delivered: u64,
-    /// Batches sent again (after a crash before confirmation, or a refusal).
+    /// Batches sent again (after a crash before confirmation or a trap).
     pub batches_retried: u64,
+    /// Batches the plugin answered with an error: confirmed and never sent
+    /// again, as on Golem.
+    pub batches_refused: u64,
 }
 
 impl PluginMetrics {
@@ -80,7 +97,7 @@ impl PluginMetrics {
 /// plugin (label `plugin`) for each metric.
 pub fn prometheus_text(metrics: &BTreeMap<String, PluginMetrics>) -> String {
     type Metric = (&'static str, &'static str, &'static str, fn(&PluginMetrics) -> f64);
-    let table: [Metric; 9] = [
+    let table: [Metric; 10] = [
         ("reprise_plugin_starts_total", "counter", "Plugin instances started.", |m| m.starts as f64),
         ("reprise_plugin_crashes_total", "counter", "Plugin instances that crashed.", |m| m.crashes as f64),
         ("reprise_plugin_restarts_total", "counter", "Plugin instances restarted after a trap.", |m| m.restarts as f64),
@@ -96,6 +113,9 @@ pub fn prometheus_text(metrics: &BTreeMap<String, PluginMetrics>) -> String {
             m.entries_delivered as f64
         }),
         ("reprise_plugin_batches_retried_total", "counter", "Batches sent again.", |m| m.batches_retried as f64),
+        ("reprise_plugin_batches_refused_total", "counter", "Batches the plugin answered with an error.", |m| {
+            m.batches_refused as f64
+        }),
     ];
     let mut out = String::new();
     for (name, kind, help, value) in table {
@@ -140,7 +160,7 @@ mod tests {
         assert!(text.contains("reprise_plugin_starts_total{plugin=\"jsonl\"} 2\n"));
         assert!(text.contains("reprise_plugin_entries_delivered_total{plugin=\"jsonl\"} 40\n"));
         assert!(text.contains("reprise_plugin_starts_total{plugin=\"a\\\"b\"} 0\n"));
-        assert_eq!(text.lines().filter(|l| l.starts_with("# HELP")).count(), 9);
+        assert_eq!(text.lines().filter(|l| l.starts_with("# HELP")).count(), 10);
     }
 
     #[test]

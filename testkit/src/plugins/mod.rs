@@ -27,9 +27,11 @@
 //! `process` invocation, then a checkpoint confirming the batch. Progress is
 //! read back from that oplog, so after a crash of the agent, of the plugin, or
 //! of both, an interrupted batch is completed (by the plugin's recovery) or
-//! sent again with the same bounds, and nothing is delivered twice. On replay
-//! the plugin gets each batch rebuilt from the checkpoint and the agent's
-//! oplog, as Golem rebuilds it.
+//! sent again with the same bounds and Golem's idempotency key, and nothing
+//! is delivered twice. A batch the plugin answers with an error is reported
+//! ([`PluginEvent::BatchRefused`]) and, as on Golem, not sent again. On
+//! replay the plugin gets each batch rebuilt from the checkpoint and the
+//! agent's oplog, as Golem rebuilds it.
 
 mod delivery;
 pub mod directory;
