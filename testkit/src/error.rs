@@ -93,9 +93,17 @@ impl fmt::Display for Error {
             Error::Instantiate(e) => write!(f, "instantiating the component failed: {e}"),
             Error::MissingExport(e) => write!(f, "the component does not export {e}"),
             Error::Trap { message, stderr } => {
-                write!(f, "the guest trapped: {message}")?;
+                // What the guest said (a panic's message) and why it
+                // trapped come first; wasmtime's frames after.
+                let last = message.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+                // wasmtime ends its chain with the trap on the last frame's line.
+                let cause = last.find("wasm trap:").map_or(last, |at| &last[at..]);
+                write!(f, "the guest trapped: {cause}")?;
                 if !stderr.trim().is_empty() {
                     write!(f, "\nguest stderr:\n{}", stderr.trim_end())?;
+                }
+                if message.trim() != cause {
+                    write!(f, "\n{}", message.trim_end())?;
                 }
                 Ok(())
             }

@@ -310,6 +310,12 @@ fn traps_loops_and_memory_hogs_end_with_clear_errors() {
     let mut trapper = env.create_agent(&component, "probe", &[s("t")]).unwrap();
     let err = trapper.invoke("trap", &[]).unwrap_err();
     assert!(matches!(&err, Error::Trap { stderr, .. } if stderr.contains("probe asked to trap")), "{err}");
+    // The report leads with why it trapped and what the guest said; frames follow.
+    let report = err.to_string();
+    let first = report.lines().next().unwrap();
+    assert!(first.starts_with("the guest trapped: ") && first.contains("unreachable"), "{report}");
+    let said = report.find("probe asked to trap").unwrap();
+    assert!(report.find("wasm backtrace").is_none_or(|frames| said < frames), "{report}");
     let oplog_len = trapper.oplog().len();
     assert!(matches!(trapper.oplog().entries().last(), Some(OplogEntry::Error(_))));
     assert!(matches!(trapper.invoke("count", &[]), Err(Error::AgentFailed(_))));

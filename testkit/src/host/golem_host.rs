@@ -19,19 +19,12 @@ use crate::host::directory::{AgentRequest, RevertTarget};
 use crate::ids::uuid_from_u128;
 use crate::journal::{Interrupt, Json, Strict, journaled_record};
 use crate::oplog::OplogEntry;
+use crate::oplog::persistence_level_name as persistence_name;
 
 journaled_record!(Uuid { high_bits: "high-bits", low_bits: "low-bits" });
 
 fn unsupported(function: &str) -> wasmtime::Error {
     wasmtime::format_err!("`golem:api/host.{function}` is not supported by the Reprise testkit yet")
-}
-
-fn persistence_name(level: &PersistenceLevel) -> &'static str {
-    match level {
-        PersistenceLevel::PersistNothing => "persist-nothing",
-        PersistenceLevel::PersistRemoteSideEffects => "persist-remote-side-effects",
-        PersistenceLevel::Smart => "smart",
-    }
 }
 
 impl HostState {

@@ -20,7 +20,9 @@ pub fn describe(entry: &OplogEntry) -> String {
         E::EndAtomicRegion(p) => format!("the end of the atomic region begun at {}", p.begin_index),
         E::BeginRemoteWrite(_) => "the start of a remote write".into(),
         E::EndRemoteWrite(p) => format!("the end of the remote write begun at {}", p.begin_index),
-        E::ChangePersistenceLevel(p) => format!("a change of persistence level to {:?}", p.persistence_level),
+        E::ChangePersistenceLevel(p) => {
+            format!("a change of persistence level to {}", persistence_level_name(&p.persistence_level))
+        }
         E::StartSpan(p) => format!("the start of span {}", p.span_id),
         E::FinishSpan(p) => format!("the end of span {}", p.span_id),
         E::SetSpanAttribute(p) => format!("setting span attribute `{}`", p.key),
@@ -28,7 +30,24 @@ pub fn describe(entry: &OplogEntry) -> String {
         E::Log(p) => format!("log [{}] {}", p.context, p.message),
         E::Create(p) => format!("creation of agent `{}`", p.agent_id.agent_id),
         E::Error(p) => format!("error: {}", p.error),
-        other => format!("{:?}", std::mem::discriminant(other)),
+        // The entry's kind as WIT spells it (`pending-update`, ...).
+        other => match serde_json::to_value(other) {
+            Ok(serde_json::Value::Object(map)) => match map.keys().next() {
+                Some(kind) => format!("the `{}` entry", crate::ids::kebab_case(kind)),
+                None => "an entry".into(),
+            },
+            _ => "an entry".into(),
+        },
+    }
+}
+
+/// `persist-nothing`, `persist-remote-side-effects`, `smart`, as in WIT.
+pub fn persistence_level_name(level: &crate::bindings::golem::api::oplog::PersistenceLevel) -> &'static str {
+    use crate::bindings::golem::api::oplog::PersistenceLevel as L;
+    match level {
+        L::PersistNothing => "persist-nothing",
+        L::PersistRemoteSideEffects => "persist-remote-side-effects",
+        L::Smart => "smart",
     }
 }
 
@@ -53,4 +72,23 @@ pub fn is_remote_write(t: &WrappedFunctionType) -> bool {
             | WrappedFunctionType::WriteRemoteBatched(_)
             | WrappedFunctionType::WriteRemoteTransaction(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::golem::api::oplog::{ChangePersistenceLevelParameters, PersistenceLevel, Timestamp};
+    use crate::bindings::wasi::clocks::wall_clock::Datetime;
+
+    #[test]
+    fn entries_are_named_as_wit_names_them() {
+        let timestamp = Datetime { seconds: 0, nanoseconds: 0 };
+        let level = OplogEntry::ChangePersistenceLevel(ChangePersistenceLevelParameters {
+            timestamp,
+            persistence_level: PersistenceLevel::PersistNothing,
+        });
+        assert_eq!(describe(&level), "a change of persistence level to persist-nothing");
+        let interrupted = OplogEntry::Interrupted(Timestamp { timestamp });
+        assert_eq!(describe(&interrupted), "the `interrupted` entry");
+    }
 }

@@ -22,7 +22,7 @@ mod raw;
 
 pub use file::OplogDamage;
 
-pub use describe::{describe, function_type_name, is_remote_write};
+pub use describe::{describe, function_type_name, is_remote_write, persistence_level_name};
 
 pub use crate::bindings::golem::api::oplog::OplogEntry as RawOplogEntry;
 pub use crate::bindings::golem::api::oplog::PublicOplogEntry as OplogEntry;
