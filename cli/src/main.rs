@@ -89,6 +89,9 @@ enum Command {
         /// Keep the oplog in this file (read it with `reprise oplog`).
         #[arg(long, value_name = "FILE")]
         oplog_file: Option<PathBuf>,
+        /// Continue the agent whose oplog is in --oplog-file: recover it by replay, then make the calls.
+        #[arg(long, requires = "oplog_file")]
+        resume: bool,
         /// Preload the key-value store: `BUCKET/KEY=VALUE` (repeatable).
         #[arg(long = "kv", value_name = "BUCKET/KEY=VALUE")]
         kv: Vec<String>,
@@ -151,6 +154,19 @@ enum Command {
         /// Replace the --output file if it exists.
         #[arg(long, requires = "output")]
         force: bool,
+    },
+    /// Replay recorded oplogs with a component's code: will agents with these histories survive an update to it?
+    #[command(after_help = "Example:\n  reprise replay target/wasm32-wasip2/release/shop.wasm recorded/*.oplog\n\n\
+                      Each oplog (from `reprise run --oplog-file` or the testkit) is replayed in a fresh \
+                      in-memory agent, as Golem recovers an agent after an update: the first place where \
+                      the code no longer makes the recorded calls is reported. Exit status 1 when any \
+                      oplog does not replay.")]
+    Replay {
+        /// The component to check (the new revision).
+        file: PathBuf,
+        /// Recorded oplog files.
+        #[arg(required = true)]
+        oplogs: Vec<PathBuf>,
     },
     /// Load plugin manifests from a folder and report each; optionally serve the plugin host over HTTP.
     #[command(after_help = "Example:\n  reprise plugins plugins/ --serve 127.0.0.1:9090\n\n\
@@ -221,8 +237,8 @@ fn main() -> ExitCode {
         Command::New { kind, name, path, reprise } => commands::new::run(kind, &name, &path, reprise.as_deref()),
         Command::Build { path, profile } => commands::build::run(&path, &profile),
         Command::Inspect { file, json } => commands::inspect::run(&file, json),
-        Command::Run { file, agent, calls, oplog, oplog_file, kv } => {
-            commands::run::run(&file, &agent, &calls, oplog, oplog_file.as_deref(), &kv)
+        Command::Run { file, agent, calls, oplog, oplog_file, resume, kv } => {
+            commands::run::run(&file, &agent, &calls, oplog, oplog_file.as_deref(), resume, &kv)
         }
         Command::CrashTest {
             file,
@@ -248,6 +264,7 @@ fn main() -> ExitCode {
         Command::Oplog { file, format, output, force } => {
             commands::oplog::run(&file, format, output.as_deref().map(|path| (path, force)))
         }
+        Command::Replay { file, oplogs } => commands::replay::run(&file, &oplogs),
         Command::Plugins { dir, serve, token_file, allow, total_memory, json } => {
             let serve = serve.map(|addr| commands::plugins::ServeOptions {
                 addr,

@@ -149,6 +149,34 @@ fn run_refuses_bad_calls_before_creating_the_agent() {
 }
 
 #[test]
+fn replay_checks_recorded_oplogs_against_a_revision_and_run_resumes_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let oplog = dir.path().join("p.oplog");
+    let oplog_arg = arg(&oplog);
+    reprise(&["run", arg(&probe()), "probe(\"p\")", "count()", "count()", "--oplog-file", oplog_arg]).code(0);
+
+    let run = reprise(&["replay", arg(&probe_with("v2")), oplog_arg]).code(0);
+    assert!(run.stdout.contains("p.oplog: replays (") && run.stdout.contains("3 invocations"), "{}", run.stdout);
+    let run = reprise(&["replay", arg(&probe_with("v2-incompatible")), oplog_arg]).code(1);
+    assert!(run.stdout.contains("p.oplog: diverges: replay diverged at oplog index"), "{}", run.stdout);
+    assert!(run.stdout.contains("1 of 1 oplog(s) do not replay"), "{}", run.stdout);
+    reprise(&["replay", arg(&probe()), arg(&dir.path().join("none.oplog"))]).code(1);
+
+    // The agent goes on where the file left it.
+    let run =
+        reprise(&["run", arg(&probe()), "probe(\"p\")", "count()", "--oplog-file", oplog_arg, "--resume"]).code(0);
+    assert_eq!(
+        run.stdout.lines().take(2).collect::<Vec<_>>(),
+        ["resumed probe(\"p\")", "count() -> 3"],
+        "{}",
+        run.stdout
+    );
+    reprise(&["run", arg(&probe()), "probe(\"q\")", "count()", "--oplog-file", oplog_arg, "--resume"])
+        .error(2, "holds agent probe(\"p\"), not probe(\"q\")");
+    reprise(&["run", arg(&probe()), "probe(\"p\")", "--oplog-file", oplog_arg]).error(2, "add --resume");
+}
+
+#[test]
 fn a_trapping_call_ends_the_run_with_exit_1_and_the_guests_message() {
     let run = reprise(&["run", arg(&probe()), "probe(\"t\")", "count()", "trap()", "count()"]);
     let run = run.error(1, "trap() failed: the guest trapped");

@@ -6,6 +6,7 @@ pub mod inspect;
 pub mod new;
 pub mod oplog;
 pub mod plugins;
+pub mod replay;
 pub mod run;
 
 use std::path::Path;

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use reprise_testkit::oplog::Oplog;
+use reprise_testkit::oplog::{Oplog, OplogEntry};
 use reprise_testkit::{Error, agent_id};
 
 use super::load_with;
@@ -20,6 +20,7 @@ pub fn run(
     calls_text: &[String],
     show_oplog: bool,
     oplog_file: Option<&Path>,
+    resume: bool,
     kv: &[String],
 ) -> CliResult {
     let (env, component) = load_with(file, kv)?;
@@ -29,10 +30,14 @@ pub fn run(
     let typed = calls_text.iter().map(|c| calls::method(definition, c)).collect::<Result<Vec<_>, _>>()?;
     let id = agent_id(definition, &args);
     let created = match oplog_file {
+        Some(path) if resume => {
+            let oplog = resumable(path, &id)?;
+            env.agent_with_oplog(&component, &definition.type_name, &args, oplog)
+        }
         Some(path) => {
             if path.exists() {
                 return Err(CliError::input(format!("{} already exists", path.display()))
-                    .hint("pick a new file name; an existing oplog is never overwritten"));
+                    .hint("pick a new file name, or add --resume to continue the agent it holds"));
             }
             let oplog = Oplog::create_file(path).map_err(|e| {
                 CliError::input(format!("cannot create the oplog file: {e}"))
@@ -46,7 +51,7 @@ pub fn run(
         Error::Agent(e) => CliError::failed(format!("the constructor of {id} refused: {e}")),
         e => CliError::failed(format!("creating {id} failed: {}", one_line(&e.to_string()))),
     })?;
-    println!("created {}", safe(agent.id()));
+    println!("{} {}", if resume { "resumed" } else { "created" }, safe(agent.id()));
     let mut code = ExitCode::SUCCESS;
     for (text, call) in calls_text.iter().zip(&typed) {
         match agent.invoke(&call.name, &call.args) {
@@ -75,4 +80,35 @@ pub fn run(
         println!("oplog written to {} (read it with `reprise oplog {}`)", path.display(), path.display());
     }
     Ok(code)
+}
+
+/// The oplog file of agent `id`, opened to continue it: refused when it is
+/// damaged (nothing is cut off) or holds another agent.
+fn resumable(path: &Path, id: &str) -> Result<Oplog, CliError> {
+    let unreadable = |e: reprise_testkit::oplog::OplogError| {
+        CliError::input(format!("cannot resume from {}: {e}", path.display()))
+            .hint("--resume continues an oplog written by `reprise run --oplog-file`")
+    };
+    let (entries, damage) = Oplog::read_file(path).map_err(unreadable)?;
+    if let Some(damage) = damage {
+        return Err(CliError::input(format!("cannot resume from {}: {damage}", path.display()))
+            .hint("look at it with `reprise oplog`; the file is left as it is"));
+    }
+    match entries.first() {
+        Some(OplogEntry::Create(create)) if create.agent_id.agent_id == id => {}
+        Some(OplogEntry::Create(create)) => {
+            return Err(CliError::input(format!(
+                "{} holds agent {}, not {}",
+                path.display(),
+                safe(&create.agent_id.agent_id),
+                safe(id)
+            ))
+            .hint("name the agent the oplog holds"));
+        }
+        _ => {
+            return Err(CliError::input(format!("{} holds no agent", path.display()))
+                .hint("--resume continues an oplog written by `reprise run --oplog-file`"));
+        }
+    }
+    Oplog::open_file(path).map(|(oplog, _)| oplog).map_err(unreadable)
 }

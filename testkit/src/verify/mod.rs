@@ -24,6 +24,9 @@
 
 mod compare;
 mod plan;
+mod replay;
+
+pub use replay::{ReplayOutcome, agent_of_oplog, replay_file, replay_folder, replay_oplog};
 
 use std::collections::BTreeMap;
 use std::fmt;
