@@ -53,7 +53,12 @@ fn views<'a>(oplog: impl Iterator<Item = (u64, &'a OplogEntry)>) -> Vec<(EntryVi
             let view = EntryView {
                 index,
                 kind,
-                text: describe(entry),
+                // What the entry carries (a host call's request and
+                // response, an invocation's input and result) follows.
+                text: match reprise_testkit::oplog::payload(entry) {
+                    Some(payload) => format!("{} {payload}", describe(entry)),
+                    None => describe(entry),
+                },
                 depth,
                 timestamp: payload.and_then(|p| p.get("timestamp")).and_then(|t| {
                     Some((t.get("seconds")?.as_u64()?, u32::try_from(t.get("nanoseconds")?.as_u64()?).ok()?))

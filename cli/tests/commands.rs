@@ -197,6 +197,8 @@ fn run_keeps_the_oplog_in_a_file_that_oplog_prints() {
     let text = reprise(&["oplog", arg(&file)]).code(0).stdout;
     assert_eq!(text.lines().count(), 5, "{text}");
     assert!(text.lines().next().unwrap().contains("create") && text.contains("creation of agent `counter(\"f\")`"));
+    // Entries show what they carry: the call's input and result, in WAVE.
+    assert!(text.contains("the start of method `increment` (4)") && text.contains("invocation -> 4"), "{text}");
 
     let json = reprise(&["oplog", arg(&file), "--format", "json"]).code(0).stdout;
     let entries: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();

@@ -19,8 +19,10 @@ use std::path::{Path, PathBuf};
 mod describe;
 mod file;
 mod raw;
+mod render;
 
 pub use file::OplogDamage;
+pub use render::{payload, snapshot};
 
 pub use describe::{describe, function_type_name, is_remote_write, persistence_level_name};
 
