@@ -187,6 +187,8 @@ fn a_clock_value_written_twice_after_a_crash_fails_verification_with_both_payloa
     assert!(text.contains("was repeated with another payload: set stamps/last = \"1767229200"), "{text}");
     // The report says what the crash lost, as Golem would have lost it.
     assert!(text.contains("lost and run again (host call `wall_clock::now` (read-local), "), "{text}");
+    // And where the crash struck, in terms of the scenario's calls.
+    assert!(text.contains("is host call `keyvalue::eventual::set` (write-remote) of call 1, `stamp`)"), "{text}");
     // Only the before-persist point fails: every other crash leaves one write.
     assert_eq!(report.failures.len(), 1, "{text}");
 }

@@ -165,7 +165,10 @@ fn summary_table(report: &VerificationReport, script: &Path) -> String {
     out.push_str(&format!("crashes injected      {}\n", report.crashes_fired));
     out.push_str(&format!("recovered             {}\n", report.recovered));
     out.push_str(&format!("failed                {}\n", report.failures.len()));
-    out.push_str(&format!("retried side effects  {} (allowed: same idempotency key)\n", report.retried_effects));
+    out.push_str(&format!(
+        "repeated effects      {} (identical repeats after a crash between an effect and its entry, as Golem repeats them)\n",
+        report.retried_effects
+    ));
     out.push_str(&format!("time                  {:.2?} ({:.0} runs/s)\n", report.elapsed, report.runs_per_second()));
     for failure in &report.failures {
         out.push_str(&format!("FAIL {}\n", safe(&failure_text(failure))));
@@ -249,7 +252,7 @@ fn page(report: &VerificationReport, title: &str) -> Page {
         ("crashes injected".to_string(), report.crashes_fired.to_string()),
         ("recovered".to_string(), report.recovered.to_string()),
         ("failed".to_string(), report.failures.len().to_string()),
-        ("retried side effects".to_string(), report.retried_effects.to_string()),
+        ("repeated effects".to_string(), report.retried_effects.to_string()),
         ("time".to_string(), format!("{:.2?}", report.elapsed)),
     ];
     if let Some(seed) = report.seed {

@@ -15,6 +15,8 @@ struct Effects<'a, T> {
     describe: fn(&T) -> String,
     /// What it acts on (a key, an object, a URL), to name a repeat.
     target: fn(&T) -> String,
+    /// What reports call one: `write`, `request`.
+    noun: &'static str,
 }
 
 /// `Ok(number of allowed retries)` when the crashed run matches the reference.
@@ -28,19 +30,29 @@ pub(super) fn compare(reference: &RunOutcome, run: &RunOutcome, fired: &[FiredCr
     }
     let retry_allowed = fired.iter().any(|f| f.in_effect_window);
     let fresh = run.fresh_values > 0;
-    let kv =
-        Effects { reference: &reference.kv_writes, run: &run.kv_writes, describe: describe_write, target: kv_target };
+    let kv = Effects {
+        reference: &reference.kv_writes,
+        run: &run.kv_writes,
+        describe: describe_write,
+        target: kv_target,
+        noun: "write",
+    };
     let blobs = Effects {
         reference: &reference.blob_writes,
         run: &run.blob_writes,
         describe: |w| format!("{w:?}"),
         target: blob_target,
+        noun: "write",
     };
     let http = Effects {
         reference: &reference.http_requests,
         run: &run.http_requests,
-        describe: |r| format!("{} {} (idempotency key {:?})", r.method, r.path, r.idempotency_key),
+        describe: |r| match &r.idempotency_key {
+            Some(key) => format!("{} {} (idempotency key {key})", r.method, r.path),
+            None => format!("{} {} (no idempotency key)", r.method, r.path),
+        },
         target: |r| format!("{} {}", r.method, r.path),
+        noun: "request",
     };
     let mut retried = kv.check(retry_allowed, fresh)?;
     retried += blobs.check(retry_allowed, fresh)?;
@@ -103,20 +115,44 @@ impl<T: Ord> Effects<'_, T> {
         for w in self.reference {
             match remaining.get_mut(w) {
                 Some(n) if *n > 0 => *n -= 1,
-                _ => return Err(FailureKind::SideEffects(format!("the write {} was lost", (self.describe)(w)))),
+                _ => return Err(self.missing(w)),
             }
         }
         let mut retried = 0;
         for (w, n) in remaining.into_iter().filter(|(_, n)| *n > 0) {
             if !(retry_allowed && self.reference.contains(w)) {
                 return Err(FailureKind::SideEffects(format!(
-                    "the write {} happened {n} more time(s) than in the crash-free run",
+                    "the {} {} happened {n} more time(s) than in the crash-free run",
+                    self.noun,
                     (self.describe)(w)
                 )));
             }
             retried += n;
         }
         Ok(retried)
+    }
+
+    /// The crash-free run's effect `w` did not happen: name what the run did
+    /// on the same target instead, if anything (a payment made twice under
+    /// other keys reads as that, not as a loss).
+    fn missing(&self, w: &T) -> FailureKind {
+        let target = (self.target)(w);
+        let instead: Vec<String> = self
+            .run
+            .iter()
+            .filter(|r| (self.target)(r) == target && !self.reference.contains(r))
+            .map(self.describe)
+            .collect();
+        let noun = self.noun;
+        FailureKind::SideEffects(if instead.is_empty() {
+            format!("the {noun} {} was lost", (self.describe)(w))
+        } else {
+            format!(
+                "the {noun} {} of the crash-free run was not made; on {target} the run made {} instead",
+                (self.describe)(w),
+                instead.join(", ")
+            )
+        })
     }
 
     /// Payloads (and targets) may carry values drawn after the crash. Per
@@ -161,7 +197,8 @@ impl<T: Ord> Effects<'_, T> {
                 let again = different[unmatched.len()];
                 let first = run.iter().find(|w| **w != again).copied().unwrap_or(again);
                 return Err(FailureKind::SideEffects(format!(
-                    "the write {} was repeated with another payload: {} (a clock reading or random value drawn again after the crash reached a side effect)",
+                    "the {} {} was repeated with another payload: {} (a clock reading or random value drawn again after the crash reached a side effect)",
+                    self.noun,
                     (self.describe)(first),
                     (self.describe)(again)
                 )));
@@ -199,5 +236,46 @@ fn blob_target(w: &BlobWrite) -> String {
             format!("{container}/{object}")
         }
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recording::RecordedRequest;
+
+    fn outcome(requests: &[&str]) -> RunOutcome {
+        RunOutcome {
+            results: Vec::new(),
+            pinned: Vec::new(),
+            fresh_values: 0,
+            kv: BTreeMap::new(),
+            kv_writes: Vec::new(),
+            blobs: BTreeMap::new(),
+            blob_writes: Vec::new(),
+            http_requests: requests
+                .iter()
+                .map(|key| RecordedRequest {
+                    method: "POST".into(),
+                    path: "/charge".into(),
+                    idempotency_key: Some(key.to_string()),
+                    body: Vec::new(),
+                })
+                .collect(),
+            oplog_len: 0,
+            remote_invocations: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_payment_made_twice_under_other_keys_reads_as_that_not_as_a_loss() {
+        let verdict = compare(&outcome(&["a"]), &outcome(&["b", "c"]), &[]);
+        let Err(FailureKind::SideEffects(text)) = verdict else { panic!("{verdict:?}") };
+        assert_eq!(
+            text,
+            "the request POST /charge (idempotency key a) of the crash-free run was not made; on POST /charge the run made POST /charge (idempotency key b), POST /charge (idempotency key c) instead"
+        );
+        let verdict = compare(&outcome(&["a"]), &outcome(&[]), &[]);
+        assert!(matches!(verdict, Err(FailureKind::SideEffects(t)) if t.ends_with("was lost")));
     }
 }

@@ -204,6 +204,9 @@ pub struct TrialFailure {
     /// entries (described as the crash-free run recorded them), which ran
     /// again after recovery.
     pub lost: Vec<String>,
+    /// Where each crash struck, in the terms of the scenario: the entry and
+    /// the call that wrote it (`the host call ... of call 3, add_item`).
+    pub located: Vec<String>,
 }
 
 impl TrialFailure {
@@ -219,10 +222,11 @@ impl TrialFailure {
             FailureKind::State(e) => format!("final state differs: {e}"),
             FailureKind::SideEffects(e) => format!("side effects differ: {e}"),
         };
+        let located = if self.located.is_empty() { String::new() } else { format!(" ({})", self.located.join("; ")) };
         if self.lost.is_empty() {
-            format!("crash {}: {what}", points.join(", "))
+            format!("crash {}{located}: {what}", points.join(", "))
         } else {
-            format!("crash {}: {}; {what}", points.join(", "), self.lost.join("; "))
+            format!("crash {}{located}: {}; {what}", points.join(", "), self.lost.join("; "))
         }
     }
 }
@@ -303,7 +307,11 @@ impl fmt::Display for VerificationReport {
         writeln!(f, "  crashes injected     {}", self.crashes_fired)?;
         writeln!(f, "  recovered            {}", self.recovered)?;
         writeln!(f, "  failed               {}", self.failures.len())?;
-        writeln!(f, "  retried side effects {} (allowed: same idempotency key)", self.retried_effects)?;
+        writeln!(
+            f,
+            "  repeated side effects {} (identical repeats after a crash between an effect and its entry, as Golem repeats them)",
+            self.retried_effects
+        )?;
         write!(f, "  time                 {:.2?} ({:.0} runs/s)", self.elapsed, self.runs_per_second())?;
         for failure in self.failures.iter().take(20) {
             write!(f, "\n  FAIL {failure}")?;
@@ -360,11 +368,13 @@ pub fn verify_with_progress(
                     Error::Divergence(d) => Some(d.oplog_index),
                     _ => None,
                 };
+                let located = locate(&points, &report.reference_oplogs);
                 report.failures.push(TrialFailure {
                     crashes: points,
                     kind: FailureKind::Recovery(e.to_string()),
                     diverged_at,
                     lost: Vec::new(),
+                    located,
                 })
             }
             Ok((outcome, fired)) => {
@@ -376,7 +386,8 @@ pub fn verify_with_progress(
                     }
                     Err(kind) => {
                         let lost = describe_losses(&points, &fired, &report.reference_oplogs);
-                        report.failures.push(TrialFailure { crashes: points, kind, diverged_at: None, lost })
+                        let located = locate(&points, &report.reference_oplogs);
+                        report.failures.push(TrialFailure { crashes: points, kind, diverged_at: None, lost, located })
                     }
                 }
             }
@@ -401,6 +412,45 @@ fn describe_losses(points: &[AgentCrash], fired: &[FiredCrash], oplogs: &Oplogs)
                 .collect();
             let range = if first == last { format!("entry {first}") } else { format!("entries {first}-{last}") };
             Some(format!("{range} lost and run again ({})", entries.join(", ")))
+        })
+        .collect()
+}
+
+/// Where each crash struck, named by the call of the scenario (for the
+/// scenario's agent) or the invocation (for an agent it called) that wrote
+/// the entry: "entry 11, the host call `keyvalue::eventual::set`
+/// (write-remote) of call 3, `add_item`".
+fn locate(points: &[AgentCrash], oplogs: &Oplogs) -> Vec<String> {
+    use crate::bindings::golem::api::oplog::AgentInvocation;
+    points
+        .iter()
+        .filter_map(|crash| {
+            let (CrashPoint::AfterEntry(index) | CrashPoint::BeforePersist(index)) = crash.point;
+            let position = oplogs.iter().position(|(id, _)| *id == crash.agent)?;
+            let oplog = &oplogs[position].1;
+            let entry = oplog.get(usize::try_from(index).ok()?.checked_sub(1)?)?;
+            // The invocation the entry belongs to, and its number among the agent's method calls.
+            let mut call = None;
+            let mut calls = 0;
+            for e in oplog.iter().take(index as usize) {
+                if let OplogEntry::AgentInvocationStarted(p) = e {
+                    call = Some(match &p.invocation {
+                        AgentInvocation::AgentMethodInvocation(m) => {
+                            calls += 1;
+                            (Some(calls), format!("`{}`", m.method_name))
+                        }
+                        AgentInvocation::AgentInitialization(_) => (None, "the constructor".to_string()),
+                        _ => (None, "an invocation".to_string()),
+                    });
+                }
+            }
+            let within = match call {
+                // The scenario's own agent: its calls are the scenario's, in order.
+                Some((Some(n), name)) if position == 0 => format!(" of call {n}, {name}"),
+                Some((_, name)) => format!(" of {name}"),
+                None => String::new(),
+            };
+            Some(format!("entry {index} is {}{within}", crate::oplog::describe(entry)))
         })
         .collect()
 }
