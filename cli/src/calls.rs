@@ -130,7 +130,9 @@ pub fn render_results(values: &[Value], types: Option<&[Type]>) -> String {
 }
 
 /// A crash-test script: the agent on the first line, one call per line after
-/// it; blank lines and `#` comments are skipped.
+/// it, each optionally followed by the result it must give (`increment(2)
+/// -> 2`, `add("") -> agent error: ...`, as `reprise run` prints them);
+/// blank lines and `#` comments are skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
     /// `Type(args)`.
@@ -139,6 +141,40 @@ pub struct Script {
     pub agent_line: usize,
     /// `method(args)`, each with its line number.
     pub calls: Vec<(usize, String)>,
+    /// The result each call must give, when the script states one.
+    pub expected: Vec<Option<String>>,
+}
+
+/// `call -> expected` split after the call's closing parenthesis (an
+/// argument may itself hold `->`).
+fn split_expectation(line: &str) -> (&str, Option<&str>) {
+    let mut from = 0;
+    while let Some(at) = line[from..].find("->").map(|i| i + from) {
+        let call = line[..at].trim_end();
+        if call.ends_with(')') && split(call).is_ok() {
+            return (call, Some(line[at + 2..].trim()));
+        }
+        from = at + 2;
+    }
+    (line, None)
+}
+
+/// `expected`, as the script states a call's result, in the form
+/// [`render_results`] prints: WAVE re-rendered against the result types (so
+/// `some( 2 )` and `some(2)` agree), or an agent error's text.
+pub fn normalise_expected(expected: &str, results: Option<&[Type]>) -> Result<String, String> {
+    if let Some(error) = expected.strip_prefix("agent error:") {
+        return Ok(format!("agent error: {}", error.trim()));
+    }
+    match results {
+        Some([]) if expected == "()" => Ok("()".into()),
+        Some([ty]) => {
+            let value = wave::parse(expected, ty)
+                .map_err(|e| format!("the expected result `{expected}` is not a {ty}: {e}"))?;
+            Ok(render_results(&[value], Some(std::slice::from_ref(ty))))
+        }
+        _ => Ok(expected.to_string()),
+    }
 }
 
 /// Largest script read (a call per line: millions of calls).
@@ -185,7 +221,13 @@ impl Script {
         let Some((agent_line, agent)) = lines.next() else {
             return Err("the script is empty; its first line names the agent, such as Counter(\"visits\")".into());
         };
-        Ok(Script { agent: agent.to_string(), agent_line, calls: lines.map(|(n, l)| (n, l.to_string())).collect() })
+        let (calls, expected) = lines
+            .map(|(n, l)| {
+                let (call, expected) = split_expectation(l);
+                ((n, call.to_string()), expected.map(str::to_string))
+            })
+            .unzip();
+        Ok(Script { agent: agent.to_string(), agent_line, calls, expected })
     }
 }
 
@@ -229,5 +271,19 @@ mod tests {
         assert_eq!((s.agent.as_str(), s.agent_line), ("Counter(\"a\")", 3));
         assert_eq!(s.calls, vec![(4, "increment(1)".to_string()), (6, "get()".to_string())]);
         assert!(Script::parse("# nothing\n").is_err());
+    }
+
+    #[test]
+    fn a_call_may_state_its_expected_result() {
+        let s = Script::parse("Counter(\"a\")\nincrement(2) -> 2\nnote(\"x -> y\") -> ok(\"->\")\nget()\n").unwrap();
+        assert_eq!(
+            s.calls.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>(),
+            ["increment(2)", "note(\"x -> y\")", "get()"]
+        );
+        assert_eq!(s.expected, [Some("2".to_string()), Some("ok(\"->\")".to_string()), None]);
+        let u64_ = [Type::U64];
+        assert_eq!(normalise_expected(" 2", Some(&u64_)).map_err(|e| e.to_string()), Ok("2".into()));
+        assert!(normalise_expected("two", Some(&u64_)).unwrap_err().contains("is not a u64"));
+        assert_eq!(normalise_expected("agent error:  empty", None), Ok("agent error: empty".into()));
     }
 }

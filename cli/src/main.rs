@@ -100,7 +100,8 @@ enum Command {
     #[command(after_help = "Example:\n  reprise crash-test counter.wasm counter.script --html report.html\n  \
                       reprise crash-test warehouse.wasm order.script --kv 'stock-levels/main={\"apple\": 10}'\n\n\
                       The script names the agent on its first line and one call per line after it \
-                      (`#` starts a comment):\n\n  Counter(\"visits\")\n  increment(2)\n  get()\n\n\
+                      (`#` starts a comment); a call may state the result it must give in the crash-free \
+                      run, as `reprise run` prints it:\n\n  Counter(\"visits\")\n  increment(2) -> 2\n  get()\n\n\
                       Without --seed, one crash point per distinct outcome of Golem's crash model: \
                       after each commit, where a lost entry makes recovery perform a side effect again, \
                       and between each side effect and its entry; with --every-entry, after every oplog \

@@ -253,6 +253,28 @@ fn run_keeps_the_oplog_in_a_file_that_oplog_prints() {
 }
 
 #[test]
+fn crash_test_scripts_may_state_the_results_calls_must_give() {
+    let counter = example("counter");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("counter.script");
+    std::fs::write(&script, "Counter(\"c\")\nincrement(2) -> 2\nincrement(3) -> 5\nget()\n").unwrap();
+    let run = reprise(&["crash-test", arg(&counter), arg(&script)]).code(0);
+    assert!(!run.stdout.contains("UNMET"), "{}", run.stdout);
+
+    std::fs::write(&script, "Counter(\"c\")\nincrement(2) -> 2\nincrement(3) -> 6\n").unwrap();
+    let run = reprise(&["crash-test", arg(&counter), arg(&script)]).code(1);
+    assert!(run.stdout.contains("counter.script:3: increment(3) returned 5, the script expects 6"), "{}", run.stdout);
+    let run = reprise(&["crash-test", arg(&counter), arg(&script), "--json"]).code(1);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["unmet_expectations"].as_array().unwrap().len(), 1);
+
+    std::fs::write(&script, "Counter(\"c\")\nincrement(2) -> two\n").unwrap();
+    reprise(&["crash-test", arg(&counter), arg(&script)])
+        .error(2, "counter.script:2: the expected result `two` is not a u64");
+}
+
+#[test]
 fn crash_test_verifies_every_point_and_reports_a_table_json_and_html() {
     let counter = example("counter");
     let dir = tempfile::tempdir().unwrap();

@@ -53,10 +53,20 @@ pub fn run(
         calls::agent(&component, &script.agent).map_err(|e| e.context(located(script.agent_line)))?;
     let mut scenario = Scenario::new(definition.type_name.clone(), args);
     let mut typed = Vec::new();
-    for (line, text) in &script.calls {
+    let mut expected = Vec::new();
+    for ((line, text), expectation) in script.calls.iter().zip(&script.expected) {
         let call = calls::method(definition, text).map_err(|e| e.context(located(*line)))?;
+        let expectation = expectation
+            .as_deref()
+            .map(|e| calls::normalise_expected(e, call.results.as_deref()))
+            .transpose()
+            .map_err(|e| {
+                CliError::input(format!("{}: {e}", located(*line)))
+                    .hint("state a result as `reprise run` prints it: increment(2) -> 2, add(\"\") -> agent error: ...")
+            })?;
         scenario = scenario.call(call.name.clone(), call.args.clone());
         typed.push((text.as_str(), call));
+        expected.push((*line, expectation));
     }
     let crash_plan = match plan {
         Plan::Every { before_persist } => CrashPlan::EveryEntry { before_persist },
@@ -80,8 +90,22 @@ pub fn run(
     })?;
     bar.finish_and_clear();
 
+    // The results the script states, against the crash-free run's.
+    let unmet: Vec<String> = typed
+        .iter()
+        .zip(&report.reference.results)
+        .zip(&expected)
+        .filter_map(|(((text, call), result), (line, expected))| {
+            let expected = expected.as_ref()?;
+            let actual = result_text(call, result);
+            (actual != *expected)
+                .then(|| format!("{}: {text} returned {actual}, the script expects {expected}", located(*line)))
+        })
+        .collect();
     if as_json {
         let mut json = report_json(&report);
+        json["unmet_expectations"] = json!(unmet);
+        json["ok"] = json!(report.is_ok() && unmet.is_empty());
         json["results"] = typed
             .iter()
             .zip(&report.reference.results)
@@ -92,6 +116,9 @@ pub fn run(
         println!("crash-free run");
         for ((text, call), result) in typed.iter().zip(&report.reference.results) {
             println!("  {} -> {}", safe(text), safe(&result_text(call, result)));
+        }
+        for line in &unmet {
+            println!("  UNMET {}", safe(line));
         }
         println!();
         print!("{}", summary_table(&report, script_path));
@@ -110,7 +137,7 @@ pub fn run(
         return Err(CliError::input("no crash was injected, so nothing was verified")
             .hint("crash points past the end of the script never fire; try without --seed"));
     }
-    Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.is_ok() && unmet.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// A call's result in the crash-free run, as WAVE.
