@@ -139,10 +139,19 @@ pub struct Script {
     pub agent: String,
     /// The line the agent is named on.
     pub agent_line: usize,
-    /// `method(args)`, each with its line number.
-    pub calls: Vec<(usize, String)>,
-    /// The result each call must give, when the script states one.
-    pub expected: Vec<Option<String>>,
+    /// The calls, in order.
+    pub calls: Vec<ScriptCall>,
+}
+
+/// One call of a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptCall {
+    /// Its line.
+    pub line: usize,
+    /// `method(args)`.
+    pub text: String,
+    /// The result it must give, when the script states one.
+    pub expected: Option<String>,
 }
 
 /// `call -> expected` split after the call's closing parenthesis (an
@@ -221,13 +230,13 @@ impl Script {
         let Some((agent_line, agent)) = lines.next() else {
             return Err("the script is empty; its first line names the agent, such as Counter(\"visits\")".into());
         };
-        let (calls, expected) = lines
-            .map(|(n, l)| {
+        let calls = lines
+            .map(|(line, l)| {
                 let (call, expected) = split_expectation(l);
-                ((n, call.to_string()), expected.map(str::to_string))
+                ScriptCall { line, text: call.to_string(), expected: expected.map(str::to_string) }
             })
-            .unzip();
-        Ok(Script { agent: agent.to_string(), agent_line, calls, expected })
+            .collect();
+        Ok(Script { agent: agent.to_string(), agent_line, calls })
     }
 }
 
@@ -269,7 +278,8 @@ mod tests {
     fn scripts_skip_comments_and_blank_lines() {
         let s = Script::parse("# demo\n\nCounter(\"a\")\nincrement(1) \n# x\nget()\n").unwrap();
         assert_eq!((s.agent.as_str(), s.agent_line), ("Counter(\"a\")", 3));
-        assert_eq!(s.calls, vec![(4, "increment(1)".to_string()), (6, "get()".to_string())]);
+        let calls: Vec<(usize, &str)> = s.calls.iter().map(|c| (c.line, c.text.as_str())).collect();
+        assert_eq!(calls, [(4, "increment(1)"), (6, "get()")]);
         assert!(Script::parse("# nothing\n").is_err());
     }
 
@@ -277,10 +287,11 @@ mod tests {
     fn a_call_may_state_its_expected_result() {
         let s = Script::parse("Counter(\"a\")\nincrement(2) -> 2\nnote(\"x -> y\") -> ok(\"->\")\nget()\n").unwrap();
         assert_eq!(
-            s.calls.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>(),
+            s.calls.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(),
             ["increment(2)", "note(\"x -> y\")", "get()"]
         );
-        assert_eq!(s.expected, [Some("2".to_string()), Some("ok(\"->\")".to_string()), None]);
+        let expected: Vec<Option<&str>> = s.calls.iter().map(|c| c.expected.as_deref()).collect();
+        assert_eq!(expected, [Some("2"), Some("ok(\"->\")"), None]);
         let u64_ = [Type::U64];
         assert_eq!(normalise_expected(" 2", Some(&u64_)).map_err(|e| e.to_string()), Ok("2".into()));
         assert!(normalise_expected("two", Some(&u64_)).unwrap_err().contains("is not a u64"));

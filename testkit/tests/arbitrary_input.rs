@@ -1,8 +1,6 @@
 //! Whatever bytes or text a guest, a file or a user hands the testkit's
 //! readers, they answer with a value or an error naming the problem: no
-//! panic, no hang (issue 19).
-
-use std::time::{Duration, Instant};
+//! panic, no hang.
 
 use proptest::prelude::*;
 use reprise_testkit::Environment;
@@ -79,24 +77,20 @@ proptest! {
 
     #[test]
     fn any_value_nodes_decode_or_are_refused(nodes in (1i32..8).prop_flat_map(|n| proptest::collection::vec(node(n), n as usize))) {
-        let started = Instant::now();
         match Value::from_wit(&WitValue { nodes }) {
             // Whatever decodes encodes back to something that decodes the same.
             Ok(value) => prop_assert_eq!(Value::from_wit(&value.to_wit()).ok(), Some(value)),
             Err(e) => prop_assert!(!e.to_string().is_empty()),
         }
-        prop_assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     #[test]
     fn any_type_nodes_decode_or_are_refused(types in (1i32..8).prop_flat_map(|n| proptest::collection::vec(type_node(n), n as usize))) {
         let nodes = types.into_iter().map(|t| NamedWitTypeNode { name: None, owner: None, type_: t }).collect();
-        let started = Instant::now();
         match Type::from_wit(&WitType { nodes }) {
             Ok(ty) => prop_assert_eq!(Type::from_wit(&ty.to_wit()).ok(), Some(ty)),
             Err(e) => prop_assert!(!e.to_string().is_empty()),
         }
-        prop_assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     #[test]
@@ -122,10 +116,9 @@ fn nodes_shared_at_every_level_are_refused_at_once() {
     // Each list holds the next node twice: 2^40 values if expanded.
     let nodes: Vec<WitNode> =
         (1..=40).map(|next| WitNode::ListValue(vec![next, next])).chain([WitNode::PrimU8(1)]).collect();
-    let started = Instant::now();
+    // Without a bound on the nodes visited this would not return.
     let e = Value::from_wit(&WitValue { nodes }).expect_err("refused");
     assert!(e.to_string().contains("expand far beyond"), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(1));
 }
 
 proptest! {

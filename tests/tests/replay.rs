@@ -7,6 +7,7 @@ use std::path::Path;
 
 use reprise_e2e::{build_test_guest, build_test_guest_with};
 use reprise_testkit::Environment;
+use reprise_testkit::bindings::golem::api::oplog::AgentInvocation;
 use reprise_testkit::oplog::{Oplog, OplogEntry};
 use reprise_testkit::value::Value;
 use reprise_testkit::verify::{ReplayOutcome, replay_folder};
@@ -51,7 +52,10 @@ fn recorded_histories_replay_with_a_compatible_revision_and_diverge_with_an_inco
         let (entries, _) = Oplog::read_file(file).unwrap();
         let first_count = entries
             .iter()
-            .position(|e| matches!(e, OplogEntry::AgentInvocationStarted(p) if format!("{p:?}").contains("\"count\"")))
+            .position(|e| {
+                matches!(e, OplogEntry::AgentInvocationStarted(p)
+                    if matches!(&p.invocation, AgentInvocation::AgentMethodInvocation(m) if m.method_name == "count"))
+            })
             .unwrap() as u64
             + 1;
         assert_eq!(d.oplog_index, first_count + 1, "{}: {d}", file.display());

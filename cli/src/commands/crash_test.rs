@@ -54,19 +54,21 @@ pub fn run(
     let mut scenario = Scenario::new(definition.type_name.clone(), args);
     let mut typed = Vec::new();
     let mut expected = Vec::new();
-    for ((line, text), expectation) in script.calls.iter().zip(&script.expected) {
-        let call = calls::method(definition, text).map_err(|e| e.context(located(*line)))?;
-        let expectation = expectation
+    for script_call in &script.calls {
+        let (line, text) = (script_call.line, script_call.text.as_str());
+        let call = calls::method(definition, text).map_err(|e| e.context(located(line)))?;
+        let expectation = script_call
+            .expected
             .as_deref()
             .map(|e| calls::normalise_expected(e, call.results.as_deref()))
             .transpose()
             .map_err(|e| {
-                CliError::input(format!("{}: {e}", located(*line)))
+                CliError::input(format!("{}: {e}", located(line)))
                     .hint("state a result as `reprise run` prints it: increment(2) -> 2, add(\"\") -> agent error: ...")
             })?;
         scenario = scenario.call(call.name.clone(), call.args.clone());
-        typed.push((text.as_str(), call));
-        expected.push((*line, expectation));
+        typed.push((text, call));
+        expected.push((line, expectation));
     }
     let crash_plan = match plan {
         Plan::Every { before_persist } => CrashPlan::EveryEntry { before_persist },

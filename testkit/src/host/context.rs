@@ -91,13 +91,34 @@ impl Spans {
     pub(crate) fn begin_invocation(&mut self, trace_id: &str, trace_states: &[String], chains: &[Vec<SpanData>]) {
         self.trace_id = trace_id.to_string();
         self.trace_states = trace_states.to_vec();
-        let chain = chains.first().map(Vec::as_slice).unwrap_or_default();
-        self.spans = chain
-            .iter()
-            .enumerate()
-            .rev()
-            .map(|(i, data)| span_state(data, chain.get(i + 1).map(|p| invocation_context::id_of(p).to_string())))
+        // An RPC client kept from an earlier invocation keeps its connection
+        // span, and the spans it hung under (its callees inherit them), never
+        // current again.
+        let mut kept: Vec<String> =
+            self.spans.iter().filter(|s| s.background && s.open).map(|s| s.id.clone()).collect();
+        let mut i = 0;
+        while let Some(id) = kept.get(i).cloned() {
+            if let Some(parent) = self.find(&id).and_then(|s| s.parent.clone())
+                && !kept.contains(&parent)
+            {
+                kept.push(parent);
+            }
+            i += 1;
+        }
+        let mut spans: Vec<SpanState> = std::mem::take(&mut self.spans)
+            .into_iter()
+            .filter(|s| kept.contains(&s.id))
+            .map(|s| SpanState { background: true, ..s })
             .collect();
+        let chain = chains.first().map(Vec::as_slice).unwrap_or_default();
+        spans.extend(
+            chain
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(i, data)| span_state(data, chain.get(i + 1).map(|p| invocation_context::id_of(p).to_string()))),
+        );
+        self.spans = spans;
     }
 
     /// The W3C trace-context headers naming `span_id` as the parent, with
@@ -146,6 +167,7 @@ impl Spans {
         let linked: Vec<Vec<SpanData>> = chain
             .first()
             .and_then(|s| s.linked.as_deref())
+            .filter(|connection| self.find(connection).is_some())
             .map(|connection| {
                 let linked = self.chain_from(connection);
                 // Only the linked span itself is marked inherited.
@@ -266,6 +288,9 @@ impl HostState {
 
     /// Record the end of span `id` (`finish-span`, buffered).
     pub(super) fn record_span_finish(&mut self, id: &str) -> wasmtime::Result<()> {
+        if let Some(span) = self.spans.find_mut(id) {
+            span.open = false;
+        }
         if self.journal.is_live() {
             let entry =
                 OplogEntry::FinishSpan(FinishSpanParameters { timestamp: self.journal.now(), span_id: id.into() });

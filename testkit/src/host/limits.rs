@@ -76,11 +76,13 @@ pub(crate) struct InstanceLimits {
     budget: Arc<MemoryBudget>,
     /// Bytes this store took from the budget.
     taken: usize,
+    /// What the last grow took, given back if the grow then fails.
+    last_grow: usize,
 }
 
 impl InstanceLimits {
     pub(crate) fn new(per_instance: usize, budget: Arc<MemoryBudget>) -> Self {
-        InstanceLimits { per_instance, budget, taken: 0 }
+        InstanceLimits { per_instance, budget, taken: 0, last_grow: 0 }
     }
 }
 
@@ -94,12 +96,17 @@ impl ResourceLimiter for InstanceLimits {
             return Err(MemoryRefused::Total { limit: self.budget.total.unwrap_or(usize::MAX) }.into());
         }
         self.taken += more;
+        self.last_grow = more;
         Ok(true)
     }
 
     fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
-        // The allocation itself failed after the budget was taken: a trap
-        // either way, and the store's drop gives the bytes back.
+        // Allowed here, refused after (past the memory's own maximum, or the
+        // allocation failed): the memory did not grow, so neither does what
+        // this store holds of the budget.
+        let last = std::mem::take(&mut self.last_grow);
+        self.taken -= last;
+        self.budget.give_back(last);
         Err(error)
     }
 
@@ -132,5 +139,19 @@ mod tests {
         drop(a);
         assert_eq!(budget.used(), 0);
         assert!(b.memory_growing(0, 60, None).expect("room again"));
+        // A grow allowed here and then refused by wasmtime takes nothing.
+        let failed = b.memory_grow_failed(wasmtime::format_err!("past the memory's maximum"));
+        assert!(failed.is_err());
+        assert_eq!(budget.used(), 0);
+        drop(b);
+        assert_eq!(budget.used(), 0, "given back once only");
+    }
+
+    #[test]
+    fn without_a_total_only_the_instance_limit_applies() {
+        let budget = Arc::new(MemoryBudget::new(None));
+        let mut a = InstanceLimits::new(1 << 30, budget.clone());
+        assert!(a.memory_growing(0, 1 << 29, None).expect("no total"));
+        assert_eq!(budget.used(), 1 << 29);
     }
 }

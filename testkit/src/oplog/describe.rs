@@ -30,15 +30,17 @@ pub fn describe(entry: &OplogEntry) -> String {
         E::Log(p) => format!("log [{}] {}", p.context, p.message),
         E::Create(p) => format!("creation of agent `{}`", p.agent_id.agent_id),
         E::Error(p) => format!("error: {}", p.error),
-        // The entry's kind as WIT spells it (`pending-update`, ...).
-        other => match serde_json::to_value(other) {
-            Ok(serde_json::Value::Object(map)) => match map.keys().next() {
-                Some(kind) => format!("the `{}` entry", crate::ids::kebab_case(kind)),
-                None => "an entry".into(),
-            },
-            _ => "an entry".into(),
-        },
+        other => format!("the `{}` entry", kind_name(other)),
     }
+}
+
+/// The entry's kind as WIT spells it: `host-call`, `pending-update`, ...
+pub fn kind_name(entry: &OplogEntry) -> String {
+    match serde_json::to_value(entry) {
+        Ok(serde_json::Value::Object(map)) => map.keys().next().map(|k| crate::ids::kebab_case(k)),
+        _ => None,
+    }
+    .unwrap_or_else(|| "entry".into())
 }
 
 /// `persist-nothing`, `persist-remote-side-effects`, `smart`, as in WIT.

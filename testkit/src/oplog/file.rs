@@ -141,52 +141,38 @@ fn payload_crc(index: u64, payload: &[u8]) -> u32 {
     hasher.finalize()
 }
 
-/// Why a record could not be read.
-#[derive(Debug)]
-enum Bad {
-    /// The header is not a sound record header: nothing after it can be
-    /// trusted to start where it says.
-    Header(String),
-    /// The header is sound but the file ends inside the record.
-    Truncated(String),
-    /// The header is sound and the record complete, but it is not the
-    /// expected entry (a wrong index, a checksum or decoding failure); the
-    /// next record starts at the position given.
-    Record(String, usize),
-}
-
 /// A sound version-3 record at `pos`: its index, entry and the next position.
-fn read_v3_record(bytes: &[u8], pos: usize) -> Result<(u64, OplogEntry, usize), Bad> {
+fn read_v3_record(bytes: &[u8], pos: usize) -> Result<(u64, OplogEntry, usize), String> {
     let rest = &bytes[pos..];
     if rest.len() < RECORD_HEADER {
-        return Err(Bad::Truncated(format!("truncated record header ({} of {RECORD_HEADER} bytes)", rest.len())));
+        return Err(format!("truncated record header ({} of {RECORD_HEADER} bytes)", rest.len()));
     }
     let u32_at = |at: usize| u32::from_le_bytes([rest[at], rest[at + 1], rest[at + 2], rest[at + 3]]);
     if rest[..2] != MARKER {
-        return Err(Bad::Header("no record starts here (its marker is missing)".into()));
+        return Err("no record starts here (its marker is missing)".into());
     }
     if crc32fast::hash(&rest[..14]) != u32_at(14) {
-        return Err(Bad::Header("the record header fails its checksum (a damaged index or length)".into()));
+        return Err("the record header fails its checksum (a damaged index or length)".into());
     }
     let mut index = [0u8; 8];
     index.copy_from_slice(&rest[2..10]);
     let index = u64::from_le_bytes(index);
     let len = u32_at(10);
     if len > MAX_RECORD {
-        return Err(Bad::Header(format!("implausible record length {len}")));
+        return Err(format!("implausible record length {len}"));
     }
     let end = RECORD_HEADER + len as usize;
     if rest.len() < end {
-        return Err(Bad::Truncated(format!("truncated record ({} of {end} bytes)", rest.len())));
+        return Err(format!("truncated record ({} of {end} bytes)", rest.len()));
     }
     let payload = &rest[RECORD_HEADER..end];
     let next = pos + end;
     if payload_crc(index, payload) != u32_at(18) {
-        return Err(Bad::Record("checksum mismatch".into(), next));
+        return Err("checksum mismatch".into());
     }
     match serde_json::from_slice(payload) {
         Ok(entry) => Ok((index, entry, next)),
-        Err(e) => Err(Bad::Record(format!("undecodable entry: {e}"), next)),
+        Err(e) => Err(format!("undecodable entry: {e}")),
     }
 }
 
@@ -195,33 +181,32 @@ fn read_v3(bytes: &[u8]) -> Records {
     let mut pos = HEADER_LEN;
     while pos < bytes.len() {
         let expected = entries.len() as u64 + 1;
-        let bad = match read_v3_record(bytes, pos) {
+        let reason = match read_v3_record(bytes, pos) {
             Ok((index, entry, next)) if index == expected => {
                 entries.push(entry);
                 pos = next;
                 continue;
             }
-            // A sound record in the wrong place: salvage looks at it again.
             Ok((index, _, _)) if index < expected => {
-                Bad::Record(format!("a second record of entry {index} stands where entry {expected} belongs"), pos)
+                format!("a second record of entry {index} stands where entry {expected} belongs")
             }
-            Ok((index, _, _)) => Bad::Record(format!("entries {expected} to {} are missing", index - 1), pos),
+            Ok((index, _, _)) => format!("entries {expected} to {} are missing", index - 1),
             Err(bad) => bad,
         };
-        let (reason, resume) = match bad {
-            Bad::Header(reason) => (reason, pos + 1),
-            Bad::Truncated(reason) => (reason, bytes.len()),
-            Bad::Record(reason, next) => (reason, next),
-        };
-        let salvaged = salvage(bytes, resume, expected);
+        // Salvage starts at the damaged record itself: a sound record in the
+        // wrong place (after a gap) is kept, anything else searched past.
+        let salvaged = salvage(bytes, pos, expected);
         let damage = OplogDamage { index: expected, offset: pos as u64, reason, salvaged };
         return Records { entries, damage: Some(damage), good_len: pos };
     }
     Records { entries, damage: None, good_len: pos }
 }
 
-/// Sound records from `pos` on, searching byte by byte where none starts;
-/// each index once, in increasing order from `from` (duplicates dropped).
+/// Sound records from `pos` on, searching byte by byte past anything else
+/// (a torn record's stated length may cover records written after it; the
+/// marker cannot occur inside a payload, as JSON escapes 0x0F, and a false
+/// start fails the header checksum); each index once, in increasing order
+/// from `from` (duplicates dropped).
 fn salvage(bytes: &[u8], mut pos: usize, from: u64) -> Vec<(u64, OplogEntry)> {
     let mut found: Vec<(u64, OplogEntry)> = Vec::new();
     while pos < bytes.len() {
@@ -233,16 +218,14 @@ fn salvage(bytes: &[u8], mut pos: usize, from: u64) -> Vec<(u64, OplogEntry)> {
                 }
                 pos = next;
             }
-            Err(Bad::Record(_, next)) => pos = next,
-            Err(Bad::Truncated(_)) => break,
-            Err(Bad::Header(_)) => pos += 1,
+            Err(_) => pos += 1,
         }
     }
     found
 }
 
 /// Records of a version-1 or -2 file: no indexes, so damage ends what can
-/// be placed, and salvage continues only while lengths are sound.
+/// be read.
 fn read_v2(bytes: &[u8]) -> Records {
     let mut entries = Vec::new();
     let mut pos = HEADER_LEN;
@@ -252,19 +235,11 @@ fn read_v2(bytes: &[u8]) -> Records {
                 entries.push(entry);
                 pos = next;
             }
-            Err((reason, next)) => {
+            Err(reason) => {
+                // No record after damage can be placed: lengths carry no
+                // checksum and records no index in these versions.
                 let index = entries.len() as u64 + 1;
-                let mut salvaged = Vec::new();
-                let mut p = next;
-                while let Some(at) = p.filter(|&at| at < bytes.len()) {
-                    match read_v2_record(bytes, at) {
-                        Ok((entry, n)) => {
-                            salvaged.push((index + 1 + salvaged.len() as u64, entry));
-                            p = Some(n);
-                        }
-                        Err(_) => break,
-                    }
-                }
+                let salvaged = Vec::new();
                 let damage = OplogDamage { index, offset: pos as u64, reason, salvaged };
                 return Records { entries, damage: Some(damage), good_len: pos };
             }
@@ -273,29 +248,25 @@ fn read_v2(bytes: &[u8]) -> Records {
     Records { entries, damage: None, good_len: pos }
 }
 
-fn read_v2_record(bytes: &[u8], pos: usize) -> Result<(OplogEntry, usize), (String, Option<usize>)> {
+fn read_v2_record(bytes: &[u8], pos: usize) -> Result<(OplogEntry, usize), String> {
     let rest = &bytes[pos..];
     if rest.len() < 8 {
-        return Err((format!("truncated record header ({} of 8 bytes)", rest.len()), None));
+        return Err(format!("truncated record header ({} of 8 bytes)", rest.len()));
     }
     let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
     let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
     if len > MAX_RECORD {
-        return Err((format!("implausible record length {len}"), None));
+        return Err(format!("implausible record length {len}"));
     }
     let end = 8 + len as usize;
     if rest.len() < end {
-        return Err((format!("truncated record ({} of {end} bytes)", rest.len()), None));
+        return Err(format!("truncated record ({} of {end} bytes)", rest.len()));
     }
     let payload = &rest[8..end];
-    let next = pos + end;
     if crc32fast::hash(payload) != crc {
-        return Err(("checksum mismatch".into(), Some(next)));
+        return Err("checksum mismatch".into());
     }
-    match serde_json::from_slice(payload) {
-        Ok(entry) => Ok((entry, next)),
-        Err(e) => Err((format!("undecodable entry: {e}"), Some(next))),
-    }
+    serde_json::from_slice(payload).map(|entry| (entry, pos + end)).map_err(|e| format!("undecodable entry: {e}"))
 }
 
 /// A version-2 record (for tests of reading old files).

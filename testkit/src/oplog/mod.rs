@@ -24,7 +24,7 @@ mod render;
 pub use file::OplogDamage;
 pub use render::{payload, snapshot};
 
-pub use describe::{describe, function_type_name, is_remote_write, persistence_level_name};
+pub use describe::{describe, function_type_name, is_remote_write, kind_name, persistence_level_name};
 
 pub use crate::bindings::golem::api::oplog::OplogEntry as RawOplogEntry;
 pub use crate::bindings::golem::api::oplog::PublicOplogEntry as OplogEntry;
@@ -124,8 +124,10 @@ impl Oplog {
     }
 
     /// Open an existing oplog file. Intact entries are loaded; damage (a torn
-    /// or corrupted record) is reported and the damaged tail is cut off before
-    /// the next append.
+    /// or corrupted record) is reported, and the damaged tail is moved to
+    /// `FILE.damaged` (so that nothing found after the damage is lost) and
+    /// cut off, for appends to continue a well-formed log. A file of an
+    /// older version is rewritten in the current one.
     pub fn open_file(path: impl AsRef<Path>) -> Result<(Self, Option<OplogDamage>), OplogError> {
         let path = path.as_ref().to_owned();
         let io = |source| OplogError::Io { path: path.clone(), source };
@@ -135,17 +137,23 @@ impl Oplog {
         let Some((file::Records { entries, damage, good_len }, version)) = file::parse(&bytes) else {
             return Err(OplogError::NotAnOplog { path });
         };
+        if damage.is_some() {
+            // The damaged tail (with any sound records found in it) is kept
+            // beside the file before appends continue a well-formed log.
+            std::fs::write(beside(&path, "damaged"), &bytes[good_len..]).map_err(io)?;
+        }
         if version != file::Version::V3 {
-            // Rewritten in the current version, so that appends match it.
+            // Rewritten in the current version, so that appends match it:
+            // written beside and renamed over, so a crash leaves either file whole.
             let mut rewritten = file::HEADER.to_vec();
             for (i, entry) in entries.iter().enumerate() {
                 rewritten.extend(file::encode(i as u64 + 1, entry)?);
             }
-            file.set_len(0).map_err(io)?;
-            file.seek(SeekFrom::Start(0)).map_err(io)?;
-            file.write_all(&rewritten).map_err(io)?;
+            let fresh = beside(&path, "rewrite");
+            std::fs::write(&fresh, &rewritten).map_err(io)?;
+            std::fs::rename(&fresh, &path).map_err(io)?;
+            file = OpenOptions::new().read(true).write(true).open(&path).map_err(io)?;
         } else if damage.is_some() {
-            // Cut the damaged tail so that appends continue a well-formed log.
             file.set_len(good_len as u64).map_err(io)?;
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
@@ -284,6 +292,14 @@ impl Oplog {
     pub fn path(&self) -> Option<&Path> {
         self.file.as_ref().map(|f| f.path.as_path())
     }
+}
+
+/// `path` with `.suffix` added (`agent.oplog.damaged`).
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 /// Refuse what is not a regular file (a folder, a pipe, a device) before

@@ -1,11 +1,14 @@
 //! Oplogs for people and for snapshot tests: what each entry carries (the
 //! request and response of a host call, an invocation's input and result) in
-//! WAVE, and a stable text form of a whole oplog with times left out and
-//! generated ids (span ids, trace ids, keys) numbered in order of appearance.
+//! WAVE, and a stable text form of a whole oplog with times left out and the
+//! ids the runtime generates (span ids, trace ids, invocation keys) numbered
+//! in order of appearance. Ids the agent generates itself (say an order id
+//! from `generate-idempotency-key`) stay as they are: they are stable for a
+//! given seed.
 
 use std::collections::BTreeMap;
 
-use super::{OplogEntry, describe};
+use super::{OplogEntry, describe, kind_name};
 use crate::bindings::golem::api::oplog::{AgentInvocation, AgentInvocationResult, TypedDataValue};
 use crate::bindings::golem::core::types::ValueAndType;
 use crate::data::{schema_parameters, values_of};
@@ -28,7 +31,8 @@ pub fn payload(entry: &OplogEntry) -> Option<String> {
         },
         OplogEntry::AgentInvocationFinished(p) => match &p.result {
             AgentInvocationResult::AgentInitialization(o) | AgentInvocationResult::AgentMethod(o) => {
-                Some(format!("-> {}", typed_text(&o.output)))
+                let text = typed_text(&o.output);
+                Some(if text.is_empty() { "-> ()".into() } else { format!("-> {text}") })
             }
             AgentInvocationResult::ProcessOplogEntries(r) | AgentInvocationResult::LoadSnapshot(r) => {
                 Some(r.error.as_ref().map_or_else(|| "-> ok".into(), |e| format!("-> error {e:?}")))
@@ -115,12 +119,7 @@ pub fn snapshot(entries: &[OplogEntry]) -> String {
     let mut names = Names::default();
     let mut out = String::new();
     for (i, entry) in entries.iter().enumerate() {
-        let kind = match serde_json::to_value(entry) {
-            Ok(serde_json::Value::Object(map)) => map.keys().next().map(|k| crate::ids::kebab_case(k)),
-            _ => None,
-        }
-        .unwrap_or_else(|| "entry".into());
-        let mut line = format!("{:>4} {kind}: {}", i + 1, describe(entry));
+        let mut line = format!("{:>4} {}: {}", i + 1, kind_name(entry), describe(entry));
         if let Some(payload) = payload(entry) {
             line.push(' ');
             line.push_str(&payload);

@@ -181,6 +181,27 @@ fn duplicated_and_missing_records_are_found() {
 }
 
 #[test]
+fn a_torn_record_does_not_hide_the_records_written_after_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("agent.oplog");
+    let written = write(&path, 4);
+    let bytes = std::fs::read(&path).expect("read");
+    let offsets = record_offsets(&bytes);
+    // Record 2 torn after 10 bytes of its payload, records 3 and 4 appended after it.
+    let mut torn = bytes[..offsets[1] + 22 + 10].to_vec();
+    torn.extend_from_slice(&bytes[offsets[2]..]);
+    std::fs::write(&path, &torn).expect("write");
+
+    let (oplog, damage) = Oplog::open_file(&path).expect("open");
+    let damage = damage.expect("damage reported");
+    assert_eq!((damage.index, oplog.entries()), (2, &written[..1]));
+    assert_eq!(damage.salvaged, indexed(&written[2..], 3), "{}", damage.reason);
+    // Opening for writing cut the tail, and kept it beside the file.
+    let kept = std::fs::read(dir.path().join("agent.oplog.damaged")).expect("the damaged tail is kept");
+    assert_eq!(kept, torn[offsets[1]..]);
+}
+
+#[test]
 fn older_versions_are_read_and_rewritten_when_opened_for_writing() {
     use crate::bindings::golem::api::oplog::{JumpParameters, OplogRegion};
     let dir = tempfile::tempdir().expect("tempdir");
@@ -277,6 +298,7 @@ proptest! {
                 prop_assert!(*index >= damage.index);
                 prop_assert_eq!(e, &written[(*index - 1) as usize]);
             }
+            prop_assert!(damage.salvaged.windows(2).all(|w| w[0].0 < w[1].0), "salvaged indexes increase");
         }
     }
 }

@@ -76,7 +76,7 @@ pub struct PluginMetrics {
     pub start_latency_max: Duration,
     /// Instances running now.
     pub active_instances: u64,
-    /// Oplog entries delivered and confirmed.
+    /// Oplog entries delivered in batches the plugin accepted.
     pub entries_delivered: u64,
     /// Batches sent again (after a crash before confirmation or a trap).
     pub batches_retried: u64,
@@ -109,9 +109,12 @@ pub fn prometheus_text(metrics: &BTreeMap<String, PluginMetrics>) -> String {
             m.start_latency_max.as_secs_f64()
         }),
         ("reprise_plugin_active_instances", "gauge", "Plugin instances running.", |m| m.active_instances as f64),
-        ("reprise_plugin_entries_delivered_total", "counter", "Oplog entries delivered and confirmed.", |m| {
-            m.entries_delivered as f64
-        }),
+        (
+            "reprise_plugin_entries_delivered_total",
+            "counter",
+            "Oplog entries delivered in batches the plugin accepted.",
+            |m| m.entries_delivered as f64,
+        ),
         ("reprise_plugin_batches_retried_total", "counter", "Batches sent again.", |m| m.batches_retried as f64),
         ("reprise_plugin_batches_refused_total", "counter", "Batches the plugin answered with an error.", |m| {
             m.batches_refused as f64

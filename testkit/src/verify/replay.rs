@@ -76,7 +76,9 @@ pub fn agent_of_oplog(component: &LoadedComponent, entries: &[OplogEntry]) -> Re
 }
 
 /// Replay `entries` (a recorded oplog) with `component`'s code, in a fresh
-/// copy of `env`: nothing recorded is changed.
+/// copy of `env`: nothing recorded is changed. An invocation the oplog
+/// records as started and not finished is completed live, as Golem would
+/// complete it, and so checked only as far as the oplog goes.
 pub fn replay_oplog(env: &Environment, component: &LoadedComponent, entries: &[OplogEntry]) -> ReplayOutcome {
     let (agent_type, args) = match agent_of_oplog(component, entries) {
         Ok(agent) => agent,

@@ -13,12 +13,11 @@ use crate::error::CliError;
 /// Largest request body read; every API request is a small JSON object.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// The names a loopback server may be addressed by.
-const LOOPBACK_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];
-
 /// The checks of one server.
 #[derive(Debug, Clone)]
 pub struct Guard {
+    /// The names the server may be addressed by: its address and `localhost`.
+    names: [String; 2],
     port: u16,
     token: Option<String>,
 }
@@ -28,7 +27,11 @@ pub type Refusal = (StatusCode, String);
 
 impl Guard {
     pub fn new(local: SocketAddr, token: Option<String>) -> Self {
-        Guard { port: local.port(), token }
+        let address = match local {
+            SocketAddr::V4(a) => a.ip().to_string(),
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        };
+        Guard { names: [address, "localhost".into()], port: local.port(), token }
     }
 
     /// Check the request head; the body is bounded while it is read.
@@ -52,8 +55,9 @@ impl Guard {
         Err((
             StatusCode::FORBIDDEN,
             format!(
-                "the Host header `{}` does not name this server; address it as 127.0.0.1:{}",
+                "the Host header `{}` does not name this server; address it as {}:{}",
                 printable(host),
+                self.names[0],
                 self.port
             ),
         ))
@@ -74,7 +78,13 @@ impl Guard {
 
     fn check_token(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let Some(token) = &self.token else { return Ok(()) };
-        let given = headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Bearer "));
+        // The scheme's name is case-insensitive (RFC 9110).
+        let given = headers
+            .get(AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token);
         match given {
             Some(given) if same_secret(given.trim().as_bytes(), token.as_bytes()) => Ok(()),
             Some(_) => Err((StatusCode::UNAUTHORIZED, "the bearer token is wrong".into())),
@@ -87,7 +97,7 @@ impl Guard {
 
     fn is_this_server(&self, host: &str) -> bool {
         let Some((name, port)) = host.rsplit_once(':') else { return false };
-        LOOPBACK_NAMES.contains(&name.to_ascii_lowercase().as_str()) && port.parse() == Ok(self.port)
+        self.names.iter().any(|n| n.eq_ignore_ascii_case(name)) && port.parse() == Ok(self.port)
     }
 }
 
@@ -166,10 +176,10 @@ mod tests {
     fn only_requests_addressed_to_this_server_pass() {
         let guard = Guard::new("127.0.0.1:9090".parse().expect("addr"), None);
         let json = ("content-type", "application/json; charset=utf-8");
-        for host in ["127.0.0.1:9090", "localhost:9090", "[::1]:9090", "LOCALHOST:9090"] {
+        for host in ["127.0.0.1:9090", "localhost:9090", "LOCALHOST:9090"] {
             assert_eq!(guard.check(&Method::POST, &headers(&[("host", host), json])), Ok(()), "{host}");
         }
-        for host in ["evil.example:9090", "127.0.0.1:9091", "127.0.0.1", ""] {
+        for host in ["evil.example:9090", "127.0.0.1:9091", "127.0.0.1", "[::1]:9090", ""] {
             let (status, _) = guard.check(&Method::GET, &headers(&[("host", host)])).expect_err(host);
             assert_eq!(status, StatusCode::FORBIDDEN, "{host}");
         }
@@ -177,6 +187,16 @@ mod tests {
         assert_eq!(guard.check(&Method::POST, &page).map_err(|r| r.0), Err(StatusCode::FORBIDDEN));
         let own = headers(&[("host", "127.0.0.1:9090"), ("origin", "http://localhost:9090"), json]);
         assert_eq!(guard.check(&Method::POST, &own), Ok(()));
+        let opaque = headers(&[("host", "127.0.0.1:9090"), ("origin", "null"), json]);
+        assert_eq!(guard.check(&Method::POST, &opaque).map_err(|r| r.0), Err(StatusCode::FORBIDDEN));
+
+        // Served on another loopback address: that address names it.
+        let v6 = Guard::new("[::1]:9090".parse().expect("addr"), None);
+        assert_eq!(v6.check(&Method::GET, &headers(&[("host", "[::1]:9090")])), Ok(()));
+        let (_, why) = v6.check(&Method::GET, &headers(&[("host", "127.0.0.1:9090")])).expect_err("another address");
+        assert!(why.contains("address it as [::1]:9090"), "{why}");
+        let other = Guard::new("127.0.0.2:9090".parse().expect("addr"), None);
+        assert_eq!(other.check(&Method::GET, &headers(&[("host", "127.0.0.2:9090")])), Ok(()));
     }
 
     #[test]
@@ -189,6 +209,11 @@ mod tests {
         let refused = |pairs: &[(&'static str, &str)]| guard.check(&Method::POST, &headers(pairs)).map_err(|r| r.0);
         assert_eq!(refused(&[host, json]), Err(StatusCode::UNAUTHORIZED));
         assert_eq!(refused(&[host, ("authorization", "Bearer 0123456789abcdeX"), json]), Err(StatusCode::UNAUTHORIZED));
+        assert_eq!(
+            refused(&[host, ("authorization", "bearer 0123456789abcdef"), json]),
+            Ok(()),
+            "any case of the scheme"
+        );
         assert_eq!(refused(&[host, auth, ("content-type", "text/plain")]), Err(StatusCode::UNSUPPORTED_MEDIA_TYPE));
         assert_eq!(refused(&[host, auth]), Err(StatusCode::UNSUPPORTED_MEDIA_TYPE));
         assert_eq!(refused(&[host, auth, json, ("content-length", "65537")]), Err(StatusCode::PAYLOAD_TOO_LARGE));
