@@ -114,10 +114,14 @@ pub(crate) fn parse_uuid(text: &str) -> Result<Uuid, String> {
     Ok(uuid_from_u128(value))
 }
 
+/// The 128 bits of a UUID (the inverse of [`uuid_from_u128`]).
+pub(crate) fn u128_from_uuid(uuid: &Uuid) -> u128 {
+    (u128::from(uuid.high_bits) << 64) | u128::from(uuid.low_bits)
+}
+
 /// The canonical lower-case `8-4-4-4-12` form.
 pub(crate) fn uuid_to_string(uuid: &Uuid) -> String {
-    let v = (u128::from(uuid.high_bits) << 64) | u128::from(uuid.low_bits);
-    let h = format!("{v:032x}");
+    let h = format!("{:032x}", u128_from_uuid(uuid));
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 

@@ -36,10 +36,6 @@ impl Default for Spans {
     }
 }
 
-fn hex(v: u64, digits: usize) -> String {
-    format!("{v:0digits$x}")
-}
-
 /// A span as the context of a started entry describes it.
 fn span_state(data: &SpanData, parent: Option<String>) -> SpanState {
     match data {
@@ -231,7 +227,7 @@ impl HostState {
     ) -> wasmtime::Result<(String, Datetime)> {
         self.journal.draw("golem:api/context::start-span");
         if self.journal.is_live() {
-            let id = hex(self.journal.random_u64(0x5a4e) | 1, 16);
+            let id = invocation_context::hex16(self.journal.random_u64(0x5a4e) | 1);
             let started_at = self.journal.now();
             self.journal.append(OplogEntry::StartSpan(StartSpanParameters {
                 timestamp: started_at,

@@ -48,13 +48,20 @@ pub(crate) struct InvocationContext {
     pub(crate) chains: Vec<Vec<SpanData>>,
 }
 
-fn hex(v: u64) -> String {
+/// 64 bits as 16 hex digits, as span ids are written.
+pub(crate) fn hex16(v: u64) -> String {
     format!("{v:016x}")
+}
+
+/// A word derived from the agent's seed, the started entry's index and a
+/// tag: the invocation's ids and key, the same whenever it is written.
+pub(crate) fn derived(seed: u64, started_index: u64, tag: &[u8]) -> u64 {
+    seed_from(&[&seed.to_le_bytes(), &started_index.to_le_bytes(), tag])
 }
 
 /// A span id from the seed, the started index and a tag (never zero).
 fn span_id(seed: u64, started_index: u64, tag: &[u8]) -> String {
-    hex(seed_from(&[&seed.to_le_bytes(), &started_index.to_le_bytes(), tag]) | 1)
+    hex16(derived(seed, started_index, tag) | 1)
 }
 
 pub(crate) fn attribute(key: &str, value: &str) -> Attribute {
@@ -74,9 +81,9 @@ pub(crate) fn build(
     let incoming = match incoming {
         Some(incoming) => incoming,
         None => {
-            let trace = |tag: &[u8]| seed_from(&[&seed.to_le_bytes(), &started_index.to_le_bytes(), tag]);
+            let trace = |tag: &[u8]| derived(seed, started_index, tag);
             fresh = IncomingContext {
-                trace_id: format!("{}{}", hex(trace(b"trace-high")), hex(trace(b"trace-low") | 1)),
+                trace_id: format!("{}{}", hex16(trace(b"trace-high")), hex16(trace(b"trace-low") | 1)),
                 trace_states: Vec::new(),
                 chain: vec![SpanData::LocalSpan(LocalSpanData {
                     span_id: span_id(seed, started_index, b"root"),

@@ -2,7 +2,7 @@
 //! notice, and read from older versions.
 
 use std::fs::OpenOptions;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 
@@ -43,6 +43,23 @@ fn record_offsets(bytes: &[u8]) -> Vec<usize> {
         pos += 22 + len;
     }
     offsets
+}
+
+/// A file of `n` entries damaged by `damage`, which gets its bytes and the
+/// offset of each record: the folder (kept alive), the path and the entries
+/// written, and the offsets.
+fn damaged_file(
+    n: u64,
+    damage: impl FnOnce(&mut Vec<u8>, &[usize]),
+) -> (tempfile::TempDir, PathBuf, Vec<OplogEntry>, Vec<usize>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("agent.oplog");
+    let written = write(&path, n);
+    let mut bytes = std::fs::read(&path).expect("read");
+    let offsets = record_offsets(&bytes);
+    damage(&mut bytes, &offsets);
+    std::fs::write(&path, &bytes).expect("write");
+    (dir, path, written, offsets)
 }
 
 fn indexed(entries: &[OplogEntry], first: u64) -> Vec<(u64, OplogEntry)> {
@@ -90,13 +107,8 @@ fn a_torn_write_keeps_every_intact_entry() {
 
 #[test]
 fn a_flipped_bit_is_found_and_the_entries_after_it_are_shown() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("agent.oplog");
-    let written = write(&path, 6);
-    let mut bytes = std::fs::read(&path).expect("read");
-    let third = record_offsets(&bytes)[2];
-    bytes[third + 22 + 3] ^= 0x10;
-    std::fs::write(&path, &bytes).expect("write");
+    let (_dir, path, written, offsets) = damaged_file(6, |bytes, offsets| bytes[offsets[2] + 22 + 3] ^= 0x10);
+    let third = offsets[2];
 
     let (oplog, damage) = Oplog::open_file(&path).expect("open");
     let damage = damage.expect("damage reported");
@@ -109,13 +121,8 @@ fn a_flipped_bit_is_found_and_the_entries_after_it_are_shown() {
 
 #[test]
 fn a_damaged_length_is_named_as_such_not_as_a_short_file() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("agent.oplog");
-    let written = write(&path, 5);
-    let mut bytes = std::fs::read(&path).expect("read");
-    let second = record_offsets(&bytes)[1];
-    bytes[second + 13] = 0x7f; // the length's high byte: far past the end of the file
-    std::fs::write(&path, &bytes).expect("write");
+    // The length's high byte: far past the end of the file.
+    let (_dir, path, written, _) = damaged_file(5, |bytes, offsets| bytes[offsets[1] + 13] = 0x7f);
 
     let (entries, damage) = Oplog::read_file(&path).expect("read");
     let damage = damage.expect("damage reported");
@@ -128,14 +135,10 @@ fn a_damaged_length_is_named_as_such_not_as_a_short_file() {
 
 #[test]
 fn an_all_zero_block_does_not_pass_as_a_record() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("agent.oplog");
-    let written = write(&path, 4);
-    let mut bytes = std::fs::read(&path).expect("read");
-    let third = record_offsets(&bytes)[2];
     // A block of zeros where the filesystem lost a page.
-    bytes.splice(third..third, std::iter::repeat_n(0u8, 4096));
-    std::fs::write(&path, &bytes).expect("write");
+    let (_dir, path, written, _) = damaged_file(4, |bytes, offsets| {
+        bytes.splice(offsets[2]..offsets[2], std::iter::repeat_n(0u8, 4096));
+    });
 
     let (entries, damage) = Oplog::read_file(&path).expect("read");
     let damage = damage.expect("damage reported");
@@ -182,15 +185,11 @@ fn duplicated_and_missing_records_are_found() {
 
 #[test]
 fn a_torn_record_does_not_hide_the_records_written_after_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("agent.oplog");
-    let written = write(&path, 4);
-    let bytes = std::fs::read(&path).expect("read");
-    let offsets = record_offsets(&bytes);
     // Record 2 torn after 10 bytes of its payload, records 3 and 4 appended after it.
-    let mut torn = bytes[..offsets[1] + 22 + 10].to_vec();
-    torn.extend_from_slice(&bytes[offsets[2]..]);
-    std::fs::write(&path, &torn).expect("write");
+    let (dir, path, written, offsets) = damaged_file(4, |bytes, offsets| {
+        bytes.drain(offsets[1] + 22 + 10..offsets[2]);
+    });
+    let torn = std::fs::read(&path).expect("read");
 
     let (oplog, damage) = Oplog::open_file(&path).expect("open");
     let damage = damage.expect("damage reported");

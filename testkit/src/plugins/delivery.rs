@@ -356,9 +356,7 @@ impl Agent {
 /// `oplog_processor_idempotency_key`).
 pub(crate) fn batch_key(source: &AgentId, grant: &EnvironmentPluginGrantId, batch: (u64, u64)) -> String {
     const NAMESPACE: uuid::Uuid = uuid::uuid!("A7E3F1B2-8C4D-5E6F-9A0B-1C2D3E4F5A6B");
-    let bytes = |u: &crate::bindings::golem::core::types::Uuid| {
-        (u128::from(u.high_bits) << 64 | u128::from(u.low_bits)).to_be_bytes()
-    };
+    let bytes = |u| crate::ids::u128_from_uuid(u).to_be_bytes();
     let name = source.agent_id.as_bytes();
     let mut buf = Vec::with_capacity(64 + name.len());
     buf.extend_from_slice(b"oplog-proc-v1\0");

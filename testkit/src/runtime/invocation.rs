@@ -168,7 +168,7 @@ impl Agent {
     /// constructor; a fresh UUID for a call that brings none (Golem's API
     /// makes one), here drawn from the seed and the entry's index.
     fn idempotency_key(&self, call: &Call, index: u64) -> String {
-        let seeded = |tag: &[u8]| crate::journal::seed_from(&[&self.seed.to_le_bytes(), &index.to_le_bytes(), tag]);
+        let seeded = |tag: &[u8]| invocation_context::derived(self.seed, index, tag);
         match call {
             Call::Initialize { .. } => {
                 format!("init-{}/{}", uuid_to_string(&uuid_from_u128(self.component.inner.id)), self.id())

@@ -61,4 +61,3 @@ pub(super) fn locate(points: &[AgentCrash], oplogs: &Oplogs) -> Vec<String> {
         })
         .collect()
 }
-

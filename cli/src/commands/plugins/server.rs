@@ -86,16 +86,17 @@ impl Server {
     }
 
     /// The newest revision of the agent component in `path` (relative to the
-    /// plugin folder, and inside it), loaded on first use.
-    fn component(&self, path: &str) -> Result<LoadedComponent, (StatusCode, String)> {
+    /// plugin folder, and inside it), loaded on first use; with the file it
+    /// resolved to.
+    fn component(&self, path: &str) -> Result<(PathBuf, LoadedComponent), (StatusCode, String)> {
         let path = self.inside_root(path)?;
         let mut components = lock(&self.components);
         if let Some(c) = components.get(&path) {
-            return Ok(c.clone());
+            return Ok((path, c.clone()));
         }
         let component = self.env.load(&path).map_err(|e| bad(load_error(&path, &e)))?;
-        components.insert(path, component.clone());
-        Ok(component)
+        components.insert(path.clone(), component.clone());
+        Ok((path, component))
     }
 
     /// `path` resolved in the plugin folder; anything resolving outside it
@@ -124,9 +125,9 @@ impl Server {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(bad("`config` must be an object of strings")),
         };
-        let component = self.component(path)?;
+        let (file, component) = self.component(path)?;
         let revision = self.env.install_plugin(&component, plugin, version, config).map_err(|e| bad(e.to_string()))?;
-        lock(&self.components).insert(self.inside_root(path)?, revision.clone());
+        lock(&self.components).insert(file, revision.clone());
         Ok((
             StatusCode::OK,
             json!({"component": path, "revision": revision.revision(), "plugin": plugin, "version": version}),
@@ -135,14 +136,14 @@ impl Server {
 
     fn create_agent(&self, body: &Json) -> ApiResult {
         let path = field(body, "component")?;
-        let component = self.component(path)?;
+        let (file, component) = self.component(path)?;
         let (definition, args) = calls::agent(&component, field(body, "agent")?).map_err(|e| bad(e.inline()))?;
         let handle = self
             .env
             .connect_agent(&component, &definition.type_name, &args)
             .map_err(|e| bad(one_line(&e.to_string())))?;
         let id = handle.id().to_string();
-        lock(&self.agents).insert(id.clone(), self.inside_root(path)?);
+        lock(&self.agents).insert(id.clone(), file);
         let active: Vec<String> = handle.lock().active_plugins().iter().map(|p| p.plugin_name.clone()).collect();
         Ok((StatusCode::CREATED, json!({"agent": id, "revision": component.revision(), "active_plugins": active})))
     }
