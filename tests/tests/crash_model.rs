@@ -8,7 +8,7 @@
 use reprise_e2e::{build_test_guest, oplog_shape};
 use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::value::Value;
-use reprise_testkit::verify::{CrashPlan, Scenario, verify};
+use reprise_testkit::verify::{CrashPlan, Scenario, VerificationReport, verify, verify_from_start};
 use reprise_testkit::{Agent, CrashPoint, Environment, Error, LoadedComponent};
 
 fn probe(env: &Environment) -> LoadedComponent {
@@ -396,4 +396,60 @@ fn the_distinct_plan_finds_what_every_entry_finds_with_fewer_runs() {
     let every = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
     let distinct = verify(&env, &component, &scenario, &CrashPlan::distinct_outcomes()).unwrap();
     assert!(distinct.runs + 19 <= every.runs, "{} vs {}", distinct.runs, every.runs);
+}
+
+/// Crashed runs that start at their first crash and stop where they rejoin
+/// the crash-free run reach exactly the verdicts of runs from the beginning
+/// to the end, for passing and failing scenarios and every kind of plan.
+#[test]
+fn runs_started_at_the_crash_reach_the_verdicts_of_runs_from_the_start() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let s = Value::string;
+    let scenario = |name: &str| Scenario::new("probe", [Value::string(name)]);
+    let cases = [
+        // Passes, and rejoins right after the interrupted call.
+        scenario("s1").call("count", []).call("put", [s("a"), s("1")]).call("count", []).call("get", [s("a")]),
+        // Fails: a clock value written again after a crash.
+        scenario("s2").call("count", []).call("stamp", []).call("count", []),
+        // Passes; values drawn after a recovery keep it from rejoining early.
+        scenario("s3").call("randoms", [Value::U64(3)]).call("count", []).call("now", []).call("count", []),
+        // Fails: a read lost in a crash sees the first attempt's delete.
+        scenario("s4").call("put", [s("k"), s("v")]).call("read-then-delete", []).call("count", []),
+        // Passes: an atomic region runs again whole.
+        scenario("s5").call("transfer", [s("a"), s("b")]).call("count", []).call("transfer", [s("b"), s("a")]),
+        scenario("s6").call("blob-put", [s("c"), s("o"), s("data")]).call("count", []).call("stamp-key", []),
+        scenario("s7").call("log", [s("hello")]).call("kv-batch", []).call("idempotency-key", []).call("count", []),
+    ];
+    let plans = [
+        CrashPlan::distinct_outcomes(),
+        CrashPlan::every_entry(),
+        CrashPlan::Random { seed: 7, trials: 12, crashes_per_run: 3 },
+    ];
+    let (mut started, mut rejoined, mut failing) = (0, 0, 0);
+    for scenario in &cases {
+        for plan in &plans {
+            let shortcut = verify(&env, &component, scenario, plan).unwrap();
+            let whole = verify_from_start(&env, &component, scenario, plan).unwrap();
+            assert_eq!(verdict(&shortcut), verdict(&whole), "{scenario:?} {plan:?}\n{shortcut}\n{whole}");
+            assert_eq!(whole.started_at_crash, 0);
+            started += shortcut.started_at_crash;
+            rejoined += shortcut.rejoined;
+            failing += usize::from(!shortcut.is_ok());
+        }
+    }
+    assert!(failing >= 4, "the failing scenarios fail: {failing}");
+    assert!(started > 200 && rejoined > 100, "the shortcut is taken: {started} started, {rejoined} rejoined");
+}
+
+/// What a verification found, without its timing and bookkeeping.
+fn verdict(report: &VerificationReport) -> impl PartialEq + std::fmt::Debug {
+    (
+        report.runs,
+        report.crashes_fired,
+        report.recovered,
+        report.retried_effects,
+        report.failures.clone(),
+        report.reference.clone(),
+    )
 }

@@ -198,6 +198,12 @@ fn summary_table(report: &VerificationReport, script: &Path) -> String {
         "repeated effects      {} (identical repeats after a crash between an effect and its entry, as Golem repeats them)\n",
         report.retried_effects
     ));
+    if report.started_at_crash > 0 {
+        out.push_str(&format!(
+            "started at the crash  {} of {} runs ({} rejoined the crash-free run early)\n",
+            report.started_at_crash, report.runs, report.rejoined
+        ));
+    }
     out.push_str(&format!("time                  {:.2?} ({:.0} runs/s)\n", report.elapsed, report.runs_per_second()));
     for failure in &report.failures {
         out.push_str(&format!("FAIL {}\n", safe(&failure_text(failure))));
@@ -237,6 +243,8 @@ fn report_json(report: &VerificationReport) -> serde_json::Value {
         "crashes_injected": report.crashes_fired,
         "recovered": report.recovered,
         "retried_side_effects": report.retried_effects,
+        "started_at_crash": report.started_at_crash,
+        "rejoined": report.rejoined,
         "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
         "failures": report.failures.iter().map(|f| json!({
             "crashes": f.crashes.iter().map(|c| json!({"agent": c.agent, "point": point_json(&c.point)})).collect::<Vec<_>>(),

@@ -23,7 +23,7 @@ use crate::engine::engine;
 use crate::error::{Error, chain};
 use crate::host::registry::AgentRecord;
 use crate::host::{self, BlobWrite, HostState, InitialData, KvWrite, Limits, World};
-use crate::journal::CrashPoint;
+use crate::journal::{CrashNotes, CrashPoint, FiredCrash};
 use crate::plugins::PluginHost;
 use crate::recording::RecordingService;
 use crate::runtime::{Agent, AgentHandle, LoadedComponent, NewAgent};
@@ -428,6 +428,38 @@ impl Environment {
             Some(handle) => handle.lock().schedule_crashes(points),
             None => self.shared.registry().plan_crashes(agent_id, points),
         }
+    }
+
+    /// Like [`Environment::create_agent`], its first instance noting `notes`
+    /// (crash verification: where crashes would strike a crash-free run).
+    pub(crate) fn create_agent_noting(
+        &self,
+        component: &LoadedComponent,
+        agent_type: &str,
+        args: &[Value],
+        notes: CrashNotes,
+    ) -> Result<Agent, Error> {
+        self.create_held(component, NewAgent { notes: Some(notes), ..NewAgent::agent(agent_type, args) })
+    }
+
+    /// The agent as `fired` left it: `oplog` is what the crash kept, `crashes`
+    /// are still to strike; it recovers on first use.
+    pub(crate) fn agent_after_crash(
+        &self,
+        component: &LoadedComponent,
+        agent_type: &str,
+        args: &[Value],
+        oplog: crate::oplog::Oplog,
+        crashes: Vec<CrashPoint>,
+        fired: FiredCrash,
+    ) -> Result<Agent, Error> {
+        let new = NewAgent { oplog, crashes, crashed: Some(fired), ..NewAgent::agent(agent_type, args) };
+        self.create_held(component, new)
+    }
+
+    /// Whether any plugin is installed.
+    pub(crate) fn has_plugin_installations(&self) -> bool {
+        self.shared.plugins().has_installations()
     }
 
     /// A copy of the key-value store: bucket → key → value.

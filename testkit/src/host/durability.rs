@@ -45,6 +45,7 @@ impl Host for HostState {
     }
 
     fn current_durable_execution_state(&mut self) -> wasmtime::Result<DurableExecutionState> {
+        self.journal.liveness_reads += 1;
         Ok(DurableExecutionState { is_live: self.journal.is_live(), persistence_level: self.journal.persistence })
     }
 

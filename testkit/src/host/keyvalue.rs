@@ -73,6 +73,11 @@ impl KvStore {
         &self.writes
     }
 
+    /// The contents, with `writes` as the write log.
+    pub(crate) fn copy_with_log(&self, writes: Vec<KvWrite>) -> KvStore {
+        KvStore { buckets: self.buckets.clone(), writes, allowed: self.allowed.clone() }
+    }
+
     /// Change the store from outside any agent (a test, an operator): not
     /// recorded as an agent's write.
     pub(crate) fn put_external(&mut self, bucket: &str, key: &str, value: Option<Vec<u8>>) {

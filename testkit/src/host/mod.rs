@@ -17,7 +17,7 @@ pub(crate) mod invocation_context;
 pub(crate) mod keyvalue;
 pub(crate) mod limits;
 mod logging;
-mod names;
+pub(crate) mod names;
 mod oplog_api;
 mod poll;
 pub(crate) mod registry;
@@ -33,7 +33,7 @@ pub use logging::{LogLevel, LogRecord};
 pub use registry::AgentRecord;
 pub(crate) use state::{AgentIdentity, HostState};
 pub use world::Limits;
-pub(crate) use world::{InitialData, World};
+pub(crate) use world::{InitialData, StoresAt, World};
 
 use wasmtime::component::{HasSelf, Linker};
 

@@ -4,8 +4,8 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::blobstore::BlobStore;
-use super::keyvalue::KvStore;
+use super::blobstore::{BlobStore, BlobWrite};
+use super::keyvalue::{KvStore, KvWrite};
 use super::limits::MemoryBudget;
 use crate::sync::lock;
 
@@ -83,4 +83,35 @@ impl World {
     pub(crate) fn blobs(&self) -> MutexGuard<'_, BlobStore> {
         lock(&self.blobs)
     }
+
+    /// The stores' contents now, and how long their write logs are.
+    pub(crate) fn stores_now(&self) -> StoresAt {
+        let kv = self.kv();
+        let blobs = self.blobs();
+        StoresAt {
+            kv: kv.copy_with_log(Vec::new()),
+            kv_writes: kv.writes().len(),
+            blobs: blobs.copy_with_log(Vec::new()),
+            blob_writes: blobs.writes().len(),
+        }
+    }
+
+    /// Put the stores back as they were at `at`, with these logs: the run's
+    /// whole logs, of which the first writes (as many as at `at`) are kept.
+    pub(crate) fn restore(&self, at: &StoresAt, kv_log: &[KvWrite], blob_log: &[BlobWrite]) {
+        let kv_log = kv_log.get(..at.kv_writes).unwrap_or(kv_log).to_vec();
+        let blob_log = blob_log.get(..at.blob_writes).unwrap_or(blob_log).to_vec();
+        *self.kv() = at.kv.copy_with_log(kv_log);
+        *self.blobs() = at.blobs.copy_with_log(blob_log);
+    }
+}
+
+/// The stores of a world at one moment of a run; their write logs are kept
+/// only as lengths (prefixes of the run's final logs).
+#[derive(Debug)]
+pub(crate) struct StoresAt {
+    kv: KvStore,
+    pub(crate) kv_writes: usize,
+    blobs: BlobStore,
+    pub(crate) blob_writes: usize,
 }

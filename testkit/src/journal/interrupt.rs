@@ -96,3 +96,43 @@ impl fmt::Display for Interrupt {
 }
 
 impl std::error::Error for Interrupt {}
+
+/// What a crash at a noted point would have done, seen by a crash-free run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Captured {
+    /// The crash, as it would have fired.
+    pub(crate) fired: FiredCrash,
+    /// The oplog index committed at that moment: what the crash would keep.
+    pub(crate) committed: u64,
+    /// An HTTP exchange was open: a crash there is raised later, from inside
+    /// wasmtime-wasi-http, so the moment it takes effect is not this one.
+    pub(crate) in_batch: bool,
+}
+
+/// Crash points a crash-free run only notes: where a scheduled crash would
+/// strike, the hook learns what it would have lost, and the run goes on.
+/// Crash verification starts its crashed runs from such notes instead of
+/// running the crash-free part before each crash again.
+pub(crate) struct CrashNotes {
+    points: std::collections::BTreeSet<CrashPoint>,
+    hook: Box<dyn FnMut(Captured) + Send>,
+}
+
+impl CrashNotes {
+    pub(crate) fn new(
+        points: impl IntoIterator<Item = CrashPoint>,
+        hook: impl FnMut(Captured) + Send + 'static,
+    ) -> Self {
+        CrashNotes { points: points.into_iter().collect(), hook: Box::new(hook) }
+    }
+
+    pub(crate) fn wants(&self, point: CrashPoint) -> bool {
+        self.points.contains(&point)
+    }
+
+    pub(crate) fn note(&mut self, captured: Captured) {
+        if self.points.contains(&captured.fired.point) {
+            (self.hook)(captured);
+        }
+    }
+}

@@ -19,7 +19,7 @@ mod typed;
 
 use entries::commits_at_once;
 pub(crate) use entries::{Strict, strict_kind};
-pub(crate) use interrupt::Interrupt;
+pub(crate) use interrupt::{Captured, CrashNotes, Interrupt};
 pub use interrupt::{CrashPoint, FiredCrash};
 use remote::in_batch;
 pub(crate) use seed::seed_from;
@@ -108,6 +108,13 @@ pub(crate) struct Journal {
     /// Values this instance drew from the world after a recovery (clock
     /// readings, random numbers): they differ from a crash-free run's.
     pub(crate) fresh_draws: u64,
+    /// Values drawn from the world (clock readings, random numbers), live
+    /// or replayed, first instance or not.
+    pub(crate) world_draws: u64,
+    /// Times the guest asked whether it is live or replaying.
+    pub(crate) liveness_reads: u64,
+    /// Crash points a crash-free run only notes (crash verification).
+    pub(crate) notes: Option<Box<CrashNotes>>,
 }
 
 impl Journal {
@@ -134,6 +141,9 @@ impl Journal {
             open_bracket: false,
             open_batches: Vec::new(),
             fresh_draws: 0,
+            world_draws: 0,
+            liveness_reads: 0,
+            notes: None,
         };
         journal.collect_jumps();
         journal
@@ -323,13 +333,15 @@ impl Journal {
     pub(crate) fn append(&mut self, entry: OplogEntry) -> wasmtime::Result<u64> {
         self.raise_pending()?;
         let index = self.last_index() + 1;
-        if let OplogEntry::HostCall(_) = entry
-            && let Some(i) = self.crashes.iter().position(|c| *c == CrashPoint::BeforePersist(index))
-        {
-            self.crashes.remove(i);
+        if let OplogEntry::HostCall(_) = entry {
             let point = CrashPoint::BeforePersist(index);
             let lost = Some((self.oplog.committed_index() + 1, index));
-            return Err(Interrupt::Crash(FiredCrash { point, in_effect_window: true, lost }).raise());
+            let fired = FiredCrash { point, in_effect_window: true, lost };
+            if let Some(i) = self.crashes.iter().position(|c| *c == point) {
+                self.crashes.remove(i);
+                return Err(Interrupt::Crash(fired).raise());
+            }
+            self.note(fired);
         }
         // A remote write's entry is committed with it: Golem commits when
         // the durable function ends, right after adding the entry, and the
@@ -356,9 +368,9 @@ impl Journal {
         // Entries this instance writes are never replayed by it.
         self.replay_end = self.oplog.entries().len();
         self.cursor = self.replay_end;
-        if let Some(i) = self.crashes.iter().position(|c| *c == CrashPoint::AfterEntry(index)) {
-            self.crashes.remove(i);
-            let point = CrashPoint::AfterEntry(index);
+        let point = CrashPoint::AfterEntry(index);
+        let scheduled = self.crashes.iter().position(|c| *c == point);
+        if scheduled.is_some() || self.notes.as_ref().is_some_and(|n| n.wants(point)) {
             // Inside an unfinished atomic region, recovery re-runs the region;
             // a lost remote write is retried, and so is a region whose end
             // was lost.
@@ -368,9 +380,24 @@ impl Journal {
                 || self.loses_effects();
             let committed = self.oplog.committed_index();
             let lost = (committed < index).then_some((committed + 1, index));
-            return Err(Interrupt::Crash(FiredCrash { point, in_effect_window, lost }).raise());
+            let fired = FiredCrash { point, in_effect_window, lost };
+            if let Some(i) = scheduled {
+                self.crashes.remove(i);
+                return Err(Interrupt::Crash(fired).raise());
+            }
+            self.note(fired);
         }
         Ok(index)
+    }
+
+    /// Tell the notes, if they want this point, what a crash there would
+    /// have done; the run goes on.
+    fn note(&mut self, fired: FiredCrash) {
+        let committed = self.oplog.committed_index();
+        let in_batch = !self.open_batches.is_empty();
+        if let Some(notes) = &mut self.notes {
+            notes.note(Captured { fired, committed, in_batch });
+        }
     }
 
     /// Commit the oplog: everything added so far survives a crash.
@@ -442,6 +469,7 @@ impl Journal {
     /// (drawn from the seed and the attempt, so the run stays reproducible),
     /// as a Golem executor draws afresh for calls it executes again.
     pub(crate) fn world_u64(&mut self, salt: u64) -> u64 {
+        self.world_draws += 1;
         if self.attempt == 0 {
             return self.random_u64(salt);
         }
@@ -467,6 +495,7 @@ impl Journal {
     /// recovery, so it never goes back.
     pub(crate) fn world_time(&mut self, n: u64) -> Datetime {
         let time = Self::time_at(n);
+        self.world_draws += 1;
         if self.attempt == 0 {
             return time;
         }

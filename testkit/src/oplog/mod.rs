@@ -278,6 +278,11 @@ impl Oplog {
         lost
     }
 
+    /// An in-memory oplog holding `entries`, all committed.
+    pub(crate) fn from_entries(entries: Vec<OplogEntry>) -> Oplog {
+        Oplog { committed: entries.len(), entries, commits: Vec::new(), file: None }
+    }
+
     /// An in-memory copy of the entries (the copy is not file-backed).
     pub fn snapshot(&self) -> Oplog {
         Oplog {

@@ -143,6 +143,11 @@ fn key(grant: &EnvironmentPluginGrantId) -> (u64, u64) {
 }
 
 impl PluginHost {
+    /// Whether any plugin is installed: agents' oplogs then feed plugin workers.
+    pub(crate) fn has_installations(&self) -> bool {
+        !self.installations.is_empty()
+    }
+
     /// The same definitions, installations and settings, without instances,
     /// delivered oplogs, counters or subscribers (for a fresh environment).
     pub(crate) fn fresh_copy(&self) -> PluginHost {

@@ -7,6 +7,7 @@
 //! - `call`: what an invocation asks for, and the answer.
 //! - `invocation`: one invocation, start to finish.
 //! - `recovery`: a fresh instance replaying the oplog.
+//! - `resume`: an agent taken up at the moment a crash struck it.
 //! - `interrupts`: the one place a stopped guest call is handled.
 //! - `entries`: the entries written around invocations.
 //! - `admin`: updates, reverts, plugin activation, requests from other agents.
@@ -22,6 +23,7 @@ mod handle;
 mod interrupts;
 mod invocation;
 mod recovery;
+mod resume;
 mod retries;
 
 use std::collections::BTreeMap;
@@ -48,7 +50,7 @@ use crate::data::{data_value, describe_agent_error};
 use crate::error::Error;
 use crate::host::{AgentIdentity, HostState, LogRecord};
 use crate::ids::{AGENT_INTERFACE, agent_id};
-use crate::journal::{CrashPoint, FiredCrash, HostCall, Journal, seed_from};
+use crate::journal::{CrashNotes, CrashPoint, FiredCrash, HostCall, Journal, seed_from};
 use crate::oplog::{Oplog, OplogEntry};
 use crate::value::Value;
 
@@ -119,12 +121,26 @@ pub(crate) struct NewAgent<'a> {
     pub(crate) plain: bool,
     /// The context its constructor continues (an RPC caller's).
     pub(crate) incoming: Option<Arc<crate::bindings::IncomingContext>>,
+    /// Crash points its first instance only notes (see [`CrashNotes`]).
+    pub(crate) notes: Option<CrashNotes>,
+    /// The oplog is what this crash left of a running agent: the agent starts
+    /// parked, as right after the crash, and recovers on first use.
+    pub(crate) crashed: Option<FiredCrash>,
 }
 
 impl<'a> NewAgent<'a> {
     /// An agent with an in-memory oplog and no crashes.
     pub(crate) fn agent(agent_type: &'a str, args: &'a [Value]) -> Self {
-        NewAgent { agent_type, args, crashes: Vec::new(), oplog: Oplog::in_memory(), plain: false, incoming: None }
+        NewAgent {
+            agent_type,
+            args,
+            crashes: Vec::new(),
+            oplog: Oplog::in_memory(),
+            plain: false,
+            incoming: None,
+            notes: None,
+            crashed: None,
+        }
     }
 
     /// The id the agent will have: `type(args)` for an agent, the name given
@@ -150,7 +166,7 @@ impl Agent {
         new: NewAgent<'_>,
     ) -> Result<Result<Agent, AgentError>, Error> {
         let name = new.id(&component)?;
-        let NewAgent { agent_type, args, crashes, oplog, plain, incoming } = new;
+        let NewAgent { agent_type, args, crashes, oplog, plain, incoming, notes, crashed } = new;
         let identity = AgentIdentity { component_id: component.inner.id, name: name.clone() };
         let seed = seed_from(&[&habitat.world().seed.to_le_bytes(), name.as_bytes()]);
         let resuming = !oplog.is_empty();
@@ -170,6 +186,8 @@ impl Agent {
             oplog.append(create_entry(&identity, &component))?;
         }
         habitat.register(&identity, agent_type);
+        let mut journal = Journal::new(oplog, seed, crashes);
+        journal.notes = notes.map(Box::new);
         let mut agent = Agent {
             habitat,
             component,
@@ -177,18 +195,20 @@ impl Agent {
             agent_type: agent_type.to_string(),
             plain,
             seed,
-            instance: Instance::Parked(Journal::new(oplog, seed, crashes)),
+            instance: Instance::Parked(journal),
             failed: None,
             logs: Vec::new(),
             calls: Vec::new(),
-            crashes_fired: Vec::new(),
+            crashes_fired: crashed.into_iter().collect(),
             recoveries: 0,
             fresh_values: 0,
             updating: false,
             retries: 0,
             answered: BTreeMap::new(),
         };
-        if resuming || plain {
+        if crashed.is_some() {
+            // Recovery comes with the next use, as after any crash.
+        } else if resuming || plain {
             // Rebuild the agent's memory from its oplog now, so that a broken
             // or foreign oplog is reported here rather than on first use
             // (plain components have no constructor to run).

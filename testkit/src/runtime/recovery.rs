@@ -57,6 +57,7 @@ impl Agent {
             }
             self.fresh_values += old.fresh_draws;
             let mut journal = Journal::new(old.oplog, self.seed, old.crashes);
+            journal.notes = old.notes;
             journal.set_attempt(self.recoveries as u64);
             let closed = journal.close_interrupted_region();
             self.instance = Instance::Parked(journal);

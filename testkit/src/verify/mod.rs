@@ -23,6 +23,7 @@
 //! ```
 
 mod compare;
+mod from_crash;
 mod locate;
 mod plan;
 mod replay;
@@ -265,6 +266,12 @@ pub struct VerificationReport {
     pub reference_oplogs: Vec<(String, Vec<OplogEntry>)>,
     /// The crashed runs made, each as its crash points, in order.
     pub crash_runs: Vec<Vec<AgentCrash>>,
+    /// Crashed runs started at their first crash, from what a crash-free run
+    /// noted there, rather than run from the beginning (see [`verify`]).
+    pub started_at_crash: usize,
+    /// Of those, runs that provably rejoined the crash-free run and took its
+    /// rest from there.
+    pub rejoined: usize,
 }
 
 /// How far a verification has come, reported after each crashed run.
@@ -314,6 +321,13 @@ impl fmt::Display for VerificationReport {
             "  repeated side effects {} (identical repeats after a crash between an effect and its entry, as Golem repeats them)",
             self.retried_effects
         )?;
+        if self.started_at_crash > 0 {
+            writeln!(
+                f,
+                "  started at the crash {} of {} runs ({} rejoined the crash-free run early)",
+                self.started_at_crash, self.runs, self.rejoined
+            )?;
+        }
         write!(f, "  time                 {:.2?} ({:.0} runs/s)", self.elapsed, self.runs_per_second())?;
         for failure in self.failures.iter().take(20) {
             write!(f, "\n  FAIL {failure}")?;
@@ -328,6 +342,13 @@ impl fmt::Display for VerificationReport {
 /// Run `scenario` with each run of `plan` in a fresh environment like `env`
 /// and compare against a crash-free run. Errors only when the crash-free run
 /// itself fails.
+///
+/// A crashed run equals the crash-free run up to its first crash, so, where
+/// the scenario's agent works alone on its oplog and the key-value and blob
+/// stores, each crashed run starts at its first crash (from what one more
+/// crash-free run noted there) and ends as soon as it has provably rejoined
+/// the crash-free run; [`verify_from_start`] runs each from the beginning to
+/// the end, for the same verdicts.
 pub fn verify(
     env: &Environment,
     component: &LoadedComponent,
@@ -337,6 +358,17 @@ pub fn verify(
     verify_with_progress(env, component, scenario, plan, |_| {})
 }
 
+/// [`verify`], every crashed run from the beginning of the scenario to its
+/// end: slower, the same verdicts (a check of the shortcut).
+pub fn verify_from_start(
+    env: &Environment,
+    component: &LoadedComponent,
+    scenario: &Scenario,
+    plan: &CrashPlan,
+) -> Result<VerificationReport, Error> {
+    verify_runs(env, component, scenario, plan, false, |_| {})
+}
+
 /// [`verify`], calling `progress` once the runs are planned and after every
 /// crashed run (for progress bars).
 pub fn verify_with_progress(
@@ -344,6 +376,17 @@ pub fn verify_with_progress(
     component: &LoadedComponent,
     scenario: &Scenario,
     plan: &CrashPlan,
+    progress: impl FnMut(Progress),
+) -> Result<VerificationReport, Error> {
+    verify_runs(env, component, scenario, plan, true, progress)
+}
+
+fn verify_runs(
+    env: &Environment,
+    component: &LoadedComponent,
+    scenario: &Scenario,
+    plan: &CrashPlan,
+    from_crash: bool,
     mut progress: impl FnMut(Progress),
 ) -> Result<VerificationReport, Error> {
     let started = Instant::now();
@@ -360,11 +403,27 @@ pub fn verify_with_progress(
         elapsed: Duration::ZERO,
         reference_oplogs,
         crash_runs: runs.clone(),
+        started_at_crash: 0,
+        rejoined: 0,
     };
     let total = runs.len();
     progress(Progress { done: 0, total, failed: 0 });
+    let notes = match from_crash && from_crash::qualifies(env, &report.reference, &report.reference_oplogs) {
+        true => from_crash::take_notes(env, component, scenario, &runs, &report.reference_oplogs)?,
+        false => None,
+    };
     for (done, points) in runs.into_iter().enumerate() {
-        match run_crashed(env, component, scenario, &points) {
+        let run = match notes.as_ref().and_then(|n| n.run(env, component, scenario, &points, &report.reference)) {
+            Some(run) => {
+                report.started_at_crash += 1;
+                run.map(|r| {
+                    report.rejoined += usize::from(r.rejoined);
+                    (r.outcome, r.fired)
+                })
+            }
+            None => run_crashed(env, component, scenario, &points),
+        };
+        match run {
             Err(e) => {
                 let diverged_at = match &e {
                     Error::Divergence(d) => Some(d.oplog_index),

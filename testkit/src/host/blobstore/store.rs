@@ -59,6 +59,11 @@ impl BlobStore {
         &self.writes
     }
 
+    /// The contents, with `writes` as the write log.
+    pub(crate) fn copy_with_log(&self, writes: Vec<BlobWrite>) -> BlobStore {
+        BlobStore { containers: self.containers.clone(), writes }
+    }
+
     pub(super) fn container(&self, name: &str) -> Result<&Container, String> {
         self.containers.get(name).ok_or_else(|| format!("container `{name}` does not exist"))
     }
