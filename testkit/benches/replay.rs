@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use reprise_testkit::guest::GuestBuild;
 use reprise_testkit::value::Value;
-use reprise_testkit::verify::{CrashPlan, Scenario, verify};
-use reprise_testkit::{Environment, LoadedComponent};
+use reprise_testkit::verify::{CrashPlan, Scenario, VerificationReport, verify, verify_from_start};
+use reprise_testkit::{Environment, Error, LoadedComponent};
 
 fn main() {
     let probe = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/probe");
@@ -24,25 +24,34 @@ fn main() {
     for steps in [10, 100, 1_000] {
         crash_verification(&env, &component, steps);
     }
-    for calls in [100, 250, 500] {
-        script_verification(&env, &component, calls);
+    // Every crashed run whole (the cost before runs started at their crash),
+    // then as `verify` and `reprise crash-test` run them.
+    script_verification(&component, 1_000, "every-point, from start", verify_from_start, CrashPlan::every_entry());
+    for calls in [1_000, 10_000] {
+        script_verification(&component, calls, "every-point", verify, CrashPlan::every_entry());
+        script_verification(&component, calls, "distinct-outcome", verify, CrashPlan::distinct_outcomes());
     }
 }
 
-/// A script of `calls` invocations (as `reprise crash-test` runs one), every
-/// entry a crash point: how the cost grows with the script's length.
-fn script_verification(env: &Environment, component: &LoadedComponent, calls: usize) {
+type Verifier = fn(&Environment, &LoadedComponent, &Scenario, &CrashPlan) -> Result<VerificationReport, Error>;
+
+/// A script of `calls` invocations, as `reprise crash-test` runs one: how the
+/// cost grows with the script's length.
+fn script_verification(component: &LoadedComponent, calls: usize, name: &str, verifier: Verifier, plan: CrashPlan) {
+    let env = Environment::new().expect("environment");
     let mut scenario = Scenario::new("probe", [Value::string("s")]);
     for _ in 0..calls {
         scenario = scenario.call("count", []);
     }
-    let report = verify(env, component, &scenario, &CrashPlan::every_entry()).expect("verify");
+    let report = verifier(&env, component, &scenario, &plan).expect("verify");
     assert!(report.is_ok(), "{report}");
     println!(
-        "every-point verification, {calls:>5}-call script: {:>5} crash points in {:>9.2?} ({:>6.0} points/s)",
+        "{name:>23} verification, {calls:>6}-call script: {:>6} crash runs in {:>9.2?} ({:>6.0} runs/s; {} started at the crash, {} rejoined)",
         report.runs,
         report.elapsed,
-        report.runs_per_second()
+        report.runs_per_second(),
+        report.started_at_crash,
+        report.rejoined
     );
 }
 

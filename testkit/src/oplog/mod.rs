@@ -283,6 +283,11 @@ impl Oplog {
         Oplog { committed: entries.len(), entries, commits: Vec::new(), file: None }
     }
 
+    /// The entries, taken out of an in-memory oplog.
+    pub(crate) fn into_entries(self) -> Vec<OplogEntry> {
+        self.entries
+    }
+
     /// An in-memory copy of the entries (the copy is not file-backed).
     pub fn snapshot(&self) -> Oplog {
         Oplog {

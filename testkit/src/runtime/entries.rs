@@ -94,16 +94,18 @@ pub(super) fn started_entry(
     OplogEntry::AgentInvocationStarted(AgentInvocationStartedParameters { timestamp, invocation })
 }
 
+/// A recorded invocation context, borrowed: trace id, trace states, span chains.
+pub(super) type ContextParts<'a> = (&'a str, &'a [String], &'a [Vec<SpanData>]);
+
 /// The invocation context a started entry records (`None` for kinds that
 /// record none).
-pub(super) fn recorded_context(entry: &OplogEntry) -> Option<InvocationContext> {
+pub(super) fn recorded_context(entry: &OplogEntry) -> Option<ContextParts<'_>> {
     let OplogEntry::AgentInvocationStarted(p) = entry else { return None };
-    let (trace_id, trace_states, chains): (&str, &[String], &[Vec<SpanData>]) = match &p.invocation {
-        AgentInvocation::AgentInitialization(p) => (&p.trace_id, &p.trace_states, &p.invocation_context),
-        AgentInvocation::AgentMethodInvocation(p) => (&p.trace_id, &p.trace_states, &p.invocation_context),
-        _ => return None,
-    };
-    Some(InvocationContext { trace_id: trace_id.into(), trace_states: trace_states.to_vec(), chains: chains.to_vec() })
+    match &p.invocation {
+        AgentInvocation::AgentInitialization(p) => Some((&p.trace_id, &p.trace_states, &p.invocation_context)),
+        AgentInvocation::AgentMethodInvocation(p) => Some((&p.trace_id, &p.trace_states, &p.invocation_context)),
+        _ => None,
+    }
 }
 
 pub(super) fn finished_entry(result: &Answer, call: &Call, schema: DataSchema, timestamp: Datetime) -> OplogEntry {

@@ -195,14 +195,30 @@ impl Agent {
     /// (just written, or replayed). Kinds that record none (a plugin's
     /// batch) run in a fresh one, as on Golem.
     pub(super) fn begin_spans(&mut self, started: u64, call: &Call) {
-        let context = self.oplog().get(started).and_then(recorded_context).unwrap_or_else(|| {
-            let key = self.idempotency_key(call, started);
-            let own = self.invocation_span(call, &key);
-            invocation_context::build(self.seed, started, crate::journal::Journal::time_at(started), &own, None)
-        });
-        if let Some(live) = self.live_mut() {
-            live.store.data_mut().spans.begin_invocation(&context.trace_id, &context.trace_states, &context.chains);
-        }
+        let fresh = match self.oplog().get(started).and_then(recorded_context) {
+            Some(_) => None,
+            None => {
+                let key = self.idempotency_key(call, started);
+                let own = self.invocation_span(call, &key);
+                Some(invocation_context::build(
+                    self.seed,
+                    started,
+                    crate::journal::Journal::time_at(started),
+                    &own,
+                    None,
+                ))
+            }
+        };
+        let Some(live) = self.live_mut() else { return };
+        let state = live.store.data_mut();
+        // Borrowed from the entry: replay begins one per invocation.
+        let recorded = state.journal.oplog.get(started).and_then(recorded_context);
+        let (trace_id, trace_states, chains) = match (&fresh, recorded) {
+            (Some(c), _) => (c.trace_id.as_str(), c.trace_states.as_slice(), c.chains.as_slice()),
+            (None, Some(parts)) => parts,
+            (None, None) => return,
+        };
+        state.spans.begin_invocation(trace_id, trace_states, chains);
     }
 
     /// Call the guest for `call` on the live instance.

@@ -127,13 +127,12 @@ impl Agent {
             .rposition(|e| matches!(e, OplogEntry::SuccessfulUpdate(_)))
             .map_or(0, |pos| pos as u64 + 1);
         loop {
-            let journal = self.journal_mut();
-            let Some(pos) = journal.peek() else { return Ok(Some(completed)) };
-            let entry = journal.oplog.entries()[pos].clone();
-            let OplogEntry::AgentInvocationStarted(started) = &entry else {
+            let Some(pos) = self.journal_mut().peek() else { return Ok(Some(completed)) };
+            let entry = &self.oplog().entries()[pos];
+            let OplogEntry::AgentInvocationStarted(started) = entry else {
                 return Err(Error::Divergence(Divergence {
                     oplog_index: pos as u64 + 1,
-                    expected: describe(&entry),
+                    expected: describe(entry),
                     actual: "had no invocation running to produce it".into(),
                 }));
             };

@@ -22,6 +22,12 @@ impl Agent {
         values_of(&result?.map_err(|e| Error::Agent(describe_agent_error(&e)))?)
     }
 
+    /// The agent's oplog, taken out as the agent ends.
+    pub(crate) fn into_oplog(mut self) -> crate::oplog::Oplog {
+        self.discard_instance();
+        std::mem::take(&mut self.journal_mut().oplog)
+    }
+
     /// Crash points still scheduled.
     pub(crate) fn crashes_pending(&self) -> usize {
         self.journal().crashes.len()

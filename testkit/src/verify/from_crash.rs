@@ -19,6 +19,7 @@
 //! qualify (no other agents, plugins, HTTP, metadata or updates); the
 //! others run from the beginning.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,6 +65,17 @@ pub(super) struct Notes {
     /// The agent never reads anything a recovery changes: a crashed run
     /// whose oplog equals the crash-free one has the same memory.
     rejoinable: bool,
+    /// The last run's oplog, kept for the next.
+    working: RefCell<Working>,
+}
+
+/// A run's oplog whose first `shared` entries are the crash-free run's: runs
+/// in oplog order copy each entry of the crash-free run about once, rather
+/// than all of them once per run.
+#[derive(Default)]
+struct Working {
+    entries: Vec<OplogEntry>,
+    shared: usize,
 }
 
 /// Whether crashed runs of this scenario may start from notes: its agent
@@ -164,6 +176,7 @@ pub(super) fn take_notes(
         blob_log: world.blobs().writes().to_vec(),
         boundaries,
         rejoinable: agent.liveness_reads() == 0,
+        working: RefCell::default(),
     }))
 }
 
@@ -250,8 +263,8 @@ impl Notes {
             service.reset();
         }
         env.shared().world.restore(&note.stores, &self.kv_log, &self.blob_log);
-        let committed = usize::try_from(note.captured.committed).unwrap_or(usize::MAX);
-        let oplog = Oplog::from_entries(self.entries.get(..committed).unwrap_or(&self.entries).to_vec());
+        let committed = usize::try_from(note.captured.committed).unwrap_or(usize::MAX).min(self.entries.len());
+        let oplog = self.start_oplog(committed);
         let (agent_type, args) = (&scenario.agent_type, &scenario.args);
         let mut agent = env.agent_after_crash(component, agent_type, args, oplog, rest, note.captured.fired)?;
         let k = note.call;
@@ -270,6 +283,7 @@ impl Notes {
             let done = results.len() - 1;
             if self.rejoins(&env, &agent, done, &mut rejoin) {
                 let (outcome, fired) = self.rejoined(&env, &agent, results, done, reference);
+                self.keep_oplog(agent);
                 return Ok(FromCrash { outcome, fired, rejoined: true });
             }
             let result = match agent.invoke(method, args) {
@@ -280,7 +294,26 @@ impl Notes {
             results.push((result, fresh_values(&env, &agent) == 0));
         }
         let fired = agent.crashes_fired().to_vec();
-        Ok(FromCrash { outcome: outcome(&env, &agent, results), fired, rejoined: false })
+        let outcome = outcome(&env, &agent, results);
+        self.keep_oplog(agent);
+        Ok(FromCrash { outcome, fired, rejoined: false })
+    }
+
+    /// An oplog of the crash-free run's first `committed` entries, made from
+    /// the last run's where they agree.
+    fn start_oplog(&self, committed: usize) -> Oplog {
+        let mut working = self.working.borrow_mut();
+        let mut entries = std::mem::take(&mut working.entries);
+        entries.truncate(working.shared.min(committed));
+        let have = entries.len();
+        entries.extend_from_slice(&self.entries[have..committed]);
+        working.shared = committed;
+        Oplog::from_entries(entries)
+    }
+
+    /// Keep a finished run's oplog for the next run.
+    fn keep_oplog(&self, agent: Agent) {
+        self.working.borrow_mut().entries = agent.into_oplog().into_entries();
     }
 
     /// Whether the run, after call `done`, is where the crash-free run was
