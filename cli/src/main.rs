@@ -98,7 +98,8 @@ enum Command {
     },
     /// Run a script of invocations, crashing the agent at each distinct crash point, and compare with a crash-free run.
     #[command(after_help = "Example:\n  reprise crash-test counter.wasm counter.script --html report.html\n  \
-                      reprise crash-test warehouse.wasm order.script --kv 'stock-levels/main={\"apple\": 10}'\n\n\
+                      reprise crash-test warehouse.wasm order.script --kv 'stock-levels/main={\"apple\": 10}'\n  \
+                      reprise crash-test counter.wasm counter.script --at 'after 7'   (one run, as a failure's reproduce: line says)\n\n\
                       The script names the agent on its first line and one call per line after it \
                       (`#` starts a comment); a call may state the result it must give in the crash-free \
                       run, as `reprise run` prints it:\n\n  Counter(\"visits\")\n  increment(2) -> 2\n  get()\n\n\
@@ -140,6 +141,12 @@ enum Command {
         /// Preload the key-value store: `BUCKET/KEY=VALUE` (repeatable).
         #[arg(long = "kv", value_name = "BUCKET/KEY=VALUE")]
         kv: Vec<String>,
+        /// Make one run, crashing only here (repeatable: all in that run), as
+        /// a failure's `reproduce:` line gives it: `after 12`, `before 12`
+        /// (between entry 12's side effect and the entry), or with the agent
+        /// first, `inventory("main") after 12`.
+        #[arg(long = "at", value_name = "CRASH", conflicts_with_all = ["seed", "every_entry"])]
+        at: Vec<String>,
     },
     /// Print a file-backed oplog as text, JSON or an HTML timeline.
     #[command(after_help = "Example:\n  reprise oplog counter.oplog --format html --output counter.html")]
@@ -253,10 +260,12 @@ fn main() -> ExitCode {
             html,
             force,
             kv,
+            at,
         } => {
             let plan = match seed {
                 Some(seed) => commands::crash_test::Plan::Random { seed, trials, crashes },
                 None if every_entry => commands::crash_test::Plan::Every { before_persist: !no_before_persist },
+                None if !at.is_empty() => commands::crash_test::Plan::At(at),
                 None => commands::crash_test::Plan::Distinct,
             };
             let html = html.as_deref().map(|path| (path, force));

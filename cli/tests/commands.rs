@@ -431,6 +431,53 @@ fn crash_test_exits_1_and_names_the_divergence() {
     assert!(run.stdout.contains("DIVERGED"), "{}", run.stdout);
 }
 
+/// A failure says why (the durable function's type and the rule it
+/// breaks), how the stores differ, and gives the command that runs that
+/// crash alone, which fails the same way.
+#[test]
+fn crash_test_failures_name_the_rule_the_store_diff_and_a_reproduction() {
+    let probe = probe();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("audit.script");
+    std::fs::write(&script, "probe(\"p\")\naudit(\"acct\")\n").unwrap();
+    let run = reprise(&["crash-test", arg(&probe), arg(&script)]).code(1);
+    let out = &run.stdout;
+    assert!(out.contains("`ledger::lookup` is declared read-remote but made side effects"), "{out}");
+    assert!(out.contains(r#"stores: audit/acct: "1" in the crash-free run, "2" here"#), "{out}");
+    let line = out.lines().find_map(|l| l.trim().strip_prefix("reproduce: ")).expect("a reproduction line");
+    assert!(line.starts_with("reprise crash-test ") && line.contains("--at "), "{line}");
+
+    // The line, run as it reads (its words are shell-quoted), makes just
+    // that run, and it fails the same way.
+    let words = shell_words(line);
+    let args: Vec<&str> = words.iter().skip(1).map(String::as_str).collect();
+    let again = reprise(&args).code(1);
+    assert!(again.stdout.contains("crash runs            1\n"), "{}", again.stdout);
+    assert!(again.stdout.contains("declared read-remote"), "{}", again.stdout);
+    reprise(&["crash-test", arg(&probe), arg(&script), "--at", "sideways 3"]).error(2, "is not a crash point");
+}
+
+/// Split a line as a POSIX shell splits single-quoted words.
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quoted, mut any) = (Vec::new(), String::new(), false, false);
+    for c in line.chars() {
+        match c {
+            '\'' => (quoted, any) = (!quoted, true),
+            ' ' if !quoted => {
+                if any || !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                any = false;
+            }
+            c => word.push(c),
+        }
+    }
+    if any || !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
 #[test]
 fn crash_test_names_script_errors_with_their_line() {
     let counter = example("counter");

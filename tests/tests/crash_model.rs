@@ -453,3 +453,28 @@ fn verdict(report: &VerificationReport) -> impl PartialEq + std::fmt::Debug {
         report.reference.clone(),
     )
 }
+
+/// A side effect inside a function declared read-remote repeats after a
+/// crash: the report names the function and its type, the rule it breaks,
+/// how the stores differ, and how to run that crash alone.
+#[test]
+fn a_write_inside_a_read_remote_function_is_reported_with_its_rule_and_store_diff() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let scenario = Scenario::new("probe", [Value::string("auditor")]).call("audit", [Value::string("acct")]);
+    for plan in [CrashPlan::distinct_outcomes(), CrashPlan::every_entry()] {
+        let report = verify(&env, &component, &scenario, &plan).unwrap();
+        assert!(!report.is_ok(), "{report}");
+        for failure in &report.failures {
+            let rule = failure.rule.as_deref().unwrap_or_default();
+            assert!(rule.contains("`ledger::lookup` is declared read-remote"), "{failure}");
+            assert!(rule.contains("declare it write-remote"), "{failure}");
+            assert_eq!(failure.store_diff, [r#"audit/acct: "1" in the crash-free run, "2" here"#], "{failure}");
+            assert!(failure.to_string().contains("(reproduce with CrashPlan::Points("), "{failure}");
+        }
+    }
+    // A plain write, committed as it ends, breaks no rule.
+    let fine = Scenario::new("probe", [Value::string("fine")]).call("put", [Value::string("k"), Value::string("v")]);
+    let report = verify(&env, &component, &fine, &CrashPlan::every_entry()).unwrap();
+    assert!(report.is_ok(), "{report}");
+}

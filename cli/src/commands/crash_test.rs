@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use reprise_testkit::CrashPoint;
-use reprise_testkit::verify::{CrashPlan, Scenario, VerificationReport, verify_with_progress};
+use reprise_testkit::verify::{AgentCrash, CrashPlan, Scenario, VerificationReport, verify_with_progress};
 use serde_json::json;
 
 use super::load_with;
@@ -19,7 +19,7 @@ use crate::oplog_view::{self, CrashMark, Page, Timeline};
 use crate::terminal::{safe, safe_line};
 
 /// Where to crash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
     /// After every oplog entry; with `before_persist`, also between each
     /// side effect and its entry.
@@ -28,6 +28,53 @@ pub enum Plan {
     Distinct,
     /// `trials` runs with `crashes` seeded random points each.
     Random { seed: u64, trials: usize, crashes: usize },
+    /// One run crashing at these points (`--at`, as `reproduce:` lines give them).
+    At(Vec<String>),
+}
+
+/// A `--at` crash: `after 12`, `before 12`, or `AGENT after 12`; without an
+/// agent, the script's.
+fn parse_at(text: &str, scenario_agent: &str) -> Result<AgentCrash, CliError> {
+    let bad = || {
+        CliError::input(format!("`--at {text}` is not a crash point"))
+            .hint("write `after 12`, `before 12`, or with the agent first: `inventory(\"main\") after 12`")
+    };
+    let (rest, index) = text.trim().rsplit_once(' ').ok_or_else(bad)?;
+    let index: u64 = index.parse().map_err(|_| bad())?;
+    let (agent, kind) = match rest.trim_end().rsplit_once(' ') {
+        Some((agent, kind)) => (agent.trim(), kind),
+        None => ("", rest.trim()),
+    };
+    let point = match kind {
+        "after" => CrashPoint::AfterEntry(index),
+        "before" => CrashPoint::BeforePersist(index),
+        _ => return Err(bad()),
+    };
+    Ok(AgentCrash::new(if agent.is_empty() { scenario_agent } else { agent }, point))
+}
+
+/// The `--at` arguments that crash a run as `crashes` did.
+fn at_arguments(crashes: &[AgentCrash], scenario_agent: &str) -> String {
+    crashes
+        .iter()
+        .map(|c| {
+            let point = match c.point {
+                CrashPoint::AfterEntry(i) => format!("after {i}"),
+                CrashPoint::BeforePersist(i) => format!("before {i}"),
+            };
+            let at = if c.agent == scenario_agent { point } else { format!("{} {point}", c.agent) };
+            format!("--at {}", shell_quote(&at))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `text` as one POSIX shell word.
+fn shell_quote(text: &str) -> String {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:".contains(c)) {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 pub fn run(
@@ -70,10 +117,22 @@ pub fn run(
         typed.push((text, call));
         expected.push((line, expectation));
     }
+    let agent_id = reprise_testkit::agent_id(definition, &scenario.args);
     let crash_plan = match plan {
         Plan::Every { before_persist } => CrashPlan::EveryEntry { before_persist },
         Plan::Distinct => CrashPlan::Distinct,
         Plan::Random { seed, trials, crashes } => CrashPlan::Random { seed, trials, crashes_per_run: crashes },
+        Plan::At(points) => {
+            CrashPlan::Points(vec![points.iter().map(|p| parse_at(p, &agent_id)).collect::<Result<Vec<_>, _>>()?])
+        }
+    };
+    let reproduce = |crashes: &[AgentCrash]| {
+        format!(
+            "reprise crash-test {} {} {}",
+            shell_quote(&file.display().to_string()),
+            shell_quote(&script_path.display().to_string()),
+            at_arguments(crashes, &agent_id)
+        )
     };
 
     let bar = ProgressBar::new(0).with_style(
@@ -105,7 +164,7 @@ pub fn run(
         })
         .collect();
     if as_json {
-        let mut json = report_json(&report);
+        let mut json = report_json(&report, &reproduce);
         json["unmet_expectations"] = json!(unmet);
         json["ok"] = json!(report.is_ok() && unmet.is_empty());
         json["results"] = typed
@@ -123,7 +182,7 @@ pub fn run(
             println!("  UNMET {}", safe(line));
         }
         println!();
-        print!("{}", summary_table(&report, script_path));
+        print!("{}", summary_table(&report, script_path, &reproduce));
     }
     if let Some(path) = html {
         let page = page(&report, &format!("crash test of {} with {}", file.display(), script_path.display()));
@@ -173,7 +232,7 @@ fn per_agent(report: &VerificationReport) -> Vec<(String, usize, usize, usize)> 
         .collect()
 }
 
-fn summary_table(report: &VerificationReport, script: &Path) -> String {
+fn summary_table(report: &VerificationReport, script: &Path, reproduce: &dyn Fn(&[AgentCrash]) -> String) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "crash test of {} ({} calls, {} oplog entries in the crash-free run)\n\n",
@@ -207,6 +266,7 @@ fn summary_table(report: &VerificationReport, script: &Path) -> String {
     out.push_str(&format!("time                  {:.2?} ({:.0} runs/s)\n", report.elapsed, report.runs_per_second()));
     for failure in &report.failures {
         out.push_str(&format!("FAIL {}\n", safe(&failure_text(failure))));
+        out.push_str(&format!("  reproduce: {}\n", safe(&reproduce(&failure.crashes))));
     }
     out.push_str(if report.crashes_fired == 0 {
         "result                NOTHING VERIFIED: no run reached its crash point\n"
@@ -230,7 +290,7 @@ fn point_json(point: &CrashPoint) -> serde_json::Value {
     }
 }
 
-fn report_json(report: &VerificationReport) -> serde_json::Value {
+fn report_json(report: &VerificationReport, reproduce: &dyn Fn(&[AgentCrash]) -> String) -> serde_json::Value {
     json!({
         "ok": report.is_ok(),
         "calls": report.reference.results.len(),
@@ -250,6 +310,9 @@ fn report_json(report: &VerificationReport) -> serde_json::Value {
             "crashes": f.crashes.iter().map(|c| json!({"agent": c.agent, "point": point_json(&c.point)})).collect::<Vec<_>>(),
             "diverged_at": f.diverged_at,
             "message": failure_text(f),
+            "store_diff": f.store_diff,
+            "rule": f.rule,
+            "reproduce": reproduce(&f.crashes),
         })).collect::<Vec<_>>(),
     })
 }

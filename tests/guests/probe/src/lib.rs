@@ -184,6 +184,17 @@ fn refund(account: String, cents: u64) -> Result<String, String> {
     Ok(format!("refunded {cents} to {account}"))
 }
 
+/// Counts lookups of `account` in an audit log: a side effect inside a
+/// function wrongly declared read-remote, which Golem does not commit when
+/// it ends, so a crash before the next commit makes recovery run it again.
+#[reprise::durable(interface = "ledger", function = "lookup", function_type = "read-remote")]
+fn audited_lookup(account: String) -> u64 {
+    let seen = kv_get("audit", &account).and_then(|b| String::from_utf8(b).ok()).and_then(|s| s.parse().ok());
+    let seen: u64 = seen.unwrap_or(0) + 1;
+    kv_set("audit", &account, seen.to_string().as_bytes());
+    seen
+}
+
 /// A trivial durable function, for measuring the protocol's cost.
 #[reprise::durable(interface = "bench", function = "step", function_type = "read-local")]
 fn durable_step(i: u64) -> u64 {
@@ -593,6 +604,7 @@ impl Guest for Probe {
                 host::set_idempotence_mode(false);
                 Ok(out_str(format!("{before}->{}", host::get_idempotence_mode())))
             }
+            "audit" => Ok(out_u64(audited_lookup(arg_str(&input, 0)?))),
             "refund" => match refund(arg_str(&input, 0)?, arg_u64(&input, 1)?) {
                 Ok(receipt) => Ok(out_str(receipt)),
                 Err(e) => Err(AgentError::InvalidInput(e)),
@@ -718,6 +730,11 @@ fn definition() -> AgentType {
                 Some(<String as reprise::value::Schema>::wit_type()),
             ),
             method("trap", &[], None),
+            method(
+                "audit",
+                &[("account", <String as reprise::value::Schema>::wit_type())],
+                Some(<u64 as reprise::value::Schema>::wit_type()),
+            ),
             method("log", &[("message", <String as reprise::value::Schema>::wit_type())], None),
             method(
                 "randoms",
