@@ -131,7 +131,8 @@ pub fn render_results(values: &[Value], types: Option<&[Type]>) -> String {
 
 /// A crash-test script: the agent on the first line, one call per line after
 /// it, each optionally followed by the result it must give (`increment(2)
-/// -> 2`, `add("") -> agent error: ...`, as `reprise run` prints them);
+/// -> 2`, `add("") -> agent error: ...`, as `reprise run` prints them, or
+/// `trap() -> failed` for a call that makes the agent fail);
 /// blank lines and `#` comments are skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
@@ -174,6 +175,9 @@ fn split_expectation(line: &str) -> (&str, Option<&str>) {
 pub fn normalise_expected(expected: &str, results: Option<&[Type]>) -> Result<String, String> {
     if let Some(error) = expected.strip_prefix("agent error:") {
         return Ok(format!("agent error: {}", error.trim()));
+    }
+    if expected.starts_with("failed") {
+        return Ok(expected.to_string());
     }
     match results {
         Some([]) if expected == "()" => Ok("()".into()),

@@ -455,6 +455,15 @@ fn crash_test_failures_name_the_rule_the_store_diff_and_a_reproduction() {
     assert!(again.stdout.contains("crash runs            1\n"), "{}", again.stdout);
     assert!(again.stdout.contains("declared read-remote"), "{}", again.stdout);
     reprise(&["crash-test", arg(&probe), arg(&script), "--at", "sideways 3"]).error(2, "is not a crash point");
+
+    // A call that traps is its outcome, which a script may expect.
+    std::fs::write(&script, "probe(\"p\")\ncount() -> 1\ntrap() -> failed\ncount() -> failed\n").unwrap();
+    let run = reprise(&["crash-test", arg(&probe), arg(&script)]).code(0);
+    assert!(run.stdout.contains("trap() -> failed: panicked at tests/guests/probe/src/lib.rs"), "{}", run.stdout);
+    assert!(run.stdout.contains("probe asked to trap (the guest trapped"), "{}", run.stdout);
+    std::fs::write(&script, "probe(\"p\")\ntrap() -> 1\n").unwrap();
+    let run = reprise(&["crash-test", arg(&probe), arg(&script)]).code(1);
+    assert!(run.stdout.contains("UNMET"), "{}", run.stdout);
 }
 
 /// Split a line as a POSIX shell splits single-quoted words.

@@ -8,7 +8,7 @@
 use reprise_e2e::{build_test_guest, oplog_shape};
 use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::value::Value;
-use reprise_testkit::verify::{CrashPlan, Scenario, VerificationReport, verify, verify_from_start};
+use reprise_testkit::verify::{CallError, CrashPlan, Scenario, VerificationReport, verify, verify_from_start};
 use reprise_testkit::{Agent, CrashPoint, Environment, Error, LoadedComponent};
 
 fn probe(env: &Environment) -> LoadedComponent {
@@ -477,4 +477,22 @@ fn a_write_inside_a_read_remote_function_is_reported_with_its_rule_and_store_dif
     let fine = Scenario::new("probe", [Value::string("fine")]).call("put", [Value::string("k"), Value::string("v")]);
     let report = verify(&env, &component, &fine, &CrashPlan::every_entry()).unwrap();
     assert!(report.is_ok(), "{report}");
+}
+
+/// A call that traps is that call's outcome, not the end of the test: the
+/// agent fails (outside an atomic region, at once, as on Golem), the calls
+/// after it report the failure, and every crashed run must end the same way.
+#[test]
+fn a_call_that_traps_is_its_outcome_and_the_calls_after_it_see_the_failure() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let scenario = Scenario::new("probe", [Value::string("t")]).call("count", []).call("trap", []).call("count", []);
+    for plan in [CrashPlan::distinct_outcomes(), CrashPlan::every_entry()] {
+        let report = verify(&env, &component, &scenario, &plan).unwrap();
+        assert!(report.is_ok() && report.crashes_fired > 0, "{report}");
+        let results = &report.reference.results;
+        assert_eq!(results[0], Ok(vec![Value::U64(1)]));
+        assert!(matches!(&results[1], Err(CallError::Failed(m)) if m.contains("probe asked to trap")), "{results:?}");
+        assert!(matches!(&results[2], Err(CallError::Failed(m)) if m.contains("failed")), "{results:?}");
+    }
 }

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use reprise_testkit::CrashPoint;
-use reprise_testkit::verify::{AgentCrash, CrashPlan, Scenario, VerificationReport, verify_with_progress};
+use reprise_testkit::verify::{
+    AgentCrash, CallError, CallResult, CrashPlan, Scenario, VerificationReport, verify_with_progress,
+};
 use serde_json::json;
 
 use super::load_with;
@@ -159,7 +161,7 @@ pub fn run(
         .filter_map(|(((text, call), result), (line, expected))| {
             let expected = expected.as_ref()?;
             let actual = result_text(call, result);
-            (actual != *expected)
+            (!meets(&actual, expected))
                 .then(|| format!("{}: {text} returned {actual}, the script expects {expected}", located(*line)))
         })
         .collect();
@@ -202,11 +204,26 @@ pub fn run(
 }
 
 /// A call's result in the crash-free run, as WAVE.
-fn result_text(call: &calls::TypedCall, result: &Result<Vec<reprise_testkit::value::Value>, String>) -> String {
+fn result_text(call: &calls::TypedCall, result: &CallResult) -> String {
     match result {
         Ok(values) => calls::render_results(values, call.results.as_deref()),
-        Err(e) => format!("agent error: {e}"),
+        Err(CallError::Agent(e)) => format!("agent error: {}", one_line(e)),
+        // A trap and the calls after it: the guest's panic message first if
+        // it printed one, then what failed.
+        Err(CallError::Failed(e)) => {
+            let first = e.lines().next().unwrap_or_default();
+            let mut lines = e.lines().skip_while(|l| !l.contains("panicked at"));
+            let at = lines.next().and_then(|l| l.find("panicked at").map(|i| l[i..].trim()));
+            let panic: Vec<&str> = at.into_iter().chain(lines.next().map(str::trim)).collect();
+            if panic.is_empty() { format!("failed: {first}") } else { format!("failed: {} ({first})", panic.join(" ")) }
+        }
     }
+}
+
+/// Whether a call's result is the one the script states: exactly, or for a
+/// failure, one that begins as stated (`-> failed`, `-> failed: guest trapped`).
+fn meets(actual: &str, expected: &str) -> bool {
+    actual == expected || (expected.starts_with("failed") && actual.starts_with(expected))
 }
 
 /// Per agent: oplog entries, crash runs, recovered, failed.

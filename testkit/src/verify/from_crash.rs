@@ -25,7 +25,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{AgentCrash, Oplogs, Results, RunOutcome, Scenario, fresh_values, outcome};
+use super::{AgentCrash, Oplogs, Results, RunOutcome, Scenario, call_result, fresh_values, outcome};
 use crate::bindings::golem::api::oplog::AgentInvocation;
 use crate::environment::Environment;
 use crate::error::Error;
@@ -159,10 +159,7 @@ pub(super) fn take_notes(
     let mut boundaries = Vec::with_capacity(scenario.calls.len());
     for (i, (method, args)) in scenario.calls.iter().enumerate() {
         call.store(i, Ordering::Relaxed);
-        match agent.invoke(method, args) {
-            Ok(_) | Err(Error::Agent(_)) => {}
-            Err(e) => return Err(e),
-        }
+        let _ = call_result(agent.invoke(method, args))?;
         boundaries.push(boundary(&world, &agent));
     }
     if reference.first().map(|(_, entries)| entries.as_slice()) != Some(agent.oplog().entries()) {
@@ -271,11 +268,7 @@ impl Notes {
         let mut results: Results = reference.results[..k].iter().map(|r| (r.clone(), true)).collect();
         let result = match interrupted {
             Err(()) => Ok(reference.results[k].clone()),
-            Ok(started) => match agent.complete_interrupted(started) {
-                Ok(values) => Ok(Ok(values)),
-                Err(Error::Agent(e)) => Ok(Err(e)),
-                Err(e) => Err(e),
-            },
+            Ok(started) => call_result(agent.complete_interrupted(started)),
         };
         results.push((result?, fresh_values(&env, &agent) == 0));
         let mut rejoin = Rejoin { possible: self.rejoinable, compared: committed };
@@ -286,11 +279,7 @@ impl Notes {
                 self.keep_oplog(agent);
                 return Ok(FromCrash { outcome, fired, rejoined: true });
             }
-            let result = match agent.invoke(method, args) {
-                Ok(v) => Ok(v),
-                Err(Error::Agent(e)) => Err(e),
-                Err(e) => return Err(e),
-            };
+            let result = call_result(agent.invoke(method, args))?;
             results.push((result, fresh_values(&env, &agent) == 0));
         }
         let fired = agent.crashes_fired().to_vec();

@@ -30,7 +30,7 @@ mod replay;
 mod report;
 
 pub use replay::{ReplayOutcome, agent_of_oplog, replay_file, replay_folder, replay_oplog};
-pub use report::{FailureKind, Progress, RunOutcome, TrialFailure, VerificationReport};
+pub use report::{CallError, CallResult, FailureKind, Progress, RunOutcome, TrialFailure, VerificationReport};
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -336,22 +336,36 @@ fn run_crashed(
 }
 
 /// Each call's result, and whether it is pinned by the agent's inputs.
-type Results = Vec<(Result<Vec<Value>, String>, bool)>;
+type Results = Vec<(CallResult, bool)>;
 
-/// Call every method; agent errors are results, anything else ends the run.
+/// Call every method; the agent's errors and failures are results, anything
+/// else (the testkit's or the model's) ends the run.
 fn run_calls(env: &Environment, agent: &mut Agent, scenario: &Scenario) -> Result<Results, Error> {
     let mut results = Vec::with_capacity(scenario.calls.len());
     for (method, args) in &scenario.calls {
-        let result = match agent.invoke(method, args) {
-            Ok(v) => Ok(v),
-            Err(Error::Agent(e)) => Err(e),
-            Err(e) => return Err(e),
-        };
+        let result = call_result(agent.invoke(method, args))?;
         // A fresh value may live on in the agent's memory: from the first
         // one on, no result is pinned by the inputs alone.
         results.push((result, fresh_values(env, agent) == 0));
     }
     Ok(results)
+}
+
+/// A call's result as a run records it: the agent's error or failure, or
+/// the error that ends the run.
+fn call_result(result: Result<Vec<Value>, Error>) -> Result<CallResult, Error> {
+    match result {
+        Ok(values) => Ok(Ok(values)),
+        Err(Error::Agent(e)) => Ok(Err(CallError::Agent(e))),
+        Err(
+            e @ (Error::Trap { .. }
+            | Error::Timeout { .. }
+            | Error::MemoryLimit { .. }
+            | Error::AgentFailed(_)
+            | Error::Unrecoverable(_)),
+        ) => Ok(Err(CallError::Failed(e.to_string()))),
+        Err(e) => Err(e),
+    }
 }
 
 /// Fresh values drawn so far by the scenario's agent and those it called.

@@ -11,11 +11,35 @@ use crate::oplog::OplogEntry;
 use crate::recording::RecordedRequest;
 use crate::value::Value;
 
+/// What a call gave back: its outputs, or why it gave none.
+pub type CallResult = Result<Vec<Value>, CallError>;
+
+/// Why a call of a run returned no outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The agent's own error, as text.
+    Agent(String),
+    /// The agent failed: the call trapped, ran out of time or memory, or
+    /// recovery could not go on, or the agent had failed before and Golem
+    /// refuses it calls. The run goes on with the next call, as a caller of
+    /// a failed agent on Golem would.
+    Failed(String),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Agent(e) => write!(f, "agent error: {e}"),
+            CallError::Failed(e) => write!(f, "failed: {e}"),
+        }
+    }
+}
+
 /// The observable outcome of one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
-    /// Result of each call: outputs, or the agent's error as text.
-    pub results: Vec<Result<Vec<Value>, String>>,
+    /// Result of each call: outputs, the agent's error, or its failure.
+    pub results: Vec<CallResult>,
     /// Whether each call's result is pinned by the agent's inputs: `false`
     /// once an agent of the run has drawn a clock reading or a random value
     /// after a recovery (fresh, as on Golem, so this and later results may
@@ -51,9 +75,9 @@ pub enum FailureKind {
         /// Index of the call (from 0; reports count from 1).
         call: usize,
         /// Reference result.
-        expected: Result<Vec<Value>, String>,
+        expected: CallResult,
         /// This run's result.
-        actual: Result<Vec<Value>, String>,
+        actual: CallResult,
     },
     /// The key-value store ended in another state.
     State(String),
@@ -97,7 +121,7 @@ impl TrialFailure {
             FailureKind::Recovery(e) => format!("recovery failed: {e}"),
             FailureKind::Results { call, expected, actual } => {
                 // Counted from 1, as `located` counts the calls.
-                format!("call {} returned {actual:?}, the crash-free run returned {expected:?}", call + 1)
+                format!("call {} returned {}, the crash-free run returned {}", call + 1, shown(actual), shown(expected))
             }
             FailureKind::State(e) => format!("final state differs: {e}"),
             FailureKind::SideEffects(e) => format!("side effects differ: {e}"),
@@ -220,5 +244,13 @@ impl fmt::Display for VerificationReport {
             write!(f, "\n  ... and {} more failures", self.failures.len() - 20)?;
         }
         Ok(())
+    }
+}
+
+/// A call's result in a report: outputs as the testkit holds them, errors as text.
+fn shown(result: &CallResult) -> String {
+    match result {
+        Ok(values) => format!("Ok({values:?})"),
+        Err(e) => e.to_string(),
     }
 }
