@@ -455,6 +455,7 @@ fn crash_test_failures_name_the_rule_the_store_diff_and_a_reproduction() {
     assert!(again.stdout.contains("crash runs            1\n"), "{}", again.stdout);
     assert!(again.stdout.contains("declared read-remote"), "{}", again.stdout);
     reprise(&["crash-test", arg(&probe), arg(&script), "--at", "sideways 3"]).error(2, "is not a crash point");
+    reprise(&["crash-test", arg(&probe), arg(&script), "--at", "before 0"]).error(2, "no crash was injected");
 
     // A call that traps is its outcome, which a script may expect.
     std::fs::write(&script, "probe(\"p\")\ncount() -> 1\ntrap() -> failed\ncount() -> failed\n").unwrap();

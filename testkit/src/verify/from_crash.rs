@@ -227,7 +227,7 @@ impl Notes {
             CrashPoint::AfterEntry(i) => (i, true),
             CrashPoint::BeforePersist(i) => (i, false),
         };
-        let written = usize::try_from(if after { index } else { index - 1 }).ok()?;
+        let written = usize::try_from(if after { index } else { index.checked_sub(1)? }).ok()?;
         let entries = self.entries.get(..written)?;
         let started_pos = entries.iter().rposition(|e| matches!(e, OplogEntry::AgentInvocationStarted(_)))?;
         // The constructor's invocation is the first; call k's the (k+2)-th.
