@@ -264,6 +264,8 @@ fn crash_test_scripts_may_state_the_results_calls_must_give() {
     std::fs::write(&script, "Counter(\"c\")\nincrement(2) -> 2\nincrement(3) -> 6\n").unwrap();
     let run = reprise(&["crash-test", arg(&counter), arg(&script)]).code(1);
     assert!(run.stdout.contains("counter.script:3: increment(3) returned 5, the script expects 6"), "{}", run.stdout);
+    // The crashed runs themselves all recovered: the summary does not say otherwise.
+    assert!(run.stdout.contains("every crashed run recovered") && !run.stdout.contains("DIVERGED"), "{}", run.stdout);
     let run = reprise(&["crash-test", arg(&counter), arg(&script), "--json"]).code(1);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(json["ok"], false);

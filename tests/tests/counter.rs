@@ -84,3 +84,30 @@ fn counter_counts_and_survives_crashes() {
     let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
     assert!(report.is_ok(), "{report}");
 }
+
+/// The script `reprise crash-test` reads is a scenario in tests too, with
+/// the results it states checked against the crash-free run.
+#[test]
+fn a_crash_test_script_is_a_scenario_with_its_stated_results() {
+    let env = Environment::new().unwrap();
+    let component = env.load(build_example("counter")).unwrap();
+    let script = "# a counter\nCounter(\"visits\")\nincrement(2) -> 2\nincrement(3) -> 5\nget()\n";
+    let scenario = Scenario::from_script(&component, script).unwrap();
+    assert_eq!(scenario.agent_type, "Counter");
+    assert_eq!(scenario.calls.len(), 3);
+    let report = verify(&env, &component, &scenario, &CrashPlan::distinct_outcomes()).unwrap();
+    assert!(report.is_ok() && report.unmet.is_empty(), "{report}");
+
+    // A result the crash-free run does not give fails the report, naming the line.
+    let wrong = Scenario::from_script(&component, "Counter(\"v\")\nincrement(2) -> 2\nincrement(3) -> 6\n").unwrap();
+    let report = verify(&env, &component, &wrong, &CrashPlan::distinct_outcomes()).unwrap();
+    assert!(!report.is_ok() && report.failures.is_empty(), "{report}");
+    assert_eq!(report.unmet.len(), 1);
+    assert_eq!(report.unmet[0].to_string(), "line 3: increment(3) returned 5, the script expects 6");
+
+    // Bad scripts are refused with their line.
+    let e = Scenario::from_script(&component, "Counter(\"v\")\nincrement(-1)\n").unwrap_err().to_string();
+    assert!(e.contains("script line 2: bad arguments for `increment`"), "{e}");
+    let e = Scenario::from_script(&component, "Counter(\"v\")\nincrement(1) -> one\n").unwrap_err().to_string();
+    assert!(e.contains("script line 2: the expected result `one` is not a u64"), "{e}");
+}

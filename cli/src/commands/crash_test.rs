@@ -8,14 +8,13 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use reprise_testkit::CrashPoint;
-use reprise_testkit::verify::{
-    AgentCrash, CallError, CallResult, CrashPlan, Scenario, VerificationReport, verify_with_progress,
-};
+use reprise_testkit::verify::script::{result_text, typed_script};
+use reprise_testkit::verify::{AgentCrash, CrashPlan, VerificationReport, verify_with_progress};
 use serde_json::json;
 
 use super::load_with;
 use crate::CliResult;
-use crate::calls::{self, Script};
+use crate::calls;
 use crate::error::{CliError, one_line};
 use crate::oplog_view::{self, CrashMark, Page, Timeline};
 use crate::terminal::{safe, safe_line};
@@ -93,32 +92,18 @@ pub fn run(
         crate::outputs::check(path, &[file, script_path], force)?;
     }
     let html = html.map(|(path, _)| path);
-    let script = Script::read(script_path)?;
+    let script = calls::read_script(script_path)?;
     let (env, component) = load_with(file, kv)?;
     // A component broken before any agent exists is not the script's fault.
-    calls::discovered(&component)?;
+    let types = calls::discovered(&component)?;
     let located = |line: usize| format!("{}:{line}", script_path.display());
-    let (definition, args) =
-        calls::agent(&component, &script.agent).map_err(|e| e.context(located(script.agent_line)))?;
-    let mut scenario = Scenario::new(definition.type_name.clone(), args);
-    let mut typed = Vec::new();
-    let mut expected = Vec::new();
-    for script_call in &script.calls {
-        let (line, text) = (script_call.line, script_call.text.as_str());
-        let call = calls::method(definition, text).map_err(|e| e.context(located(line)))?;
-        let expectation = script_call
-            .expected
-            .as_deref()
-            .map(|e| calls::normalise_expected(e, call.results.as_deref()))
-            .transpose()
-            .map_err(|e| {
-                CliError::input(format!("{}: {e}", located(line)))
-                    .hint("state a result as `reprise run` prints it: increment(2) -> 2, add(\"\") -> agent error: ...")
-            })?;
-        scenario = scenario.call(call.name.clone(), call.args.clone());
-        typed.push((text, call));
-        expected.push((line, expectation));
-    }
+    let (scenario, typed) =
+        typed_script(types, &script).map_err(|(line, e)| calls::input_error(e).context(located(line)))?;
+    let texts: Vec<&str> = script.calls.iter().map(|c| c.text.as_str()).collect();
+    let definition = types
+        .iter()
+        .find(|t| t.type_name == scenario.agent_type)
+        .ok_or_else(|| CliError::failed(format!("agent type `{}` vanished from the component", scenario.agent_type)))?;
     let agent_id = reprise_testkit::agent_id(definition, &scenario.args);
     let crash_plan = match plan {
         Plan::Every { before_persist } => CrashPlan::EveryEntry { before_persist },
@@ -154,31 +139,25 @@ pub fn run(
     bar.finish_and_clear();
 
     // The results the script states, against the crash-free run's.
-    let unmet: Vec<String> = typed
+    let unmet: Vec<String> = report
+        .unmet
         .iter()
-        .zip(&report.reference.results)
-        .zip(&expected)
-        .filter_map(|(((text, call), result), (line, expected))| {
-            let expected = expected.as_ref()?;
-            let actual = result_text(call, result);
-            (!meets(&actual, expected))
-                .then(|| format!("{}: {text} returned {actual}, the script expects {expected}", located(*line)))
-        })
+        .map(|u| format!("{}: {} returned {}, the script expects {}", located(u.line), u.call, u.actual, u.expected))
         .collect();
     if as_json {
         let mut json = report_json(&report, &reproduce);
         json["unmet_expectations"] = json!(unmet);
-        json["ok"] = json!(report.is_ok() && unmet.is_empty());
-        json["results"] = typed
+        json["results"] = texts
             .iter()
+            .zip(&typed)
             .zip(&report.reference.results)
-            .map(|((text, call), result)| json!({"call": text, "result": result_text(call, result)}))
+            .map(|((text, call), result)| json!({"call": text, "result": result_text(result, call.results.as_deref())}))
             .collect();
         println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
     } else {
         println!("crash-free run");
-        for ((text, call), result) in typed.iter().zip(&report.reference.results) {
-            println!("  {} -> {}", safe(text), safe(&result_text(call, result)));
+        for ((text, call), result) in texts.iter().zip(&typed).zip(&report.reference.results) {
+            println!("  {} -> {}", safe(text), safe(&result_text(result, call.results.as_deref())));
         }
         for line in &unmet {
             println!("  UNMET {}", safe(line));
@@ -200,30 +179,7 @@ pub fn run(
         return Err(CliError::input("no crash was injected, so nothing was verified")
             .hint("crash points past the end of the script never fire; try without --seed"));
     }
-    Ok(if report.is_ok() && unmet.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-/// A call's result in the crash-free run, as WAVE.
-fn result_text(call: &calls::TypedCall, result: &CallResult) -> String {
-    match result {
-        Ok(values) => calls::render_results(values, call.results.as_deref()),
-        Err(CallError::Agent(e)) => format!("agent error: {}", one_line(e)),
-        // A trap and the calls after it: the guest's panic message first if
-        // it printed one, then what failed.
-        Err(CallError::Failed(e)) => {
-            let first = e.lines().next().unwrap_or_default();
-            let mut lines = e.lines().skip_while(|l| !l.contains("panicked at"));
-            let at = lines.next().and_then(|l| l.find("panicked at").map(|i| l[i..].trim()));
-            let panic: Vec<&str> = at.into_iter().chain(lines.next().map(str::trim)).collect();
-            if panic.is_empty() { format!("failed: {first}") } else { format!("failed: {} ({first})", panic.join(" ")) }
-        }
-    }
-}
-
-/// Whether a call's result is the one the script states: exactly, or for a
-/// failure, one that begins as stated (`-> failed`, `-> failed: guest trapped`).
-fn meets(actual: &str, expected: &str) -> bool {
-    actual == expected || (expected.starts_with("failed") && actual.starts_with(expected))
+    Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// Per agent: oplog entries, crash runs, recovered, failed.
@@ -287,7 +243,7 @@ fn summary_table(report: &VerificationReport, script: &Path, reproduce: &dyn Fn(
     }
     out.push_str(if report.crashes_fired == 0 {
         "result                NOTHING VERIFIED: no run reached its crash point\n"
-    } else if report.is_ok() {
+    } else if report.failures.is_empty() {
         "result                every crashed run recovered to the crash-free outcome\n"
     } else {
         "result                DIVERGED: replay is not correct for the runs above\n"

@@ -14,11 +14,9 @@ fn the_task_list_survives_a_crash_at_every_oplog_index() {
     let env = Environment::new().expect("the testkit host starts");
     let component = env.load(&wasm).expect("Golem 1.5 provides every import");
 
-    let scenario = Scenario::new("TaskList", [Value::string("alice")])
-        .call("add", [Value::string("write the agent")])
-        .call("add", [Value::string("crash-test it")])
-        .call("complete", [Value::U32(1)])
-        .call("pending", []);
+    // The script `reprise crash-test` runs, read the same way.
+    let script = include_str!("../crash-test.script");
+    let scenario = Scenario::from_script(&component, script).expect("the script names the agent's methods");
     let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).expect("the crash-free run works");
     println!("{report}");
     assert!(report.is_ok(), "{report}");

@@ -97,8 +97,14 @@ impl Agent {
             return Err(Error::AgentFailed(reason.clone()));
         }
         self.apply_requests()?;
+        self.running(|agent| agent.run_call(call))
+    }
+
+    /// Run an invocation with the agent's status `Running`, then `Idle` (or
+    /// `Failed`), telling the environment when it finished.
+    pub(super) fn running(&mut self, run: impl FnOnce(&mut Self) -> Result<Answer, Error>) -> Result<Answer, Error> {
         self.set_status(AgentStatus::Running);
-        let result = self.run_call(call);
+        let result = run(self);
         self.set_status(if self.failed.is_some() { AgentStatus::Failed } else { AgentStatus::Idle });
         if result.is_ok() {
             let habitat = self.habitat.clone();

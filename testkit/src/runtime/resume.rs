@@ -3,7 +3,6 @@
 //! instead of running everything before the crash again.
 
 use super::Agent;
-use crate::bindings::golem::api::host::AgentStatus;
 use crate::data::{describe_agent_error, values_of};
 use crate::error::Error;
 use crate::value::Value;
@@ -12,14 +11,8 @@ impl Agent {
     /// Complete the invocation started at oplog index `started`, which the
     /// crash interrupted, as its caller's `invoke` would have: by recovery.
     pub(crate) fn complete_interrupted(&mut self, started: u64) -> Result<Vec<Value>, Error> {
-        self.set_status(AgentStatus::Running);
-        let result = self.recover_invocation(started);
-        self.set_status(if self.failed.is_some() { AgentStatus::Failed } else { AgentStatus::Idle });
-        if result.is_ok() {
-            let habitat = self.habitat.clone();
-            habitat.invocation_finished(self);
-        }
-        values_of(&result?.map_err(|e| Error::Agent(describe_agent_error(&e)))?)
+        let answer = self.running(|agent| agent.recover_invocation(started))?;
+        values_of(&answer.map_err(|e| Error::Agent(describe_agent_error(&e)))?)
     }
 
     /// The agent's oplog, taken out as the agent ends.

@@ -28,6 +28,7 @@ mod locate;
 mod plan;
 mod replay;
 mod report;
+pub mod script;
 
 pub use replay::{ReplayOutcome, agent_of_oplog, replay_file, replay_folder, replay_oplog};
 pub use report::{CallError, CallResult, FailureKind, Progress, RunOutcome, TrialFailure, VerificationReport};
@@ -54,17 +55,26 @@ pub struct Scenario {
     pub args: Vec<Value>,
     /// Method calls, in order.
     pub calls: Vec<(String, Vec<Value>)>,
+    /// What each call must return in the crash-free run, where a script
+    /// states it ([`Scenario::from_script`]).
+    pub expected: Vec<Option<script::Expectation>>,
 }
 
 impl Scenario {
     /// A scenario creating an agent of `agent_type`.
     pub fn new(agent_type: impl Into<String>, args: impl IntoIterator<Item = Value>) -> Self {
-        Scenario { agent_type: agent_type.into(), args: args.into_iter().collect(), calls: Vec::new() }
+        Scenario {
+            agent_type: agent_type.into(),
+            args: args.into_iter().collect(),
+            calls: Vec::new(),
+            expected: Vec::new(),
+        }
     }
 
     /// Add a method call.
     pub fn call(mut self, method: impl Into<String>, args: impl IntoIterator<Item = Value>) -> Self {
         self.calls.push((method.into(), args.into_iter().collect()));
+        self.expected.push(None);
         self
     }
 }
@@ -206,7 +216,9 @@ fn verify_runs(
         crash_runs: runs.clone(),
         started_at_crash: 0,
         rejoined: 0,
+        unmet: Vec::new(),
     };
+    report.unmet = script::unmet(scenario, &report.reference.results);
     let total = runs.len();
     progress(Progress { done: 0, total, failed: 0 });
     let notes = match from_crash && from_crash::qualifies(env, &report.reference, &report.reference_oplogs) {

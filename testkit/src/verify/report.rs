@@ -180,6 +180,9 @@ pub struct VerificationReport {
     /// Of those, runs that provably rejoined the crash-free run and took its
     /// rest from there.
     pub rejoined: usize,
+    /// Calls of the crash-free run that did not return what the scenario's
+    /// script states.
+    pub unmet: Vec<super::script::Unmet>,
 }
 
 /// How far a verification has come, reported after each crashed run.
@@ -194,9 +197,10 @@ pub struct Progress {
 }
 
 impl VerificationReport {
-    /// Whether every crashed run recovered to the reference outcome.
+    /// Whether every crashed run recovered to the reference outcome, and
+    /// the crash-free run returned what the script states.
     pub fn is_ok(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && self.unmet.is_empty()
     }
 
     /// Crash runs per second.
@@ -237,6 +241,9 @@ impl fmt::Display for VerificationReport {
             )?;
         }
         write!(f, "  time                 {:.2?} ({:.0} runs/s)", self.elapsed, self.runs_per_second())?;
+        for unmet in &self.unmet {
+            write!(f, "\n  UNMET {unmet}")?;
+        }
         for failure in self.failures.iter().take(20) {
             write!(f, "\n  FAIL {failure}")?;
         }
