@@ -50,16 +50,20 @@ fn the_agent_template_builds_tests_and_crash_tests() {
     }
     assert!(!project.join("cargo-generate.toml").exists(), "only for cargo-generate");
 
+    // The first `cargo test`, as a user runs it before anything else: the
+    // guest build inside it is not silent.
+    let output = cargo_test(&project);
+    assert!(output.contains("test the_task_list_survives_a_crash_at_every_oplog_index ... ok"), "{output}");
+    assert!(output.contains("test adding_an_empty_task_is_refused ... ok"), "{output}");
+    assert!(output.contains("] building guest todo-list for wasm32-wasip2"), "{output}");
+    assert!(output.contains("guest todo-list: built,"), "{output}");
+
     let run = reprise(&project, &["build"]).code(0);
     assert!(run.stdout.contains("every import is provided by Golem 1.5"), "{}", run.stdout);
     assert!(run.stdout.contains("agent type TaskList"), "{}", run.stdout);
     assert!(run.stdout.contains("add(title: string) -> result<u32, string>"), "{}", run.stdout);
     let wasm = target_dir().join("reprise-guests/wasm32-wasip2/release/todo_list.wasm");
     assert!(run.stdout.contains(&format!("built {}", wasm.display())), "{}", run.stdout);
-
-    let output = cargo_test(&project);
-    assert!(output.contains("test the_task_list_survives_a_crash_at_every_oplog_index ... ok"), "{output}");
-    assert!(output.contains("test adding_an_empty_task_is_refused ... ok"), "{output}");
 
     let run = reprise(&project, &["crash-test", arg(&wasm), "crash-test.script"]).code(0);
     assert!(run.stdout.contains("every crashed run recovered"), "{}", run.stdout);

@@ -18,9 +18,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 
 use crate::sync::lock;
 
@@ -146,10 +148,29 @@ impl GuestBuild {
         {
             cmd.env_remove(var);
         }
-        let output = cmd.output().map_err(GuestBuildError::Spawn)?;
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() {
+        let mut child = cmd.spawn().map_err(GuestBuildError::Spawn)?;
+        // cargo's stderr is read beside its stdout, so neither pipe fills up.
+        let stderr_reader = child.stderr.take().map(|mut pipe| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                bytes
+            })
+        });
+        let mut progress = BuildProgress::new(&self.crate_dir, &self.profile);
+        let mut stdout = String::new();
+        if let Some(pipe) = child.stdout.take() {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                progress.saw(&line);
+                stdout.push_str(&line);
+                stdout.push('\n');
+            }
+        }
+        let status = child.wait().map_err(GuestBuildError::Spawn)?;
+        let stderr_bytes = stderr_reader.and_then(|reader| reader.join().ok()).unwrap_or_default();
+        let stderr = String::from_utf8_lossy(&stderr_bytes);
+        progress.done(status.success());
+        if !status.success() {
             if stderr.contains("target may not be installed") || stderr.contains("can't find crate for `core`") {
                 return Err(GuestBuildError::TargetMissing);
             }
@@ -179,6 +200,53 @@ impl GuestBuild {
             output: format!("copying {} to {}: {e}", built.display(), copy.display()),
         })?;
         Ok(copy)
+    }
+}
+
+/// Lines on stderr while a guest build compiles something, so that a first
+/// `cargo test` does not sit silent: which guest, how many crates so far, and
+/// how long it took. Written to the process's stderr itself, which a test's
+/// output capture does not hold back; nothing is written when cargo finds
+/// the build fresh.
+struct BuildProgress {
+    guest: String,
+    profile: String,
+    compiled: usize,
+    started: Instant,
+}
+
+/// Crates compiled between two progress lines.
+const PROGRESS_EVERY: usize = 25;
+
+impl BuildProgress {
+    fn new(crate_dir: &Path, profile: &str) -> Self {
+        let guest = crate_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        BuildProgress { guest, profile: profile.to_string(), compiled: 0, started: Instant::now() }
+    }
+
+    /// A line of cargo's JSON output.
+    fn saw(&mut self, line: &str) {
+        if !line.contains("\"compiler-artifact\"") || line.contains("\"fresh\":true") {
+            return;
+        }
+        self.compiled += 1;
+        if self.compiled == 1 {
+            self.say(&format!("building guest {} for wasm32-wasip2 (profile {})", self.guest, self.profile));
+        } else if self.compiled.is_multiple_of(PROGRESS_EVERY) {
+            self.say(&format!("guest {}: {} crates compiled", self.guest, self.compiled));
+        }
+    }
+
+    fn done(&self, ok: bool) {
+        if self.compiled > 0 {
+            let how = if ok { "built" } else { "failed" };
+            self.say(&format!("guest {}: {how}, {} crates compiled", self.guest, self.compiled));
+        }
+    }
+
+    fn say(&self, what: &str) {
+        let line = format!("   [reprise-testkit {:>5.1}s] {what}\n", self.started.elapsed().as_secs_f64());
+        let _ = std::io::stderr().write_all(line.as_bytes());
     }
 }
 
