@@ -442,12 +442,14 @@ fn crash_test_failures_name_the_rule_the_store_diff_and_a_reproduction() {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("audit.script");
     std::fs::write(&script, "probe(\"p\")\naudit(\"acct\")\n").unwrap();
-    let run = reprise(&["crash-test", arg(&probe), arg(&script)]).code(1);
+    // Preloaded, the store is part of what a reproduction needs.
+    let run = reprise(&["crash-test", arg(&probe), arg(&script), "--kv", "audit/acct=41"]).code(1);
     let out = &run.stdout;
     assert!(out.contains("`ledger::lookup` is declared read-remote but made side effects"), "{out}");
-    assert!(out.contains(r#"stores: audit/acct: "1" in the crash-free run, "2" here"#), "{out}");
+    assert!(out.contains(r#"stores: audit/acct: "42" in the crash-free run, "43" here"#), "{out}");
     let line = out.lines().find_map(|l| l.trim().strip_prefix("reproduce: ")).expect("a reproduction line");
     assert!(line.starts_with("reprise crash-test ") && line.contains("--at "), "{line}");
+    assert!(line.contains(" --kv audit/acct=41 "), "{line}");
 
     // The line, run as it reads (its words are shell-quoted), makes just
     // that run, and it fails the same way.

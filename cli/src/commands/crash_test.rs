@@ -113,9 +113,11 @@ pub fn run(
             CrashPlan::Points(vec![points.iter().map(|p| parse_at(p, &agent_id)).collect::<Result<Vec<_>, _>>()?])
         }
     };
+    // The same component, script and preloaded store, crashed only there.
+    let preload: String = kv.iter().map(|entry| format!(" --kv {}", shell_quote(entry))).collect();
     let reproduce = |crashes: &[AgentCrash]| {
         format!(
-            "reprise crash-test {} {} {}",
+            "reprise crash-test {} {}{preload} {}",
             shell_quote(&file.display().to_string()),
             shell_quote(&script_path.display().to_string()),
             at_arguments(crashes, &agent_id)
