@@ -25,7 +25,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{AgentCrash, Oplogs, Results, RunOutcome, Scenario, call_result, fresh_values, outcome};
+use super::{AgentCrash, Oplogs, Results, RunOutcome, Scenario, call_result, fresh_values, outcome, recorded};
 use crate::bindings::golem::api::oplog::AgentInvocation;
 use crate::environment::Environment;
 use crate::error::Error;
@@ -266,11 +266,14 @@ impl Notes {
         let mut agent = env.agent_after_crash(component, agent_type, args, oplog, rest, note.captured.fired)?;
         let k = note.call;
         let mut results: Results = reference.results[..k].iter().map(|r| (r.clone(), true)).collect();
-        let result = match interrupted {
-            Err(()) => Ok(reference.results[k].clone()),
-            Ok(started) => call_result(agent.complete_interrupted(started)),
-        };
-        results.push((result?, fresh_values(&env, &agent) == 0));
+        results.push(match interrupted {
+            // The crash came after the call's end was written: its result stands.
+            Err(()) => (reference.results[k].clone(), fresh_values(&env, &agent) == 0),
+            Ok(started) => {
+                let result = agent.complete_interrupted(started);
+                recorded(&env, &agent, result)?
+            }
+        });
         let mut rejoin = Rejoin { possible: self.rejoinable, compared: committed };
         for (method, args) in &scenario.calls[k + 1..] {
             let done = results.len() - 1;
@@ -279,8 +282,8 @@ impl Notes {
                 self.keep_oplog(agent);
                 return Ok(FromCrash { outcome, fired, rejoined: true });
             }
-            let result = call_result(agent.invoke(method, args))?;
-            results.push((result, fresh_values(&env, &agent) == 0));
+            let result = agent.invoke(method, args);
+            results.push(recorded(&env, &agent, result)?);
         }
         let fired = agent.crashes_fired().to_vec();
         let outcome = outcome(&env, &agent, results);

@@ -355,12 +355,17 @@ type Results = Vec<(CallResult, bool)>;
 fn run_calls(env: &Environment, agent: &mut Agent, scenario: &Scenario) -> Result<Results, Error> {
     let mut results = Vec::with_capacity(scenario.calls.len());
     for (method, args) in &scenario.calls {
-        let result = call_result(agent.invoke(method, args))?;
-        // A fresh value may live on in the agent's memory: from the first
-        // one on, no result is pinned by the inputs alone.
-        results.push((result, fresh_values(env, agent) == 0));
+        let result = agent.invoke(method, args);
+        results.push(recorded(env, agent, result)?);
     }
     Ok(results)
+}
+
+/// A call's result as a run records it, and whether the agent's inputs alone
+/// pin it: a fresh value may live on in the agent's memory, so from the
+/// first one on, no result is.
+fn recorded(env: &Environment, agent: &Agent, result: Result<Vec<Value>, Error>) -> Result<(CallResult, bool), Error> {
+    Ok((call_result(result)?, fresh_values(env, agent) == 0))
 }
 
 /// A call's result as a run records it: the agent's error or failure, or

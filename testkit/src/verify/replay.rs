@@ -84,12 +84,7 @@ pub fn replay_oplog(env: &Environment, component: &LoadedComponent, entries: &[O
         Ok(agent) => agent,
         Err(why) => return ReplayOutcome::Failed(why),
     };
-    let mut oplog = Oplog::in_memory();
-    for entry in entries {
-        if let Err(e) = oplog.append(entry.clone()) {
-            return ReplayOutcome::Failed(e.to_string());
-        }
-    }
+    let oplog = Oplog::from_entries(entries.to_vec());
     let invocations = entries.iter().filter(|e| matches!(e, OplogEntry::AgentInvocationStarted(_))).count();
     match env.fresh().agent_with_oplog(component, &agent_type, &args, oplog) {
         Ok(_) => ReplayOutcome::Replayed { entries: entries.len() as u64, invocations },
