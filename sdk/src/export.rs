@@ -67,6 +67,9 @@ macro_rules! __agent_world_section {
 #[macro_export]
 macro_rules! __export_agent_guest {
     ($ty:ident) => {
+        // Exports only in the component: a native build of the crate (its
+        // types used by host-side tests) links beside other agent crates.
+        #[cfg(target_family = "wasm")]
         const _: () = {
             use $crate::bindings::exports::golem::agent::guest as __glue;
 

@@ -57,6 +57,8 @@ mod paging;
 pub mod plugin;
 pub mod rpc;
 mod streams;
+#[cfg(not(target_family = "wasm"))]
+pub mod testing;
 pub mod value;
 
 /// The `log` facade, re-exported: `reprise::log::info!(...)` works without a

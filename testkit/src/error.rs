@@ -81,6 +81,14 @@ pub enum Error {
     Setup(String),
     /// The guest failed in some other way.
     Guest(String),
+    /// A typed call's answer is not the Rust result type the test was
+    /// compiled with: the component was built from other source.
+    Answer {
+        /// The method called.
+        method: String,
+        /// What does not match.
+        message: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -133,6 +141,10 @@ impl fmt::Display for Error {
             Error::Plugin(e) => write!(f, "plugin: {e}"),
             Error::Setup(e) => write!(f, "setting up the testkit failed: {e}"),
             Error::Guest(e) => write!(f, "the guest failed: {e}"),
+            Error::Answer { method, message } => write!(
+                f,
+                "the answer of `{method}` is not the result type the test was compiled with ({message}); was the component built from this source?"
+            ),
         }
     }
 }

@@ -56,6 +56,7 @@ pub mod oplog;
 pub mod plugins;
 pub mod recording;
 mod runtime;
+mod sdk_data;
 mod sync;
 pub mod value;
 pub mod verify;

@@ -24,6 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "recording",
             "ids",
             "data",
+            "sdk_data",
             "error",
         ],
     ),

@@ -2,11 +2,14 @@
 //! under crash verification.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+use reprise::rpc::{arg, input};
+use reprise::testing::AgentConnection;
 use reprise_e2e::{build_example, schema};
+use reprise_example_counter::CounterCall;
 use reprise_testkit::Environment;
 use reprise_testkit::bindings::golem::core::types::DataSchema;
 use reprise_testkit::oplog::OplogEntry;
-use reprise_testkit::value::{Type, Value};
+use reprise_testkit::value::Type;
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 
 #[test]
@@ -35,9 +38,10 @@ fn discovery_describes_the_counter() {
     assert_eq!(t.methods[1].input_schema, schema(&[]));
 
     // The invocation entries carry the schemas, as Golem records them.
-    let mut agent = env.create_agent(&component, "Counter", &[Value::string("x")]).unwrap();
-    agent.invoke("increment", &[Value::U64(1)]).unwrap();
-    let inputs: Vec<&DataSchema> = agent
+    let mut counter = env.create(&component, CounterCall::new("x".into())).unwrap();
+    counter.increment(1).unwrap();
+    let inputs: Vec<&DataSchema> = counter
+        .agent
         .oplog()
         .entries()
         .iter()
@@ -56,7 +60,7 @@ fn discovery_describes_the_counter() {
         .collect();
     assert_eq!(inputs, [&schema(&[("name", Type::String)]), &schema(&[("by", Type::U64)])]);
 
-    let e = env.create_agent(&component, "Countr", &[Value::string("x")]).unwrap_err().to_string();
+    let e = env.create_agent(&component, "Countr", &[]).unwrap_err().to_string();
     assert_eq!(e, "the component has no agent type `Countr`; it defines: Counter");
 }
 
@@ -64,23 +68,24 @@ fn discovery_describes_the_counter() {
 fn counter_counts_and_survives_crashes() {
     let env = Environment::new().unwrap();
     let component = env.load(build_example("counter")).unwrap();
-    let mut agent = env.create_agent(&component, "Counter", &[Value::string("visits")]).unwrap();
+    let mut counter = env.create(&component, CounterCall::new("visits".into())).unwrap();
     // Golem's agent id: the type in kebab-case, the arguments in WAVE.
-    assert_eq!(agent.id(), r#"counter("visits")"#);
-    assert_eq!(agent.invoke("increment", &[Value::U64(2)]).unwrap(), [Value::U64(2)]);
-    assert_eq!(agent.invoke("increment", &[Value::U64(3)]).unwrap(), [Value::U64(5)]);
-    assert_eq!(agent.invoke("get", &[]).unwrap(), [Value::U64(5)]);
-    assert_eq!(agent.invoke("name", &[]).unwrap(), [Value::string("visits")]);
+    assert_eq!(counter.agent.id(), r#"counter("visits")"#);
+    assert_eq!(counter.increment(2).unwrap(), 2);
+    assert_eq!(counter.increment(3).unwrap(), 5);
+    assert_eq!(counter.get().unwrap(), 5);
+    assert_eq!(counter.name().unwrap(), "visits");
 
-    let err = agent.invoke("decrement", &[]).unwrap_err().to_string();
+    // Calls the typed handle cannot make: an unknown method, a wrong argument.
+    let err = counter.agent.call_data("decrement", input(Vec::new())).unwrap_err().to_string();
     assert!(err.contains("has no method `decrement`") && err.contains("increment, get, name"), "{err}");
-    let err = agent.invoke("increment", &[Value::string("two")]).unwrap_err().to_string();
+    let err = counter.agent.call_data("increment", input(vec![arg("two")])).unwrap_err().to_string();
     assert!(err.contains("method `increment`, argument `by`"), "{err}");
 
-    let scenario = Scenario::new("Counter", [Value::string("c")])
-        .call("increment", [Value::U64(1)])
-        .call("increment", [Value::U64(10)])
-        .call("get", []);
+    let scenario = Scenario::of(CounterCall::new("c".into()))
+        .then(CounterCall::increment(1))
+        .then(CounterCall::increment(10))
+        .expect(CounterCall::get(), 11);
     let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
     assert!(report.is_ok(), "{report}");
 }
@@ -110,4 +115,19 @@ fn a_crash_test_script_is_a_scenario_with_its_stated_results() {
     assert!(e.contains("script line 2: bad arguments for `increment`"), "{e}");
     let e = Scenario::from_script(&component, "Counter(\"v\")\nincrement(1) -> one\n").unwrap_err().to_string();
     assert!(e.contains("script line 2: the expected result `one` is not a u64"), "{e}");
+}
+
+/// A result a typed scenario states is checked against the crash-free run;
+/// one it does not give fails the report, naming the call in WAVE.
+#[test]
+fn a_typed_scenario_states_results_in_the_agents_own_types() {
+    let env = Environment::new().unwrap();
+    let component = env.load(build_example("counter")).unwrap();
+    let wrong = Scenario::of(CounterCall::new("v".into()))
+        .expect(CounterCall::increment(2), 2)
+        .expect(CounterCall::name(), "w".to_string());
+    let report = verify(&env, &component, &wrong, &CrashPlan::distinct_outcomes()).unwrap();
+    assert!(!report.is_ok() && report.failures.is_empty(), "{report}");
+    let unmet: Vec<String> = report.unmet.iter().map(ToString::to_string).collect();
+    assert_eq!(unmet, [r#"call 2: name() returned "v", the test expects "w""#]);
 }

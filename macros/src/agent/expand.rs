@@ -4,8 +4,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::client;
 use super::model::{AgentDef, FnDef, ParamDef};
+use super::{client, handle};
 
 /// The `Agent` implementation and the typed client of `def`, whose (one)
 /// constructor is `constructor`.
@@ -78,9 +78,11 @@ pub(crate) fn agent(def: &AgentDef, constructor: &FnDef) -> TokenStream {
     let data_value = quote_spanned!(span=> #krate::bindings::golem::core::types::DataValue);
     let agent_error = quote_spanned!(span=> #krate::agent::AgentError);
     let client = client::client(def, constructor);
+    let handle = handle::handle(def, constructor);
 
     quote! {
         #client
+        #handle
 
         impl #krate::agent::Agent for #self_ty {
             const TYPE_NAME: &'static str = #type_name;

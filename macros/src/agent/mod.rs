@@ -6,6 +6,7 @@
 
 mod client;
 mod expand;
+mod handle;
 mod model;
 mod validate;
 

@@ -138,6 +138,16 @@ impl AgentDef {
         self.options.client.clone().unwrap_or_else(|| format_ident!("{}Client", self.ident))
     }
 
+    /// The host-side calls type of tests (`reprise::testing`).
+    pub fn call_ident(&self) -> Ident {
+        format_ident!("{}Call", self.ident)
+    }
+
+    /// The host-side handle type of tests (`reprise::testing`).
+    pub fn handle_ident(&self) -> Ident {
+        format_ident!("{}Handle", self.ident)
+    }
+
     /// The first constructor (validation makes sure there is exactly one).
     pub fn constructor(&self) -> Option<&FnDef> {
         self.fns.iter().find(|f| matches!(f.kind, FnKind::Constructor { .. }))

@@ -105,15 +105,16 @@ impl AgentDirectory for Environment {
             return Err(RpcError::NotFound(format!("the component defining `{}` is gone", target.agent_type)));
         };
         let run = || {
-            let handle =
-                self.connect(&component, &target.agent_type, &target.args, context.creation).map_err(|e| match e {
+            let handle = self.connect_owned(&component, &target.agent_type, &target.args, context.creation).map_err(
+                |e| match e {
                     ConnectError::HeldByTest(_) => RpcError::Denied(e.to_string()),
                     ConnectError::Creating(_) => RpcError::ProtocolError(e.to_string()),
                     ConnectError::Refused(refused) => RpcError::RemoteAgentError(refused),
                     ConnectError::Failed(error) => {
                         RpcError::RemoteInternalError(format!("creating agent `{}` failed: {error}", target.id))
                     }
-                })?;
+                },
+            )?;
             let Some(mut agent) = handle.try_lock() else {
                 return Err(RpcError::ProtocolError(format!(
                     "agent `{}` is busy running another invocation (a cycle of calls?); the testkit refuses the call instead of deadlocking",

@@ -10,6 +10,7 @@
 mod links;
 mod loading;
 mod registry;
+mod typed;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -314,7 +315,7 @@ impl Environment {
 
     /// The environment-owned agent of `agent_type` with `args`, created if
     /// needed (its constructor continuing `incoming`, an RPC caller's context).
-    pub(crate) fn connect(
+    pub(crate) fn connect_owned(
         &self,
         component: &LoadedComponent,
         agent_type: &str,
@@ -403,7 +404,7 @@ impl Environment {
         agent_type: &str,
         args: &[Value],
     ) -> Result<AgentHandle, Error> {
-        self.connect(component, agent_type, args, None).map_err(|e| match e {
+        self.connect_owned(component, agent_type, args, None).map_err(|e| match e {
             ConnectError::Refused(e) => Error::Agent(crate::data::describe_agent_error(&e)),
             ConnectError::Failed(e) => e,
             other => Error::Setup(other.to_string()),

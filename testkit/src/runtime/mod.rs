@@ -25,6 +25,7 @@ mod invocation;
 mod recovery;
 mod resume;
 mod retries;
+mod typed;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

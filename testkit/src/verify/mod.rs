@@ -29,6 +29,7 @@ mod plan;
 mod replay;
 mod report;
 pub mod script;
+mod typed;
 
 pub use replay::{ReplayOutcome, agent_of_oplog, replay_file, replay_folder, replay_oplog};
 pub use report::{CallError, CallResult, FailureKind, Progress, RunOutcome, TrialFailure, VerificationReport};
@@ -56,8 +57,11 @@ pub struct Scenario {
     /// Method calls, in order.
     pub calls: Vec<(String, Vec<Value>)>,
     /// What each call must return in the crash-free run, where a script
-    /// states it ([`Scenario::from_script`]).
+    /// states it ([`Scenario::from_script`]) or a test ([`Scenario::expect`]).
     pub expected: Vec<Option<script::Expectation>>,
+    /// Why the scenario cannot run (a typed value that did not convert),
+    /// reported by `verify` before anything runs.
+    invalid: Option<String>,
 }
 
 impl Scenario {
@@ -68,6 +72,7 @@ impl Scenario {
             args: args.into_iter().collect(),
             calls: Vec::new(),
             expected: Vec::new(),
+            invalid: None,
         }
     }
 
@@ -201,6 +206,9 @@ fn verify_runs(
     mut progress: impl FnMut(Progress),
 ) -> Result<VerificationReport, Error> {
     let started = Instant::now();
+    if let Some(invalid) = &scenario.invalid {
+        return Err(Error::Setup(format!("the scenario cannot run: {invalid}")));
+    }
     let (reference, reference_oplogs, commits) = run_reference(env, component, scenario)?;
     let (runs, seed) = plan_runs(plan, &reference_oplogs, &commits);
     let mut report = VerificationReport {
@@ -218,7 +226,11 @@ fn verify_runs(
         rejoined: 0,
         unmet: Vec::new(),
     };
-    report.unmet = script::unmet(scenario, &report.reference.results);
+    let expected = match scenario.expected.iter().flatten().any(|e| e.values.is_some()) {
+        true => typed::describe_expectations(scenario, component.agent_types()?),
+        false => scenario.expected.clone(),
+    };
+    report.unmet = script::unmet(&expected, &report.reference.results);
     let total = runs.len();
     progress(Progress { done: 0, total, failed: 0 });
     let notes = match from_crash && from_crash::qualifies(env, &report.reference, &report.reference_oplogs) {

@@ -237,10 +237,11 @@ impl Script {
     }
 }
 
-/// What a script states a call must return in the crash-free run.
+/// What a script (or a typed [`Scenario::expect`]) states a call must return
+/// in the crash-free run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expectation {
-    /// The script line of the call.
+    /// The script line of the call; 0 for a call stated in code.
     pub line: usize,
     /// The call as the script writes it.
     pub call: String,
@@ -248,12 +249,16 @@ pub struct Expectation {
     pub expected: String,
     /// The call's result types, to render its actual result.
     pub results: Option<Vec<Type>>,
+    /// The result as values, when it was stated in code: compared by value.
+    pub values: Option<Vec<Value>>,
 }
 
 /// A call whose crash-free result is not the one its script states.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unmet {
-    /// The script line of the call.
+    /// The call's number in the scenario, from 1.
+    pub index: usize,
+    /// The script line of the call; 0 for a call stated in code.
     pub line: usize,
     /// The call as the script writes it.
     pub call: String,
@@ -265,7 +270,16 @@ pub struct Unmet {
 
 impl fmt::Display for Unmet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {} returned {}, the script expects {}", self.line, self.call, self.actual, self.expected)
+        match self.line {
+            0 => write!(
+                f,
+                "call {}: {} returned {}, the test expects {}",
+                self.index, self.call, self.actual, self.expected
+            ),
+            line => {
+                write!(f, "line {line}: {} returned {}, the script expects {}", self.call, self.actual, self.expected)
+            }
+        }
     }
 }
 
@@ -332,8 +346,13 @@ pub fn typed_script(types: &[AgentType], script: &Script) -> Result<(Scenario, V
         };
         scenario = scenario.call(call.name.clone(), call.args.clone());
         if let (Some(expected), Some(slot)) = (expected, scenario.expected.last_mut()) {
-            *slot =
-                Some(Expectation { line: line.line, call: line.text.clone(), expected, results: call.results.clone() });
+            *slot = Some(Expectation {
+                line: line.line,
+                call: line.text.clone(),
+                expected,
+                results: call.results.clone(),
+                values: None,
+            });
         }
         typed.push(call);
     }
@@ -341,15 +360,20 @@ pub fn typed_script(types: &[AgentType], script: &Script) -> Result<(Scenario, V
 }
 
 /// The stated results the crash-free run's `results` do not meet.
-pub(super) fn unmet(scenario: &Scenario, results: &[CallResult]) -> Vec<Unmet> {
-    scenario
-        .expected
+pub(super) fn unmet(expected: &[Option<Expectation>], results: &[CallResult]) -> Vec<Unmet> {
+    expected
         .iter()
         .zip(results)
-        .filter_map(|(expectation, result)| {
+        .enumerate()
+        .filter_map(|(index, (expectation, result))| {
             let e = expectation.as_ref()?;
             let actual = result_text(result, e.results.as_deref());
-            (!meets(&actual, &e.expected)).then(|| Unmet {
+            let met = match &e.values {
+                Some(values) => matches!(result, Ok(actual) if actual == values),
+                None => meets(&actual, &e.expected),
+            };
+            (!met).then(|| Unmet {
+                index: index + 1,
                 line: e.line,
                 call: e.call.clone(),
                 actual,
