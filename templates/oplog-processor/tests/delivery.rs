@@ -2,8 +2,8 @@
 //! its output checked against the agent's oplog, then crash verification
 //! at every index of the agent's oplog and of the plugin instance's own.
 
+use observed_agent::CounterCall;
 use reprise_testkit::guest::GuestBuild;
-use reprise_testkit::value::Value;
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 use reprise_testkit::{Environment, LoadedComponent};
 
@@ -27,23 +27,23 @@ fn setup() -> (Environment, LoadedComponent) {
 #[test]
 fn the_counts_match_the_agents_oplog() {
     let (env, observed) = setup();
-    let mut counter = env.create_agent(&observed, "Counter", &[Value::string("a")]).expect("created");
-    for _ in 0..10 {
-        counter.invoke("increment", &[Value::U64(1)]).expect("invoked");
+    let mut counter = env.create(&observed, CounterCall::new("a".to_string())).expect("created");
+    for n in 1..=10 {
+        assert_eq!(counter.increment(1).expect("invoked"), n);
     }
-    let published = env.kv_contents()[BUCKET][counter.id()].clone();
+    let published = env.kv_contents()[BUCKET][counter.agent.id()].clone();
     let published = String::from_utf8(published).expect("text");
     let total: u64 = published.lines().map(|l| l.rsplit_once(' ').expect("kind count").1.parse::<u64>().expect("a count")).sum();
-    assert_eq!(total, counter.oplog().len(), "{published}");
+    assert_eq!(total, counter.agent.oplog().len(), "{published}");
     assert!(published.contains("agent-invocation-started 11"), "{published}");
 }
 
 #[test]
 fn the_plugin_survives_a_crash_at_every_oplog_index() {
     let (env, observed) = setup();
-    let scenario = Scenario::new("Counter", [Value::string("a")])
-        .call("increment", [Value::U64(2)])
-        .call("increment", [Value::U64(3)]);
+    let scenario = Scenario::of(CounterCall::new("a".to_string()))
+        .expect(CounterCall::increment(2), 2)
+        .expect(CounterCall::increment(3), 5);
     let report = verify(&env, &observed, &scenario, &CrashPlan::every_entry()).expect("the crash-free run works");
     println!("{report}");
     assert!(report.is_ok(), "{report}");
