@@ -1,13 +1,15 @@
 //! Typed calls into agents from host-side tests.
 //!
 //! For every agent type, [`#[reprise::agent]`](macro@crate::agent) also
-//! generates two host-only types (not compiled into the component):
+//! generates two host-only types (not compiled into the component), named
+//! after the Rust type (also when `name = "..."` renames the agent type):
 //!
 //! - `CounterCall`: `CounterCall::new(..)` takes the constructor's Rust
 //!   arguments and returns a [`Constructor`]; `CounterCall::increment(..)`
 //!   takes a method's arguments and returns a [`Call`] that knows its
 //!   result type.
-//! - `CounterHandle<A>`: an agent running in a host (the testkit's `Agent`),
+//! - `CounterHandle<A>`: an agent running in a host (the testkit's `Agent`,
+//!   an `AgentHandle`, or `&mut` either),
 //!   with one method per agent method, taking and returning the agent's own
 //!   Rust types. A method returning `Result<T, E>` comes back as
 //!   `Ok(Ok(t))` or `Ok(Err(e))` with your `E`; the outer error is the host's
@@ -176,10 +178,24 @@ pub trait AgentConnection {
     /// type (the component is not the build the test was compiled with).
     fn undecodable(&self, method: &str, error: ValueError) -> Self::Error;
 
-    /// Make `call` and read its result.
-    fn call<R: FromValue>(&mut self, call: Call<R>) -> Result<R, Self::Error> {
+    /// Make `call` and read its result (named apart from the testkit
+    /// `Agent`'s own `call` and `invoke`, which take dynamic values).
+    fn perform<R: FromValue>(&mut self, call: Call<R>) -> Result<R, Self::Error> {
         let output = self.call_data(call.method, call.input.clone())?;
         call.decode(&output).map_err(|e| self.undecodable(call.method, e))
+    }
+}
+
+/// A borrowed connection: a typed handle over an agent a test lends.
+impl<C: AgentConnection + ?Sized> AgentConnection for &mut C {
+    type Error = C::Error;
+
+    fn call_data(&mut self, method: &str, input: DataValue) -> Result<DataValue, Self::Error> {
+        (**self).call_data(method, input)
+    }
+
+    fn undecodable(&self, method: &str, error: ValueError) -> Self::Error {
+        (**self).undecodable(method, error)
     }
 }
 

@@ -25,6 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "ids",
             "data",
             "sdk_data",
+            "http_stubs",
             "error",
         ],
     ),

@@ -5,19 +5,20 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_e2e::build_example;
+use reprise_example_counter::CounterCall;
+use reprise_example_shopping_cart::ShoppingCartCall;
 use reprise_testkit::Environment;
 use reprise_testkit::oplog::snapshot;
-use reprise_testkit::value::Value;
 
 #[test]
 fn the_counters_oplog() {
     let env = Environment::new().unwrap();
     let component = env.load(build_example("counter")).unwrap();
-    let mut counter = env.create_agent(&component, "Counter", &[Value::string("snap")]).unwrap();
-    counter.invoke("increment", &[Value::U64(2)]).unwrap();
-    counter.invoke("increment", &[Value::U64(3)]).unwrap();
-    counter.invoke("get", &[]).unwrap();
-    insta::assert_snapshot!(snapshot(counter.oplog().entries()));
+    let mut counter = env.create(&component, CounterCall::new("snap".into())).unwrap();
+    counter.increment(2).unwrap();
+    counter.increment(3).unwrap();
+    counter.get().unwrap();
+    insta::assert_snapshot!(snapshot(counter.agent.oplog().entries()));
 }
 
 #[test]
@@ -25,9 +26,9 @@ fn a_shopping_carts_checkout_oplog() {
     let env =
         Environment::builder().kv_entry("prices", "tea", "350").kv_entry("prices", "cup", "1200").build().unwrap();
     let component = env.load(build_example("shopping-cart")).unwrap();
-    let mut cart = env.create_agent(&component, "ShoppingCart", &[Value::string("alice")]).unwrap();
-    cart.invoke("add_item", &[Value::string("tea"), Value::U32(2)]).unwrap();
-    cart.invoke("add_item", &[Value::string("cup"), Value::U32(1)]).unwrap();
-    cart.invoke("checkout", &[]).unwrap();
-    insta::assert_snapshot!(snapshot(cart.oplog().entries()));
+    let mut cart = env.create(&component, ShoppingCartCall::new("alice".into())).unwrap();
+    cart.add_item("tea".into(), 2).unwrap().unwrap();
+    cart.add_item("cup".into(), 1).unwrap().unwrap();
+    cart.checkout().unwrap().unwrap();
+    insta::assert_snapshot!(snapshot(cart.agent.oplog().entries()));
 }

@@ -5,22 +5,22 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_e2e::{build_example, oplog_shape};
+use reprise_example_payments::PaymentsCall;
 use reprise_testkit::Environment;
 use reprise_testkit::recording::RecordingService;
-use reprise_testkit::value::Value;
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 
 #[test]
 fn payments_are_charged_once_with_stable_idempotency_keys() {
     let service = RecordingService::start().unwrap();
-    let authority = Value::string(service.addr().to_string());
+    let authority = service.addr().to_string();
     let env = Environment::builder().recording_service(&service).build().unwrap();
     let component = env.load(build_example("payments")).unwrap();
 
-    let mut agent = env.create_agent(&component, "payments", &[Value::string("alice")]).unwrap();
-    let receipt = agent.invoke("pay", &[authority.clone(), Value::U64(1250)]).unwrap();
-    assert_eq!(receipt, [Value::result(Ok(Value::string("accepted 10 bytes")))]);
-    assert_eq!(agent.invoke("paid", &[]).unwrap(), [Value::U64(1250)]);
+    let mut payments = env.create(&component, PaymentsCall::new("alice".into())).unwrap();
+    let receipt = payments.pay(authority.clone(), 1250).unwrap();
+    assert_eq!(receipt, Ok("accepted 10 bytes".to_string()));
+    assert_eq!(payments.paid().unwrap(), 1250);
     let requests = service.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].body, b"alice:1250");
@@ -32,7 +32,7 @@ fn payments_are_charged_once_with_stable_idempotency_keys() {
     // As on Golem: the HTTP exchange inside the durable function is recorded
     // in the function's persist-nothing zone (replay passes over the zone),
     // then the durable function's own entry holds its result.
-    let shape = oplog_shape(&agent);
+    let shape = oplog_shape(&payments.agent);
     assert_eq!(
         shape,
         [
@@ -61,10 +61,10 @@ fn payments_are_charged_once_with_stable_idempotency_keys() {
         ]
     );
 
-    let scenario = Scenario::new("payments", [Value::string("bob")])
-        .call("pay", [authority.clone(), Value::U64(500)])
-        .call("pay", [authority, Value::U64(700)])
-        .call("paid", []);
+    let scenario = Scenario::of(PaymentsCall::new("bob".into()))
+        .then(PaymentsCall::pay(authority.clone(), 500))
+        .then(PaymentsCall::pay(authority, 700))
+        .then(PaymentsCall::paid());
     let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
     println!("{report}");
     assert!(report.is_ok(), "{report}");

@@ -3,13 +3,15 @@
 //! plugin (`examples/oplog-jsonl` on `examples/counter`).
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+use reprise::testing::AgentConnection;
 use reprise_e2e::{build_example, build_example_with};
+use reprise_example_counter::CounterCall;
+use reprise_example_warehouse::{InventoryHandle, OrderCall};
 use reprise_testkit::bindings::golem::api::oplog::{
     AgentInvocation, AgentInvocationResult, PluginInstallationDescription,
 };
 use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::plugins::worker_id;
-use reprise_testkit::value::Value;
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 use reprise_testkit::{Agent, CrashPoint, Environment, LoadedComponent};
 
@@ -80,9 +82,15 @@ fn worker_record(env: &Environment, plugin: &PluginInstallationDescription) -> (
     (keys, refusals)
 }
 
+/// A counter agent called `name`, held by the test: the untyped agent, for
+/// its plugins, oplog and crashes (its calls are typed, see [`increment`]).
+fn create_counter(env: &Environment, component: &LoadedComponent, name: &str) -> Agent {
+    env.create(component, CounterCall::new(name.into())).unwrap().agent
+}
+
 fn increment(agent: &mut Agent, times: usize) {
     for _ in 0..times {
-        agent.invoke("increment", &[Value::U64(1)]).unwrap();
+        AgentConnection::perform(agent, CounterCall::increment(1)).unwrap();
     }
 }
 
@@ -107,7 +115,7 @@ fn an_installed_plugin_receives_every_entry_once_in_order() {
     let plugin = installation(&audited);
     assert_eq!(plugin.parameters, [("bucket".to_string(), BUCKET.to_string())]);
 
-    let mut agent = env.create_agent(&audited, "Counter", &[Value::string("a")]).unwrap();
+    let mut agent = create_counter(&env, &audited, "a");
     assert_eq!(agent.active_plugins(), std::slice::from_ref(&plugin));
     increment(&mut agent, 20);
     let len = agent.oplog().len();
@@ -141,7 +149,7 @@ fn an_installed_plugin_receives_every_entry_once_in_order() {
     assert_eq!(checkpoints, 2 * keys.len());
 
     // Agents on the revision without the plugin are not observed.
-    let mut plain = env.create_agent(&counter, "Counter", &[Value::string("b")]).unwrap();
+    let mut plain = create_counter(&env, &counter, "b");
     increment(&mut plain, 2);
     assert!(indexes(&env, plain.id()).is_empty());
 }
@@ -151,7 +159,7 @@ fn activation_delivers_the_history_and_deactivation_pauses() {
     let (env, counter, audited) = setup();
     let plugin = installation(&audited);
     // An agent that ran before the plugin was installed ...
-    let mut agent = env.create_agent(&counter, "Counter", &[Value::string("a")]).unwrap();
+    let mut agent = create_counter(&env, &counter, "a");
     increment(&mut agent, 5);
     let e = agent.activate_plugin(&plugin).unwrap_err().to_string();
     assert!(e.contains("is not installed to revision 0"), "{e}");
@@ -210,7 +218,7 @@ fn every_entry_is_delivered_exactly_once_through_crashes_of_agent_and_plugin() {
         let env = env.fresh();
         let mut draw = draws(seed);
         // An agent that already ran without the plugin ...
-        let mut agent = env.create_agent(&counter, "Counter", &[Value::string("a")]).unwrap();
+        let mut agent = create_counter(&env, &counter, "a");
         increment(&mut agent, 4);
         let agent_crashes: Vec<CrashPoint> =
             (0..3).map(|_| CrashPoint::AfterEntry(agent.oplog().len() + draw(30))).collect();
@@ -251,10 +259,10 @@ fn every_entry_is_delivered_exactly_once_through_crashes_of_agent_and_plugin() {
 #[test]
 fn crash_verification_covers_the_plugin_instance() {
     let (env, _counter, audited) = setup();
-    let scenario = Scenario::new("Counter", [Value::string("a")])
-        .call("increment", [Value::U64(2)])
-        .call("increment", [Value::U64(3)])
-        .call("get", []);
+    let scenario = Scenario::of(CounterCall::new("a".into()))
+        .then(CounterCall::increment(2))
+        .then(CounterCall::increment(3))
+        .then(CounterCall::get());
     let report = verify(&env, &audited, &scenario, &CrashPlan::every_entry()).unwrap();
     println!("{report}");
     assert!(report.is_ok(), "{report}");
@@ -307,23 +315,23 @@ fn warehouse_with_plugin(example: &str, name: &str, bucket: &str) -> (Environmen
 fn the_statistics_plugin_counts_every_agent_it_observes() {
     let (env, observed) = warehouse_with_plugin("agent-stats", "stats", "stats");
 
-    let mut order = env.create_agent(&observed, "Order", &[Value::string("o-1"), Value::string("main")]).unwrap();
-    for quantity in [1, 2, 9] {
-        order.invoke("add_line", &[Value::string("apple"), Value::U32(quantity)]).unwrap();
-    }
-    order.invoke("place", &[]).unwrap();
+    let mut order = env.create(&observed, OrderCall::new("o-1".into(), "main".into())).unwrap();
+    let added: Vec<Result<u32, String>> =
+        [1, 2, 9].into_iter().map(|quantity| order.add_line("apple".into(), quantity).unwrap()).collect();
+    assert_eq!(added, [Ok(4), Ok(2), Err("only 2 of apple left in main".to_string())]);
+    assert_eq!(order.place().unwrap(), Ok(3));
     // The inventory the order called runs the newest revision: observed too.
-    let inventory = env.agent_handle(r#"inventory("main")"#).unwrap();
-    inventory.lock().invoke("stock", &[Value::string("apple")]).unwrap();
+    let mut inventory = InventoryHandle { agent: env.agent_handle(r#"inventory("main")"#).unwrap() };
+    assert_eq!(inventory.stock("apple".into()).unwrap(), 2);
 
     let published =
         |agent: &str| -> serde_json::Value { serde_json::from_slice(&env.kv_contents()["stats"][agent]).unwrap() };
-    let order_stats = published(order.id());
-    assert_eq!(order_stats, expected_stats(order.oplog().entries()));
+    let order_stats = published(order.agent.id());
+    assert_eq!(order_stats, expected_stats(order.agent.oplog().entries()));
     assert_eq!(order_stats["invocations"]["add_line"], 3);
     assert_eq!(order_stats["host_calls"]["golem::rpc::wasm-rpc::invoke_and_await"], 3);
-    let inventory_stats = published(inventory.id());
-    assert_eq!(inventory_stats, expected_stats(inventory.lock().oplog().entries()));
+    let inventory_stats = published(inventory.agent.id());
+    assert_eq!(inventory_stats, expected_stats(inventory.agent.lock().oplog().entries()));
     assert_eq!(inventory_stats["invocations"]["reserve"], 3);
 }
 
@@ -354,7 +362,7 @@ fn a_refused_batch_is_reported_and_never_sent_again() {
     let audited = env.install_plugin(&counter, "jsonl", "1.0.0", [("bucket", BUCKET)]).unwrap();
     let plugin = installation(&audited);
     let events = env.subscribe_plugin_events();
-    let mut agent = env.create_agent(&audited, "Counter", &[Value::string("r")]).unwrap();
+    let mut agent = create_counter(&env, &audited, "r");
     increment(&mut agent, 3);
 
     let refused: Vec<String> = drain(&events).into_iter().filter(|e| e.contains(" refused ")).collect();
@@ -377,7 +385,7 @@ fn a_refused_batch_is_reported_and_never_sent_again() {
 fn batch_keys_are_golems_and_the_same_for_a_batch_sent_again() {
     let (env, _, audited) = setup();
     let plugin = installation(&audited);
-    let mut agent = env.create_agent(&audited, "Counter", &[Value::string("k")]).unwrap();
+    let mut agent = create_counter(&env, &audited, "k");
     increment(&mut agent, 2);
     let (keys, _) = worker_record(&env, &plugin);
     // UUIDv5 (version nibble 5) over the agent, the installation and the bounds.
@@ -387,7 +395,7 @@ fn batch_keys_are_golems_and_the_same_for_a_batch_sent_again() {
     // plugin's instance crashes in its first batch: the keys are the same.
     let (again, _, audited_again) = setup();
     again.schedule_crashes(&worker_id(&plugin, 0), [CrashPoint::AfterEntry(3)]);
-    let mut agent = again.create_agent(&audited_again, "Counter", &[Value::string("k")]).unwrap();
+    let mut agent = create_counter(&again, &audited_again, "k");
     increment(&mut agent, 2);
     let (keys_again, _) = worker_record(&again, &installation(&audited_again));
     let mut unique = keys_again.clone();
@@ -415,7 +423,7 @@ fn a_trapping_plugin_is_restarted_with_backoff_and_resumes_from_its_checkpoint()
     let audited = env.install_plugin(&counter, "jsonl", "1.0.0", [("bucket", BUCKET), ("trap-when", "halt")]).unwrap();
     let plugin = installation(&audited);
 
-    let mut agent = env.create_agent(&audited, "Counter", &[Value::string("a")]).unwrap();
+    let mut agent = create_counter(&env, &audited, "a");
     increment(&mut agent, 2);
     let delivered = indexes(&env, agent.id());
     assert_eq!(delivered, (1..=agent.oplog().len()).collect::<Vec<_>>());
@@ -475,7 +483,7 @@ fn a_plugin_that_keeps_trapping_is_given_up() {
     let audited = env.install_plugin(&counter, "jsonl", "1.0.0", [("bucket", BUCKET), ("trap-when", "halt")]).unwrap();
     let events = env.subscribe_plugin_events();
     env.kv_put(BUCKET, "halt", Some(b"1"));
-    let mut agent = env.create_agent(&audited, "Counter", &[Value::string("a")]).unwrap();
+    let mut agent = create_counter(&env, &audited, "a");
     // 1 crash, then restarts (crashing) after 100, 200, 400 ms: given up on the 4th crash.
     for wait in [0, 110, 210, 410, 810] {
         std::thread::sleep(std::time::Duration::from_millis(wait));
@@ -486,7 +494,7 @@ fn a_plugin_that_keeps_trapping_is_given_up() {
     let seen = drain(&events);
     assert!(seen.last().unwrap().contains("gave up after 3 restarts in a row"), "{seen:?}");
     assert!(indexes(&env, agent.id()).is_empty());
-    assert_eq!(agent.invoke("get", &[]).unwrap(), vec![Value::U64(5)], "the agent is unaffected");
+    assert_eq!(AgentConnection::perform(&mut agent, CounterCall::get()).unwrap(), 5, "the agent is unaffected");
 }
 
 #[test]
@@ -500,7 +508,7 @@ fn several_instances_serve_different_agents_in_parallel() {
             let env = &env;
             let audited = &audited;
             scope.spawn(move || {
-                let mut agent = env.create_agent(audited, "Counter", &[Value::string(name.as_str())]).unwrap();
+                let mut agent = create_counter(env, audited, name);
                 increment(&mut agent, 5);
                 assert_eq!(indexes(env, agent.id()), (1..=agent.oplog().len()).collect::<Vec<_>>());
             });
@@ -604,7 +612,7 @@ fn a_changed_component_is_hot_updated_after_in_flight_batches_drain_and_a_delete
     let events = env.subscribe_plugin_events();
     let counter = env.load(build_example("counter")).unwrap();
     let audited = env.install_plugin(&counter, "jsonl", "1.0.0", Vec::<(String, String)>::new()).unwrap();
-    let mut agent = env.create_agent(&audited, "Counter", &[Value::string("a")]).unwrap();
+    let mut agent = create_counter(&env, &audited, "a");
     increment(&mut agent, 3);
 
     // The agent keeps working on another thread while the file changes.
@@ -676,8 +684,8 @@ fn a_watched_directory_updates_and_removes_plugins_by_itself() {
 #[test]
 fn dropping_the_environment_frees_called_agents_and_plugin_instances() {
     let (env, observed) = warehouse_with_plugin("oplog-jsonl", "jsonl", BUCKET);
-    let mut order = env.create_agent(&observed, "Order", &[Value::string("o-1"), Value::string("main")]).unwrap();
-    order.invoke("add_line", &[Value::string("apple"), Value::U32(1)]).unwrap();
+    let mut order = env.create(&observed, OrderCall::new("o-1".into(), "main".into())).unwrap();
+    assert_eq!(order.add_line("apple".into(), 1).unwrap(), Ok(4));
     assert_eq!(env.owned_agents().len(), 2, "the inventory and the plugin instance");
     let liveness = env.liveness();
     drop((order, env, observed));

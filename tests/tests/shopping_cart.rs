@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_e2e::build_example;
+use reprise_example_shopping_cart::{CatalogCall, Line, ShoppingCartCall};
 use reprise_testkit::oplog::OplogEntry;
-use reprise_testkit::value::Value;
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 use reprise_testkit::{Environment, LoadedComponent};
 
@@ -19,16 +19,9 @@ fn shop() -> (Environment, LoadedComponent) {
     (env, component)
 }
 
-fn ok(v: Value) -> Value {
-    Value::result(Ok(v))
-}
-
-fn ok_unit() -> Value {
-    Value::Result(Ok(None))
-}
-
-fn err(text: &str) -> Value {
-    Value::result(Err(Value::string(text)))
+/// An agent's error result.
+fn err<T>(text: &str) -> Result<T, String> {
+    Err(text.to_string())
 }
 
 fn calls(agent: &reprise_testkit::Agent) -> Vec<String> {
@@ -38,37 +31,34 @@ fn calls(agent: &reprise_testkit::Agent) -> Vec<String> {
 #[test]
 fn catalog_streams_exports_and_imports_in_batches() {
     let (env, component) = shop();
-    let mut catalog = env.create_agent(&component, "Catalog", &[Value::string("main")]).unwrap();
-    assert_eq!(catalog.invoke("set_price", &[Value::string("mug"), Value::U64(900)]).unwrap(), [ok_unit()]);
-    assert_eq!(catalog.invoke("price", &[Value::string("mug")]).unwrap(), [ok(Value::option(Some(Value::U64(900))))]);
+    let mut catalog = env.create(&component, CatalogCall::new("main".into())).unwrap();
+    assert_eq!(catalog.set_price("mug".into(), 900).unwrap(), Ok(()));
+    assert_eq!(catalog.price("mug".into()).unwrap(), Ok(Some(900)));
 
     let csv = "sku,cents\ncup,1200\nmug,900\ntea,350\n";
-    let written = catalog.invoke("export_csv", &[Value::string("prices.csv")]).unwrap();
-    assert_eq!(written, [ok(Value::U64(csv.len() as u64))]);
+    let written = catalog.export_csv("prices.csv".into()).unwrap();
+    assert_eq!(written, Ok(csv.len() as u64));
     assert_eq!(env.kv_contents()["exports"]["prices.csv"], csv.as_bytes());
-    assert_eq!(
-        catalog.invoke("export_size", &[Value::string("prices.csv")]).unwrap(),
-        [ok(Value::option(Some(Value::U64(csv.len() as u64))))]
-    );
-    assert_eq!(catalog.invoke("import_csv", &[Value::string("new.csv")]).unwrap(), [ok(Value::U32(2))]);
+    assert_eq!(catalog.export_size("prices.csv".into()).unwrap(), Ok(Some(csv.len() as u64)));
+    assert_eq!(catalog.import_csv("new.csv".into()).unwrap(), Ok(2));
     assert_eq!(env.kv_contents()["prices"]["spoon"], b"150");
     assert_eq!(env.kv_contents()["prices"]["fork"], b"175");
 
     // The export read every key and their values in one batch each; the
     // import wrote all rows in one batch.
-    let calls = calls(&catalog);
+    let calls = calls(&catalog.agent);
     let count = |f: &str| calls.iter().filter(|c| c.as_str() == f).count();
     assert_eq!(count("keyvalue::eventual_batch::get_keys"), 1, "{calls:?}");
     assert_eq!(count("keyvalue::eventual_batch::get_many"), 1, "{calls:?}");
     assert_eq!(count("keyvalue::eventual_batch::set_many"), 1, "{calls:?}");
     // A missing export is the agent's error, not a crash.
-    assert_eq!(catalog.invoke("import_csv", &[Value::string("nope.csv")]).unwrap(), [err("no export `nope.csv`")]);
+    assert_eq!(catalog.import_csv("nope.csv".into()).unwrap(), err("no export `nope.csv`"));
 
-    let scenario = Scenario::new("Catalog", [Value::string("main")])
-        .call("set_price", [Value::string("mug"), Value::U64(900)])
-        .call("export_csv", [Value::string("prices.csv")])
-        .call("import_csv", [Value::string("new.csv")])
-        .call("price", [Value::string("fork")]);
+    let scenario = Scenario::of(CatalogCall::new("main".into()))
+        .then(CatalogCall::set_price("mug".into(), 900))
+        .then(CatalogCall::export_csv("prices.csv".into()))
+        .then(CatalogCall::import_csv("new.csv".into()))
+        .then(CatalogCall::price("fork".into()));
     let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
     assert!(report.is_ok(), "{report}");
     assert!(report.runs > 10, "{report}");
@@ -77,31 +67,26 @@ fn catalog_streams_exports_and_imports_in_batches() {
 #[test]
 fn carts_add_price_and_check_out_under_crashes() {
     let (env, component) = shop();
-    let mut cart = env.create_agent(&component, "ShoppingCart", &[Value::string("alice")]).unwrap();
-    assert_eq!(cart.invoke("add_item", &[Value::string("tea"), Value::U32(2)]).unwrap(), [ok(Value::U32(2))]);
-    assert_eq!(cart.invoke("add_item", &[Value::string("cup"), Value::U32(1)]).unwrap(), [ok(Value::U32(1))]);
-    assert_eq!(cart.invoke("add_item", &[Value::string("tea"), Value::U32(1)]).unwrap(), [ok(Value::U32(3))]);
-    assert_eq!(
-        cart.invoke("add_item", &[Value::string("spoon"), Value::U32(1)]).unwrap(),
-        [err("`spoon` is not in the catalog")]
-    );
-    let line = |sku: &str, q: u32| Value::Record(vec![Value::string(sku), Value::U32(q)]);
-    assert_eq!(cart.invoke("items", &[]).unwrap(), [ok(Value::List(vec![line("tea", 3), line("cup", 1)]))]);
-    assert_eq!(cart.invoke("remove_item", &[Value::string("cup")]).unwrap(), [ok(Value::Bool(true))]);
+    let mut cart = env.create(&component, ShoppingCartCall::new("alice".into())).unwrap();
+    assert_eq!(cart.add_item("tea".into(), 2).unwrap(), Ok(2));
+    assert_eq!(cart.add_item("cup".into(), 1).unwrap(), Ok(1));
+    assert_eq!(cart.add_item("tea".into(), 1).unwrap(), Ok(3));
+    assert_eq!(cart.add_item("spoon".into(), 1).unwrap(), err("`spoon` is not in the catalog"));
+    let line = |sku: &str, quantity: u32| Line { sku: sku.into(), quantity };
+    assert_eq!(cart.items().unwrap(), Ok(vec![line("tea", 3), line("cup", 1)]));
+    assert_eq!(cart.remove_item("cup".into()).unwrap(), Ok(true));
 
-    let before = cart.host_calls().len();
-    let receipt = cart.invoke("checkout", &[]).unwrap();
-    let [Value::Result(Ok(Some(receipt)))] = receipt.as_slice() else { panic!("{receipt:?}") };
-    let Value::Record(fields) = &**receipt else { panic!("{receipt:?}") };
-    let order_id = fields[0].as_str().unwrap().to_string();
-    assert_eq!(&fields[1..], [Value::U64(3 * 350), Value::U32(1)]);
+    let before = cart.agent.host_calls().len();
+    let receipt = cart.checkout().unwrap().unwrap();
+    let order_id = receipt.order_id.clone();
+    assert_eq!((receipt.total_cents, receipt.lines), (3 * 350, 1));
     let orders = &env.kv_contents()["orders"];
     assert_eq!(orders[&format!("{order_id}/total")], b"1050");
     assert_eq!(orders[&format!("{order_id}/line/tea")], b"3");
     assert!(!env.kv_contents()["carts"].contains_key("alice"), "checkout empties the cart");
     // Checkout: read the cart, price it in one batch, persist the order id,
     // write the order in one batch, delete the cart.
-    let checkout: Vec<String> = calls(&cart).split_off(before);
+    let checkout: Vec<String> = calls(&cart.agent).split_off(before);
     assert_eq!(
         checkout,
         [
@@ -126,7 +111,7 @@ fn carts_add_price_and_check_out_under_crashes() {
         ("host-call", Some(("keyvalue::eventual::delete", "write-remote"))),
         ("agent-invocation-finished", None),
     ];
-    let entries = cart.oplog().entries();
+    let entries = cart.agent.oplog().entries();
     let started = entries.iter().rposition(|e| matches!(e, OplogEntry::AgentInvocationStarted(_))).unwrap();
     let recorded: Vec<(&str, Option<(&str, &str)>)> = entries[started..]
         .iter()
@@ -141,13 +126,13 @@ fn carts_add_price_and_check_out_under_crashes() {
         })
         .collect();
     assert_eq!(recorded, golem_checkout);
-    assert_eq!(cart.invoke("checkout", &[]).unwrap(), [err("the cart is empty")]);
+    assert_eq!(cart.checkout().unwrap(), err("the cart is empty"));
 
-    let scenario = Scenario::new("ShoppingCart", [Value::string("bob")])
-        .call("add_item", [Value::string("tea"), Value::U32(1)])
-        .call("add_item", [Value::string("cup"), Value::U32(2)])
-        .call("remove_item", [Value::string("tea")])
-        .call("checkout", []);
+    let scenario = Scenario::of(ShoppingCartCall::new("bob".into()))
+        .then(ShoppingCartCall::add_item("tea".into(), 1))
+        .then(ShoppingCartCall::add_item("cup".into(), 2))
+        .then(ShoppingCartCall::remove_item("tea".into()))
+        .then(ShoppingCartCall::checkout());
     let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
     println!("{report}");
     assert!(report.is_ok(), "{report}");
@@ -158,7 +143,7 @@ fn missing_buckets_and_undecodable_values_are_typed_errors() {
     // A store without an `orders` bucket: the constructor fails, naming it.
     let env = Environment::builder().kv_buckets(["carts", "prices"]).build().unwrap();
     let component = env.load(build_example("shopping-cart")).unwrap();
-    let e = env.create_agent(&component, "ShoppingCart", &[Value::string("alice")]).unwrap_err().to_string();
+    let e = env.create(&component, ShoppingCartCall::new("alice".into())).unwrap_err().to_string();
     assert!(
         e.contains("key-value open-bucket in bucket `orders` failed: bucket `orders` does not exist (this store has: carts, prices)"),
         "{e}"
@@ -168,10 +153,9 @@ fn missing_buckets_and_undecodable_values_are_typed_errors() {
     // naming bucket, key and codec; the agent keeps working.
     let env =
         Environment::builder().kv_entry("carts", "carol", "not json").kv_entry("prices", "tea", "1").build().unwrap();
-    let mut cart = env.create_agent(&component, "ShoppingCart", &[Value::string("carol")]).unwrap();
-    let out = cart.invoke("items", &[]).unwrap();
-    let [Value::Result(Err(Some(message)))] = out.as_slice() else { panic!("{out:?}") };
-    let message = message.as_str().unwrap();
+    let mut cart = env.create(&component, ShoppingCartCall::new("carol".into())).unwrap();
+    let out = cart.items().unwrap();
+    let Err(message) = &out else { panic!("{out:?}") };
     assert!(
         message.starts_with(
             "key-value get in bucket `carts` (key `carol`): cannot decode the stored value: json: expected"
@@ -179,7 +163,7 @@ fn missing_buckets_and_undecodable_values_are_typed_errors() {
         "{message}"
     );
     // The agent is not failed: it answers again, with the same error.
-    assert_eq!(cart.invoke("items", &[]).unwrap(), out);
-    let mut fresh = env.create_agent(&component, "ShoppingCart", &[Value::string("dave")]).unwrap();
-    assert_eq!(fresh.invoke("add_item", &[Value::string("tea"), Value::U32(1)]).unwrap(), [ok(Value::U32(1))]);
+    assert_eq!(cart.items().unwrap(), out);
+    let mut fresh = env.create(&component, ShoppingCartCall::new("dave".into())).unwrap();
+    assert_eq!(fresh.add_item("tea".into(), 1).unwrap(), Ok(1));
 }

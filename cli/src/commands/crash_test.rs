@@ -99,7 +99,11 @@ pub fn run(
     let located = |line: usize| format!("{}:{line}", script_path.display());
     let (scenario, typed) =
         typed_script(types, &script).map_err(|(line, e)| calls::input_error(e).context(located(line)))?;
-    let texts: Vec<&str> = script.calls.iter().map(|c| c.text.as_str()).collect();
+    // The text of each call (agent lines in between address the calls after them).
+    let texts: Vec<&str> = typed
+        .iter()
+        .map(|call| script.calls.iter().find(|c| c.line == call.line).map_or("", |c| c.text.as_str()))
+        .collect();
     let definition = types
         .iter()
         .find(|t| t.type_name == scenario.agent_type)
@@ -158,8 +162,24 @@ pub fn run(
         println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
     } else {
         println!("crash-free run");
-        for ((text, call), result) in texts.iter().zip(&typed).zip(&report.reference.results) {
-            println!("  {} -> {}", safe(text), safe(&result_text(result, call.results.as_deref())));
+        let several = !scenario.agents.is_empty();
+        if several {
+            println!("  {}", safe(&script.agent));
+        }
+        let mut results = typed.iter().zip(&report.reference.results);
+        for line in &script.calls {
+            match typed.iter().any(|call| call.line == line.line) {
+                true => {
+                    let Some((call, result)) = results.next() else { break };
+                    let text = safe(&line.text);
+                    println!(
+                        "  {}{text} -> {}",
+                        if several { "  " } else { "" },
+                        safe(&result_text(result, call.results.as_deref()))
+                    );
+                }
+                false => println!("  {}", safe(&line.text)),
+            }
         }
         for line in &unmet {
             println!("  UNMET {}", safe(line));

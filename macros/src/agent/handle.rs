@@ -53,7 +53,7 @@ pub(crate) fn handle(def: &AgentDef, constructor: &FnDef) -> TokenStream {
         handle_fns.push(quote! {
             #[doc = #doc]
             pub fn #ident(&mut self, #params) -> ::core::result::Result<#output, A::Error> {
-                #testing::AgentConnection::call(&mut self.agent, #calls::#ident(#idents))
+                #testing::AgentConnection::perform(&mut self.agent, #calls::#ident(#idents))
             }
         });
     }

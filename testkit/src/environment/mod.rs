@@ -7,6 +7,7 @@
 //! - `links`: the environment as the runtime and the host see it
 //!   ([`Habitat`](crate::runtime::Habitat), [`AgentDirectory`](crate::host::AgentDirectory)).
 
+mod http;
 mod links;
 mod loading;
 mod registry;

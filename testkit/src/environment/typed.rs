@@ -5,6 +5,7 @@ use reprise::testing::{Constructor, TypedAgent};
 
 use super::Environment;
 use crate::error::Error;
+use crate::journal::CrashPoint;
 use crate::runtime::{Agent, AgentHandle, LoadedComponent};
 use crate::sdk_data::value_from_sdk;
 use crate::value::Value;
@@ -24,6 +25,18 @@ impl Environment {
     ) -> Result<T::Handle<Agent>, Error> {
         let args = constructor_args(&constructor)?;
         self.create_agent(component, T::TYPE_NAME, &args).map(T::handle)
+    }
+
+    /// [`Environment::create`] with crashes injected at `crashes` (as
+    /// [`Environment::create_agent_with_crashes`]).
+    pub fn create_with_crashes<T: TypedAgent>(
+        &self,
+        component: &LoadedComponent,
+        constructor: Constructor<T>,
+        crashes: Vec<CrashPoint>,
+    ) -> Result<T::Handle<Agent>, Error> {
+        let args = constructor_args(&constructor)?;
+        self.create_agent_with_crashes(component, T::TYPE_NAME, &args, crashes).map(T::handle)
     }
 
     /// The environment-owned agent (the one other agents reach by RPC) with

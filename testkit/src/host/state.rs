@@ -47,9 +47,10 @@ impl HostState {
     pub(crate) fn new(
         world: Arc<World>,
         directory: Arc<dyn AgentDirectory>,
-        journal: Journal,
+        mut journal: Journal,
         agent: AgentIdentity,
     ) -> Self {
+        journal.http_stubs = Some(world.http.clone());
         let stdout = MemoryOutputPipe::new(CAPTURE_LIMIT);
         let stderr = MemoryOutputPipe::new(CAPTURE_LIMIT);
         let wasi = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();

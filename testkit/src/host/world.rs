@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::blobstore::{BlobStore, BlobWrite};
 use super::keyvalue::{KvStore, KvWrite};
 use super::limits::MemoryBudget;
+use crate::http_stubs::HttpStubs;
 use crate::sync::lock;
 
 /// Resource limits applied to every instance of an environment.
@@ -56,6 +57,8 @@ pub(crate) struct World {
     pub(crate) initial: InitialData,
     kv: Mutex<KvStore>,
     blobs: Mutex<BlobStore>,
+    /// HTTP stubs and the requests they answered (shared with each agent's journal).
+    pub(crate) http: Arc<Mutex<HttpStubs>>,
 }
 
 impl World {
@@ -68,12 +71,16 @@ impl World {
             kv: Mutex::new(KvStore::with_initial(&initial.kv, initial.buckets.clone())),
             blobs: Mutex::new(BlobStore::with_initial(&initial.blobs)),
             initial,
+            http: Default::default(),
         }
     }
 
-    /// The same settings, with stores holding only the initial data.
+    /// The same settings and HTTP stubs, with stores holding only the
+    /// initial data and no requests answered.
     pub(crate) fn fresh(&self) -> World {
-        World::new(self.limits, self.seed, self.config.clone(), self.initial.clone())
+        let world = World::new(self.limits, self.seed, self.config.clone(), self.initial.clone());
+        *lock(&world.http) = lock(&self.http).fresh();
+        world
     }
 
     pub(crate) fn kv(&self) -> MutexGuard<'_, KvStore> {

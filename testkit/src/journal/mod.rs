@@ -17,6 +17,8 @@ mod remote;
 mod seed;
 mod typed;
 
+use std::sync::{Arc, Mutex};
+
 use entries::commits_at_once;
 pub(crate) use entries::{Strict, strict_kind};
 pub(crate) use interrupt::{Captured, CrashNotes, Interrupt};
@@ -33,6 +35,7 @@ use crate::bindings::golem::api::oplog::{
 use crate::bindings::golem::core::types::ValueAndType;
 use crate::bindings::wasi::clocks::wall_clock::Datetime;
 use crate::error::Divergence;
+use crate::http_stubs::HttpStubs;
 use crate::oplog::{Oplog, OplogEntry, describe};
 use crate::value::Value;
 
@@ -115,6 +118,9 @@ pub(crate) struct Journal {
     pub(crate) liveness_reads: u64,
     /// Crash points a crash-free run only notes (crash verification).
     pub(crate) notes: Option<Box<CrashNotes>>,
+    /// The environment's HTTP stubs, which answer requests to their hosts
+    /// instead of the network.
+    pub(crate) http_stubs: Option<Arc<Mutex<HttpStubs>>>,
 }
 
 impl Journal {
@@ -144,6 +150,7 @@ impl Journal {
             world_draws: 0,
             liveness_reads: 0,
             notes: None,
+            http_stubs: None,
         };
         journal.collect_jumps();
         journal

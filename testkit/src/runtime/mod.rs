@@ -66,6 +66,9 @@ pub(crate) struct Live {
 }
 
 /// The instance running an agent, or the journal it left behind.
+// The journal moves in and out on every crash and park: kept inline rather
+// than boxed (an allocation each time) although it is the larger variant.
+#[allow(clippy::large_enum_variant)]
 enum Instance {
     Running(Live),
     /// No instance: before first use, after a crash, around updates.

@@ -140,10 +140,7 @@ pub(super) fn take_notes(
 ) -> Result<Option<Notes>, Error> {
     let points: BTreeSet<CrashPoint> =
         runs.iter().filter_map(|run| run.iter().map(|c| c.point).min_by_key(order)).collect();
-    let env = env.fresh();
-    if let Some(service) = env.recording_service() {
-        service.reset();
-    }
+    let env = super::fresh_for(env, scenario);
     let world = env.shared().world.clone();
     let call = Arc::new(AtomicUsize::new(CONSTRUCTOR));
     let noted = Arc::new(Mutex::new(BTreeMap::new()));
@@ -255,10 +252,7 @@ impl Notes {
         rest: Vec<CrashPoint>,
         reference: &RunOutcome,
     ) -> Result<FromCrash, Error> {
-        let env = env.fresh();
-        if let Some(service) = env.recording_service() {
-            service.reset();
-        }
+        let env = super::fresh_for(env, scenario);
         env.shared().world.restore(&note.stores, &self.kv_log, &self.blob_log);
         let committed = usize::try_from(note.captured.committed).unwrap_or(usize::MAX).min(self.entries.len());
         let oplog = self.start_oplog(committed);

@@ -42,12 +42,14 @@ use self::locate::{broken_rule, describe_losses, locate, store_diff};
 use self::plan::plan_runs;
 use crate::environment::Environment;
 use crate::error::Error;
+use crate::http_stubs::HttpStub;
 use crate::journal::{CrashPoint, FiredCrash};
 use crate::oplog::OplogEntry;
 use crate::runtime::{Agent, LoadedComponent};
 use crate::value::Value;
 
-/// An agent and the calls made to it.
+/// An agent and the calls made to it (and, optionally, calls to further
+/// agents and HTTP stubs the agents' requests get answers from).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
     /// Agent type to create.
@@ -56,12 +58,22 @@ pub struct Scenario {
     pub args: Vec<Value>,
     /// Method calls, in order.
     pub calls: Vec<(String, Vec<Value>)>,
+    /// Further agents the calls address (type and constructor arguments):
+    /// environment-owned, so they are also the agents RPC reaches.
+    pub agents: Vec<(String, Vec<Value>)>,
+    /// Which agent each call goes to: 0 the scenario's agent, `i` the
+    /// `i`-th of [`Scenario::agents`] (from 1).
+    pub targets: Vec<usize>,
+    /// Answers to HTTP requests, in every run (see [`Environment::stub_http`]).
+    pub http_stubs: Vec<HttpStub>,
     /// What each call must return in the crash-free run, where a script
     /// states it ([`Scenario::from_script`]) or a test ([`Scenario::expect`]).
     pub expected: Vec<Option<script::Expectation>>,
     /// Why the scenario cannot run (a typed value that did not convert),
     /// reported by `verify` before anything runs.
     invalid: Option<String>,
+    /// The agent calls go to now.
+    current: usize,
 }
 
 impl Scenario {
@@ -72,14 +84,41 @@ impl Scenario {
             args: args.into_iter().collect(),
             calls: Vec::new(),
             expected: Vec::new(),
+            agents: Vec::new(),
+            targets: Vec::new(),
+            http_stubs: Vec::new(),
             invalid: None,
+            current: 0,
         }
     }
 
-    /// Add a method call.
+    /// Add a method call (to the agent calls go to now).
     pub fn call(mut self, method: impl Into<String>, args: impl IntoIterator<Item = Value>) -> Self {
         self.calls.push((method.into(), args.into_iter().collect()));
         self.expected.push(None);
+        self.targets.push(self.current);
+        self
+    }
+
+    /// Send the calls that follow to the agent of `agent_type` with these
+    /// constructor arguments: the scenario's own agent, or another one,
+    /// environment-owned and created when first called.
+    pub fn with_agent(mut self, agent_type: impl Into<String>, args: impl IntoIterator<Item = Value>) -> Self {
+        let agent = (agent_type.into(), args.into_iter().collect::<Vec<_>>());
+        self.current = if (&agent.0, &agent.1) == (&self.agent_type, &self.args) {
+            0
+        } else if let Some(i) = self.agents.iter().position(|a| *a == agent) {
+            i + 1
+        } else {
+            self.agents.push(agent);
+            self.agents.len()
+        };
+        self
+    }
+
+    /// Answer HTTP requests matching `stub` in every run.
+    pub fn http_stub(mut self, stub: HttpStub) -> Self {
+        self.http_stubs.push(stub);
         self
     }
 }
@@ -233,7 +272,8 @@ fn verify_runs(
     report.unmet = script::unmet(&expected, &report.reference.results);
     let total = runs.len();
     progress(Progress { done: 0, total, failed: 0 });
-    let notes = match from_crash && from_crash::qualifies(env, &report.reference, &report.reference_oplogs) {
+    let alone = scenario.agents.is_empty();
+    let notes = match from_crash && alone && from_crash::qualifies(env, &report.reference, &report.reference_oplogs) {
         true => from_crash::take_notes(env, component, scenario, &runs, &report.reference_oplogs)?,
         false => None,
     };
@@ -321,12 +361,9 @@ fn run_reference(
     component: &LoadedComponent,
     scenario: &Scenario,
 ) -> Result<(RunOutcome, Oplogs, Commits), Error> {
-    let env = env.fresh();
-    if let Some(service) = env.recording_service() {
-        service.reset();
-    }
+    let env = fresh_for(env, scenario);
     let mut agent = env.create_agent(component, &scenario.agent_type, &scenario.args)?;
-    let results = run_calls(&env, &mut agent, scenario)?;
+    let results = run_calls(&env, component, &mut agent, scenario)?;
     let mut oplogs = vec![(agent.id().to_string(), agent.oplog().entries().to_vec())];
     let mut commits = vec![(agent.id().to_string(), agent.oplog().commit_points().to_vec())];
     for handle in env.owned_agents() {
@@ -343,15 +380,12 @@ fn run_crashed(
     scenario: &Scenario,
     crashes: &[AgentCrash],
 ) -> Result<(RunOutcome, Vec<FiredCrash>), Error> {
-    let env = env.fresh();
-    if let Some(service) = env.recording_service() {
-        service.reset();
-    }
+    let env = fresh_for(env, scenario);
     for crash in crashes {
         env.schedule_crashes(&crash.agent, [crash.point]);
     }
     let mut agent = env.create_agent(component, &scenario.agent_type, &scenario.args)?;
-    let results = run_calls(&env, &mut agent, scenario)?;
+    let results = run_calls(&env, component, &mut agent, scenario)?;
     let mut fired = agent.crashes_fired().to_vec();
     for handle in env.owned_agents() {
         fired.extend_from_slice(handle.lock().crashes_fired());
@@ -359,15 +393,40 @@ fn run_crashed(
     Ok((outcome(&env, &agent, results), fired))
 }
 
+/// A fresh copy of `env` for one run of `scenario`: its HTTP stubs added,
+/// the recording service emptied.
+pub(crate) fn fresh_for(env: &Environment, scenario: &Scenario) -> Environment {
+    let env = env.fresh();
+    if let Some(service) = env.recording_service() {
+        service.reset();
+    }
+    for stub in &scenario.http_stubs {
+        env.stub_http(stub.clone());
+    }
+    env
+}
+
 /// Each call's result, and whether it is pinned by the agent's inputs.
 type Results = Vec<(CallResult, bool)>;
 
 /// Call every method; the agent's errors and failures are results, anything
 /// else (the testkit's or the model's) ends the run.
-fn run_calls(env: &Environment, agent: &mut Agent, scenario: &Scenario) -> Result<Results, Error> {
+fn run_calls(
+    env: &Environment,
+    component: &LoadedComponent,
+    agent: &mut Agent,
+    scenario: &Scenario,
+) -> Result<Results, Error> {
     let mut results = Vec::with_capacity(scenario.calls.len());
-    for (method, args) in &scenario.calls {
-        let result = agent.invoke(method, args);
+    for (i, (method, args)) in scenario.calls.iter().enumerate() {
+        let target = scenario.targets.get(i).copied().unwrap_or(0);
+        let result = match target.checked_sub(1).and_then(|k| scenario.agents.get(k)) {
+            None => agent.invoke(method, args),
+            Some((agent_type, ctor_args)) => match env.connect_agent(component, agent_type, ctor_args) {
+                Ok(other) => other.lock().invoke(method, args),
+                Err(e) => Err(e),
+            },
+        };
         results.push(recorded(env, agent, result)?);
     }
     Ok(results)
@@ -417,7 +476,13 @@ fn outcome(env: &Environment, agent: &Agent, results: Results) -> RunOutcome {
         kv_writes: env.kv_writes(),
         blobs: env.blob_contents(),
         blob_writes: env.blob_writes(),
-        http_requests: env.recording_service().map(|s| s.requests()).unwrap_or_default(),
+        http_requests: env
+            .recording_service()
+            .map(|s| s.requests())
+            .unwrap_or_default()
+            .into_iter()
+            .chain(env.stub_requests())
+            .collect(),
         oplog_len: agent.oplog().len(),
         remote_invocations,
     }

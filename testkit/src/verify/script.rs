@@ -10,6 +10,7 @@ use std::fmt;
 use super::{CallError, CallResult, Scenario};
 use crate::environment::AgentType;
 use crate::error::Error;
+use crate::http_stubs::HttpStub;
 use crate::ids::kebab_case;
 use crate::runtime::LoadedComponent;
 use crate::value::{Type, Value};
@@ -56,6 +57,8 @@ pub struct TypedCall {
     pub args: Vec<Value>,
     /// The result types (for rendering), when they are component-model values.
     pub results: Option<Vec<Type>>,
+    /// The script line it is on (0 when it is not from a script).
+    pub line: usize,
 }
 
 /// Split `name(args)` into the name and the text between the parentheses.
@@ -112,7 +115,7 @@ pub fn method(definition: &AgentType, text: &str) -> Result<TypedCall, TextError
         .map_err(|e| TextError::new(format!("method `{}`: {e}", method.name)))?;
     let args = arguments(&method.name, &params, args)?;
     let results = schema_parameters(&method.output_schema).ok().map(|r| r.into_iter().map(|(_, t)| t).collect());
-    Ok(TypedCall { name: method.name.clone(), args, results })
+    Ok(TypedCall { name: method.name.clone(), args, results, line: 0 })
 }
 
 /// Read `text` (what stood between the parentheses) as the parameters of `what`.
@@ -160,14 +163,29 @@ pub fn render_results(values: &[Value], types: Option<&[Type]>) -> String {
 /// -> 2`, `add("") -> agent error: ...`, as `reprise run` prints them, or
 /// `trap() -> failed` for a call that makes the agent fail);
 /// blank lines and `#` comments are skipped.
+///
+/// A later `Type(args)` line sends the calls after it to that agent (created
+/// when first called; the first line's agent again, if it names that one).
+/// An `http METHOD URL -> STATUS "BODY"` line, anywhere, stubs a request:
+/// requests to that host are answered in-process, in every run.
+///
+/// ```text
+/// http POST http://payments.test/charges -> 200 "receipt-1"
+/// Payments("alice")
+/// pay(500) -> ok("receipt-1")
+/// Payments("bob")
+/// balance() -> 0
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
     /// `Type(args)`.
     pub agent: String,
     /// The line the agent is named on.
     pub agent_line: usize,
-    /// The calls, in order.
+    /// The calls (and later agent lines), in order.
     pub calls: Vec<ScriptCall>,
+    /// The HTTP stubs, with their lines.
+    pub http: Vec<(usize, String)>,
 }
 
 /// One call of a script.
@@ -219,11 +237,19 @@ pub fn normalise_expected(expected: &str, results: Option<&[Type]>) -> Result<St
 impl Script {
     /// Parse script text.
     pub fn parse(text: &str) -> Result<Script, String> {
-        let mut lines = text
+        let lines = text
             .lines()
             .enumerate()
             .map(|(i, l)| (i + 1, l.trim()))
             .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+        let mut http = Vec::new();
+        let mut lines = lines.filter(|(line, l)| match l.strip_prefix("http ") {
+            Some(stub) => {
+                http.push((*line, stub.trim().to_string()));
+                false
+            }
+            None => true,
+        });
         let Some((agent_line, agent)) = lines.next() else {
             return Err("the script is empty; its first line names the agent, such as Counter(\"visits\")".into());
         };
@@ -233,7 +259,7 @@ impl Script {
                 ScriptCall { line, text: call.to_string(), expected: expected.map(str::to_string) }
             })
             .collect();
-        Ok(Script { agent: agent.to_string(), agent_line, calls })
+        Ok(Script { agent: agent.to_string(), agent_line, calls, http })
     }
 }
 
@@ -332,11 +358,27 @@ impl Scenario {
 /// `types`, and each call typed (for rendering its results). An error names
 /// the script line it is on.
 pub fn typed_script(types: &[AgentType], script: &Script) -> Result<(Scenario, Vec<TypedCall>), (usize, TextError)> {
-    let (definition, args) = agent(types, &script.agent).map_err(|e| (script.agent_line, e))?;
+    let (mut definition, args) = agent(types, &script.agent).map_err(|e| (script.agent_line, e))?;
     let mut scenario = Scenario::new(definition.type_name.clone(), args);
+    for (line, text) in &script.http {
+        scenario = scenario.http_stub(http_stub(text).map_err(|e| (*line, e))?);
+    }
     let mut typed = Vec::with_capacity(script.calls.len());
     for line in &script.calls {
-        let call = method(definition, &line.text).map_err(|e| (line.line, e))?;
+        if let Some(other) = switch(types, definition, &line.text) {
+            let (other, args) = other.map_err(|e| (line.line, e))?;
+            if line.expected.is_some() {
+                return Err((
+                    line.line,
+                    TextError::new("an agent line cannot state a result")
+                        .hint("state results after calls: increment(2) -> 2"),
+                ));
+            }
+            definition = other;
+            scenario = scenario.with_agent(definition.type_name.clone(), args);
+            continue;
+        }
+        let call = TypedCall { line: line.line, ..method(definition, &line.text).map_err(|e| (line.line, e))? };
         let expected = match &line.expected {
             Some(e) => Some(normalise_expected(e, call.results.as_deref()).map_err(|e| {
                 let hint = "state a result as `reprise run` prints it: increment(2) -> 2, add(\"\") -> agent error: ..., trap() -> failed";
@@ -357,6 +399,43 @@ pub fn typed_script(types: &[AgentType], script: &Script) -> Result<(Scenario, V
         typed.push(call);
     }
     Ok((scenario, typed))
+}
+
+/// The agent a `Type(args)` line switches to, when `text` names an agent
+/// type rather than a method of the current agent's `definition`.
+fn switch<'t>(
+    types: &'t [AgentType],
+    definition: &AgentType,
+    text: &str,
+) -> Option<Result<(&'t AgentType, Vec<Value>), TextError>> {
+    let (name, _) = split(text).ok()?;
+    let is_method = definition.methods.iter().any(|m| m.name == name || kebab_case(&m.name) == kebab_case(name));
+    let is_type = types.iter().any(|t| t.type_name == name || kebab_case(&t.type_name) == kebab_case(name));
+    (is_type && !is_method).then(|| agent(types, text))
+}
+
+/// An `http` line's stub: `METHOD URL -> STATUS "BODY"` (the body in WAVE,
+/// optional).
+fn http_stub(text: &str) -> Result<HttpStub, TextError> {
+    let hint = || "write stubs as http POST http://payments.test/charges -> 200 \"receipt-1\"";
+    let (request, answer) =
+        text.split_once("->").ok_or_else(|| TextError::new(format!("`http {text}` states no answer")).hint(hint()))?;
+    let (method, url) = request
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or_else(|| TextError::new(format!("`http {text}` needs a method and a URL")).hint(hint()))?;
+    let answer = answer.trim();
+    let (status, body) = answer.split_once(char::is_whitespace).unwrap_or((answer, ""));
+    let status: u16 =
+        status.parse().map_err(|_| TextError::new(format!("`{status}` is not an HTTP status")).hint(hint()))?;
+    let body = match body.trim() {
+        "" => String::new(),
+        body => match wave::parse(body, &Type::String) {
+            Ok(Value::String(s)) => s,
+            _ => return Err(TextError::new(format!("the body `{body}` is not a quoted string")).hint(hint())),
+        },
+    };
+    HttpStub::new(method, url.trim(), status, body).map_err(|e| TextError::new(e).hint(hint()))
 }
 
 /// The stated results the crash-free run's `results` do not meet.

@@ -26,6 +26,13 @@ impl Scenario {
         scenario
     }
 
+    /// Send the calls that follow to the agent of this typed constructor (as
+    /// [`Scenario::with_agent`] does).
+    pub fn with<T: TypedAgent>(mut self, constructor: Constructor<T>) -> Self {
+        let args = self.host_values(constructor.args(), || format!("the constructor of `{}`", T::TYPE_NAME));
+        self.with_agent(T::TYPE_NAME, args)
+    }
+
     /// Add a typed call.
     pub fn then<R>(mut self, call: Call<R>) -> Self {
         let args = self.host_values(call.args(), || format!("method `{}`", call.method()));
@@ -74,14 +81,20 @@ impl Scenario {
 /// Fill in what a typed expectation shows in a report (the call in WAVE, the
 /// result types) from the component's definition of the scenario's agent.
 pub(super) fn describe_expectations(scenario: &Scenario, types: &[AgentType]) -> Vec<Option<Expectation>> {
-    let definition = types.iter().find(|t| t.type_name == scenario.agent_type);
     scenario
         .expected
         .iter()
         .zip(&scenario.calls)
-        .map(|(expectation, (method, args))| {
+        .enumerate()
+        .map(|(i, (expectation, (method, args)))| {
             let mut e = expectation.clone()?;
             let Some(values) = &e.values else { return Some(e) };
+            let target = scenario.targets.get(i).copied().unwrap_or(0);
+            let agent_type = match target.checked_sub(1).and_then(|k| scenario.agents.get(k)) {
+                Some((agent_type, _)) => agent_type,
+                None => &scenario.agent_type,
+            };
+            let definition = types.iter().find(|t| &t.type_name == agent_type);
             let found = definition.and_then(|d| d.methods.iter().find(|m| &m.name == method));
             let params = found.and_then(|m| schema_parameters(&m.input_schema).ok());
             e.results = found

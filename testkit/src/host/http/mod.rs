@@ -25,6 +25,7 @@ mod exchange;
 mod handle;
 mod response;
 mod streams;
+mod stubs;
 
 use std::future::Future;
 
@@ -69,6 +70,17 @@ impl WasiHttpHooks for Journal {
                 // Kept so the guest can still write the body it no longer sends.
                 let _held = request;
                 std::future::pending().await
+            });
+        }
+        let authority = request.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+        if let Some(stubs) = self.http_stubs.clone().filter(|s| crate::sync::lock(s).stubbed(&authority)) {
+            return Box::new(async move {
+                let (method, authority, recorded) = stubs::record(request).await.map_err(|e| {
+                    HttpError::from(wasmtime_wasi_http::p2::bindings::http::types::ErrorCode::InternalError(Some(e)))
+                })?;
+                let (status, body) = crate::sync::lock(&stubs).answer(&method, &authority, recorded);
+                let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
+                Ok((stubs::response(status, body), io))
             });
         }
         Box::new(async move {
