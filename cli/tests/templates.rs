@@ -43,8 +43,14 @@ fn cargo_test(project: &Path) -> String {
 #[test]
 fn the_agent_template_builds_tests_and_crash_tests() {
     let dir = tempfile::tempdir().unwrap();
-    reprise_in(dir.path(), &["new", "agent", "todo-list"]).code(0);
+    let created = reprise_in(dir.path(), &["new", "agent", "todo-list"]).code(0);
     let project = dir.path().join("todo-list");
+    // From a checkout, the project builds where `reprise` was built, so its
+    // first `cargo test` reuses the testkit compiled there.
+    let config = std::fs::read_to_string(project.join(".cargo/config.toml")).unwrap();
+    let shared = target_dir().canonicalize().unwrap();
+    assert!(config.contains(&format!("target-dir = '{}'", shared.display())), "{config}");
+    assert!(created.stdout.contains("reusing the testkit compiled there"), "{}", created.stdout);
     for file in ["Cargo.toml", "README.md", "golem.yaml", "crash-test.script", "src/lib.rs", "tests/crash_test.rs"] {
         assert!(project.join(file).is_file(), "{file}");
     }

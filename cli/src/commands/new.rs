@@ -49,6 +49,14 @@ pub fn run(kind: TemplateKind, name: &str, parent: &Path, reprise: Option<&Path>
     {
         let _ = std::fs::write(dest.join("Cargo.lock"), lock);
     }
+    // Building where `reprise` was built reuses the testkit compiled there.
+    let shared = checkout.as_ref().and(own_target_dir());
+    if let Some(target) = &shared {
+        write(&dest.join(".cargo/config.toml"), shared_target_config(target).as_bytes()).map_err(|e| {
+            CliError::input(format!("cannot write {}: {e}", dest.join(".cargo/config.toml").display()))
+                .hint("check that the folder is writable")
+        })?;
+    }
     let what = match kind {
         TemplateKind::Agent => "agent",
         TemplateKind::Plugin => "oplog-processor plugin",
@@ -58,9 +66,19 @@ pub fn run(kind: TemplateKind, name: &str, parent: &Path, reprise: Option<&Path>
         Some(root) => println!("depends on the Reprise checkout at {}", root.display()),
         None => println!("depends on the published reprise crates (0.1)"),
     }
+    let target = match &shared {
+        Some(target) => {
+            println!(
+                "builds in {}, where `reprise` was built, reusing the testkit compiled there (.cargo/config.toml)",
+                target.display()
+            );
+            target.display().to_string()
+        }
+        None => "target".to_string(),
+    };
     println!("next:\n  cd {}\n  reprise build\n  cargo test", dest.display());
     if kind == TemplateKind::Agent {
-        println!("  reprise crash-test target/wasm32-wasip2/release/{crate_name}.wasm crash-test.script");
+        println!("  reprise crash-test {target}/wasm32-wasip2/release/{crate_name}.wasm crash-test.script");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -96,6 +114,27 @@ fn checkout(path: &Path) -> Result<PathBuf, CliError> {
         .hint("pass the folder holding Reprise's sdk/ and testkit/"));
     }
     Ok(root)
+}
+
+/// The cargo target folder this binary was built in (`<target>/debug/reprise`),
+/// recognised by the `CACHEDIR.TAG` cargo writes there.
+fn own_target_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
+    let target = exe.parent()?.parent()?;
+    target.join("CACHEDIR.TAG").is_file().then(|| target.to_path_buf())
+}
+
+/// `.cargo/config.toml` building the project in `target`.
+fn shared_target_config(target: &Path) -> String {
+    format!(
+        "# Builds go to the target folder the `reprise` command was built in: the\n\
+         # testkit and its dependencies compiled there are reused, so the first\n\
+         # `cargo test` compiles only this project (and the guest). Delete this\n\
+         # file to build in a `target/` folder of the project's own.\n\
+         [build]\n\
+         target-dir = '{}'\n",
+        target.display()
+    )
 }
 
 /// A TOML path dependency; the path as a literal string so that Windows
