@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use support::{arg, example, probe, probe_with, reprise, reprise_in};
+use support::{arg, example, example_with, probe, probe_with, reprise, reprise_in};
 use wit_component::{ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata};
 use wit_parser::{ManglingAndAbi, Resolve};
 
@@ -146,6 +146,28 @@ fn run_refuses_bad_calls_before_creating_the_agent() {
     reprise(&["run", c, "Counter(\"a\")", "get(1)"]).error(2, "`get` takes no arguments");
     // A plugin has no agent types to create.
     reprise(&["run", arg(&example("oplog-jsonl")), "Counter(\"a\")"]).error(2, "defines no agent types");
+}
+
+/// The check before an update, on an example: a cart recorded with the
+/// deployed revision replays with one that adds a log line and diverges with
+/// one that swaps two calls, naming the recorded entry and the call made.
+#[test]
+fn replay_tells_a_compatible_example_revision_from_an_incompatible_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let oplog = dir.path().join("alice.oplog");
+    let (cart, oplog_arg) = (example("shopping-cart"), arg(&oplog));
+    let calls = ["ShoppingCart(\"alice\")", "add_item(\"tea\", 2)", "checkout()"];
+    reprise(&[&["run", arg(&cart)][..], &calls, &["--kv", "prices/tea=350", "--oplog-file", oplog_arg]].concat())
+        .code(0);
+
+    let logged = example_with("shopping-cart", "revision-logged");
+    let run = reprise(&["replay", arg(&logged), oplog_arg]).code(0);
+    assert!(run.stdout.contains("alice.oplog: replays (") && run.stdout.contains("3 invocations"), "{}", run.stdout);
+    let swapped = example_with("shopping-cart", "revision-swapped");
+    let run = reprise(&["replay", arg(&swapped), oplog_arg]).code(1);
+    assert!(run.stdout.contains("alice.oplog: diverges: replay diverged at oplog index"), "{}", run.stdout);
+    assert!(run.stdout.contains("keyvalue::eventual_batch::set_many"), "{}", run.stdout);
+    assert!(run.stdout.contains("1 of 1 oplog(s) do not replay"), "{}", run.stdout);
 }
 
 #[test]

@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use reprise_e2e::{build_test_guest, build_test_guest_with};
+use reprise_e2e::{build_example, build_example_with, build_test_guest, build_test_guest_with};
+use reprise_example_shopping_cart::ShoppingCartCall;
 use reprise_testkit::Environment;
 use reprise_testkit::bindings::golem::api::oplog::AgentInvocation;
 use reprise_testkit::oplog::{Oplog, OplogEntry};
@@ -62,4 +63,44 @@ fn recorded_histories_replay_with_a_compatible_revision_and_diverge_with_an_inco
         assert!(d.actual.contains("generate_idempotency-key") || d.actual.contains("idempotency"), "{d}");
     }
     assert_eq!(files(), before, "replay reads the recorded oplogs and leaves them as they are");
+}
+
+/// The check before updating the shopping-cart example: carts recorded with
+/// the deployed revision replay with one that only adds a log line, and
+/// diverge, at the recorded order write, with one that swaps it with the
+/// cart's delete.
+#[test]
+fn an_example_revision_adding_a_log_line_replays_and_one_swapping_two_calls_diverges() {
+    let env = Environment::builder().kv_entry("prices", "tea", "350").build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let deployed = env.load(build_example("shopping-cart")).unwrap();
+    for user in ["alice", "bob"] {
+        let oplog = Oplog::create_file(dir.path().join(format!("{user}.oplog"))).unwrap();
+        let mut cart = env.create_with_oplog(&deployed, ShoppingCartCall::new(user.into()), oplog).unwrap();
+        assert_eq!(cart.add_item("tea".into(), 2).unwrap(), Ok(2));
+        assert_eq!(cart.checkout().unwrap().map(|r| r.total_cents), Ok(700));
+    }
+
+    let logged = env.load(build_example_with("shopping-cart", "revision-logged")).unwrap();
+    for (file, outcome) in replay_folder(&env, &logged, dir.path()).unwrap() {
+        assert!(matches!(outcome, ReplayOutcome::Replayed { invocations: 3, .. }), "{}: {outcome}", file.display());
+    }
+
+    let swapped = env.load(build_example_with("shopping-cart", "revision-swapped")).unwrap();
+    let outcomes = replay_folder(&env, &swapped, dir.path()).unwrap();
+    assert_eq!(outcomes.len(), 2);
+    for (file, outcome) in &outcomes {
+        let ReplayOutcome::Diverged(d) = outcome else { panic!("{}: {outcome}", file.display()) };
+        let (entries, _) = Oplog::read_file(file).unwrap();
+        let write = entries
+            .iter()
+            .position(
+                |e| matches!(e, OplogEntry::HostCall(c) if c.function_name == "keyvalue::eventual_batch::set_many"),
+            )
+            .unwrap() as u64
+            + 1;
+        assert_eq!(d.oplog_index, write, "{}: {d}", file.display());
+        assert!(d.expected.contains("keyvalue::eventual_batch::set_many"), "{d}");
+        assert!(d.actual.contains("delete"), "{d}");
+    }
 }

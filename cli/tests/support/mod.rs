@@ -21,6 +21,15 @@ pub fn example(name: &str) -> PathBuf {
         .unwrap_or_else(|e| panic!("building examples/{name}: {e}"))
 }
 
+/// `examples/<name>` built with one of its features (a later revision).
+pub fn example_with(name: &str, feature: &str) -> PathBuf {
+    GuestBuild::new(repo().join("examples").join(name))
+        .profile("guest")
+        .feature(feature)
+        .build()
+        .unwrap_or_else(|e| panic!("building examples/{name} with {feature}: {e}"))
+}
+
 /// The probe test agent (it has a method that replays differently on purpose).
 pub fn probe() -> PathBuf {
     GuestBuild::new(repo().join("tests/guests/probe")).profile("guest").build().unwrap_or_else(|e| panic!("{e}"))

@@ -173,6 +173,8 @@ impl ShoppingCart {
         if cart.lines.is_empty() {
             return Err("the cart is empty".into());
         }
+        #[cfg(feature = "revision-logged")]
+        reprise::log::info!("checkout of {} lines for {}", cart.lines.len(), self.user);
         let skus: Vec<&str> = cart.lines.iter().map(|l| l.sku.as_str()).collect();
         let prices = self.prices.get_many(&skus).map_err(text)?;
         let mut total = 0;
@@ -188,8 +190,13 @@ impl ShoppingCart {
         for line in &cart.lines {
             rows.push((format!("{order_id}/line/{}", line.sku), line.quantity.to_string().into_bytes()));
         }
-        self.orders.set_many(rows).map_err(text)?;
-        self.carts.delete(&self.user).map_err(text)?;
+        if cfg!(feature = "revision-swapped") {
+            self.carts.delete(&self.user).map_err(text)?;
+            self.orders.set_many(rows).map_err(text)?;
+        } else {
+            self.orders.set_many(rows).map_err(text)?;
+            self.carts.delete(&self.user).map_err(text)?;
+        }
         Ok(Receipt { order_id, total_cents: total, lines: cart.lines.len() as u32 })
     }
 }

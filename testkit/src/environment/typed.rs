@@ -6,6 +6,7 @@ use reprise::testing::{Constructor, TypedAgent};
 use super::Environment;
 use crate::error::Error;
 use crate::journal::CrashPoint;
+use crate::oplog::Oplog;
 use crate::runtime::{Agent, AgentHandle, LoadedComponent};
 use crate::sdk_data::value_from_sdk;
 use crate::value::Value;
@@ -37,6 +38,19 @@ impl Environment {
     ) -> Result<T::Handle<Agent>, Error> {
         let args = constructor_args(&constructor)?;
         self.create_agent_with_crashes(component, T::TYPE_NAME, &args, crashes).map(T::handle)
+    }
+
+    /// [`Environment::create`] over `oplog` (a new file, or one recorded
+    /// earlier, whose agent is then recovered by replay), as
+    /// [`Environment::agent_with_oplog`].
+    pub fn create_with_oplog<T: TypedAgent>(
+        &self,
+        component: &LoadedComponent,
+        constructor: Constructor<T>,
+        oplog: Oplog,
+    ) -> Result<T::Handle<Agent>, Error> {
+        let args = constructor_args(&constructor)?;
+        self.agent_with_oplog(component, T::TYPE_NAME, &args, oplog).map(T::handle)
     }
 
     /// The environment-owned agent (the one other agents reach by RPC) with
