@@ -36,16 +36,36 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::bindings::golem::core::types::{DataValue, ElementValue, WitValue};
-use crate::value::{FromValue, IntoValue, ValueError};
+use crate::value::{FromValue, IntoValue, NodeIndex, Schema, TypeBuilder, ValueError, ValueReader, describe};
 
 /// An agent type whose typed handle `#[reprise::agent]` generated.
 pub trait TypedAgent {
     /// The agent type's name in the component.
     const TYPE_NAME: &'static str;
+    /// The error a refusing constructor returns (`E` of `Result<Self, E>`;
+    /// [`NeverFails`] for a constructor returning `Self`).
+    type ConstructorError: FromValue;
     /// The typed handle over a host's agent `A`.
     type Handle<A>;
     /// Wrap a host's agent in the typed handle.
     fn handle<A>(agent: A) -> Self::Handle<A>;
+}
+
+/// The constructor error of an agent type whose constructor returns `Self`:
+/// it has no values, and reading one is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeverFails {}
+
+impl Schema for NeverFails {
+    fn add_type(b: &mut TypeBuilder) -> NodeIndex {
+        <() as Schema>::add_type(b)
+    }
+}
+
+impl FromValue for NeverFails {
+    fn read(r: &ValueReader<'_>, at: NodeIndex) -> Result<Self, ValueError> {
+        Err(ValueError::new("no error (this constructor cannot fail)", describe(r.node(at)?)))
+    }
 }
 
 /// The creation of an agent of type `T`: its constructor's arguments.
@@ -221,6 +241,7 @@ mod tests {
     struct Shelf;
     impl TypedAgent for Shelf {
         const TYPE_NAME: &'static str = "Shelf";
+        type ConstructorError = NeverFails;
         type Handle<A> = A;
         fn handle<A>(agent: A) -> A {
             agent

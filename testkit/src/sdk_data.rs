@@ -14,6 +14,11 @@ pub fn value_from_sdk(value: &sdk::WitValue) -> Result<Value, String> {
     Value::from_wit(&host::WitValue { nodes }).map_err(|e| e.to_string())
 }
 
+/// A host-side value as the guest-side one the SDK's `FromValue` reads.
+pub fn value_to_sdk(value: &host::WitValue) -> sdk::WitValue {
+    sdk::WitValue { nodes: value.nodes.iter().cloned().map(node_to_sdk).collect() }
+}
+
 /// A guest-side input as the host's.
 pub fn data_from_sdk(data: &sdk::DataValue) -> Result<host::DataValue, String> {
     let element = |e: &sdk::ElementValue| match e {

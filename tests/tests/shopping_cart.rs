@@ -148,6 +148,10 @@ fn missing_buckets_and_undecodable_values_are_typed_errors() {
         e.contains("key-value open-bucket in bucket `orders` failed: bucket `orders` does not exist (this store has: carts, prices)"),
         "{e}"
     );
+    // The same refusal in the constructor's own error type (`String` here).
+    let refused = env.try_create(&component, ShoppingCartCall::new("alice".into())).unwrap();
+    let e: String = refused.map(|_| ()).unwrap_err();
+    assert!(e.starts_with("key-value open-bucket in bucket `orders` failed"), "{e}");
 
     // A cart whose stored bytes are not JSON: reading it is a decode error
     // naming bucket, key and codec; the agent keeps working.

@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::model::{AgentDef, FnDef, ParamDef};
+use super::model::{AgentDef, FnDef, ParamDef, result_err_type};
 
 pub(crate) fn handle(def: &AgentDef, constructor: &FnDef) -> TokenStream {
     let krate = &def.options.krate;
@@ -32,6 +32,12 @@ pub(crate) fn handle(def: &AgentDef, constructor: &FnDef) -> TokenStream {
 
     let (ctor_params, ctor_input, _) = signature(&constructor.params);
     let ctor_ident = &constructor.ident;
+    // What a refusing constructor's error reads as (`E` of `Result<Self, E>`).
+    let ctor_error = match (&constructor.output, constructor.is_fallible()) {
+        (Some(ty), true) => result_err_type(ty).map(|e| quote!(#e)),
+        _ => None,
+    }
+    .unwrap_or_else(|| quote!(#testing::NeverFails));
     let ctor_doc = format!("Creating a `{type_name}` agent with these constructor arguments.");
     let mut call_fns = Vec::new();
     let mut handle_fns = Vec::new();
@@ -100,6 +106,7 @@ pub(crate) fn handle(def: &AgentDef, constructor: &FnDef) -> TokenStream {
         #[cfg(not(target_family = "wasm"))]
         impl #testing::TypedAgent for #self_ty {
             const TYPE_NAME: &'static str = #type_name;
+            type ConstructorError = #ctor_error;
             type Handle<A> = #handle<A>;
             fn handle<A>(agent: A) -> #handle<A> {
                 #handle { agent }

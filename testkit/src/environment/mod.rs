@@ -295,6 +295,15 @@ impl Environment {
 
     /// Create an agent held by the test (not reachable by RPC).
     fn create_held(&self, component: &LoadedComponent, new: NewAgent<'_>) -> Result<Agent, Error> {
+        self.create_held_or_refused(component, new)?.map_err(|e| Error::Agent(crate::data::describe_agent_error(&e)))
+    }
+
+    /// [`Environment::create_held`], a refusing constructor's error apart.
+    pub(crate) fn create_held_or_refused(
+        &self,
+        component: &LoadedComponent,
+        new: NewAgent<'_>,
+    ) -> Result<Result<Agent, AgentError>, Error> {
         let id = new.id(component)?;
         let mut new = new;
         {
@@ -307,8 +316,8 @@ impl Environment {
             new.crashes.extend(registry.take_planned_crashes(&id));
             registry.hold_for_test(&id);
         }
-        let created = Agent::create_or_refuse(Arc::new(self.clone()), component.clone(), new);
-        if created.is_err() {
+        let created = Agent::create(Arc::new(self.clone()), component.clone(), new);
+        if !matches!(created, Ok(Ok(_))) {
             self.shared.registry().release_test_hold(&id);
         }
         created

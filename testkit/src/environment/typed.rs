@@ -2,13 +2,17 @@
 //! (`reprise::testing`), returned as their typed handles.
 
 use reprise::testing::{Constructor, TypedAgent};
+use reprise::value::FromValue;
 
 use super::Environment;
+use crate::bindings::golem::agent::common::AgentError;
+use crate::data::describe_agent_error;
 use crate::error::Error;
 use crate::journal::CrashPoint;
 use crate::oplog::Oplog;
+use crate::runtime::NewAgent;
 use crate::runtime::{Agent, AgentHandle, LoadedComponent};
-use crate::sdk_data::value_from_sdk;
+use crate::sdk_data::{value_from_sdk, value_to_sdk};
 use crate::value::Value;
 
 impl Environment {
@@ -26,6 +30,32 @@ impl Environment {
     ) -> Result<T::Handle<Agent>, Error> {
         let args = constructor_args(&constructor)?;
         self.create_agent(component, T::TYPE_NAME, &args).map(T::handle)
+    }
+
+    /// [`Environment::create`], with a refusing constructor's error read as
+    /// the agent's own constructor error type (`E` of `Result<Self, E>`)
+    /// rather than being the outer [`Error::Agent`].
+    ///
+    /// ```ignore
+    /// let refused = env.try_create(&component, ShoppingCartCall::new(String::new()))?;
+    /// assert_eq!(refused.unwrap_err(), "a cart needs a user");
+    /// ```
+    pub fn try_create<T: TypedAgent>(
+        &self,
+        component: &LoadedComponent,
+        constructor: Constructor<T>,
+    ) -> Result<Result<T::Handle<Agent>, T::ConstructorError>, Error> {
+        let args = constructor_args(&constructor)?;
+        match self.create_held_or_refused(component, NewAgent::agent(T::TYPE_NAME, &args))? {
+            Ok(agent) => Ok(Ok(T::handle(agent))),
+            Err(AgentError::CustomError(refusal)) => {
+                T::ConstructorError::from_wit_value(&value_to_sdk(&refusal.value)).map(Err).map_err(|e| Error::Answer {
+                    method: format!("the constructor of `{}`", T::TYPE_NAME),
+                    message: e.to_string(),
+                })
+            }
+            Err(other) => Err(Error::Agent(describe_agent_error(&other))),
+        }
     }
 
     /// [`Environment::create`] with crashes injected at `crashes` (as
