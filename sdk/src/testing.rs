@@ -68,6 +68,19 @@ impl FromValue for NeverFails {
     }
 }
 
+/// The error type of a fallible constructor's output (`E` of
+/// `Result<Self, E>`, also when written through an alias); the generated
+/// [`TypedAgent`] implementations name it through this.
+#[doc(hidden)]
+pub trait ConstructorOutput {
+    /// `E`.
+    type Error: FromValue;
+}
+
+impl<T, E: FromValue> ConstructorOutput for Result<T, E> {
+    type Error = E;
+}
+
 /// The creation of an agent of type `T`: its constructor's arguments.
 pub struct Constructor<T: ?Sized> {
     input: DataValue,

@@ -14,7 +14,9 @@ use crate::recording::RecordedRequest;
 pub struct HttpStub {
     /// `GET`, `POST`, ...
     pub method: String,
-    /// The host (and port, if any) the request goes to: `payments.test`.
+    /// The host (and port, if not the scheme's default) the request goes
+    /// to, lower-case: `payments.test`. Requests to it by `http` or `https`
+    /// are answered alike.
     pub authority: String,
     /// The path and query: `/charges`.
     pub path: String,
@@ -30,6 +32,7 @@ impl HttpStub {
     pub fn new(method: &str, url: &str, status: u16, body: impl Into<Vec<u8>>) -> Result<HttpStub, String> {
         let uri: http::Uri = url.parse().map_err(|e| format!("`{url}` is not a URL: {e}"))?;
         let authority = uri.authority().ok_or_else(|| format!("`{url}` names no host; write http://host/path"))?;
+        let authority = normal_authority(authority.as_str());
         if !(100..=599).contains(&status) {
             return Err(format!("{status} is not an HTTP status"));
         }
@@ -38,7 +41,18 @@ impl HttpStub {
             return Err(format!("`{method}` is not an HTTP method"));
         }
         let path = uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());
-        Ok(HttpStub { method, authority: authority.to_string(), path, status, body: body.into() })
+        Ok(HttpStub { method, authority, path, status, body: body.into() })
+    }
+}
+
+/// An authority as stubs compare it: lower-case, without a default port
+/// (`PAY.test:80` is `pay.test`), so no spelling of a stubbed host reaches
+/// the network.
+pub(crate) fn normal_authority(authority: &str) -> String {
+    let authority = authority.to_ascii_lowercase();
+    match authority.rsplit_once(':') {
+        Some((host, "80" | "443")) => host.to_string(),
+        _ => authority,
     }
 }
 
@@ -76,15 +90,15 @@ impl HttpStubs {
 
     /// Whether requests to `authority` are answered here.
     pub(crate) fn stubbed(&self, authority: &str) -> bool {
-        self.stubs.iter().any(|s| s.authority.eq_ignore_ascii_case(authority))
+        let authority = normal_authority(authority);
+        self.stubs.iter().any(|s| s.authority == authority)
     }
 
     /// Record a request to a stubbed host and give its answer.
     pub(crate) fn answer(&mut self, method: &str, authority: &str, request: RecordedRequest) -> (u16, Vec<u8>) {
-        let found = self
-            .stubs
-            .iter()
-            .find(|s| s.method == method && s.authority.eq_ignore_ascii_case(authority) && s.path == request.path);
+        let authority = normal_authority(authority);
+        let found =
+            self.stubs.iter().find(|s| s.method == method && s.authority == authority && s.path == request.path);
         let answer = match found {
             Some(stub) => (stub.status, stub.body.clone()),
             None => (404, format!("no stub for {method} http://{authority}{}", request.path).into_bytes()),
@@ -102,20 +116,24 @@ mod tests {
     fn stubs_answer_their_request_and_name_the_ones_they_do_not_know() {
         let mut stubs = HttpStubs::default();
         stubs.add(HttpStub::new("post", "http://pay.test/charges", 201, "receipt-1").expect("a stub"));
-        assert!(stubs.stubbed("PAY.test") && !stubs.stubbed("other.test"));
+        assert!(stubs.stubbed("PAY.test") && stubs.stubbed("pay.test:80") && !stubs.stubbed("other.test"));
+        assert!(!stubs.stubbed("pay.test:8080"));
         let request = |path: &str| RecordedRequest {
             method: "POST".into(),
             path: path.into(),
             idempotency_key: None,
             body: b"500".to_vec(),
         };
-        assert_eq!(stubs.answer("POST", "pay.test", request("/charges")), (201, b"receipt-1".to_vec()));
+        assert_eq!(stubs.answer("POST", "Pay.Test:80", request("/charges")), (201, b"receipt-1".to_vec()));
+        stubs.add(HttpStub::new("POST", "http://PAY.test:80/charges", 200, "receipt-2").expect("a stub"));
+        assert_eq!(stubs.stubs().len(), 1, "the same URL replaces the earlier stub");
+        assert_eq!(stubs.answer("POST", "pay.test", request("/charges")), (200, b"receipt-2".to_vec()));
         let (status, body) = stubs.answer("POST", "pay.test", request("/refunds"));
         assert_eq!(
             (status, String::from_utf8(body).expect("text")),
             (404, "no stub for POST http://pay.test/refunds".into())
         );
-        assert_eq!(stubs.answered().len(), 2);
+        assert_eq!(stubs.answered().len(), 3);
         assert_eq!(stubs.fresh().answered().len(), 0);
         assert!(HttpStub::new("GET", "/charges", 200, "").unwrap_err().contains("names no host"));
         assert!(HttpStub::new("GET", "http://a.test/", 1000, "").unwrap_err().contains("not an HTTP status"));

@@ -64,4 +64,16 @@ fn bad_stub_and_agent_lines_are_refused_with_their_line() {
     assert!(e.contains("script line 2: an agent line cannot state a result"), "{e}");
     let e = refused("payments(\"a\")\nrefund(1)\n");
     assert!(e.contains("script line 2: agent type `payments` has no method `refund`"), "{e}");
+    // A tab after `http` is a stub line too, and its URL is read.
+    let e = refused("http\tPOST /charges -> 200\npayments(\"a\")\n");
+    assert!(e.contains("script line 1: `/charges` names no host"), "{e}");
+
+    // Calls and targets (public fields) out of step are refused before anything runs.
+    let mut scenario = Scenario::from_script(&component, TWO_ACCOUNTS).unwrap();
+    scenario.targets[1] = 7;
+    let e = verify(&env, &component, &scenario, &CrashPlan::distinct_outcomes()).unwrap_err().to_string();
+    assert!(e.contains("a call goes to agent 7, but the scenario has 1 more agents"), "{e}");
+    scenario.targets.pop();
+    let e = verify(&env, &component, &scenario, &CrashPlan::distinct_outcomes()).unwrap_err().to_string();
+    assert!(e.contains("4 calls but 3 targets"), "{e}");
 }

@@ -49,8 +49,13 @@ pub fn run(kind: TemplateKind, name: &str, parent: &Path, reprise: Option<&Path>
     {
         let _ = std::fs::write(dest.join("Cargo.lock"), lock);
     }
-    // Building where `reprise` was built reuses the testkit compiled there.
-    let shared = checkout.as_ref().and(own_target_dir());
+    // Building where `reprise` was built reuses the testkit compiled there:
+    // for an agent made from the checkout this binary was built in. (A
+    // plugin's `plugin.json` names its component under `target/`.)
+    let shared = match (&checkout, kind) {
+        (Some(root), TemplateKind::Agent) => own_target_dir().filter(|t| t.starts_with(root)),
+        _ => None,
+    };
     if let Some(target) = &shared {
         write(&dest.join(".cargo/config.toml"), shared_target_config(target).as_bytes()).map_err(|e| {
             CliError::input(format!("cannot write {}: {e}", dest.join(".cargo/config.toml").display()))
@@ -121,7 +126,9 @@ fn checkout(path: &Path) -> Result<PathBuf, CliError> {
 fn own_target_dir() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
     let target = exe.parent()?.parent()?;
-    target.join("CACHEDIR.TAG").is_file().then(|| target.to_path_buf())
+    // Written into a literal TOML string below.
+    let plain = !target.to_string_lossy().contains(['\'', '\n', '\r']);
+    (plain && target.join("CACHEDIR.TAG").is_file()).then(|| target.to_path_buf())
 }
 
 /// `.cargo/config.toml` building the project in `target`.
@@ -130,7 +137,8 @@ fn shared_target_config(target: &Path) -> String {
         "# Builds go to the target folder the `reprise` command was built in: the\n\
          # testkit and its dependencies compiled there are reused, so the first\n\
          # `cargo test` compiles only this project (and the guest). Delete this\n\
-         # file to build in a `target/` folder of the project's own.\n\
+         # file to build in a `target/` folder of the project's own; until then,\n\
+         # `cargo clean` here empties that shared folder.\n\
          [build]\n\
          target-dir = '{}'\n",
         target.display()

@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::model::{AgentDef, FnDef, ParamDef, result_err_type};
+use super::model::{AgentDef, FnDef, ParamDef};
 
 pub(crate) fn handle(def: &AgentDef, constructor: &FnDef) -> TokenStream {
     let krate = &def.options.krate;
@@ -32,12 +32,12 @@ pub(crate) fn handle(def: &AgentDef, constructor: &FnDef) -> TokenStream {
 
     let (ctor_params, ctor_input, _) = signature(&constructor.params);
     let ctor_ident = &constructor.ident;
-    // What a refusing constructor's error reads as (`E` of `Result<Self, E>`).
+    // What a refusing constructor's error reads as (`E` of `Result<Self, E>`,
+    // through the trait so that an alias like `Result<Self>` works too).
     let ctor_error = match (&constructor.output, constructor.is_fallible()) {
-        (Some(ty), true) => result_err_type(ty).map(|e| quote!(#e)),
-        _ => None,
-    }
-    .unwrap_or_else(|| quote!(#testing::NeverFails));
+        (Some(ty), true) => quote!(<#ty as #testing::ConstructorOutput>::Error),
+        _ => quote!(#testing::NeverFails),
+    };
     let ctor_doc = format!("Creating a `{type_name}` agent with these constructor arguments.");
     let mut call_fns = Vec::new();
     let mut handle_fns = Vec::new();
@@ -98,7 +98,7 @@ pub(crate) fn handle(def: &AgentDef, constructor: &FnDef) -> TokenStream {
         }
 
         #[cfg(not(target_family = "wasm"))]
-        #[allow(dead_code)]
+        #[allow(dead_code, private_interfaces)]
         impl<A: #testing::AgentConnection> #handle<A> {
             #(#handle_fns)*
         }

@@ -223,20 +223,6 @@ fn result_ok_type(ty: &Type) -> Option<&Type> {
     }
 }
 
-/// `E` of `Result<T, E>`.
-pub(crate) fn result_err_type(ty: &Type) -> Option<&Type> {
-    let Type::Path(tp) = ty else { return None };
-    let last = tp.path.segments.last()?;
-    if last.ident != "Result" {
-        return None;
-    }
-    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
-    match args.args.iter().nth(1)? {
-        GenericArgument::Type(t) => Some(t),
-        _ => None,
-    }
-}
-
 /// Whether `ty` names the agent type itself (`Self` or its name).
 fn is_self(ty: &Type, type_ident: &Ident) -> bool {
     let Type::Path(tp) = ty else { return false };

@@ -49,9 +49,12 @@ impl Environment {
         match self.create_held_or_refused(component, NewAgent::agent(T::TYPE_NAME, &args))? {
             Ok(agent) => Ok(Ok(T::handle(agent))),
             Err(AgentError::CustomError(refusal)) => {
-                T::ConstructorError::from_wit_value(&value_to_sdk(&refusal.value)).map(Err).map_err(|e| Error::Answer {
-                    method: format!("the constructor of `{}`", T::TYPE_NAME),
-                    message: e.to_string(),
+                T::ConstructorError::from_wit_value(&value_to_sdk(&refusal.value)).map(Err).map_err(|e| {
+                    let refused = describe_agent_error(&AgentError::CustomError(refusal.clone()));
+                    Error::Answer {
+                        method: format!("the constructor of `{}`", T::TYPE_NAME),
+                        message: format!("it refused with {refused}, which is not its error type: {e}"),
+                    }
                 })
             }
             Err(other) => Err(Error::Agent(describe_agent_error(&other))),

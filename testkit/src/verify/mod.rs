@@ -116,6 +116,25 @@ impl Scenario {
         self
     }
 
+    /// Why the scenario cannot run, if it cannot: a typed value that did not
+    /// convert, or calls and their targets (public fields) out of step.
+    fn check(&self) -> Result<(), Error> {
+        let invalid = |why: String| Err(Error::Setup(format!("the scenario cannot run: {why}")));
+        if let Some(why) = &self.invalid {
+            return invalid(why.clone());
+        }
+        if self.targets.len() != self.calls.len() {
+            return invalid(format!("{} calls but {} targets", self.calls.len(), self.targets.len()));
+        }
+        if let Some(t) = self.targets.iter().find(|t| **t > self.agents.len()) {
+            return invalid(format!(
+                "a call goes to agent {t}, but the scenario has {} more agents",
+                self.agents.len()
+            ));
+        }
+        Ok(())
+    }
+
     /// Answer HTTP requests matching `stub` in every run.
     pub fn http_stub(mut self, stub: HttpStub) -> Self {
         self.http_stubs.push(stub);
@@ -245,9 +264,6 @@ fn verify_runs(
     mut progress: impl FnMut(Progress),
 ) -> Result<VerificationReport, Error> {
     let started = Instant::now();
-    if let Some(invalid) = &scenario.invalid {
-        return Err(Error::Setup(format!("the scenario cannot run: {invalid}")));
-    }
     let (reference, reference_oplogs, commits) = run_reference(env, component, scenario)?;
     let (runs, seed) = plan_runs(plan, &reference_oplogs, &commits);
     let mut report = VerificationReport {
@@ -361,6 +377,7 @@ fn run_reference(
     component: &LoadedComponent,
     scenario: &Scenario,
 ) -> Result<(RunOutcome, Oplogs, Commits), Error> {
+    scenario.check()?;
     let env = fresh_for(env, scenario);
     let mut agent = env.create_agent(component, &scenario.agent_type, &scenario.args)?;
     let results = run_calls(&env, component, &mut agent, scenario)?;
@@ -419,6 +436,7 @@ fn run_calls(
 ) -> Result<Results, Error> {
     let mut results = Vec::with_capacity(scenario.calls.len());
     for (i, (method, args)) in scenario.calls.iter().enumerate() {
+        // `check` made sure every call has a target that exists.
         let target = scenario.targets.get(i).copied().unwrap_or(0);
         let result = match target.checked_sub(1).and_then(|k| scenario.agents.get(k)) {
             None => agent.invoke(method, args),

@@ -171,11 +171,14 @@ pub fn render_results(values: &[Value], types: Option<&[Type]>) -> String {
 ///
 /// ```text
 /// http POST http://payments.test/charges -> 200 "receipt-1"
-/// Payments("alice")
-/// pay(500) -> ok("receipt-1")
-/// Payments("bob")
-/// balance() -> 0
+/// payments("alice")
+/// pay("payments.test", 500) -> ok("receipt-1")
+/// payments("bob")
+/// paid() -> 0
 /// ```
+///
+/// A name that is both a method of the current agent and an agent type is
+/// refused as ambiguous.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
     /// `Type(args)`.
@@ -188,12 +191,12 @@ pub struct Script {
     pub http: Vec<(usize, String)>,
 }
 
-/// One call of a script.
+/// One call of a script, or a later agent line (`Type(args)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptCall {
     /// Its line.
     pub line: usize,
-    /// `method(args)`.
+    /// `method(args)`, or `Type(args)` for an agent line.
     pub text: String,
     /// The result it must give, when the script states one.
     pub expected: Option<String>,
@@ -243,12 +246,12 @@ impl Script {
             .map(|(i, l)| (i + 1, l.trim()))
             .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
         let mut http = Vec::new();
-        let mut lines = lines.filter(|(line, l)| match l.strip_prefix("http ") {
-            Some(stub) => {
+        let mut lines = lines.filter(|(line, l)| match l.strip_prefix("http") {
+            Some(stub) if stub.starts_with(char::is_whitespace) => {
                 http.push((*line, stub.trim().to_string()));
                 false
             }
-            None => true,
+            _ => true,
         });
         let Some((agent_line, agent)) = lines.next() else {
             return Err("the script is empty; its first line names the agent, such as Counter(\"visits\")".into());
@@ -411,7 +414,15 @@ fn switch<'t>(
     let (name, _) = split(text).ok()?;
     let is_method = definition.methods.iter().any(|m| m.name == name || kebab_case(&m.name) == kebab_case(name));
     let is_type = types.iter().any(|t| t.type_name == name || kebab_case(&t.type_name) == kebab_case(name));
-    (is_type && !is_method).then(|| agent(types, text))
+    match (is_type, is_method) {
+        (true, false) => Some(agent(types, text)),
+        (true, true) => Some(Err(TextError::new(format!(
+            "`{name}` is both a method of agent type `{}` and an agent type",
+            definition.type_name
+        ))
+        .hint("rename the method or the agent type; a script cannot tell them apart"))),
+        _ => None,
+    }
 }
 
 /// An `http` line's stub: `METHOD URL -> STATUS "BODY"` (the body in WAVE,
