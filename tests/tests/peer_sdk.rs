@@ -1,15 +1,20 @@
 //! Components built with the peer SDK run in the testkit: agents written
 //! against the published golem-rust 2.1.0 crate (`tests/fixtures/golem-rust-counter`)
 //! are discovered, created, invoked and crash-verified like Reprise agents,
-//! and their HTTP calls go out and are journaled as on Golem.
+//! and their HTTP calls go out and are journaled as on Golem; an
+//! oplog-processor plugin written with it (`tests/fixtures/golem-rust-plugin`)
+//! runs in the plugin host.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_e2e::{build_example, build_fixture, build_fixture_with, oplog_shape, schema};
-use reprise_testkit::Environment;
-use reprise_testkit::oplog::OplogEntry;
+use std::collections::BTreeMap;
+
+use reprise_example_counter::CounterCall;
+use reprise_testkit::oplog::{OplogEntry, kind_name};
 use reprise_testkit::recording::RecordingService;
 use reprise_testkit::value::{Type, Value};
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
+use reprise_testkit::{Environment, kebab_case};
 
 #[test]
 fn a_golem_rust_agent_runs_and_recovers_in_the_testkit() {
@@ -118,4 +123,36 @@ fn a_golem_rust_agent_posting_with_wstd_reaches_the_server_as_on_golem() {
     let keys: Vec<_> = report.reference.http_requests.iter().map(|r| r.idempotency_key.clone()).collect();
     assert_eq!(keys.len(), 2);
     assert_ne!(keys[0], keys[1]);
+}
+
+/// A plugin built with golem-rust 2.1.0 is defined, installed and fed the
+/// observed agent's oplog as a Reprise plugin is: the counts per entry kind
+/// it keeps in its bucket are those of the agent's oplog.
+#[test]
+fn a_golem_rust_plugin_counts_the_entries_of_the_agent_it_observes() {
+    let env = Environment::new().unwrap();
+    let plugin = env.load(build_fixture("golem-rust-plugin")).unwrap();
+    env.define_plugin("entry-counts", "1.0.0", "entry counts by kind", &plugin).unwrap();
+    let counter = env.load(build_example("counter")).unwrap();
+    let observed = env.install_plugin(&counter, "entry-counts", "1.0.0", [("bucket", "counts")]).unwrap();
+    let mut agent = env.create(&observed, CounterCall::new("a".into())).unwrap();
+    for n in 1..=5 {
+        assert_eq!(agent.increment(1).unwrap(), n);
+    }
+
+    // The plugin names a kind by its bindings' case (`AgentInvocationStarted`),
+    // the testkit as WIT spells it (`agent-invocation-started`).
+    let mut expected = BTreeMap::<String, u64>::new();
+    for entry in agent.agent.oplog().entries() {
+        *expected.entry(kind_name(entry)).or_default() += 1;
+    }
+    let prefix = format!("{}/", agent.agent.id());
+    let counted: BTreeMap<String, u64> = env.kv_contents()["counts"]
+        .iter()
+        .filter_map(|(key, n)| {
+            Some((kebab_case(key.strip_prefix(&prefix)?), String::from_utf8_lossy(n).parse().unwrap()))
+        })
+        .collect();
+    assert_eq!(counted, expected);
+    assert_eq!(counted["agent-invocation-started"], 6, "the constructor and five increments");
 }
