@@ -130,7 +130,7 @@ impl GuestBuild {
         let target_dir = guest_target_dir(&manifest)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.arg("build")
+        cmd.args(component_build_command(&manifest)?)
             .arg("--manifest-path")
             .arg(&manifest)
             .args(["--target", GUEST_TARGET, "--profile", &self.profile])
@@ -255,6 +255,37 @@ fn guest_target_dir(manifest: &Path) -> Result<PathBuf, GuestBuildError> {
     if let Some(dir) = std::env::var_os("REPRISE_GUEST_TARGET_DIR") {
         return Ok(PathBuf::from(dir));
     }
+    let meta = metadata(manifest)?;
+    let target = meta["target_directory"].as_str().ok_or_else(|| GuestBuildError::Failed {
+        crate_dir: manifest.to_owned(),
+        output: "`cargo metadata` reported no target directory".into(),
+    })?;
+    Ok(Path::new(target).join("reprise-guests"))
+}
+
+/// The cargo subcommand and arguments that build the component of the crate
+/// whose manifest is `manifest`: `build`, or, for a library that is also an
+/// `rlib` (so that its tests can use its types), `rustc --lib --crate-type
+/// cdylib`. Cargo does not run link-time optimisation for a library built as
+/// both, which would leave the component a sixth larger.
+pub fn component_build_command(manifest: &Path) -> Result<Vec<&'static str>, GuestBuildError> {
+    let meta = metadata(manifest)?;
+    let manifest = manifest.canonicalize().unwrap_or_else(|_| manifest.to_path_buf());
+    let both = meta["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["manifest_path"].as_str().map(Path::new) == Some(manifest.as_path()))
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .any(|t| {
+            let types: Vec<&str> =
+                t["crate_types"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
+            types.contains(&"cdylib") && types.contains(&"rlib")
+        });
+    Ok(if both { vec!["rustc", "--lib", "--crate-type", "cdylib"] } else { vec!["build"] })
+}
+
+fn metadata(manifest: &Path) -> Result<serde_json::Value, GuestBuildError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--no-deps", "--offline", "--manifest-path"])
@@ -265,12 +296,7 @@ fn guest_target_dir(manifest: &Path) -> Result<PathBuf, GuestBuildError> {
     if !out.status.success() {
         return Err(failed(String::from_utf8_lossy(&out.stderr).into_owned()));
     }
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| failed(format!("unreadable `cargo metadata` output: {e}")))?;
-    let target = meta["target_directory"]
-        .as_str()
-        .ok_or_else(|| failed("`cargo metadata` reported no target directory".into()))?;
-    Ok(Path::new(target).join("reprise-guests"))
+    serde_json::from_slice(&out.stdout).map_err(|e| failed(format!("unreadable `cargo metadata` output: {e}")))
 }
 
 /// The `.wasm` file cargo reported for the crate whose manifest is `manifest`.

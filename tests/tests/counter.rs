@@ -8,6 +8,7 @@ use reprise_e2e::{build_example, schema};
 use reprise_example_counter::CounterCall;
 use reprise_testkit::Environment;
 use reprise_testkit::bindings::golem::core::types::DataSchema;
+use reprise_testkit::guest::component_build_command;
 use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::value::Type;
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
@@ -130,4 +131,16 @@ fn a_typed_scenario_states_results_in_the_agents_own_types() {
     assert!(!report.is_ok() && report.failures.is_empty(), "{report}");
     let unmet: Vec<String> = report.unmet.iter().map(ToString::to_string).collect();
     assert_eq!(unmet, [r#"call 2: name() returned "v", the test expects "w""#]);
+}
+
+/// The examples are `rlib`s too (their tests use their types); cargo would
+/// build such a library without link-time optimisation, so components are
+/// built as a `cdylib` only, and stay as small as before.
+#[test]
+fn a_component_crate_that_is_also_an_rlib_is_built_as_a_cdylib_only() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let counter = component_build_command(&examples.join("counter/Cargo.toml")).unwrap();
+    assert_eq!(counter, ["rustc", "--lib", "--crate-type", "cdylib"]);
+    let command = component_build_command(&examples.join("smoke/Cargo.toml")).unwrap();
+    assert_eq!(command, ["build"], "a command component has no library");
 }

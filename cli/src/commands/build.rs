@@ -67,8 +67,11 @@ fn ensure_target() -> Result<(), CliError> {
 /// the component it wrote.
 fn cargo_build(manifest: &Path, profile: &str) -> Result<PathBuf, CliError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let command = reprise_testkit::guest::component_build_command(manifest).map_err(|e| {
+        CliError::failed(format!("cannot read the crate's manifest: {e}")).hint("run `cargo metadata` to see why")
+    })?;
     let output = Command::new(cargo)
-        .arg("build")
+        .args(command)
         .arg("--manifest-path")
         .arg(manifest)
         .args(["--target", TARGET, "--profile", profile, "--message-format=json-render-diagnostics"])

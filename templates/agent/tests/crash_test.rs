@@ -9,7 +9,7 @@ use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 
 #[test]
 fn the_task_list_survives_a_crash_at_every_oplog_index() {
-    // Builds this crate for wasm32-wasip2, as `cargo build --target wasm32-wasip2 --release` does.
+    // Builds this crate for wasm32-wasip2, as `reprise build` does (release profile, a cdylib only).
     let wasm = GuestBuild::new(env!("CARGO_MANIFEST_DIR")).build().expect("the component builds");
     let env = Environment::new().expect("the testkit host starts");
     let component = env.load(&wasm).expect("Golem 1.5 provides every import");
