@@ -123,6 +123,7 @@ impl<T: TypedAgent + ?Sized> fmt::Debug for Constructor<T> {
 
 /// One method call whose result is an `R`.
 pub struct Call<R> {
+    agent_type: &'static str,
     method: &'static str,
     input: DataValue,
     returns: bool,
@@ -130,6 +131,11 @@ pub struct Call<R> {
 }
 
 impl<R> Call<R> {
+    /// The name of the agent type the method belongs to.
+    pub fn agent_type(&self) -> &'static str {
+        self.agent_type
+    }
+
     /// The agent method's name.
     pub fn method(&self) -> &'static str {
         self.method
@@ -153,9 +159,9 @@ impl<R> Call<R> {
 }
 
 impl<R: FromValue> Call<R> {
-    /// A call of `method`, which returns an `R`.
-    pub fn returning(method: &'static str, args: Vec<ElementValue>) -> Self {
-        Call { method, input: DataValue::Tuple(args), returns: true, output: PhantomData }
+    /// A call of `method` of `agent_type`, which returns an `R`.
+    pub fn returning(agent_type: &'static str, method: &'static str, args: Vec<ElementValue>) -> Self {
+        Call { agent_type, method, input: DataValue::Tuple(args), returns: true, output: PhantomData }
     }
 
     /// Read the method's output as an `R`.
@@ -180,21 +186,31 @@ impl<R: FromValue> Call<R> {
 }
 
 impl Call<()> {
-    /// A call of `method`, which returns nothing.
-    pub fn returning_nothing(method: &'static str, args: Vec<ElementValue>) -> Self {
-        Call { method, input: DataValue::Tuple(args), returns: false, output: PhantomData }
+    /// A call of `method` of `agent_type`, which returns nothing.
+    pub fn returning_nothing(agent_type: &'static str, method: &'static str, args: Vec<ElementValue>) -> Self {
+        Call { agent_type, method, input: DataValue::Tuple(args), returns: false, output: PhantomData }
     }
 }
 
 impl<R> Clone for Call<R> {
     fn clone(&self) -> Self {
-        Call { method: self.method, input: self.input.clone(), returns: self.returns, output: PhantomData }
+        Call {
+            agent_type: self.agent_type,
+            method: self.method,
+            input: self.input.clone(),
+            returns: self.returns,
+            output: PhantomData,
+        }
     }
 }
 
 impl<R> fmt::Debug for Call<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Call").field("method", &self.method).field("input", &self.input).finish()
+        f.debug_struct("Call")
+            .field("agent_type", &self.agent_type)
+            .field("method", &self.method)
+            .field("input", &self.input)
+            .finish()
     }
 }
 
@@ -263,13 +279,13 @@ mod tests {
 
     #[test]
     fn calls_read_their_own_result_type_and_name_a_mismatch() {
-        let call: Call<Result<u32, String>> = Call::returning("take", vec![arg("apple"), arg(&2u32)]);
+        let call: Call<Result<u32, String>> = Call::returning("Shelf", "take", vec![arg("apple"), arg(&2u32)]);
         assert_eq!(call.args().len(), 2);
         let refused = DataValue::Tuple(vec![arg(&Err::<u32, String>("none left".into()))]);
         assert_eq!(call.decode(&refused), Ok(Err("none left".to_string())));
         let wrong = DataValue::Tuple(vec![arg("three")]);
         assert_eq!(call.decode(&wrong).unwrap_err().to_string(), "at $: expected a result, found string \"three\"");
-        let nothing = Call::returning_nothing("clear", Vec::new());
+        let nothing = Call::returning_nothing("Shelf", "clear", Vec::new());
         assert_eq!(nothing.decode(&DataValue::Tuple(Vec::new())), Ok(()));
         assert!(nothing.decode(&refused).is_err());
         let ctor = Constructor::<Shelf>::new(vec![arg("north")]);

@@ -126,7 +126,7 @@ mod tests {
         let pair = |s: &str, n: Option<u64>| Value::Tuple(vec![Value::string(s), Value::option(n.map(Value::U64))]);
         let expected = Value::result(Ok(Value::List(vec![pair("a", Some(7)), pair("b", None)])));
         assert_eq!(values_of(&host).expect("values"), [expected]);
-        let back = Call::<Answer>::returning("get", Vec::new()).decode(&data_to_sdk(&host).expect("converts"));
+        let back = Call::<Answer>::returning("Store", "get", Vec::new()).decode(&data_to_sdk(&host).expect("converts"));
         assert_eq!(back, Ok(original));
         assert!(value_from_sdk(&sdk::WitValue { nodes: Vec::new() }).is_err());
     }

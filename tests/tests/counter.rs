@@ -6,6 +6,7 @@ use reprise::rpc::{arg, input};
 use reprise::testing::AgentConnection;
 use reprise_e2e::{build_example, schema};
 use reprise_example_counter::CounterCall;
+use reprise_example_shopping_cart::ShoppingCartCall;
 use reprise_testkit::Environment;
 use reprise_testkit::bindings::golem::core::types::DataSchema;
 use reprise_testkit::guest::component_build_command;
@@ -131,6 +132,11 @@ fn a_typed_scenario_states_results_in_the_agents_own_types() {
     assert!(!report.is_ok() && report.failures.is_empty(), "{report}");
     let unmet: Vec<String> = report.unmet.iter().map(ToString::to_string).collect();
     assert_eq!(unmet, [r#"call 2: name() returned "v", the test expects "w""#]);
+
+    // A call of another agent type's method is refused before anything runs.
+    let mixed = Scenario::of(CounterCall::new("v".into())).then(ShoppingCartCall::checkout());
+    let e = verify(&env, &component, &mixed, &CrashPlan::distinct_outcomes()).unwrap_err().to_string();
+    assert!(e.contains("`ShoppingCart.checkout` is called while the calls go to a `Counter` agent"), "{e}");
 }
 
 /// The examples are `rlib`s too (their tests use their types); cargo would

@@ -45,8 +45,8 @@ pub(crate) fn handle(def: &AgentDef, constructor: &FnDef) -> TokenStream {
         let (ident, name) = (&m.ident, &m.name);
         let (params, input, idents) = signature(&m.params);
         let (output, call) = match &m.output {
-            Some(ty) => (quote!(#ty), quote!(#testing::Call::returning(#name, #input))),
-            None => (quote!(()), quote!(#testing::Call::returning_nothing(#name, #input))),
+            Some(ty) => (quote!(#ty), quote!(#testing::Call::returning(#type_name, #name, #input))),
+            None => (quote!(()), quote!(#testing::Call::returning_nothing(#type_name, #name, #input))),
         };
         let call_doc = format!("A call of `{type_name}.{name}` with these arguments.");
         call_fns.push(quote! {

@@ -33,8 +33,22 @@ impl Scenario {
         self.with_agent(T::TYPE_NAME, args)
     }
 
-    /// Add a typed call.
+    /// Add a typed call (of the agent calls go to now: a call of another
+    /// agent type's method makes the scenario invalid, reported by `verify`).
     pub fn then<R>(mut self, call: Call<R>) -> Self {
+        let current = match self.current.checked_sub(1).and_then(|k| self.agents.get(k)) {
+            Some((agent_type, _)) => agent_type.clone(),
+            None => self.agent_type.clone(),
+        };
+        if call.agent_type() != current {
+            self.invalid.get_or_insert_with(|| {
+                format!(
+                    "`{}.{}` is called while the calls go to a `{current}` agent; send them to one first with `Scenario::with`",
+                    call.agent_type(),
+                    call.method()
+                )
+            });
+        }
         let args = self.host_values(call.args(), || format!("method `{}`", call.method()));
         self.call(call.method(), args)
     }
