@@ -127,10 +127,11 @@ impl GuestBuild {
         if !manifest.is_file() {
             return Err(GuestBuildError::NoManifest(self.crate_dir.clone()));
         }
-        let target_dir = guest_target_dir(&manifest)?;
+        let meta = metadata(&manifest)?;
+        let target_dir = guest_target_dir(&manifest, &meta)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(component_build_command(&manifest)?)
+        cmd.args(build_command_of(&manifest, &meta))
             .arg("--manifest-path")
             .arg(&manifest)
             .args(["--target", GUEST_TARGET, "--profile", &self.profile])
@@ -250,12 +251,12 @@ impl BuildProgress {
     }
 }
 
-/// `<target dir of the crate's workspace>/reprise-guests`.
-fn guest_target_dir(manifest: &Path) -> Result<PathBuf, GuestBuildError> {
+/// `<target dir of the crate's workspace>/reprise-guests`, from the
+/// crate's `cargo metadata`.
+fn guest_target_dir(manifest: &Path, meta: &serde_json::Value) -> Result<PathBuf, GuestBuildError> {
     if let Some(dir) = std::env::var_os("REPRISE_GUEST_TARGET_DIR") {
         return Ok(PathBuf::from(dir));
     }
-    let meta = metadata(manifest)?;
     let target = meta["target_directory"].as_str().ok_or_else(|| GuestBuildError::Failed {
         crate_dir: manifest.to_owned(),
         output: "`cargo metadata` reported no target directory".into(),
@@ -269,7 +270,11 @@ fn guest_target_dir(manifest: &Path) -> Result<PathBuf, GuestBuildError> {
 /// cdylib`. Cargo does not run link-time optimisation for a library built as
 /// both, which would leave the component a sixth larger.
 pub fn component_build_command(manifest: &Path) -> Result<Vec<&'static str>, GuestBuildError> {
-    let meta = metadata(manifest)?;
+    Ok(build_command_of(manifest, &metadata(manifest)?))
+}
+
+/// [`component_build_command`] from the crate's `cargo metadata`.
+fn build_command_of(manifest: &Path, meta: &serde_json::Value) -> Vec<&'static str> {
     let manifest = manifest.canonicalize().unwrap_or_else(|_| manifest.to_path_buf());
     let both = meta["packages"]
         .as_array()
@@ -282,7 +287,7 @@ pub fn component_build_command(manifest: &Path) -> Result<Vec<&'static str>, Gue
                 t["crate_types"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
             types.contains(&"cdylib") && types.contains(&"rlib")
         });
-    Ok(if both { vec!["rustc", "--lib", "--crate-type", "cdylib"] } else { vec!["build"] })
+    if both { vec!["rustc", "--lib", "--crate-type", "cdylib"] } else { vec!["build"] }
 }
 
 fn metadata(manifest: &Path) -> Result<serde_json::Value, GuestBuildError> {

@@ -14,6 +14,12 @@ pub fn value_from_sdk(value: &sdk::WitValue) -> Result<Value, String> {
     Value::from_wit(&host::WitValue { nodes }).map_err(|e| e.to_string())
 }
 
+/// Guest-side values (a typed call's arguments or result) as the host's;
+/// the first that does not convert is the error.
+pub fn values_from_sdk(values: Vec<&sdk::WitValue>) -> Result<Vec<Value>, String> {
+    values.into_iter().map(value_from_sdk).collect()
+}
+
 /// A host-side value as the guest-side one the SDK's `FromValue` reads.
 pub fn value_to_sdk(value: &host::WitValue) -> sdk::WitValue {
     sdk::WitValue { nodes: value.nodes.iter().cloned().map(node_to_sdk).collect() }

@@ -7,21 +7,28 @@ use syn::spanned::Spanned;
 
 use super::model::{AgentDef, FnDef, ParamDef};
 
+/// `a: A, b: B` of `params`, and the `Vec` of input elements made of them
+/// (`#rpc` naming `reprise::rpc`); shared with the test handle.
+pub(super) fn signature(params: &[ParamDef], rpc: &TokenStream) -> (TokenStream, TokenStream) {
+    let decls = params.iter().map(|p| {
+        let (ident, ty) = (&p.ident, &p.ty);
+        quote!(#ident: #ty)
+    });
+    let args = params.iter().map(|p| {
+        let (ident, ty) = (&p.ident, &p.ty);
+        quote_spanned!(ty.span()=> #rpc::arg::<#ty>(&#ident))
+    });
+    (quote!(#(#decls),*), quote!(::std::vec![#(#args),*]))
+}
+
 pub(crate) fn client(def: &AgentDef, constructor: &FnDef) -> TokenStream {
     let krate = &def.options.krate;
     let client = def.client_ident();
     let type_name = def.type_name();
     let rpc = quote!(#krate::rpc);
     let signature = |params: &[ParamDef]| {
-        let decls = params.iter().map(|p| {
-            let (ident, ty) = (&p.ident, &p.ty);
-            quote!(#ident: #ty)
-        });
-        let args = params.iter().map(|p| {
-            let (ident, ty) = (&p.ident, &p.ty);
-            quote_spanned!(ty.span()=> #rpc::arg::<#ty>(&#ident))
-        });
-        (quote!(#(#decls),*), quote!(#rpc::input(::std::vec![#(#args),*])))
+        let (decls, elements) = signature(params, &rpc);
+        (decls, quote!(#rpc::input(#elements)))
     };
     let (connect_params, connect_input) = signature(&constructor.params);
     let connect_doc = format!(

@@ -4,9 +4,9 @@
 //! own Rust types. See `reprise::testing`.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::quote;
 
+use super::client;
 use super::model::{AgentDef, FnDef, ParamDef};
 
 pub(crate) fn handle(def: &AgentDef, constructor: &FnDef) -> TokenStream {
@@ -16,18 +16,11 @@ pub(crate) fn handle(def: &AgentDef, constructor: &FnDef) -> TokenStream {
     let (calls, handle) = (def.call_ident(), def.handle_ident());
     let testing = quote!(#krate::testing);
     let rpc = quote!(#krate::rpc);
-    // `(a: A, b: B)` and the input elements made of them.
+    // `a: A, b: B`, the input elements made of them, and `a, b`.
     let signature = |params: &[ParamDef]| {
-        let decls = params.iter().map(|p| {
-            let (ident, ty) = (&p.ident, &p.ty);
-            quote!(#ident: #ty)
-        });
-        let args = params.iter().map(|p| {
-            let (ident, ty) = (&p.ident, &p.ty);
-            quote_spanned!(ty.span()=> #rpc::arg::<#ty>(&#ident))
-        });
+        let (decls, elements) = client::signature(params, &rpc);
         let idents = params.iter().map(|p| &p.ident);
-        (quote!(#(#decls),*), quote!(::std::vec![#(#args),*]), quote!(#(#idents),*))
+        (decls, elements, quote!(#(#idents),*))
     };
 
     let (ctor_params, ctor_input, _) = signature(&constructor.params);

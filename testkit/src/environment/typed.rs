@@ -12,7 +12,7 @@ use crate::journal::CrashPoint;
 use crate::oplog::Oplog;
 use crate::runtime::NewAgent;
 use crate::runtime::{Agent, AgentHandle, LoadedComponent};
-use crate::sdk_data::{value_from_sdk, value_to_sdk};
+use crate::sdk_data::{value_to_sdk, values_from_sdk};
 use crate::value::Value;
 
 impl Environment {
@@ -101,11 +101,6 @@ impl Environment {
 
 /// The constructor's arguments as host values.
 pub(crate) fn constructor_args<T: TypedAgent>(constructor: &Constructor<T>) -> Result<Vec<Value>, Error> {
-    constructor
-        .args()
-        .into_iter()
-        .map(|v| {
-            value_from_sdk(v).map_err(|e| Error::Setup(format!("a constructor argument of `{}`: {e}", T::TYPE_NAME)))
-        })
-        .collect()
+    values_from_sdk(constructor.args())
+        .map_err(|e| Error::Setup(format!("a constructor argument of `{}`: {e}", T::TYPE_NAME)))
 }

@@ -135,6 +135,17 @@ impl Scenario {
         Ok(())
     }
 
+    /// The further agent (type, constructor arguments) calls with `target`
+    /// go to; `None` for the scenario's own agent.
+    pub(crate) fn other_agent(&self, target: usize) -> Option<&(String, Vec<Value>)> {
+        target.checked_sub(1).and_then(|k| self.agents.get(k))
+    }
+
+    /// The agent type calls with `target` go to.
+    pub(crate) fn agent_type_of(&self, target: usize) -> &str {
+        self.other_agent(target).map_or(&self.agent_type, |(agent_type, _)| agent_type)
+    }
+
     /// Answer HTTP requests matching `stub` in every run.
     pub fn http_stub(mut self, stub: HttpStub) -> Self {
         self.http_stubs.push(stub);
@@ -438,7 +449,7 @@ fn run_calls(
     for (i, (method, args)) in scenario.calls.iter().enumerate() {
         // `check` made sure every call has a target that exists.
         let target = scenario.targets.get(i).copied().unwrap_or(0);
-        let result = match target.checked_sub(1).and_then(|k| scenario.agents.get(k)) {
+        let result = match scenario.other_agent(target) {
             None => agent.invoke(method, args),
             Some((agent_type, ctor_args)) => match env.connect_agent(component, agent_type, ctor_args) {
                 Ok(other) => other.lock().invoke(method, args),

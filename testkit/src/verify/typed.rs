@@ -8,7 +8,7 @@ use reprise::value::{FromValue, IntoValue};
 use super::Scenario;
 use super::script::Expectation;
 use crate::environment::AgentType;
-use crate::sdk_data::value_from_sdk;
+use crate::sdk_data::values_from_sdk;
 use crate::value::Value;
 use crate::{schema_parameters, wave};
 
@@ -36,10 +36,7 @@ impl Scenario {
     /// Add a typed call (of the agent calls go to now: a call of another
     /// agent type's method makes the scenario invalid, reported by `verify`).
     pub fn then<R>(mut self, call: Call<R>) -> Self {
-        let current = match self.current.checked_sub(1).and_then(|k| self.agents.get(k)) {
-            Some((agent_type, _)) => agent_type.clone(),
-            None => self.agent_type.clone(),
-        };
+        let current = self.agent_type_of(self.current).to_string();
         if call.agent_type() != current {
             self.invalid.get_or_insert_with(|| {
                 format!(
@@ -79,16 +76,10 @@ impl Scenario {
         values: Vec<&reprise::bindings::golem::core::types::WitValue>,
         what: impl Fn() -> String,
     ) -> Vec<Value> {
-        let mut converted = Vec::with_capacity(values.len());
-        for v in values {
-            match value_from_sdk(v) {
-                Ok(v) => converted.push(v),
-                Err(e) => {
-                    self.invalid.get_or_insert_with(|| format!("{}: {e}", what()));
-                }
-            }
-        }
-        converted
+        values_from_sdk(values).unwrap_or_else(|e| {
+            self.invalid.get_or_insert_with(|| format!("{}: {e}", what()));
+            Vec::new()
+        })
     }
 }
 
@@ -104,11 +95,8 @@ pub(super) fn describe_expectations(scenario: &Scenario, types: &[AgentType]) ->
             let mut e = expectation.clone()?;
             let Some(values) = &e.values else { return Some(e) };
             let target = scenario.targets.get(i).copied().unwrap_or(0);
-            let agent_type = match target.checked_sub(1).and_then(|k| scenario.agents.get(k)) {
-                Some((agent_type, _)) => agent_type,
-                None => &scenario.agent_type,
-            };
-            let definition = types.iter().find(|t| &t.type_name == agent_type);
+            let agent_type = scenario.agent_type_of(target);
+            let definition = types.iter().find(|t| t.type_name == agent_type);
             let found = definition.and_then(|d| d.methods.iter().find(|m| &m.name == method));
             let params = found.and_then(|m| schema_parameters(&m.input_schema).ok());
             e.results = found

@@ -75,10 +75,10 @@ impl WasiHttpHooks for Journal {
         let authority = request.uri().authority().map(|a| a.to_string()).unwrap_or_default();
         if let Some(stubs) = self.http_stubs.clone().filter(|s| crate::sync::lock(s).stubbed(&authority)) {
             return Box::new(async move {
-                let (method, authority, recorded) = stubs::record(request).await.map_err(|e| {
+                let recorded = stubs::record(request).await.map_err(|e| {
                     HttpError::from(wasmtime_wasi_http::p2::bindings::http::types::ErrorCode::InternalError(Some(e)))
                 })?;
-                let (status, body) = crate::sync::lock(&stubs).answer(&method, &authority, recorded);
+                let (status, body) = crate::sync::lock(&stubs).answer(&authority, recorded);
                 let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
                 Ok((stubs::response(status, body), io))
             });

@@ -7,15 +7,13 @@ use wasmtime_wasi_http::WasiBody;
 use crate::recording::{IDEMPOTENCY_KEY_HEADER, RecordedRequest};
 
 /// The parts of a request a stub records, its body read whole.
-pub(super) async fn record(request: http::Request<WasiBody>) -> Result<(String, String, RecordedRequest), String> {
+pub(super) async fn record(request: http::Request<WasiBody>) -> Result<RecordedRequest, String> {
     let (parts, body) = request.into_parts();
-    let authority = parts.uri.authority().map(|a| a.to_string()).unwrap_or_default();
     let path = parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());
     let idempotency_key =
         parts.headers.get(IDEMPOTENCY_KEY_HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let body = body.collect().await.map_err(|e| format!("reading the request body: {e}"))?.to_bytes().to_vec();
-    let method = parts.method.to_string();
-    Ok((method.clone(), authority, RecordedRequest { method, path, idempotency_key, body }))
+    Ok(RecordedRequest { method: parts.method.to_string(), path, idempotency_key, body })
 }
 
 /// A complete response with `status` and `body`.
