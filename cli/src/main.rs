@@ -204,9 +204,23 @@ enum Command {
         /// Most memory, in MiB, the served agents and plugins may hold together.
         #[arg(long, value_name = "MIB", default_value_t = 2048, requires = "serve")]
         total_memory: usize,
+        /// How often, in milliseconds, agents send their plugins what they
+        /// committed since (Golem's `plugin_max_elapsed_time`, 5 s); every
+        /// third commit sends it too.
+        #[arg(long, value_name = "MS", default_value_t = 5000, requires = "serve")]
+        flush_interval_ms: u64,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Run a loopback OpenTelemetry collector printing the spans and logs exported to it (OTLP/HTTP JSON).
+    #[command(
+        after_help = "Example:\n  reprise collect --listen 127.0.0.1:4318\n\n                      Point an exporter plugin's `endpoint` at it, such as examples/otlp-exporter."
+    )]
+    Collect {
+        /// The loopback address to listen on (port 0 picks one).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4318")]
+        listen: String,
     },
 }
 
@@ -275,15 +289,17 @@ fn main() -> ExitCode {
             commands::oplog::run(&file, format, output.as_deref().map(|path| (path, force)))
         }
         Command::Replay { file, oplogs } => commands::replay::run(&file, &oplogs),
-        Command::Plugins { dir, serve, token_file, allow, total_memory, json } => {
+        Command::Plugins { dir, serve, token_file, allow, total_memory, flush_interval_ms, json } => {
             let serve = serve.map(|addr| commands::plugins::ServeOptions {
                 addr,
                 token_file,
                 allow,
                 total_memory_mib: total_memory,
+                flush_interval: std::time::Duration::from_millis(flush_interval_ms.max(1)),
             });
             commands::plugins::run(&dir, serve.as_ref(), json)
         }
+        Command::Collect { listen } => commands::collect::run(&listen),
     };
     match result {
         Ok(code) => code,

@@ -690,7 +690,7 @@ fn plugins_reports_a_directory_and_serves_the_plugin_host() {
     reprise(&["plugins", arg(dir.path()), "--serve", "localhost"]).error(2, "is not an address");
     reprise(&["plugins", arg(&dir.path().join("none"))]).error(2, "is not a folder");
 
-    let served = serve(&[arg(dir.path()), "--serve", "127.0.0.1:0"]);
+    let served = serve(&[arg(dir.path()), "--serve", "127.0.0.1:0", "--flush-interval-ms", "100"]);
     let addr = served.1.as_str();
 
     let (status, body) = http(addr, "GET", "/plugins", "");
@@ -734,14 +734,28 @@ fn plugins_reports_a_directory_and_serves_the_plugin_host() {
     let (status, body) = http(addr, "POST", "/activate", &format!(r#"{{"agent": {agent}, "plugin": "jsonl"}}"#));
     assert_eq!(status, 200, "{body}");
 
-    let (status, metrics) = http(addr, "GET", "/metrics", "");
-    assert_eq!(status, 200);
-    let delivered = metrics
-        .lines()
-        .find(|l| l.starts_with("reprise_plugin_entries_delivered_total{") && l.contains("jsonl"))
-        .unwrap_or_else(|| panic!("{metrics}"));
-    let delivered: u64 = delivered.rsplit(' ').next().unwrap().parse().unwrap();
-    assert!(delivered >= 5, "{metrics}");
+    // Reactivated, the plugin is sent what follows its activation: the flush
+    // timer (every 100 ms here) sends the next call's two entries.
+    let (status, body) = http(addr, "POST", "/invoke", &format!(r#"{{"agent": {agent}, "call": "increment(1)"}}"#));
+    assert_eq!((status, body.contains("\"result\": \"6\"")), (200, true), "{body}");
+    let delivered = || {
+        let (status, metrics) = http(addr, "GET", "/metrics", "");
+        assert_eq!(status, 200);
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with("reprise_plugin_entries_delivered_total{") && l.contains("jsonl"))
+            .unwrap_or_else(|| panic!("{metrics}"))
+            .to_string();
+        line.rsplit(' ').next().unwrap().parse::<u64>().unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // Created, the agent sent its first four entries at its third commit.
+    while delivered() < 6 {
+        assert!(std::time::Instant::now() < deadline, "the timer sent nothing: {} delivered", delivered());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(delivered(), 6, "what happened while the plugin was inactive is not sent");
 
     // Bad requests: a message, a status, and the server carries on.
     let (status, body) = http(addr, "POST", "/invoke", &format!(r#"{{"agent": {agent}, "call": "decrement(1)"}}"#));
@@ -846,4 +860,43 @@ fn a_served_plugin_host_can_require_a_token_and_allow_named_components() {
     let (status, answer) = request(auth, "/etc/passwd");
     assert_eq!(status, 400, "{answer}");
     assert!(answer.contains("nor allowed by --allow") && !answer.contains("root:"), "{answer}");
+}
+
+#[test]
+fn collect_prints_the_spans_and_logs_exported_to_it() {
+    reprise(&["collect", "--listen", "0.0.0.0:4318"]).error(2, "not a loopback address");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reprise"))
+        .args(["collect", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let collector = Served(child, String::new());
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("collecting OTLP/HTTP JSON on http://127.0.0.1:"), "{first}");
+    let addr = first.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+
+    let resource = r#"{"attributes": [{"key": "service.name", "value": {"stringValue": "shop"}}]}"#;
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let traces = format!(
+        r#"{{"resourceSpans": [{{"resource": {resource}, "scopeSpans": [{{"scope": {{"name": "t"}}, "spans": [
+            {{"traceId": "{trace}", "spanId": "00f067aa0ba902b7", "name": "checkout", "kind": 1,
+              "startTimeUnixNano": "1000", "endTimeUnixNano": "3001000",
+              "attributes": [{{"key": "cart", "value": {{"stringValue": "alice"}}}}]}}]}}]}}]}}"#
+    );
+    assert_eq!(http(&addr, "POST", "/v1/traces", &traces).0, 200);
+    let logs = format!(
+        r#"{{"resourceLogs": [{{"resource": {resource}, "scopeLogs": [{{"scope": {{"name": "t"}}, "logRecords": [
+            {{"timeUnixNano": "1000", "severityNumber": 13, "severityText": "WARN", "body": {{"stringValue": "low stock"}},
+              "traceId": "{trace}", "attributes": []}}]}}]}}]}}"#
+    );
+    assert_eq!(http(&addr, "POST", "/v1/logs", &logs).0, 200);
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        format!("span {trace} 00f067aa0ba902b7 checkout (parent -) 3000µs cart=alice [shop]")
+    );
+    assert_eq!(lines.next().unwrap().unwrap(), format!("log WARN low stock (trace {trace}) [shop]"));
+    drop(collector);
 }

@@ -27,9 +27,16 @@
 //! it delivers as an invocation in the plugin's own oplog, so after a crash
 //! the plugin's memory (the processor value above) is rebuilt by replaying
 //! the batches it had processed, and host calls it made are answered from
-//! that oplog rather than made again. Golem delivers every entry of an agent
-//! exactly once and in order, including entries written before the plugin
-//! was activated; a batch that fails (`Err`) is delivered again.
+//! that oplog rather than made again.
+//!
+//! What Golem sends: every few commits of an agent's oplog (and every few
+//! seconds), the entries committed since the last batch, once and in order:
+//! from the agent's first entry for a plugin it was created with, from the
+//! entry after an activation otherwise. The agent's own
+//! `oplog-processor-checkpoint` entries come along; a batch of nothing but
+//! those is passed over, so consecutive batches may leave such a gap. A
+//! batch answered with `Err` is reported and not sent again; one that traps
+//! is run again when the plugin restarts.
 
 use std::cell::RefCell;
 

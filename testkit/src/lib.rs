@@ -29,7 +29,7 @@
 //!
 //! | layer | modules | what lives there |
 //! | --- | --- | --- |
-//! | 1. foundations | `bindings`, `value`, `wave`, `dynamic`, `oplog`, `wit`, `compat`, `inspect`, `guest`, `engine`, `sync`, `recording`, `http_stubs`, `ids`, `data`, `sdk_data`, `error` | generated bindings and the host's resource types; values and their text form; oplogs and their files; WIT and component inspection; guest builds; the wasmtime engine; the recording service and HTTP stubs; names, ids and data values, and the SDK's (typed calls); the error type |
+//! | 1. foundations | `bindings`, `value`, `wave`, `dynamic`, `oplog`, `wit`, `compat`, `inspect`, `guest`, `engine`, `sync`, `recording`, `collector`, `http_stubs`, `ids`, `data`, `sdk_data`, `error` | generated bindings and the host's resource types; values and their text form; oplogs and their files; WIT and component inspection; guest builds; the wasmtime engine; the recording service, the OTLP collector and HTTP stubs; names, ids and data values, and the SDK's (typed calls); the error type |
 //! | 2. journal | `journal` | one instance's replay cursor, appends, crash points, the `Interrupt`s host functions raise, typed journaled calls |
 //! | 3. host | `host` | the Golem host interfaces over a `HostState`; the shared stores (`World`); other agents only through the `AgentDirectory` trait |
 //! | 4. runtime | `runtime` | agents: instances, invocations, recovery, executor entries, handles; the environment only through the `Habitat` trait |
@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 
 pub mod bindings;
+pub mod collector;
 mod compat;
 mod data;
 mod dynamic;

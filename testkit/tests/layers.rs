@@ -22,6 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "engine",
             "sync",
             "recording",
+            "collector",
             "ids",
             "data",
             "sdk_data",

@@ -8,10 +8,10 @@ use reprise_e2e::{build_example, build_example_with};
 use reprise_example_counter::CounterCall;
 use reprise_example_warehouse::{InventoryHandle, OrderCall};
 use reprise_testkit::bindings::golem::api::oplog::{
-    AgentInvocation, AgentInvocationResult, PluginInstallationDescription,
+    AgentInvocation, AgentInvocationResult, OplogProcessorCheckpointParameters, PluginInstallationDescription,
 };
 use reprise_testkit::oplog::OplogEntry;
-use reprise_testkit::plugins::worker_id;
+use reprise_testkit::plugins::{PluginSettings, worker_id};
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 use reprise_testkit::{Agent, CrashPoint, Environment, LoadedComponent};
 
@@ -94,6 +94,58 @@ fn increment(agent: &mut Agent, times: usize) {
     }
 }
 
+/// The agent's latest checkpoint for `plugin`: how far its entries are
+/// confirmed, and the plugin worker they go to.
+fn checkpoint(agent: &Agent, plugin: &PluginInstallationDescription) -> Option<OplogProcessorCheckpointParameters> {
+    agent.oplog().entries().iter().rev().find_map(|e| match e {
+        OplogEntry::OplogProcessorCheckpoint(p)
+            if p.plugin.environment_plugin_grant_id == plugin.environment_plugin_grant_id =>
+        {
+            Some(p.clone())
+        }
+        _ => None,
+    })
+}
+
+/// Tick Golem's flush timer for `agent` until it has sent everything it
+/// committed: returns the index its entries are confirmed up to, after
+/// which only checkpoints follow (a batch of nothing but checkpoints is
+/// never sent).
+fn flush_all(agent: &mut Agent, plugin: &PluginInstallationDescription) -> u64 {
+    for _ in 0..4 {
+        agent.flush_plugins().unwrap();
+        let confirmed = checkpoint(agent, plugin).map_or(0, |c| c.confirmed_up_to);
+        let after = &agent.oplog().entries()[confirmed as usize..];
+        if after.iter().all(|e| matches!(e, OplogEntry::OplogProcessorCheckpoint(_))) {
+            return confirmed;
+        }
+    }
+    panic!("`{}` still has entries to send after four flushes", agent.id());
+}
+
+/// The index of the last entry of kind `kind` in the agent's oplog.
+fn position_of(agent: &Agent, kind: &str) -> u64 {
+    let entries = agent.oplog().entries();
+    entries.iter().rposition(|e| reprise_testkit::oplog::kind_name(e) == kind).expect("the entry is there") as u64 + 1
+}
+
+/// Every entry of `agent` up to `confirmed` reached the plugin once, in
+/// order, but for checkpoints a skipped batch held (a batch of nothing but
+/// checkpoints is passed over).
+fn assert_delivered_once_in_order(env: &Environment, agent: &Agent, confirmed: u64) {
+    let delivered = indexes(env, agent.id());
+    assert!(delivered.windows(2).all(|w| w[0] < w[1]), "out of order or twice: {delivered:?}");
+    let entries = agent.oplog().entries();
+    for index in 1..=confirmed {
+        let checkpoint = matches!(entries[index as usize - 1], OplogEntry::OplogProcessorCheckpoint(_));
+        assert!(
+            delivered.binary_search(&index).is_ok() || checkpoint,
+            "entry {index} was not delivered: {delivered:?}"
+        );
+    }
+    assert!(delivered.last().is_none_or(|last| *last <= confirmed), "{delivered:?} past {confirmed}");
+}
+
 #[test]
 fn the_handshake_refuses_a_component_without_the_processor_interface() {
     let env = Environment::new().unwrap();
@@ -118,35 +170,60 @@ fn an_installed_plugin_receives_every_entry_once_in_order() {
     let mut agent = create_counter(&env, &audited, "a");
     assert_eq!(agent.active_plugins(), std::slice::from_ref(&plugin));
     increment(&mut agent, 20);
-    let len = agent.oplog().len();
-    assert_eq!(indexes(&env, agent.id()), (1..=len).collect::<Vec<_>>());
+    let confirmed = flush_all(&mut agent, &plugin);
+    assert_delivered_once_in_order(&env, &agent, confirmed);
 
     let lines = lines(&env, agent.id());
     assert_eq!(lines[0].1["kind"], "create");
     assert_eq!(lines[1].1["detail"]["method"], "(constructor)");
-    assert_eq!(lines[3].1["detail"]["method"], "increment");
-    // Batches of at most 16 entries, named by their bounds.
-    let batches: std::collections::BTreeSet<&str> = lines.iter().map(|(k, _)| k.as_str()).collect();
-    assert!(batches.iter().all(|k| {
-        let (a, b) = k.rsplit_once('/').unwrap().1.split_once('-').unwrap();
-        let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap());
-        b >= a && b - a < 16
-    }));
+    assert!(lines.iter().any(|(_, l)| l["detail"]["method"] == "increment"));
+    // Batches one after the other, named by their bounds; the agent's own
+    // checkpoints (in its oplog) are delivered like any entry.
+    let mut batches: Vec<(u64, u64)> = lines
+        .iter()
+        .map(|(k, _)| {
+            let (a, b) = k.rsplit_once('/').unwrap().1.split_once('-').unwrap();
+            (a.parse().unwrap(), b.parse().unwrap())
+        })
+        .collect();
+    batches.dedup();
+    let entries = agent.oplog().entries();
+    for w in batches.windows(2) {
+        let between = &entries[w[0].1 as usize..w[1].0 as usize - 1];
+        assert!(between.iter().all(|e| matches!(e, OplogEntry::OplogProcessorCheckpoint(_))), "{batches:?}");
+    }
+    assert!(lines.iter().any(|(_, l)| l["kind"] == "oplog-processor-checkpoint"));
 
-    // The instance's own oplog: one invocation per batch, none refused,
-    // each batch announced and confirmed by checkpoints.
+    // The plugin worker's oplog: each batch enqueued (a pending invocation),
+    // then processed once, none refused.
     let (keys, refusals) = worker_record(&env, &plugin);
     assert_eq!(keys.len(), batches.len());
     assert!(refusals.is_empty(), "{refusals:?}");
     let handle = env.agent_handle(&worker_id(&plugin, 0)).unwrap();
-    let checkpoints = handle
-        .lock()
+    let enqueued =
+        handle.lock().oplog().entries().iter().filter(|e| matches!(e, OplogEntry::PendingAgentInvocation(_))).count();
+    assert_eq!(enqueued, keys.len());
+    // The agent's oplog: the worker named once, then each batch announced
+    // before it is enqueued and confirmed once it is.
+    let checkpoints: Vec<OplogProcessorCheckpointParameters> = agent
         .oplog()
         .entries()
         .iter()
-        .filter(|e| matches!(e, OplogEntry::OplogProcessorCheckpoint(p) if p.target_agent_id.agent_id == agent.id()))
-        .count();
-    assert_eq!(checkpoints, 2 * keys.len());
+        .filter_map(|e| match e {
+            OplogEntry::OplogProcessorCheckpoint(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(checkpoints.len(), 1 + 2 * keys.len());
+    assert!(checkpoints.iter().all(|c| c.target_agent_id.agent_id == worker_id(&plugin, 0)));
+    assert_eq!((checkpoints[0].confirmed_up_to, checkpoints[0].sending_up_to), (0, 0));
+    for (pair, batch) in checkpoints[1..].chunks(2).zip(&batches) {
+        assert_eq!(
+            (pair[0].confirmed_up_to, pair[0].last_batch_start, pair[0].sending_up_to),
+            (batch.0 - 1, batch.0, batch.1)
+        );
+        assert_eq!((pair[1].confirmed_up_to, pair[1].sending_up_to), (batch.1, batch.1));
+    }
 
     // Agents on the revision without the plugin are not observed.
     let mut plain = create_counter(&env, &counter, "b");
@@ -155,7 +232,7 @@ fn an_installed_plugin_receives_every_entry_once_in_order() {
 }
 
 #[test]
-fn activation_delivers_the_history_and_deactivation_pauses() {
+fn activation_starts_delivery_after_its_entry_and_deactivation_stops_it() {
     let (env, counter, audited) = setup();
     let plugin = installation(&audited);
     // An agent that ran before the plugin was installed ...
@@ -164,27 +241,30 @@ fn activation_delivers_the_history_and_deactivation_pauses() {
     let e = agent.activate_plugin(&plugin).unwrap_err().to_string();
     assert!(e.contains("is not installed to revision 0"), "{e}");
 
-    // ... is updated to the revision that has it: its whole history arrives.
+    // ... is updated to the revision that has it: the plugin is sent what
+    // follows the update, not the history before it (as on Golem).
     agent.update(1, true).unwrap().unwrap();
     assert_eq!(agent.active_plugins(), std::slice::from_ref(&plugin));
+    let updated = position_of(&agent, "successful-update");
     increment(&mut agent, 1);
-    let len = agent.oplog().len();
-    assert_eq!(indexes(&env, agent.id()), (1..=len).collect::<Vec<_>>());
+    let confirmed = flush_all(&mut agent, &plugin);
+    assert_eq!(indexes(&env, agent.id()), (updated + 1..=confirmed).collect::<Vec<_>>());
 
     // Deactivated, it hears nothing ...
     agent.deactivate_plugin(&plugin).unwrap();
     assert!(agent.active_plugins().is_empty());
+    let delivered = indexes(&env, agent.id());
     increment(&mut agent, 3);
-    assert_eq!(indexes(&env, agent.id()).len() as u64, len);
-    // ... until it is activated again, when it catches up.
+    agent.flush_plugins().unwrap();
+    assert_eq!(indexes(&env, agent.id()), delivered);
+    // ... and activated again, it is sent what follows the activation: what
+    // happened while it was inactive stays unsent.
     agent.activate_plugin(&plugin).unwrap();
-    let len = agent.oplog().len();
-    assert_eq!(indexes(&env, agent.id()), (1..=len).collect::<Vec<_>>());
-    let kinds: Vec<String> =
-        lines(&env, agent.id()).iter().map(|(_, l)| l["kind"].as_str().unwrap().to_string()).collect();
-    assert!(kinds.contains(&"successful-update".to_string()));
-    assert!(kinds.contains(&"deactivate-plugin".to_string()));
-    assert_eq!(kinds.last().unwrap(), "activate-plugin");
+    let activated = position_of(&agent, "activate-plugin");
+    increment(&mut agent, 1);
+    let confirmed = flush_all(&mut agent, &plugin);
+    let expected: Vec<u64> = delivered.iter().copied().chain(activated + 1..=confirmed).collect();
+    assert_eq!(indexes(&env, agent.id()), expected);
 
     // Uninstalled: a new revision without it; agents updated to it stop delivering.
     let plain = env.uninstall_plugin(&audited, "jsonl").unwrap();
@@ -193,9 +273,109 @@ fn activation_delivers_the_history_and_deactivation_pauses() {
     assert!(agent.active_plugins().is_empty());
     let delivered = indexes(&env, agent.id()).len();
     increment(&mut agent, 2);
+    agent.flush_plugins().unwrap();
     assert_eq!(indexes(&env, agent.id()).len(), delivered);
     let e = env.uninstall_plugin(&plain, "jsonl").unwrap_err().to_string();
     assert_eq!(e, "plugin: plugin `jsonl` is not installed to revision 2 of this component");
+}
+
+#[test]
+fn delivery_follows_the_agents_commits_and_the_flush_timer() {
+    let (env, _counter, audited) = setup();
+    let plugin = installation(&audited);
+    // At every commit (Golem's default is every third): the constructor's
+    // start is committed, and the plugin is sent it with the `create` entry
+    // before the constructor has finished.
+    env.set_plugin_settings(PluginSettings { max_commit_count: 1, ..Default::default() });
+    let agent = create_counter(&env, &audited, "c");
+    let first = lines(&env, agent.id());
+    assert_eq!(first[0].0, r#"counter("c")/00000001-00000002"#, "{first:?}");
+    assert_eq!(first[1].1["kind"], "agent-invocation-started");
+    // The agent's oplog: the batch announced, enqueued and confirmed
+    // between the constructor's start and its end.
+    let kinds: Vec<String> = agent.oplog().entries()[..6].iter().map(reprise_testkit::oplog::kind_name).collect();
+    assert_eq!(
+        kinds,
+        [
+            "create",
+            "agent-invocation-started",
+            "oplog-processor-checkpoint",
+            "oplog-processor-checkpoint",
+            "oplog-processor-checkpoint",
+            "agent-invocation-finished"
+        ]
+    );
+
+    // With a count never reached, nothing is sent until the timer ticks.
+    env.set_plugin_settings(PluginSettings { max_commit_count: 1000, ..Default::default() });
+    let mut quiet = create_counter(&env, &audited, "q");
+    increment(&mut quiet, 5);
+    assert!(indexes(&env, quiet.id()).is_empty());
+    quiet.flush_plugins().unwrap();
+    let sent = indexes(&env, quiet.id());
+    assert_eq!(sent, (1..=sent.len() as u64).collect::<Vec<_>>(), "one batch, from the first entry");
+    assert_eq!(sent.len(), 13, "create, then the constructor and five calls, started and finished");
+    // A tick with only checkpoints since the last batch sends nothing.
+    let (keys, _) = worker_record(&env, &plugin);
+    quiet.flush_plugins().unwrap();
+    assert_eq!(worker_record(&env, &plugin).0, keys);
+}
+
+#[test]
+fn a_deactivated_plugin_still_gets_the_batch_it_was_being_sent() {
+    let (env, _counter, audited) = setup();
+    let plugin = installation(&audited);
+    env.set_plugin_settings(PluginSettings { max_commit_count: 1000, ..Default::default() });
+    let mut agent = create_counter(&env, &audited, "d");
+    increment(&mut agent, 2);
+    let committed = agent.oplog().len();
+    // The flush names the worker (entry +1) and announces the batch (+2);
+    // the agent crashes there, before the batch is enqueued.
+    agent.schedule_crashes([CrashPoint::AfterEntry(committed + 2)]);
+    agent.flush_plugins().unwrap();
+    let announced = checkpoint(&agent, &plugin).unwrap();
+    assert_eq!((announced.confirmed_up_to, announced.sending_up_to), (0, committed));
+    assert!(indexes(&env, agent.id()).is_empty());
+
+    // Deactivated now, the plugin still gets that batch, whole, once ...
+    agent.deactivate_plugin(&plugin).unwrap();
+    agent.flush_plugins().unwrap();
+    assert_eq!(indexes(&env, agent.id()), (1..=committed).collect::<Vec<_>>());
+    assert_eq!(checkpoint(&agent, &plugin).unwrap().confirmed_up_to, committed);
+    // ... and nothing after it.
+    increment(&mut agent, 3);
+    agent.flush_plugins().unwrap();
+    assert_eq!(indexes(&env, agent.id()).len() as u64, committed);
+    assert_eq!(worker_record(&env, &plugin).0.len(), 1);
+}
+
+#[test]
+fn a_batch_sent_again_after_a_crash_between_enqueue_and_confirmation_is_not_enqueued_twice() {
+    let (env, _counter, audited) = setup();
+    let plugin = installation(&audited);
+    env.set_plugin_settings(PluginSettings { max_commit_count: 1000, ..Default::default() });
+    let mut agent = create_counter(&env, &audited, "e");
+    increment(&mut agent, 2);
+    let committed = agent.oplog().len();
+    // The flush names the worker (+1), announces the batch (+2), enqueues
+    // it, and the agent crashes before the confirmation (+3) is persisted.
+    agent.schedule_crashes([CrashPoint::BeforePersist(committed + 3)]);
+    agent.flush_plugins().unwrap();
+    assert_eq!(agent.crashes_fired().len(), 1);
+    let in_flight = checkpoint(&agent, &plugin).unwrap();
+    assert_eq!((in_flight.confirmed_up_to, in_flight.sending_up_to), (0, committed));
+
+    // Recovered, the agent sends the same batch again under the same key:
+    // the worker has it already and does not take it twice.
+    agent.flush_plugins().unwrap();
+    assert_eq!(checkpoint(&agent, &plugin).unwrap().confirmed_up_to, committed);
+    let worker = env.agent_handle(&worker_id(&plugin, 0)).unwrap();
+    let enqueued =
+        worker.lock().oplog().entries().iter().filter(|e| matches!(e, OplogEntry::PendingAgentInvocation(_))).count();
+    assert_eq!(enqueued, 1);
+    assert_eq!(worker_record(&env, &plugin).0.len(), 1);
+    assert_eq!(indexes(&env, agent.id()), (1..=committed).collect::<Vec<_>>());
+    assert_eq!(env.plugin_metrics()["jsonl"].batches_retried, 1);
 }
 
 /// A small deterministic generator for crash points.
@@ -211,32 +391,31 @@ fn draws(seed: u64) -> impl FnMut(u64) -> u64 {
 
 #[test]
 fn every_entry_is_delivered_exactly_once_through_crashes_of_agent_and_plugin() {
-    let (env, counter, audited) = setup();
+    let (env, _counter, audited) = setup();
     let plugin = installation(&audited);
     let mut recovered_plugins = 0;
     for seed in 0..20 {
         let env = env.fresh();
         let mut draw = draws(seed);
-        // An agent that already ran without the plugin ...
-        let mut agent = create_counter(&env, &counter, "a");
-        increment(&mut agent, 4);
-        let agent_crashes: Vec<CrashPoint> =
-            (0..3).map(|_| CrashPoint::AfterEntry(agent.oplog().len() + draw(30))).collect();
+        // An agent observed from its creation keeps working through crashes
+        // of both sides, its batches sent by commits and by the timer.
+        let mut agent = create_counter(&env, &audited, "a");
+        // Crashes after entries, and one before a confirming checkpoint is
+        // persisted (if it lands on one): the batch was enqueued already.
+        let mut agent_crashes: Vec<CrashPoint> = (0..3).map(|_| CrashPoint::AfterEntry(4 + draw(30))).collect();
+        agent_crashes.push(CrashPoint::BeforePersist(4 + draw(30)));
         agent.schedule_crashes(agent_crashes);
-        let plugin_crashes: Vec<CrashPoint> = (0..3).map(|_| CrashPoint::AfterEntry(draw(40))).collect();
+        let plugin_crashes: Vec<CrashPoint> = (0..3).map(|_| CrashPoint::AfterEntry(draw(20))).collect();
         env.schedule_crashes(&worker_id(&plugin, 0), plugin_crashes);
-        // ... gets it (updated to the revision that has it installed, as in
-        // Golem) and keeps working, paused and resumed once, through crashes
-        // of both sides.
-        agent.update(audited.revision(), true).unwrap().unwrap();
-        increment(&mut agent, 6);
-        agent.deactivate_plugin(&plugin).unwrap();
-        increment(&mut agent, 2);
-        agent.activate_plugin(&plugin).unwrap();
-        increment(&mut agent, 4);
+        for round in 0..4 {
+            increment(&mut agent, 3);
+            if round % 2 == 1 {
+                agent.flush_plugins().unwrap();
+            }
+        }
 
-        let len = agent.oplog().len();
-        assert_eq!(indexes(&env, agent.id()), (1..=len).collect::<Vec<_>>(), "seed {seed}");
+        let len = flush_all(&mut agent, &plugin);
+        assert_delivered_once_in_order(&env, &agent, len);
         let (keys, refusals) = worker_record(&env, &plugin);
         assert!(refusals.is_empty(), "seed {seed}: {refusals:?}");
         let unique: std::collections::BTreeSet<&String> = keys.iter().collect();
@@ -257,7 +436,7 @@ fn every_entry_is_delivered_exactly_once_through_crashes_of_agent_and_plugin() {
 }
 
 #[test]
-fn crash_verification_covers_the_plugin_instance() {
+fn crash_verification_of_an_observed_agent_crashes_its_plugin_too_and_compares_the_agent() {
     let (env, _counter, audited) = setup();
     let scenario = Scenario::of(CounterCall::new("a".into()))
         .then(CounterCall::increment(2))
@@ -266,9 +445,11 @@ fn crash_verification_covers_the_plugin_instance() {
     let report = verify(&env, &audited, &scenario, &CrashPlan::every_entry()).unwrap();
     println!("{report}");
     assert!(report.is_ok(), "{report}");
-    // The plugin's output is part of the compared state, and its oplog adds crash points.
-    assert!(report.reference.kv[BUCKET].keys().all(|k| k.starts_with(r#"counter("a")/"#)));
-    assert!(report.runs as u64 > 2 * report.reference.oplog_len, "{report}");
+    // What the plugin is sent depends on when the agent commits, which a
+    // crash changes (on Golem too): its output is not compared ...
+    assert!(!report.reference.kv.contains_key(BUCKET), "{:?}", report.reference.kv);
+    // ... but the plugin's worker is crashed at every point of its oplog too.
+    assert!(report.runs as u64 > report.reference.oplog_len + 4, "{report}");
 }
 
 /// Statistics computed from an oplog the way the agent-stats plugin counts.
@@ -324,14 +505,17 @@ fn the_statistics_plugin_counts_every_agent_it_observes() {
     let mut inventory = InventoryHandle { agent: env.agent_handle(r#"inventory("main")"#).unwrap() };
     assert_eq!(inventory.stock("apple".into()).unwrap(), 2);
 
+    let plugin = observed.plugin("stats").unwrap().clone();
+    let order_confirmed = flush_all(&mut order.agent, &plugin) as usize;
+    let inventory_confirmed = flush_all(&mut inventory.agent.lock(), &plugin) as usize;
     let published =
         |agent: &str| -> serde_json::Value { serde_json::from_slice(&env.kv_contents()["stats"][agent]).unwrap() };
     let order_stats = published(order.agent.id());
-    assert_eq!(order_stats, expected_stats(order.agent.oplog().entries()));
+    assert_eq!(order_stats, expected_stats(&order.agent.oplog().entries()[..order_confirmed]));
     assert_eq!(order_stats["invocations"]["add_line"], 3);
     assert_eq!(order_stats["host_calls"]["golem::rpc::wasm-rpc::invoke_and_await"], 3);
     let inventory_stats = published(inventory.agent.id());
-    assert_eq!(inventory_stats, expected_stats(inventory.agent.lock().oplog().entries()));
+    assert_eq!(inventory_stats, expected_stats(&inventory.agent.lock().oplog().entries()[..inventory_confirmed]));
     assert_eq!(inventory_stats["invocations"]["reserve"], 3);
 }
 
@@ -347,6 +531,9 @@ fn drain(events: &std::sync::mpsc::Receiver<reprise_testkit::plugins::PluginEven
             E::Removed { name, .. } => format!("removed {name}"),
             E::BatchRefused { name, agent, range, error, .. } => {
                 format!("{name} refused {agent} {}-{}: {error}", range.0, range.1)
+            }
+            E::EnqueueFailed { name, agent, range, reason, .. } => {
+                format!("{name} could not enqueue {agent} {}-{}: {reason}", range.0, range.1)
             }
         })
         .collect()
@@ -364,6 +551,7 @@ fn a_refused_batch_is_reported_and_never_sent_again() {
     let events = env.subscribe_plugin_events();
     let mut agent = create_counter(&env, &audited, "r");
     increment(&mut agent, 3);
+    agent.flush_plugins().unwrap();
 
     let refused: Vec<String> = drain(&events).into_iter().filter(|e| e.contains(" refused ")).collect();
     let (keys, refusals) = worker_record(&env, &plugin);
@@ -387,6 +575,7 @@ fn batch_keys_are_golems_and_the_same_for_a_batch_sent_again() {
     let plugin = installation(&audited);
     let mut agent = create_counter(&env, &audited, "k");
     increment(&mut agent, 2);
+    agent.flush_plugins().unwrap();
     let (keys, _) = worker_record(&env, &plugin);
     // UUIDv5 (version nibble 5) over the agent, the installation and the bounds.
     assert!(keys.iter().all(|k| k.len() == 36 && k.as_bytes()[14] == b'5'), "{keys:?}");
@@ -397,6 +586,7 @@ fn batch_keys_are_golems_and_the_same_for_a_batch_sent_again() {
     again.schedule_crashes(&worker_id(&plugin, 0), [CrashPoint::AfterEntry(3)]);
     let mut agent = create_counter(&again, &audited_again, "k");
     increment(&mut agent, 2);
+    agent.flush_plugins().unwrap();
     let (keys_again, _) = worker_record(&again, &installation(&audited_again));
     let mut unique = keys_again.clone();
     unique.dedup();
@@ -425,48 +615,71 @@ fn a_trapping_plugin_is_restarted_with_backoff_and_resumes_from_its_checkpoint()
 
     let mut agent = create_counter(&env, &audited, "a");
     increment(&mut agent, 2);
+    let confirmed = flush_all(&mut agent, &plugin);
+    assert_delivered_once_in_order(&env, &agent, confirmed);
     let delivered = indexes(&env, agent.id());
-    assert_eq!(delivered, (1..=agent.oplog().len()).collect::<Vec<_>>());
 
-    // The plugin traps: the agent carries on, the plugin waits for its restart.
+    // The plugin traps on the next batch. The batch was confirmed when it
+    // was enqueued on the worker: the agent is done with it and carries on.
     env.kv_put(BUCKET, "halt", Some(b"1"));
     increment(&mut agent, 1);
+    agent.flush_plugins().unwrap();
+    let after_trap = checkpoint(&agent, &plugin).unwrap();
+    assert_eq!(after_trap.confirmed_up_to, after_trap.sending_up_to);
+    assert!(after_trap.confirmed_up_to > confirmed);
     assert_eq!(indexes(&env, agent.id()), delivered);
     assert_eq!(env.plugin_metrics()["jsonl"].crashes, 1);
-    increment(&mut agent, 1); // within the backoff: no restart yet
+
+    // Within the backoff the worker takes nothing: the next batch stays in
+    // flight in the agent's oplog, to be sent again.
+    increment(&mut agent, 1);
+    agent.flush_plugins().unwrap();
+    let in_flight = checkpoint(&agent, &plugin).unwrap();
+    assert!(in_flight.sending_up_to > in_flight.confirmed_up_to, "{in_flight:?}");
     assert_eq!(env.plugin_metrics()["jsonl"].restarts, 0);
 
-    // Restarted after the backoff, it traps again: the wait doubles.
+    // After the backoff the restart runs the trapped batch again (Golem
+    // retries an invocation from its start) and traps again: the wait
+    // doubles, and the batch in flight still waits.
     std::thread::sleep(std::time::Duration::from_millis(110));
-    increment(&mut agent, 1);
+    agent.flush_plugins().unwrap();
     let metrics = &env.plugin_metrics()["jsonl"];
-    assert_eq!((metrics.crashes, metrics.restarts), (2, 0), "the restart itself trapped replaying the batch");
+    assert_eq!((metrics.crashes, metrics.restarts), (2, 0), "{metrics:?}");
+    assert_eq!(checkpoint(&agent, &plugin).unwrap(), in_flight, "still in flight, nothing written");
     std::thread::sleep(std::time::Duration::from_millis(110));
-    increment(&mut agent, 1);
+    env.flush_plugins().unwrap();
     assert_eq!(env.plugin_metrics()["jsonl"].crashes, 2, "200 ms have not passed yet");
 
-    // Fixed: the next restart replays up to its checkpoint and goes on.
+    // Fixed: the next restart finishes the trapped batch; the agent's next
+    // flush sends the batch in flight (the same range) and what followed.
     env.kv_put(BUCKET, "halt", None);
     std::thread::sleep(std::time::Duration::from_millis(100));
+    env.flush_plugins().unwrap();
     increment(&mut agent, 1);
-    assert_eq!(indexes(&env, agent.id()), (1..=agent.oplog().len()).collect::<Vec<_>>());
+    let confirmed = flush_all(&mut agent, &plugin);
+    assert_delivered_once_in_order(&env, &agent, confirmed);
     let (keys, _) = worker_record(&env, &plugin);
     let unique: std::collections::BTreeSet<&String> = keys.iter().collect();
     assert_eq!(unique.len(), keys.len(), "{keys:?}");
     let metrics = &env.plugin_metrics()["jsonl"];
     assert_eq!((metrics.starts, metrics.crashes, metrics.restarts, metrics.active_instances), (2, 2, 1, 1));
-    assert!(metrics.batches_retried >= 1, "{metrics:?}");
+    assert!(metrics.batches_retried >= 2, "a trapped batch and a batch in flight: {metrics:?}");
 
-    let seen = drain(&events);
+    let mut seen = drain(&events);
+    // The waiting worker may refuse a batch in flight more than once in a row.
+    seen.dedup();
+    let enqueue_failed = |e: &String| e.starts_with(r#"jsonl could not enqueue counter("a") "#);
     assert_eq!(seen[0], "registered jsonl");
     assert!(
         seen[1].starts_with("unregistered jsonl: crashed (") && seen[1].ends_with("restarting in 100ms"),
         "{seen:?}"
     );
     assert!(seen[1].contains("trapping as asked"), "the trap's message is in the reason: {seen:?}");
-    assert!(seen[2].ends_with("restarting in 200ms"), "{seen:?}");
-    assert_eq!(seen[3], "registered jsonl");
-    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(enqueue_failed(&seen[2]), "{seen:?}");
+    assert!(seen[3].ends_with("restarting in 200ms"), "{seen:?}");
+    assert!(enqueue_failed(&seen[4]), "{seen:?}");
+    assert_eq!(seen[5], "registered jsonl");
+    assert_eq!(seen.len(), 6, "{seen:?}");
 
     let text = env.plugin_metrics_prometheus();
     assert!(text.contains("reprise_plugin_restarts_total{plugin=\"jsonl\"} 1\n"), "{text}");
@@ -488,11 +701,12 @@ fn a_plugin_that_keeps_trapping_is_given_up() {
     for wait in [0, 110, 210, 410, 810] {
         std::thread::sleep(std::time::Duration::from_millis(wait));
         increment(&mut agent, 1);
+        agent.flush_plugins().unwrap();
     }
     let metrics = &env.plugin_metrics()["jsonl"];
     assert_eq!((metrics.crashes, metrics.active_instances), (4, 0), "{metrics:?}");
     let seen = drain(&events);
-    assert!(seen.last().unwrap().contains("gave up after 3 restarts in a row"), "{seen:?}");
+    assert!(seen.iter().any(|e| e.contains("gave up after 3 restarts in a row")), "{seen:?}");
     assert!(indexes(&env, agent.id()).is_empty());
     assert_eq!(AgentConnection::perform(&mut agent, CounterCall::get()).unwrap(), 5, "the agent is unaffected");
 }
@@ -510,7 +724,8 @@ fn several_instances_serve_different_agents_in_parallel() {
             scope.spawn(move || {
                 let mut agent = create_counter(env, audited, name);
                 increment(&mut agent, 5);
-                assert_eq!(indexes(env, agent.id()), (1..=agent.oplog().len()).collect::<Vec<_>>());
+                let confirmed = flush_all(&mut agent, &installation(audited));
+                assert_delivered_once_in_order(env, &agent, confirmed);
             });
         }
     });
@@ -634,7 +849,8 @@ fn a_changed_component_is_hot_updated_after_in_flight_batches_drain_and_a_delete
     increment(&mut agent, 2); // surely on the new code
 
     // Every entry once, in order; each batch wholly on one version; both versions served.
-    assert_eq!(indexes(&env, agent.id()), (1..=agent.oplog().len()).collect::<Vec<_>>());
+    let confirmed = flush_all(&mut agent, &installation(&audited));
+    assert_delivered_once_in_order(&env, &agent, confirmed);
     let mut formats: std::collections::BTreeMap<String, std::collections::BTreeSet<u64>> = Default::default();
     for (batch, line) in lines(&env, agent.id()) {
         formats.entry(batch).or_default().insert(line["format"].as_u64().unwrap_or(1));
@@ -654,6 +870,7 @@ fn a_changed_component_is_hot_updated_after_in_flight_batches_drain_and_a_delete
     assert_eq!(reports[0].outcome, ManifestOutcome::Removed { name: "jsonl".into(), version: "1.0.0".into() });
     let delivered = indexes(&env, agent.id()).len();
     increment(&mut agent, 2);
+    agent.flush_plugins().unwrap();
     assert_eq!(indexes(&env, agent.id()).len(), delivered);
     assert_eq!(
         events.try_iter().collect::<Vec<_>>(),

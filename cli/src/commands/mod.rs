@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod build;
+pub mod collect;
 pub mod crash_test;
 pub mod inspect;
 pub mod new;
@@ -9,6 +10,7 @@ pub mod plugins;
 pub mod replay;
 pub mod run;
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use reprise_testkit::{AgentType, Environment, LoadedComponent, schema_parameters};
@@ -106,4 +108,18 @@ pub fn agent_type_json(t: &AgentType) -> Json {
             "results": params_json(&m.output_schema),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// `text` as an address on this machine only: servers Reprise starts are
+/// not reachable from the network.
+pub fn loopback_addr(text: &str) -> Result<SocketAddr, CliError> {
+    let addr: SocketAddr = text.parse().map_err(|_| {
+        CliError::input(format!("`{text}` is not an address"))
+            .hint("write an IP address and port, such as 127.0.0.1:9090")
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err(CliError::input(format!("{text} is not a loopback address"))
+            .hint("serve it on 127.0.0.1 or [::1] (add --token-file to require a bearer token)"));
+    }
+    Ok(addr)
 }

@@ -4,9 +4,11 @@
 //! installation's `bucket` parameter (default `oplog`).
 //!
 //! It checks the delivery contract as it goes: each agent's batches must
-//! follow one another without gap or overlap, or the batch is refused
-//! (and Golem delivers it again). Its memory of where each agent is, the
-//! `next` map, is rebuilt by replay after the plugin crashes.
+//! follow one another without overlap, or the batch is refused (Golem
+//! reports it and does not send it again). Gaps are allowed where Golem
+//! passed over a batch holding nothing but its own checkpoints. Its memory
+//! of where each agent is, the `next` map, is rebuilt by replay after the
+//! plugin crashes.
 //!
 //! An installation may name a key with the `trap-when` parameter: while that
 //! key exists in the bucket, the plugin traps on every batch, standing in
@@ -46,10 +48,12 @@ fn detail(entry: &PublicOplogEntry) -> serde_json::Value {
 impl OplogProcessor for JsonLines {
     fn process(&mut self, batch: &Batch) -> Result<(), String> {
         let agent = batch.agent_id().agent_id.clone();
+        // Batches follow each other, with gaps only where Golem passed over
+        // a batch of nothing but its own checkpoints.
         let expected = self.next.get(&agent).copied().unwrap_or(1);
-        if batch.first_index() != expected {
+        if batch.first_index() < expected {
             return Err(format!(
-                "agent {agent}: expected a batch starting at entry {expected}, got {}..={}",
+                "agent {agent}: expected a batch starting at entry {expected} or later, got {}..={}",
                 batch.first_index(),
                 batch.last_index()
             ));

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use super::{ConnectError, Environment};
 use crate::bindings::golem::agent::host::RpcError;
 use crate::bindings::golem::api::oplog::{EnvironmentPluginGrantId, PluginInstallationDescription};
-use crate::bindings::golem::core::types::{AgentId, DataValue};
+use crate::bindings::golem::core::types::{AgentId, ComponentId, DataValue};
 use crate::bindings::{CalleeContext, RpcTarget};
 use crate::host::registry::AgentRecord;
 use crate::host::{AgentDirectory, AgentIdentity, AgentRequest, DefinedType, World};
-use crate::oplog::to_raw;
-use crate::runtime::{Agent, Habitat, LoadedComponent, ProcessBatch};
+use crate::ids::uuid_from_u128;
+use crate::journal::Forwarding;
+use crate::plugins::Forwarder;
+use crate::runtime::{Habitat, LoadedComponent, ProcessBatch};
 
 /// Stack of the thread a call runs the callee on (the callee's guest code
 /// gets a stack of its own rather than running on top of the caller's).
@@ -26,8 +28,8 @@ impl Habitat for Environment {
         Arc::new(self.unrooted())
     }
 
-    fn register(&self, identity: &AgentIdentity, agent_type: &str) {
-        self.shared.registry().register(identity, agent_type, &self.shared.world.config);
+    fn register(&self, identity: &AgentIdentity, agent_type: &str, revision: u64) {
+        self.shared.registry().register(identity, agent_type, revision, &self.shared.world.config);
     }
 
     fn update_record(&self, id: &str, update: &mut dyn FnMut(&mut AgentRecord)) {
@@ -42,32 +44,19 @@ impl Habitat for Environment {
         Environment::component_revision(self, id, revision)
     }
 
-    fn batch(
-        &self,
-        plugin: &PluginInstallationDescription,
-        target: &AgentId,
-        range: (u64, u64),
-    ) -> Result<ProcessBatch, String> {
-        let entries = self.shared.plugins().source(&target.agent_id, range.0, range.1).ok_or_else(|| {
-            format!("entries {}..={} of agent `{}` are not known to the plugin host", range.0, range.1, target.agent_id)
-        })?;
-        let metadata = match self.shared.registry().record(&target.agent_id) {
-            Some(record) => record.metadata(self.shared.world.seed),
-            None => return Err(format!("agent `{}` is not known to the environment", target.agent_id)),
-        };
-        Ok(ProcessBatch {
-            config: plugin.parameters.clone(),
-            agent_id: target.clone(),
-            metadata,
-            first_index: range.0,
-            entries: entries.iter().map(to_raw).collect(),
-        })
+    fn batch(&self, key: &str) -> Result<Arc<ProcessBatch>, String> {
+        self.shared.plugins().payload(key).ok_or_else(|| format!("no batch was enqueued under key `{key}`"))
     }
 
-    fn invocation_finished(&self, agent: &mut Agent) {
-        if !agent.component().plugins().is_empty() {
-            crate::plugins::deliver(self, agent);
+    fn forwarding(&self, agent: &AgentIdentity, component: &LoadedComponent) -> Option<Arc<dyn Forwarding>> {
+        if component.plugins().is_empty() {
+            return None;
         }
+        let source = AgentId {
+            component_id: ComponentId { uuid: uuid_from_u128(agent.component_id) },
+            agent_id: agent.name.clone(),
+        };
+        Some(Arc::new(Forwarder::new(self.unrooted(), source)))
     }
 }
 

@@ -51,7 +51,13 @@ pub(crate) enum Unavailable {
 
 impl Registry {
     /// Report a new agent; nothing changes for an id already reported.
-    pub(crate) fn register(&mut self, identity: &AgentIdentity, agent_type: &str, config: &[(String, String)]) {
+    pub(crate) fn register(
+        &mut self,
+        identity: &AgentIdentity,
+        agent_type: &str,
+        revision: u64,
+        config: &[(String, String)],
+    ) {
         let reported = self.agents.values().filter(|e| e.record.is_some()).count() as u64;
         let entry = self.agents.entry(identity.name.clone()).or_default();
         if entry.record.is_some() {
@@ -61,7 +67,7 @@ impl Registry {
             component_id: identity.component_id,
             name: identity.name.clone(),
             status: crate::bindings::golem::api::host::AgentStatus::Idle,
-            revision: 0,
+            revision,
             created_at_ms: FIRST_CREATED_AT_MS + reported * 1000,
             env: vec![("GOLEM_AGENT_ID".into(), identity.name.clone()), ("GOLEM_AGENT_TYPE".into(), agent_type.into())],
             config: config.to_vec(),

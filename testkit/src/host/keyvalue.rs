@@ -24,6 +24,8 @@ const MAX_VALUE_BYTES: usize = 64 * 1024 * 1024;
 pub struct KvStore {
     buckets: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     writes: Vec<KvWrite>,
+    /// The agent whose host call holds the store now (for its write log).
+    writer: String,
     /// The only buckets that exist, when restricted.
     allowed: Option<std::collections::BTreeSet<String>>,
 }
@@ -37,6 +39,8 @@ pub struct KvWrite {
     pub key: String,
     /// The value written, or `None` for a delete.
     pub value: Option<Vec<u8>>,
+    /// The agent that wrote it.
+    pub agent: String,
 }
 
 impl KvStore {
@@ -75,7 +79,7 @@ impl KvStore {
 
     /// The contents, with `writes` as the write log.
     pub(crate) fn copy_with_log(&self, writes: Vec<KvWrite>) -> KvStore {
-        KvStore { buckets: self.buckets.clone(), writes, allowed: self.allowed.clone() }
+        KvStore { buckets: self.buckets.clone(), writes, allowed: self.allowed.clone(), writer: String::new() }
     }
 
     /// Change the store from outside any agent (a test, an operator): not
@@ -89,12 +93,14 @@ impl KvStore {
     }
 
     fn set(&mut self, bucket: &str, key: &str, value: Vec<u8>) {
-        self.writes.push(KvWrite { bucket: bucket.into(), key: key.into(), value: Some(value.clone()) });
+        let agent = self.writer.clone();
+        self.writes.push(KvWrite { bucket: bucket.into(), key: key.into(), value: Some(value.clone()), agent });
         self.buckets.entry(bucket.into()).or_default().insert(key.into(), value);
     }
 
     fn delete(&mut self, bucket: &str, key: &str) {
-        self.writes.push(KvWrite { bucket: bucket.into(), key: key.into(), value: None });
+        let agent = self.writer.clone();
+        self.writes.push(KvWrite { bucket: bucket.into(), key: key.into(), value: None, agent });
         if let Some(b) = self.buckets.get_mut(bucket) {
             b.remove(key);
         }
@@ -143,8 +149,12 @@ impl HostState {
         run: impl FnOnce(&mut KvStore) -> T,
     ) -> wasmtime::Result<KvResult<T>> {
         let world = self.world.clone();
-        let journaled: Result<T, String> =
-            self.journal.call(function, function_type, request, |_| Ok(run(&mut world.kv())))?;
+        let writer = self.agent.name.clone();
+        let journaled: Result<T, String> = self.journal.call(function, function_type, request, |_| {
+            let mut kv = world.kv();
+            kv.writer = writer;
+            Ok(run(&mut kv))
+        })?;
         match journaled {
             Ok(t) => Ok(Ok(t)),
             Err(trace) => Ok(Err(self.kv_error(trace)?)),

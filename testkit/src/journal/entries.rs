@@ -59,11 +59,13 @@ pub(crate) fn commits_at_once(entry: &OplogEntry) -> bool {
             | E::Jump(_)
             | E::ChangePersistenceLevel(_)
             | E::PendingUpdate(_)
+            | E::PendingAgentInvocation(_)
             | E::SuccessfulUpdate(_)
             | E::FailedUpdate(_)
             | E::Revert(_)
-            // Not read from Golem (plugin bookkeeping is the testkit's own):
-            // committed, so plugin delivery stays exactly-once.
+            // Plugin bookkeeping: `Worker::activate_plugin` /
+            // `deactivate_plugin` add and commit; the forwarding oplog
+            // commits each checkpoint as it writes it.
             | E::ActivatePlugin(_)
             | E::DeactivatePlugin(_)
             | E::OplogProcessorCheckpoint(_)

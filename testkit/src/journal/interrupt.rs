@@ -12,7 +12,8 @@ pub enum CrashPoint {
     AfterEntry(u64),
     /// When the entry with this index is about to be persisted: its side
     /// effect has happened, the entry is lost (the window idempotency keys are
-    /// for). Only fires on host-call entries.
+    /// for). Fires on host-call entries, and on the checkpoints confirming
+    /// a batch enqueued on a plugin worker (the enqueue is the effect).
     BeforePersist(u64),
 }
 

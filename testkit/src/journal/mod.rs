@@ -12,6 +12,7 @@
 //! - `seed`: deterministic randomness.
 
 mod entries;
+mod forwarding;
 mod interrupt;
 mod remote;
 mod seed;
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use entries::commits_at_once;
 pub(crate) use entries::{Strict, strict_kind};
+pub(crate) use forwarding::Forwarding;
 pub(crate) use interrupt::{Captured, CrashNotes, Interrupt};
 pub use interrupt::{CrashPoint, FiredCrash};
 use remote::in_batch;
@@ -51,6 +53,17 @@ const CLOCK_STEP_PER_RECOVERY_SECONDS: u64 = 3600;
 /// persist-nothing, in golem-worker-executor/config/worker-executor.toml).
 const MAX_UNCOMMITTED: usize = 128;
 const MAX_UNCOMMITTED_PERSIST_NOTHING: usize = 1024;
+
+/// Whether `entry` records an effect that has already happened when it is
+/// added: a host call's, or a plugin batch's enqueue (the checkpoint
+/// confirming it). A crash before it is persisted repeats the effect.
+fn after_effect(entry: &OplogEntry) -> bool {
+    match entry {
+        OplogEntry::HostCall(_) => true,
+        OplogEntry::OplogProcessorCheckpoint(p) => p.confirmed_up_to == p.sending_up_to && p.last_batch_start > 0,
+        _ => false,
+    }
+}
 
 /// One host call an agent made, for assertions.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +134,10 @@ pub(crate) struct Journal {
     /// The environment's HTTP stubs, which answer requests to their hosts
     /// instead of the network.
     pub(crate) http_stubs: Option<Arc<Mutex<HttpStubs>>>,
+    /// Where commits are forwarded (the agent's oplog-processor plugins).
+    pub(crate) forwarding: Option<Arc<dyn Forwarding>>,
+    /// A flush is running: its commits are not forwarded.
+    in_flush: bool,
 }
 
 impl Journal {
@@ -151,6 +168,8 @@ impl Journal {
             liveness_reads: 0,
             notes: None,
             http_stubs: None,
+            forwarding: None,
+            in_flush: false,
         };
         journal.collect_jumps();
         journal
@@ -340,7 +359,7 @@ impl Journal {
     pub(crate) fn append(&mut self, entry: OplogEntry) -> wasmtime::Result<u64> {
         self.raise_pending()?;
         let index = self.last_index() + 1;
-        if let OplogEntry::HostCall(_) = entry {
+        if after_effect(&entry) {
             let point = CrashPoint::BeforePersist(index);
             let lost = Some((self.oplog.committed_index() + 1, index));
             let fired = FiredCrash { point, in_effect_window: true, lost };
@@ -409,7 +428,8 @@ impl Journal {
 
     /// Commit the oplog: everything added so far survives a crash.
     pub(crate) fn commit(&mut self) -> wasmtime::Result<()> {
-        self.oplog.commit().map_err(wasmtime::Error::new)
+        self.oplog.commit().map_err(wasmtime::Error::new)?;
+        self.forward_commit()
     }
 
     /// Commit unless persistence is off (Golem's `CommitLevel::DurableOnly`,

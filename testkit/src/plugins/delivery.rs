@@ -1,22 +1,21 @@
-//! Delivering agents' oplogs to plugin instances: progress read back from
-//! each instance's oplog, batches, checkpoints, restarts with backoff.
+//! The plugin side of delivery: plugin workers, the batches enqueued on
+//! them and run from their queues, restarts with backoff.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::{PluginEvent, Slot, key};
 use crate::bindings::golem::api::oplog::{
-    AgentInvocationResult, EnvironmentPluginGrantId, JumpParameters, OplogProcessorCheckpointParameters, OplogRegion,
-    PluginInstallationDescription,
+    AgentInvocation, AgentInvocationStartedParameters, EnvironmentPluginGrantId, JumpParameters, OplogRegion,
+    PendingAgentInvocationParameters, PluginInstallationDescription, ProcessOplogEntriesParameters,
 };
 use crate::bindings::golem::core::types::{AgentId, ComponentId};
-use crate::bindings::wasi::clocks::wall_clock::Datetime;
 use crate::environment::{Environment, Shared};
 use crate::error::Error;
 use crate::ids::uuid_from_u128;
 use crate::journal::{Journal, seed_from};
-use crate::oplog::OplogEntry;
-use crate::runtime::{Agent, AgentHandle, NewAgent, active_plugins};
+use crate::oplog::{OplogEntry, to_raw};
+use crate::runtime::{Agent, AgentHandle, NewAgent, ProcessBatch};
 
 /// The id of instance `n` (from 0) of a plugin installation: a plain
 /// worker, reachable with [`Environment::agent_handle`] and crashable with
@@ -24,65 +23,6 @@ use crate::runtime::{Agent, AgentHandle, NewAgent, active_plugins};
 pub fn worker_id(installation: &PluginInstallationDescription, n: usize) -> String {
     let grant = installation.environment_plugin_grant_id.uuid;
     format!("{}@{}[{:08x}]#{n}", installation.plugin_name, installation.plugin_version, grant.high_bits >> 32)
-}
-
-/// How far a plugin instance has processed one agent's oplog, read from the
-/// instance's own oplog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Progress {
-    /// Every entry up to this index was processed.
-    pub(crate) confirmed: u64,
-    /// A batch recorded as being sent and not confirmed: its bounds.
-    pub(crate) in_flight: Option<(u64, u64)>,
-}
-
-pub(crate) fn progress(worker_oplog: &[OplogEntry], grant: &EnvironmentPluginGrantId, target: &str) -> Progress {
-    let mut progress = Progress::default();
-    // Whether the latest checkpoint is about `target` (the invocations that
-    // follow a checkpoint process the batch it announces).
-    let mut current = false;
-    for entry in worker_oplog {
-        match entry {
-            OplogEntry::OplogProcessorCheckpoint(p) => {
-                current = p.target_agent_id.agent_id == target && p.plugin.environment_plugin_grant_id == *grant;
-                if current {
-                    progress.confirmed = p.confirmed_up_to;
-                    progress.in_flight =
-                        (p.sending_up_to > p.confirmed_up_to).then_some((p.last_batch_start, p.sending_up_to));
-                }
-            }
-            // A finished `process` confirms its batch, whether the plugin
-            // accepted it or answered with an error: Golem never sends a
-            // batch again once `process` ran.
-            OplogEntry::AgentInvocationFinished(p) if current => {
-                if let (AgentInvocationResult::ProcessOplogEntries(_), Some((_, end))) = (&p.result, progress.in_flight)
-                {
-                    progress.confirmed = end;
-                    progress.in_flight = None;
-                }
-            }
-            _ => {}
-        }
-    }
-    progress
-}
-
-/// The checkpoint announcing (or confirming) a batch.
-pub(crate) fn checkpoint(
-    plugin: &PluginInstallationDescription,
-    target: &AgentId,
-    confirmed_up_to: u64,
-    batch: (u64, u64),
-    timestamp: Datetime,
-) -> OplogEntry {
-    OplogEntry::OplogProcessorCheckpoint(OplogProcessorCheckpointParameters {
-        timestamp,
-        plugin: plugin.clone(),
-        target_agent_id: target.clone(),
-        confirmed_up_to,
-        sending_up_to: batch.1,
-        last_batch_start: batch.0,
-    })
 }
 
 /// Start instance `slot` of an installation: a new worker, or (`from`) a
@@ -137,34 +77,28 @@ fn interrupted_invocation(entries: &[OplogEntry]) -> Option<u64> {
     matches!(entries[pos], OplogEntry::AgentInvocationStarted(_)).then_some(pos as u64 + 1)
 }
 
-/// The instance serving `source` for an installation and its slot: started
-/// if needed, restarted if it trapped and its backoff has passed; `None`
-/// while it waits (or was given up).
-fn ready_worker(
-    env: &Environment,
-    plugin: &PluginInstallationDescription,
-    source: &str,
-) -> Option<(usize, AgentHandle)> {
+/// Instance `slot_index` of an installation: started if needed, restarted
+/// if it trapped and its backoff has passed; `None` while it waits (or was
+/// given up).
+fn ready_worker(env: &Environment, plugin: &PluginInstallationDescription, slot_index: usize) -> Option<AgentHandle> {
     let shared = env.shared();
     let grant = key(&plugin.environment_plugin_grant_id);
     let starting = shared.plugins().starting.clone();
     let _one_start_at_a_time = crate::sync::lock(&starting);
-    let (slot_index, slot) = {
+    let slot = {
         let host = shared.plugins();
         // A removed plugin is served no more.
         if !host.definitions.contains_key(&(plugin.plugin_name.clone(), plugin.plugin_version.clone())) {
             return None;
         }
-        let instances = host.settings.instances.max(1);
-        let index = (seed_from(&[source.as_bytes()]) % instances as u64) as usize;
-        (index, host.installations.get(&grant)?.slots.get(&index).cloned())
+        host.installations.get(&grant)?.slots.get(&slot_index).cloned()
     };
     let restart_from = match &slot {
         None => None,
         Some(s) if s.given_up => return None,
         Some(s) if s.retry_at.is_some_and(|at| Instant::now() < at) => return None,
         Some(s) if s.retry_at.is_some() => Some(s.worker.clone()),
-        Some(s) => return Some((slot_index, s.worker.clone())),
+        Some(s) => return Some(s.worker.clone()),
     };
     match start_worker(env, plugin, slot_index, restart_from.as_ref()) {
         Ok(worker) => {
@@ -181,7 +115,7 @@ fn ready_worker(
             }
             let new_slot = Slot { worker: worker.clone(), failures, retry_at: None, given_up: false };
             host.installations.get_mut(&grant)?.slots.insert(slot_index, new_slot);
-            Some((slot_index, worker))
+            Some(worker)
         }
         Err(e) => {
             // Replaying the trapped batch trapped again: wait longer.
@@ -223,130 +157,173 @@ fn failed(shared: &Arc<Shared>, plugin: &PluginInstallationDescription, slot: us
     });
 }
 
-/// Deliver what `source` has not delivered yet to every plugin active on
-/// it. Failures stay with the plugin (counted, the instance restarted
-/// later); the agent carries on.
-pub(crate) fn deliver(env: &Environment, source: &mut Agent) {
-    let entries = source.oplog().entries();
-    let active = active_plugins(entries);
-    if active.is_empty() {
-        return;
-    }
-    let shared = env.shared();
-    let id = source.id().to_string();
-    let available = entries.len() as u64;
-    let batch_size = {
-        let mut host = shared.plugins();
-        // Oplogs only grow: the copy needs just what was appended since.
-        let copy = host.sources.entry(id.clone()).or_default();
-        match entries.get(copy.len()..) {
-            Some(new) => copy.extend_from_slice(new),
-            // Longer than the oplog: another agent of this id wrote it.
-            None => *copy = entries.to_vec(),
-        }
-        host.settings.batch_size.max(1)
+/// The plugin worker a source agent's batches go to: one of the
+/// installation's instances, chosen by the source's id.
+pub(crate) fn resolve_target(
+    env: &Environment,
+    plugin: &PluginInstallationDescription,
+    source: &str,
+) -> Option<AgentId> {
+    let host = env.shared().plugins();
+    let definition = host.definitions.get(&(plugin.plugin_name.clone(), plugin.plugin_version.clone()))?;
+    let instances = host.settings.instances.max(1);
+    let slot = (seed_from(&[source.as_bytes()]) % instances as u64) as usize;
+    Some(AgentId {
+        component_id: ComponentId { uuid: uuid_from_u128(definition.component.inner.id) },
+        agent_id: worker_id(plugin, slot),
+    })
+}
+
+/// The instance number in a plugin worker's id.
+fn slot_of(target: &AgentId) -> Option<usize> {
+    target.agent_id.rsplit_once('#').and_then(|(_, n)| n.parse().ok())
+}
+
+/// Enqueue a batch on plugin worker `target`: a committed
+/// `pending-agent-invocation` entry in its oplog, keyed by Golem's batch
+/// key. A batch already enqueued under its key (sent again after a crash
+/// of the source) is not enqueued twice. `Err` when the worker cannot take
+/// it now (it waits to restart, or was given up).
+pub(crate) fn enqueue(
+    env: &Environment,
+    plugin: &PluginInstallationDescription,
+    target: &AgentId,
+    source: &AgentId,
+    first_index: u64,
+    entries: Vec<OplogEntry>,
+) -> Result<(), String> {
+    let last_index = first_index + entries.len() as u64 - 1;
+    let batch_key = batch_key(source, &plugin.environment_plugin_grant_id, (first_index, last_index));
+    let slot = slot_of(target).ok_or_else(|| format!("`{}` is not a plugin worker of this host", target.agent_id))?;
+    let Some(worker) = ready_worker(env, plugin, slot) else {
+        return Err(format!(
+            "plugin worker `{}` is not running (it trapped, and waits to restart or was given up)",
+            target.agent_id
+        ));
     };
-    for plugin in &active {
-        let Some((slot, worker)) = ready_worker(env, plugin, &id) else { continue };
-        // One batch at a time per instance: deliveries from agents running
-        // on other threads wait their turn.
-        let mut agent = worker.lock();
-        let crashes_before = agent.crashes_fired().len();
-        let target = target_agent_id(shared, &id);
-        let outcome = agent.process_agent(plugin, &target, available, batch_size);
-        let injected = (agent.crashes_fired().len() - crashes_before) as u64;
-        drop(agent);
-        {
-            let mut host = shared.plugins();
-            let metrics = host.metrics_of(&plugin.plugin_name);
-            metrics.crashes += injected;
-            if let Ok(delivery) = &outcome {
-                metrics.entries_delivered += delivery.entries;
-                metrics.batches_retried += delivery.retried;
-                metrics.batches_refused += delivery.refused.len() as u64;
+    let shared = env.shared();
+    let metadata = match shared.registry().record(&source.agent_id) {
+        Some(record) => record.metadata(shared.world.seed),
+        None => return Err(format!("agent `{}` is not known to the environment", source.agent_id)),
+    };
+    let mut agent = worker.lock();
+    if agent.oplog().entries().iter().any(|e| invocation_key(e) == Some(batch_key.as_str())) {
+        return Ok(());
+    }
+    let batch = ProcessBatch {
+        config: plugin.parameters.clone(),
+        agent_id: source.clone(),
+        metadata,
+        first_index,
+        entries: entries.iter().map(to_raw).collect(),
+    };
+    shared.plugins().payloads.insert(batch_key.clone(), Arc::new(batch));
+    let timestamp = agent.now();
+    let pending = OplogEntry::PendingAgentInvocation(PendingAgentInvocationParameters {
+        timestamp,
+        invocation: AgentInvocation::ProcessOplogEntries(ProcessOplogEntriesParameters { idempotency_key: batch_key }),
+    });
+    match agent.append_executor_entry(pending) {
+        // Committed with it: a crash right after keeps it.
+        Ok(_) => Ok(()),
+        Err(e) => {
+            drop(agent);
+            failed(shared, plugin, slot, &worker, &e);
+            Err(e.to_string())
+        }
+    }
+}
+
+/// The key of a pending or started `process` invocation.
+fn invocation_key(entry: &OplogEntry) -> Option<&str> {
+    match entry {
+        OplogEntry::PendingAgentInvocation(PendingAgentInvocationParameters {
+            invocation: AgentInvocation::ProcessOplogEntries(p),
+            ..
+        })
+        | OplogEntry::AgentInvocationStarted(AgentInvocationStartedParameters {
+            invocation: AgentInvocation::ProcessOplogEntries(p),
+            ..
+        }) => Some(&p.idempotency_key),
+        _ => None,
+    }
+}
+
+/// The enqueued `process` invocations a worker has not finished, in order.
+fn unfinished(entries: &[OplogEntry]) -> Vec<String> {
+    let mut pending = Vec::new();
+    let mut running: Option<&str> = None;
+    let mut finished = std::collections::BTreeSet::new();
+    for entry in entries {
+        match entry {
+            OplogEntry::PendingAgentInvocation(_) => pending.extend(invocation_key(entry).map(str::to_string)),
+            OplogEntry::AgentInvocationStarted(_) => running = invocation_key(entry),
+            OplogEntry::AgentInvocationFinished(_) => {
+                finished.extend(running.take().map(str::to_string));
             }
-            if let Ok(delivery) = &outcome {
-                for (range, error) in &delivery.refused {
+            _ => {}
+        }
+    }
+    pending.retain(|k| !finished.contains(k));
+    pending
+}
+
+/// Let plugin worker `target` run the invocations in its queue, in order.
+/// A trap stops it (restarted later, with backoff); an error the plugin
+/// answers is reported, and its batch is done all the same.
+pub(crate) fn run_queue(env: &Environment, plugin: &PluginInstallationDescription, target: &AgentId) {
+    if let Some(slot) = slot_of(target) {
+        run_queue_of(env, plugin, slot);
+    }
+}
+
+/// [`run_queue`] of the installation's instance `slot`.
+pub(crate) fn run_queue_of(env: &Environment, plugin: &PluginInstallationDescription, slot: usize) {
+    let Some(worker) = ready_worker(env, plugin, slot) else { return };
+    let shared = env.shared();
+    // One invocation at a time per worker: sources flushing on other
+    // threads wait their turn.
+    let mut agent = worker.lock();
+    let crashes_before = agent.crashes_fired().len();
+    let mut outcome = Ok(());
+    // Bounded: each round finishes an invocation or stops.
+    for _ in 0..=unfinished(agent.oplog().entries()).len() {
+        let Some(batch_key) = unfinished(agent.oplog().entries()).into_iter().next() else { break };
+        let batch = shared.plugins().payloads.get(&batch_key).cloned();
+        let entries = batch.as_ref().map_or(0, |b| b.entries.len() as u64);
+        match agent.process_batch(batch_key) {
+            Ok(Ok(())) => shared.plugins().metrics_of(&plugin.plugin_name).entries_delivered += entries,
+            Ok(Err(error)) => {
+                let mut host = shared.plugins();
+                host.metrics_of(&plugin.plugin_name).batches_refused += 1;
+                if let Some(batch) = batch {
                     host.emit(PluginEvent::BatchRefused {
                         name: plugin.plugin_name.clone(),
                         version: plugin.plugin_version.clone(),
-                        agent: id.clone(),
-                        range: *range,
-                        error: error.clone(),
+                        agent: batch.agent_id.agent_id.clone(),
+                        range: (batch.first_index, batch.first_index + entries - 1),
+                        error,
                     });
                 }
             }
-        }
-        match outcome {
-            Ok(_) => {
-                let grant = key(&plugin.environment_plugin_grant_id);
-                let mut host = shared.plugins();
-                if let Some(s) = host.installations.get_mut(&grant).and_then(|i| i.slots.get_mut(&slot)) {
-                    s.failures = 0;
-                }
+            Err(e) => {
+                outcome = Err(e);
+                break;
             }
-            Err(e) => failed(shared, plugin, slot, &worker, &e),
         }
     }
-}
-
-/// What one delivery achieved.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Delivery {
-    /// Entries the plugin accepted.
-    entries: u64,
-    /// Batches sent again.
-    retried: u64,
-    /// Batches the plugin answered with an error, and the error.
-    refused: Vec<((u64, u64), String)>,
-}
-
-impl Agent {
-    /// As a plugin instance, send `target`'s entries up to `available` in
-    /// batches of at most `batch_size`.
-    fn process_agent(
-        &mut self,
-        plugin: &PluginInstallationDescription,
-        target_id: &AgentId,
-        available: u64,
-        batch_size: u64,
-    ) -> Result<Delivery, Error> {
-        let target = target_id.agent_id.as_str();
-        let grant = plugin.environment_plugin_grant_id;
-        let mut delivery = Delivery::default();
-        // Bounded: each round confirms a batch, or stops, or absorbs a crash.
-        for _ in 0..2 * available + 4 {
-            self.ensure_live()?;
-            let before = progress(self.oplog().entries(), &grant, target);
-            let batch = match before.in_flight {
-                Some(batch) => batch,
-                None if before.confirmed < available => {
-                    (before.confirmed + 1, available.min(before.confirmed + batch_size))
-                }
-                None => return Ok(delivery),
-            };
-            if before.in_flight.is_none() {
-                let now = self.now();
-                if !self.append_executor_entry(checkpoint(plugin, target_id, before.confirmed, batch, now))? {
-                    continue; // crashed right after: recover and look again
-                }
-            } else {
-                // Announced and not processed (the instance crashed before
-                // starting it): the same batch again.
-                delivery.retried += 1;
+    let injected = (agent.crashes_fired().len() - crashes_before) as u64;
+    drop(agent);
+    shared.plugins().metrics_of(&plugin.plugin_name).crashes += injected;
+    match outcome {
+        Ok(()) => {
+            let grant = key(&plugin.environment_plugin_grant_id);
+            let mut host = shared.plugins();
+            if let Some(s) = host.installations.get_mut(&grant).and_then(|i| i.slots.get_mut(&slot)) {
+                s.failures = 0;
             }
-            let key = batch_key(target_id, &grant, batch);
-            match self.process_batch(plugin, target_id, batch, key)? {
-                Ok(()) => delivery.entries += batch.1 - batch.0 + 1,
-                // Reported, and confirmed like an accepted batch: Golem
-                // never sends it again.
-                Err(error) => delivery.refused.push((batch, error)),
-            }
-            let now = self.now();
-            // A crash right after is harmless: the finished invocation confirms the batch.
-            let _ = self.append_executor_entry(checkpoint(plugin, target_id, batch.1, batch, now))?;
         }
-        Ok(delivery)
+        Err(e) => failed(shared, plugin, slot, &worker, &e),
     }
 }
 
@@ -367,10 +344,4 @@ pub(crate) fn batch_key(source: &AgentId, grant: &EnvironmentPluginGrantId, batc
     buf.extend_from_slice(&batch.0.to_be_bytes());
     buf.extend_from_slice(&batch.1.to_be_bytes());
     uuid::Uuid::new_v5(&NAMESPACE, &buf).to_string()
-}
-
-/// The id of agent `agent` of this environment, with its component.
-fn target_agent_id(shared: &Shared, agent: &str) -> AgentId {
-    let component_id = shared.registry().record(agent).map_or(0, |r| r.component_id);
-    AgentId { component_id: ComponentId { uuid: uuid_from_u128(component_id) }, agent_id: agent.to_string() }
 }

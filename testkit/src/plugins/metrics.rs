@@ -36,6 +36,21 @@ pub enum PluginEvent {
         /// Why.
         reason: String,
     },
+    /// A batch could not be enqueued on its plugin worker (it waits to
+    /// restart after a trap); it stays in flight and the agent's next flush
+    /// sends the same range again. Golem reports these as plugin errors.
+    EnqueueFailed {
+        /// Plugin name.
+        name: String,
+        /// Plugin version.
+        version: String,
+        /// The agent whose entries the batch held.
+        agent: String,
+        /// The batch's first and last oplog index.
+        range: (u64, u64),
+        /// Why.
+        reason: String,
+    },
     /// A plugin answered a batch with an error. Golem reports it and does
     /// not send the batch again; this event shows every such batch.
     BatchRefused {

@@ -19,33 +19,38 @@
 //! revision, or activated and deactivated on a running agent
 //! ([`Agent::activate_plugin`](crate::Agent::activate_plugin)).
 //!
-//! Delivery: after each invocation of an agent, the entries it has not yet
-//! delivered go to every plugin active on it, in order, in batches of at most
-//! [`PluginSettings::batch_size`] entries, starting with the agent's first entry. Each
-//! plugin instance is a durable worker with its own oplog: before a batch it
-//! records an `oplog-processor-checkpoint` entry (the batch's bounds), then the
-//! `process` invocation, then a checkpoint confirming the batch. Progress is
-//! read back from that oplog, so after a crash of the agent, of the plugin, or
-//! of both, an interrupted batch is completed (by the plugin's recovery) or
-//! sent again with the same bounds and Golem's idempotency key, and nothing
-//! is delivered twice. A batch the plugin answers with an error is reported
-//! ([`PluginEvent::BatchRefused`]) and, as on Golem, not sent again. On
-//! replay the plugin gets each batch rebuilt from the checkpoint and the
-//! agent's oplog, as Golem rebuilds it.
+//! Delivery, as a Golem 1.5 executor does it
+//! (golem-worker-executor/src/services/oplog/plugin.rs at v1.5.9):
+//!
+//! - *When*: every [`PluginSettings::max_commit_count`] commits of an
+//!   agent's oplog, inside the commit (so mid-invocation), and on each tick
+//!   of the flush timer ([`Agent::flush_plugins`](crate::Agent::flush_plugins),
+//!   [`Environment::flush_plugins`]).
+//! - *What*: per active plugin (and per deactivated one with a batch in
+//!   flight), one batch from the entry after the last confirmed one to the
+//!   committed tail; a batch in flight is sent again with the same range.
+//! - *Checkpoints*, in the agent's own oplog: one naming the plugin worker,
+//!   one announcing a batch, one confirming it once it is enqueued.
+//! - *Enqueued is confirmed*: the batch becomes a `pending-agent-invocation`
+//!   in the plugin worker's oplog under Golem's idempotency key (never
+//!   enqueued twice), and the worker runs its queue. A `process` that answers
+//!   an error is reported ([`PluginEvent::BatchRefused`]) and its batch is
+//!   done; a trap restarts the worker with backoff and runs the batch again.
 
 mod delivery;
 pub mod directory;
+mod forwarding;
 mod metrics;
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-pub(crate) use delivery::deliver;
 pub use delivery::worker_id;
 pub use directory::{
     LoadedPlugin, ManifestOutcome, ManifestReport, PluginDirectory, WatchedPluginDirectory, content_hash,
 };
+pub(crate) use forwarding::Forwarder;
 pub use metrics::{PluginEvent, PluginMetrics, prometheus_text};
 
 use crate::bindings::golem::api::oplog::{EnvironmentPluginGrantId, PluginInstallationDescription};
@@ -54,8 +59,7 @@ use crate::error::Error;
 pub use crate::ids::PROCESSOR_INTERFACE;
 use crate::ids::uuid_from_u128;
 use crate::journal::seed_from;
-use crate::oplog::OplogEntry;
-use crate::runtime::{AgentHandle, LoadedComponent};
+use crate::runtime::{AgentHandle, LoadedComponent, ProcessBatch};
 
 /// How the plugin host runs plugins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +67,14 @@ pub struct PluginSettings {
     /// Instances per installation; each agent is served by one of them
     /// (chosen by its id), so different agents are served in parallel.
     pub instances: usize,
-    /// Most entries in one batch.
-    pub batch_size: u64,
+    /// Commits of an agent after which its committed entries are sent on
+    /// (Golem's `oplog.plugin_max_commit_count`).
+    pub max_commit_count: usize,
+    /// How often `reprise plugins --serve` sends on what agents committed
+    /// since (Golem's `oplog.plugin_max_elapsed_time`); in tests,
+    /// [`Agent::flush_plugins`](crate::Agent::flush_plugins) and
+    /// [`Environment::flush_plugins`] are that timer.
+    pub flush_interval: Duration,
     /// Wait before restarting an instance that trapped; doubled for each
     /// further trap in a row.
     pub backoff: Duration,
@@ -78,7 +88,8 @@ impl Default for PluginSettings {
     fn default() -> Self {
         PluginSettings {
             instances: 1,
-            batch_size: 16,
+            max_commit_count: 3,
+            flush_interval: Duration::from_secs(5),
             backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
             max_restarts: 10,
@@ -127,9 +138,10 @@ struct Installation {
 pub(crate) struct PluginHost {
     definitions: BTreeMap<(String, String), Definition>,
     installations: BTreeMap<(u64, u64), Installation>,
-    /// Copies of the oplogs delivered so far, by agent id: what plugin
-    /// recovery rebuilds batches from.
-    sources: BTreeMap<String, Vec<OplogEntry>>,
+    /// The batches enqueued on plugin workers, by idempotency key (Golem
+    /// keeps each as its pending invocation's payload): what a worker's
+    /// `process` invocations, live or replayed, are given.
+    payloads: BTreeMap<String, std::sync::Arc<ProcessBatch>>,
     settings: PluginSettings,
     metrics: BTreeMap<String, PluginMetrics>,
     subscribers: metrics::Subscribers,
@@ -174,10 +186,14 @@ impl PluginHost {
         self.installations.get(&key(grant)).map(|i| i.description.clone())
     }
 
-    pub(crate) fn source(&self, agent: &str, from: u64, to: u64) -> Option<Vec<OplogEntry>> {
-        let entries = self.sources.get(agent)?;
-        let (from, to) = (usize::try_from(from).ok()?, usize::try_from(to).ok()?);
-        (from >= 1 && to <= entries.len() && from <= to).then(|| entries[from - 1..to].to_vec())
+    /// Whether `plugin` is installed and its definition still loaded.
+    pub(crate) fn serves(&self, plugin: &PluginInstallationDescription) -> bool {
+        self.installations.contains_key(&key(&plugin.environment_plugin_grant_id))
+            && self.definitions.contains_key(&(plugin.plugin_name.clone(), plugin.plugin_version.clone()))
+    }
+
+    pub(crate) fn payload(&self, batch_key: &str) -> Option<std::sync::Arc<ProcessBatch>> {
+        self.payloads.get(batch_key).cloned()
     }
 
     pub(crate) fn metrics_of(&mut self, plugin: &str) -> &mut PluginMetrics {
@@ -291,7 +307,13 @@ impl Environment {
             .map_or_else(Vec::new, |i| i.slots.values().map(|s| s.worker.clone()).collect())
     }
 
-    /// How plugins run here (instances, batch size, restart backoff).
+    /// The ids of the plugin workers started so far.
+    pub(crate) fn plugin_worker_ids(&self) -> std::collections::BTreeSet<String> {
+        let host = self.shared().plugins();
+        host.installations.values().flat_map(|i| i.slots.keys().map(|slot| worker_id(&i.description, *slot))).collect()
+    }
+
+    /// How plugins run here (instances, commit count, restart backoff).
     pub fn plugin_settings(&self) -> PluginSettings {
         self.shared().plugins().settings
     }
@@ -300,6 +322,39 @@ impl Environment {
     /// to the next deliveries.
     pub fn set_plugin_settings(&self, settings: PluginSettings) {
         self.shared().plugins().settings = settings;
+    }
+
+    /// A tick of Golem's flush timer: every agent the environment holds
+    /// sends on what it committed since its last flush (agents a test holds
+    /// flush with [`Agent::flush_plugins`](crate::Agent::flush_plugins)),
+    /// then every plugin worker runs what waits in its queue (one whose
+    /// restart backoff has passed is restarted first). Errors are agents'
+    /// failures to recover; the flush goes on with the others and returns
+    /// the first.
+    pub fn flush_plugins(&self) -> Result<(), Error> {
+        let shared = self.shared();
+        let workers: Vec<(PluginInstallationDescription, usize)> = {
+            let host = shared.plugins();
+            host.installations
+                .values()
+                .flat_map(|i| i.slots.keys().map(|slot| (i.description.clone(), *slot)))
+                .collect()
+        };
+        let names = self.plugin_worker_ids();
+        let mut first_error = None;
+        let agents = shared.registry().all_owned();
+        for agent in agents {
+            if names.contains(agent.id()) {
+                continue;
+            }
+            if let Err(e) = agent.lock().flush_plugins() {
+                first_error.get_or_insert(e);
+            }
+        }
+        for (plugin, slot) in workers {
+            delivery::run_queue_of(self, &plugin, slot);
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Each plugin's counters, by plugin name.

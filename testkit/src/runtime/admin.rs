@@ -145,15 +145,30 @@ impl Agent {
 
     /// Activate plugin installation `plugin` on this agent (an
     /// `activate-plugin` entry); its entries, from the first, are delivered
-    /// to the plugin from now on. The plugin must be installed to the
-    /// agent's component revision.
+    /// to the plugin from the next flush on. The plugin must be installed to
+    /// the agent's component revision.
     pub fn activate_plugin(&mut self, plugin: &PluginInstallationDescription) -> Result<(), Error> {
         self.check_installed(plugin)?;
         let timestamp = Journal::time_at(self.oplog().last_index() + 1);
-        self.park_append(OplogEntry::ActivatePlugin(ActivatePluginParameters { timestamp, plugin: plugin.clone() }))?;
-        let habitat = self.habitat.clone();
-        habitat.invocation_finished(self);
-        Ok(())
+        self.park_append(OplogEntry::ActivatePlugin(ActivatePluginParameters { timestamp, plugin: plugin.clone() }))
+    }
+
+    /// Send what this agent has committed and not yet sent to the plugins
+    /// active on it, as Golem's flush timer does every 5 s
+    /// (`plugin_max_elapsed_time`). Between ticks, every third commit
+    /// (`plugin_max_commit_count`, [`PluginSettings`](crate::plugins::PluginSettings))
+    /// sends them on by itself. A crash injected at one of the flush's
+    /// checkpoints ends the flush; the agent recovers on its next call or
+    /// flush, and a batch left in flight is sent again then.
+    pub fn flush_plugins(&mut self) -> Result<(), Error> {
+        self.ensure_live()?;
+        match self.journal_mut().flush_forwarding() {
+            Ok(()) => Ok(()),
+            Err(e) => match self.stopped(e) {
+                super::interrupts::Stop::Lost => Ok(()),
+                super::interrupts::Stop::Failed(error) => Err(error),
+            },
+        }
     }
 
     /// Deactivate plugin installation `plugin` on this agent (a
@@ -194,19 +209,24 @@ impl Agent {
 pub(crate) fn active_plugins(entries: &[OplogEntry]) -> Vec<PluginInstallationDescription> {
     let mut active: Vec<PluginInstallationDescription> = Vec::new();
     for entry in entries {
-        match entry {
-            OplogEntry::Create(p) => active = p.initial_active_plugins.clone(),
-            OplogEntry::SuccessfulUpdate(p) => active = p.new_active_plugins.clone(),
-            OplogEntry::ActivatePlugin(p)
-                if !active.iter().any(|a| a.environment_plugin_grant_id == p.plugin.environment_plugin_grant_id) =>
-            {
-                active.push(p.plugin.clone());
-            }
-            OplogEntry::DeactivatePlugin(p) => {
-                active.retain(|a| a.environment_plugin_grant_id != p.plugin.environment_plugin_grant_id)
-            }
-            _ => {}
-        }
+        follow_plugin_changes(&mut active, entry);
     }
     active
+}
+
+/// Apply what `entry` changes to the plugins active on an agent.
+pub(crate) fn follow_plugin_changes(active: &mut Vec<PluginInstallationDescription>, entry: &OplogEntry) {
+    match entry {
+        OplogEntry::Create(p) => *active = p.initial_active_plugins.clone(),
+        OplogEntry::SuccessfulUpdate(p) => *active = p.new_active_plugins.clone(),
+        OplogEntry::ActivatePlugin(p)
+            if !active.iter().any(|a| a.environment_plugin_grant_id == p.plugin.environment_plugin_grant_id) =>
+        {
+            active.push(p.plugin.clone());
+        }
+        OplogEntry::DeactivatePlugin(p) => {
+            active.retain(|a| a.environment_plugin_grant_id != p.plugin.environment_plugin_grant_id)
+        }
+        _ => {}
+    }
 }

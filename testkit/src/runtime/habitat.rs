@@ -4,11 +4,10 @@
 
 use std::sync::Arc;
 
-use super::{Agent, LoadedComponent, ProcessBatch};
-use crate::bindings::golem::api::oplog::PluginInstallationDescription;
-use crate::bindings::golem::core::types::AgentId;
+use super::{LoadedComponent, ProcessBatch};
 use crate::host::registry::AgentRecord;
 use crate::host::{AgentDirectory, AgentIdentity, AgentRequest, World};
+use crate::journal::Forwarding;
 
 /// The environment of an agent, as its runtime sees it.
 pub(crate) trait Habitat: Send + Sync {
@@ -18,8 +17,9 @@ pub(crate) trait Habitat: Send + Sync {
     /// The other agents, for the agent's host functions.
     fn directory(&self) -> Arc<dyn AgentDirectory>;
 
-    /// Report a new agent (once; later calls for the same id change nothing).
-    fn register(&self, identity: &AgentIdentity, agent_type: &str);
+    /// Report a new agent, created on `revision` of its component (once;
+    /// later calls for the same id change nothing).
+    fn register(&self, identity: &AgentIdentity, agent_type: &str, revision: u64);
 
     /// Change what the environment reports about agent `id`.
     fn update_record(&self, id: &str, update: &mut dyn FnMut(&mut AgentRecord));
@@ -31,14 +31,11 @@ pub(crate) trait Habitat: Send + Sync {
     /// Revision `revision` of component `id`, if loaded.
     fn component_revision(&self, id: u128, revision: u64) -> Option<LoadedComponent>;
 
-    /// The entries `range` of agent `target`, as `plugin` is sent them.
-    fn batch(
-        &self,
-        plugin: &PluginInstallationDescription,
-        target: &AgentId,
-        range: (u64, u64),
-    ) -> Result<ProcessBatch, String>;
+    /// The batch enqueued on a plugin worker under idempotency key `key`
+    /// (Golem keeps it as the pending invocation's payload).
+    fn batch(&self, key: &str) -> Result<Arc<ProcessBatch>, String>;
 
-    /// An invocation of `agent` finished (its entries may be delivered on).
-    fn invocation_finished(&self, agent: &mut Agent);
+    /// Where a new instance of `agent` forwards its commits (to its
+    /// oplog-processor plugins), if its component has plugins installed.
+    fn forwarding(&self, agent: &AgentIdentity, component: &LoadedComponent) -> Option<Arc<dyn Forwarding>>;
 }

@@ -13,7 +13,7 @@ use crate::bindings::IncomingContext;
 use crate::bindings::exports::golem::api::oplog_processor::{AccountInfo, Guest as Processor};
 use crate::bindings::golem::agent::common::{AgentError, Principal};
 use crate::bindings::golem::api::host::AgentStatus;
-use crate::bindings::golem::core::types::{AccountId, AgentId, DataSchema, DataValue, ValueAndType};
+use crate::bindings::golem::core::types::{AccountId, DataSchema, DataValue, ValueAndType};
 use crate::data::{data_value, describe_agent_error, values_of};
 use crate::error::Error;
 use crate::host::HostState;
@@ -72,17 +72,11 @@ impl Agent {
         Ok(answer)
     }
 
-    /// As a plugin worker, process entries `range` of `target`: the plugin's
-    /// own refusal is the inner error.
-    pub(crate) fn process_batch(
-        &mut self,
-        plugin: &crate::bindings::golem::api::oplog::PluginInstallationDescription,
-        target: &AgentId,
-        range: (u64, u64),
-        key: String,
-    ) -> Result<Result<(), String>, Error> {
-        let batch = self.habitat.batch(plugin, target, range).map_err(Error::Plugin)?;
-        let call = Call::Process { key, batch: Arc::new(batch) };
+    /// As a plugin worker, run the `process` invocation enqueued under
+    /// `key`: the plugin's own refusal is the inner error.
+    pub(crate) fn process_batch(&mut self, key: String) -> Result<Result<(), String>, Error> {
+        let batch = self.habitat.batch(&key).map_err(Error::Plugin)?;
+        let call = Call::Process { key, batch };
         Ok(self.run_answer(call)?.map(|_| ()).map_err(|e| describe_agent_error(&e)))
     }
 
@@ -101,15 +95,11 @@ impl Agent {
     }
 
     /// Run an invocation with the agent's status `Running`, then `Idle` (or
-    /// `Failed`), telling the environment when it finished.
+    /// `Failed`).
     pub(super) fn running(&mut self, run: impl FnOnce(&mut Self) -> Result<Answer, Error>) -> Result<Answer, Error> {
         self.set_status(AgentStatus::Running);
         let result = run(self);
         self.set_status(if self.failed.is_some() { AgentStatus::Failed } else { AgentStatus::Idle });
-        if result.is_ok() {
-            let habitat = self.habitat.clone();
-            habitat.invocation_finished(self);
-        }
         result
     }
 
@@ -119,12 +109,15 @@ impl Agent {
         let (input_schema, output_schema) = schemas(self.definition(), &call);
         let entry = self.started_entry(&call, input_schema);
         let journal = self.journal_mut();
+        let index = journal.last_index() + 1;
         let started = match journal.append(entry) {
             Ok(index) => index,
             Err(e) => {
                 return match self.stopped(e) {
-                    // The started entry was the crash point: it was
-                    // persisted, so recovery runs the invocation.
+                    // The started entry was persisted (the crash came with
+                    // it, or in the flush its commit set off), so recovery
+                    // runs the invocation.
+                    Stop::Lost if self.oplog().last_index() >= index => self.recover_invocation(index),
                     Stop::Lost => self.recover_invocation(self.oplog().last_index()),
                     Stop::Failed(error) => Err(error),
                 };

@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use wasmtime::Store;
 
-pub(crate) use admin::active_plugins;
+pub(crate) use admin::follow_plugin_changes;
 pub(crate) use call::{Answer, ProcessBatch};
 pub(crate) use component::ComponentInner;
 pub use component::LoadedComponent;
@@ -189,7 +189,7 @@ impl Agent {
         } else {
             oplog.append(create_entry(&identity, &component))?;
         }
-        habitat.register(&identity, agent_type);
+        habitat.register(&identity, agent_type, component.inner.revision);
         let mut journal = Journal::new(oplog, seed, crashes);
         journal.notes = notes.map(Box::new);
         let mut agent = Agent {
@@ -242,11 +242,6 @@ impl Agent {
     /// The revision of the component the agent runs.
     pub fn revision(&self) -> u64 {
         self.component.inner.revision
-    }
-
-    /// The component revision the agent runs.
-    pub(crate) fn component(&self) -> &LoadedComponent {
-        &self.component
     }
 
     /// The agent type as the current revision's discovery describes it

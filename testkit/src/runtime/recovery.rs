@@ -1,8 +1,6 @@
 //! Recovery: a fresh instance replays the whole oplog, re-running every
 //! recorded invocation; one interrupted by a crash completes live.
 
-use std::sync::Arc;
-
 use wasmtime::Store;
 
 use super::call::{Answer, Call};
@@ -80,6 +78,8 @@ impl Agent {
     fn start_instance(&mut self) -> Result<(), Error> {
         let journal = self.take_parked();
         let inner = self.component.inner.clone();
+        let mut journal = journal;
+        journal.forwarding = if self.plain { None } else { self.habitat.forwarding(&self.identity, &self.component) };
         let state =
             HostState::new(self.habitat.world().clone(), self.habitat.directory(), journal, self.identity.clone());
         let mut store = Store::new(inner.pre.engine(), state);
@@ -197,21 +197,16 @@ impl Agent {
         }
     }
 
-    /// The batch of the `process` invocation started at oplog position
-    /// `pos`, rebuilt from the checkpoint before it, as on the live run.
+    /// The `process` invocation started at oplog position `pos`, with the
+    /// batch enqueued under its key (as Golem reads the pending
+    /// invocation's payload back).
     fn rebuild_process_call(&self, pos: usize, key: &str) -> Result<Call, Error> {
-        let checkpoint = self.oplog().entries()[..pos].iter().rev().find_map(|e| match e {
-            OplogEntry::OplogProcessorCheckpoint(p) => Some(p.clone()),
-            _ => None,
-        });
-        let corrupt = |reason: String| Error::CorruptOplog(CorruptEntry { oplog_index: pos as u64 + 1, reason });
-        let Some(c) = checkpoint else {
-            return Err(corrupt("a plugin invocation without a checkpoint before it".into()));
-        };
-        let batch = self
-            .habitat
-            .batch(&c.plugin, &c.target_agent_id, (c.last_batch_start, c.sending_up_to))
-            .map_err(|e| corrupt(format!("its batch cannot be rebuilt: plugin: {e}")))?;
-        Ok(Call::Process { key: key.to_string(), batch: Arc::new(batch) })
+        let batch = self.habitat.batch(key).map_err(|e| {
+            Error::CorruptOplog(CorruptEntry {
+                oplog_index: pos as u64 + 1,
+                reason: format!("the batch of this plugin invocation cannot be found: {e}"),
+            })
+        })?;
+        Ok(Call::Process { key: key.to_string(), batch })
     }
 }

@@ -4,11 +4,11 @@
 mod guard;
 mod server;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use reprise_testkit::Environment;
+use reprise_testkit::plugins::PluginSettings;
 use reprise_testkit::plugins::directory::{ManifestOutcome, ManifestReport};
 use serde_json::{Value as Json, json};
 
@@ -28,6 +28,8 @@ pub struct ServeOptions {
     pub allow: Vec<PathBuf>,
     /// Most linear memory, in MiB, the served agents may hold together.
     pub total_memory_mib: usize,
+    /// How often Golem's flush timer ticks.
+    pub flush_interval: std::time::Duration,
 }
 
 pub fn run(dir: &Path, serve: Option<&ServeOptions>, as_json: bool) -> CliResult {
@@ -36,7 +38,8 @@ pub fn run(dir: &Path, serve: Option<&ServeOptions>, as_json: bool) -> CliResult
             .hint("pass the folder holding the plugin manifests (*.json or */plugin.json)"));
     }
     // Check the serving options before loading anything: a typo fails fast.
-    let serving = serve.map(|options| Ok::<_, CliError>((loopback_addr(&options.addr)?, options))).transpose()?;
+    let serving =
+        serve.map(|options| Ok::<_, CliError>((super::loopback_addr(&options.addr)?, options))).transpose()?;
     let token = match serving.and_then(|(_, o)| o.token_file.as_deref()) {
         Some(path) => Some(guard::read_token(path)?),
         None => None,
@@ -50,6 +53,9 @@ pub fn run(dir: &Path, serve: Option<&ServeOptions>, as_json: bool) -> CliResult
         builder = builder.total_memory_limit(options.total_memory_mib.saturating_mul(1 << 20));
     }
     let env = builder.build().map_err(|e| CliError::failed(format!("cannot start the testkit host: {e}")))?;
+    if let Some((_, options)) = serving {
+        env.set_plugin_settings(PluginSettings { flush_interval: options.flush_interval, ..env.plugin_settings() });
+    }
     let (directory, reports) = env.load_plugin_directory(dir).map_err(|e| {
         CliError::input(format!("cannot read {}: {e}", dir.display())).hint("check the folder's permissions")
     })?;
@@ -71,6 +77,17 @@ pub fn run(dir: &Path, serve: Option<&ServeOptions>, as_json: bool) -> CliResult
         return Ok(if rejected { ExitCode::from(1) } else { ExitCode::SUCCESS });
     };
     let root = dir.canonicalize().map_err(|e| CliError::input(format!("cannot read {}: {e}", dir.display())))?;
+    // Golem's flush timer: what agents committed since reaches their plugins.
+    let timer_env = env.clone();
+    let interval = timer_env.plugin_settings().flush_interval;
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(interval);
+            if let Err(e) = timer_env.flush_plugins() {
+                eprintln!("plugin flush: {e}");
+            }
+        }
+    });
     let server = Server::new(env, root, allowed, &reports);
     // Hot updates while serving: changed components are swapped in, deleted
     // ones removed, and the listing follows.
@@ -102,18 +119,6 @@ fn allowed_components(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
             }
         })
         .collect()
-}
-
-fn loopback_addr(text: &str) -> Result<SocketAddr, CliError> {
-    let addr: SocketAddr = text.parse().map_err(|_| {
-        CliError::input(format!("`{text}` is not an address"))
-            .hint("write an IP address and port, such as 127.0.0.1:9090")
-    })?;
-    if !addr.ip().is_loopback() {
-        return Err(CliError::input(format!("{text} is not a loopback address"))
-            .hint("serve it on 127.0.0.1 or [::1] (add --token-file to require a bearer token)"));
-    }
-    Ok(addr)
 }
 
 fn report_line(report: &ManifestReport) -> String {
