@@ -90,3 +90,23 @@ pub fn schema(
         elements.iter().map(|(n, t)| (n.to_string(), ElementSchema::ComponentModel(t.to_wit()))).collect(),
     )
 }
+
+/// Tick Golem's flush timer for `agent` until it has sent `plugin` everything
+/// it committed; returns the index its entries are confirmed up to, after
+/// which only checkpoints follow (a batch of nothing but checkpoints is
+/// never sent).
+pub fn flush_until_sent(
+    agent: &mut reprise_testkit::Agent,
+    plugin: &reprise_testkit::bindings::golem::api::oplog::PluginInstallationDescription,
+) -> u64 {
+    use reprise_testkit::oplog::OplogEntry;
+    for _ in 0..4 {
+        agent.flush_plugins().unwrap_or_else(|e| panic!("flushing `{}`: {e}", agent.id()));
+        let confirmed = agent.plugin_checkpoint(plugin).map_or(0, |c| c.confirmed_up_to);
+        let after = agent.oplog().entries().get(confirmed as usize..).unwrap_or_default();
+        if after.iter().all(|e| matches!(e, OplogEntry::OplogProcessorCheckpoint(_))) {
+            return confirmed;
+        }
+    }
+    panic!("`{}` still has entries to send after four flushes", agent.id());
+}

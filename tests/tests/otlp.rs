@@ -4,14 +4,13 @@
 //! span delivered through crashes of the agent and of the plugin.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use reprise_e2e::build_example;
+use reprise_e2e::{build_example, flush_until_sent};
 use reprise_example_oplog_auditor::AuditorCall;
 use reprise_example_traced_workflow::{FulfilmentCall, Trace};
 use reprise_example_warehouse::OrderCall;
 use reprise_testkit::collector::{CollectedSpan, OtlpCollector};
-use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::plugins::worker_id;
 use reprise_testkit::{Agent, CrashPoint, Environment, LoadedComponent};
 
@@ -35,24 +34,10 @@ fn observed(example: &str, collector: &OtlpCollector, kv: &[(&str, &str, &str)])
     (env, observed)
 }
 
-/// Golem's flush timer, until the agent has sent everything it committed.
+/// Golem's flush timer, until the agent has sent the exporter everything.
 fn flush_all(agent: &mut Agent) {
-    for _ in 0..4 {
-        agent.flush_plugins().unwrap();
-        let entries = agent.oplog().entries();
-        let confirmed = entries
-            .iter()
-            .rev()
-            .find_map(|e| match e {
-                OplogEntry::OplogProcessorCheckpoint(c) => Some(c.confirmed_up_to as usize),
-                _ => None,
-            })
-            .unwrap_or(0);
-        if entries[confirmed..].iter().all(|e| matches!(e, OplogEntry::OplogProcessorCheckpoint(_))) {
-            return;
-        }
-    }
-    panic!("`{}` still has entries to send", agent.id());
+    let plugin = agent.active_plugins().into_iter().find(|p| p.plugin_name == "otlp").expect("the exporter is active");
+    flush_until_sent(agent, &plugin);
 }
 
 /// Run the workflow for one order of two items; its trace as the agent saw it.
@@ -150,14 +135,20 @@ fn paths(spans: &[CollectedSpan]) -> BTreeMap<String, usize> {
     counts
 }
 
-/// Repeats at the collector are whole exports sent again: the same key
-/// with the same spans.
-fn assert_repeats_are_the_same_export(spans: &[CollectedSpan], run: &str) {
-    let mut exports: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+/// Repeats at the collector are whole exports sent again: every export
+/// carries a key, and exports under one key carry the same body.
+fn assert_repeats_are_the_same_export(collector: &OtlpCollector, run: &str) {
+    let mut bodies: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for request in collector.requests() {
+        let key = request.idempotency_key.unwrap_or_else(|| panic!("{run}: an export without a key"));
+        if let Some(first) = bodies.insert(key.clone(), request.body.clone()) {
+            assert!(first == request.body, "{run}: two different exports under key {key}");
+        }
+    }
+    // And a span is never in two different exports.
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    for span in spans {
-        let key = span.export_key.clone().unwrap_or_else(|| panic!("{run}: an export without a key"));
-        exports.entry(key.clone()).or_default().insert(span.span_id.clone());
+    for span in collector.spans() {
+        let key = span.export_key.clone().unwrap_or_default();
         if let Some(first) = seen.insert(span.span_id.clone(), key.clone()) {
             assert_eq!(first, key, "{run}: span {} came in two different exports", span.span_id);
         }
@@ -200,7 +191,7 @@ fn every_span_reaches_the_collector_through_crashes_of_the_agent_and_of_the_plug
         let run = format!("crash of `{target}` {point}");
         let spans = collector.spans();
         assert_eq!(paths(&spans), expected, "{run}");
-        assert_repeats_are_the_same_export(&spans, &run);
+        assert_repeats_are_the_same_export(&collector, &run);
         repeats += spans.len() - by_id(&spans).len();
     }
     println!(

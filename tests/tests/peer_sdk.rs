@@ -147,14 +147,8 @@ fn a_golem_rust_plugin_counts_the_entries_of_the_agent_it_observes() {
     // every entry up to the last confirmed batch, the agent's own
     // checkpoints included (those written by the last flush come later).
     let entries = agent.agent.oplog().entries();
-    let confirmed = entries
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            OplogEntry::OplogProcessorCheckpoint(c) => Some(c.confirmed_up_to as usize),
-            _ => None,
-        })
-        .unwrap();
+    let installed = observed.plugin("entry-counts").unwrap();
+    let confirmed = agent.agent.plugin_checkpoint(installed).unwrap().confirmed_up_to as usize;
     let mut expected = BTreeMap::<String, u64>::new();
     for entry in &entries[..confirmed] {
         *expected.entry(kind_name(entry)).or_default() += 1;

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise::testing::AgentConnection;
-use reprise_e2e::{build_example, build_example_with};
+use reprise_e2e::{build_example, build_example_with, flush_until_sent};
 use reprise_example_counter::CounterCall;
 use reprise_example_warehouse::{InventoryHandle, OrderCall};
 use reprise_testkit::bindings::golem::api::oplog::{
@@ -94,33 +94,9 @@ fn increment(agent: &mut Agent, times: usize) {
     }
 }
 
-/// The agent's latest checkpoint for `plugin`: how far its entries are
-/// confirmed, and the plugin worker they go to.
+/// The agent's latest checkpoint for `plugin`.
 fn checkpoint(agent: &Agent, plugin: &PluginInstallationDescription) -> Option<OplogProcessorCheckpointParameters> {
-    agent.oplog().entries().iter().rev().find_map(|e| match e {
-        OplogEntry::OplogProcessorCheckpoint(p)
-            if p.plugin.environment_plugin_grant_id == plugin.environment_plugin_grant_id =>
-        {
-            Some(p.clone())
-        }
-        _ => None,
-    })
-}
-
-/// Tick Golem's flush timer for `agent` until it has sent everything it
-/// committed: returns the index its entries are confirmed up to, after
-/// which only checkpoints follow (a batch of nothing but checkpoints is
-/// never sent).
-fn flush_all(agent: &mut Agent, plugin: &PluginInstallationDescription) -> u64 {
-    for _ in 0..4 {
-        agent.flush_plugins().unwrap();
-        let confirmed = checkpoint(agent, plugin).map_or(0, |c| c.confirmed_up_to);
-        let after = &agent.oplog().entries()[confirmed as usize..];
-        if after.iter().all(|e| matches!(e, OplogEntry::OplogProcessorCheckpoint(_))) {
-            return confirmed;
-        }
-    }
-    panic!("`{}` still has entries to send after four flushes", agent.id());
+    agent.plugin_checkpoint(plugin)
 }
 
 /// The index of the last entry of kind `kind` in the agent's oplog.
@@ -170,7 +146,7 @@ fn an_installed_plugin_receives_every_entry_once_in_order() {
     let mut agent = create_counter(&env, &audited, "a");
     assert_eq!(agent.active_plugins(), std::slice::from_ref(&plugin));
     increment(&mut agent, 20);
-    let confirmed = flush_all(&mut agent, &plugin);
+    let confirmed = flush_until_sent(&mut agent, &plugin);
     assert_delivered_once_in_order(&env, &agent, confirmed);
 
     let lines = lines(&env, agent.id());
@@ -247,7 +223,7 @@ fn activation_starts_delivery_after_its_entry_and_deactivation_stops_it() {
     assert_eq!(agent.active_plugins(), std::slice::from_ref(&plugin));
     let updated = position_of(&agent, "successful-update");
     increment(&mut agent, 1);
-    let confirmed = flush_all(&mut agent, &plugin);
+    let confirmed = flush_until_sent(&mut agent, &plugin);
     assert_eq!(indexes(&env, agent.id()), (updated + 1..=confirmed).collect::<Vec<_>>());
 
     // Deactivated, it hears nothing ...
@@ -262,7 +238,7 @@ fn activation_starts_delivery_after_its_entry_and_deactivation_stops_it() {
     agent.activate_plugin(&plugin).unwrap();
     let activated = position_of(&agent, "activate-plugin");
     increment(&mut agent, 1);
-    let confirmed = flush_all(&mut agent, &plugin);
+    let confirmed = flush_until_sent(&mut agent, &plugin);
     let expected: Vec<u64> = delivered.iter().copied().chain(activated + 1..=confirmed).collect();
     assert_eq!(indexes(&env, agent.id()), expected);
 
@@ -347,6 +323,13 @@ fn a_deactivated_plugin_still_gets_the_batch_it_was_being_sent() {
     agent.flush_plugins().unwrap();
     assert_eq!(indexes(&env, agent.id()).len() as u64, committed);
     assert_eq!(worker_record(&env, &plugin).0.len(), 1);
+    // Activated again, it is sent what follows the activation only.
+    agent.activate_plugin(&plugin).unwrap();
+    let activated = position_of(&agent, "activate-plugin");
+    increment(&mut agent, 1);
+    let confirmed = flush_until_sent(&mut agent, &plugin);
+    let expected: Vec<u64> = (1..=committed).chain(activated + 1..=confirmed).collect();
+    assert_eq!(indexes(&env, agent.id()), expected);
 }
 
 #[test]
@@ -376,6 +359,47 @@ fn a_batch_sent_again_after_a_crash_between_enqueue_and_confirmation_is_not_enqu
     assert_eq!(worker_record(&env, &plugin).0.len(), 1);
     assert_eq!(indexes(&env, agent.id()), (1..=committed).collect::<Vec<_>>());
     assert_eq!(env.plugin_metrics()["jsonl"].batches_retried, 1);
+}
+
+#[test]
+fn checkpoints_in_a_reverted_region_no_longer_count() {
+    let (env, _counter, audited) = setup();
+    let plugin = installation(&audited);
+    env.set_plugin_settings(PluginSettings { max_commit_count: 1000, ..Default::default() });
+    let mut agent = create_counter(&env, &audited, "r");
+    increment(&mut agent, 1);
+    let first = flush_until_sent(&mut agent, &plugin);
+    let kept = agent.oplog().len();
+    increment(&mut agent, 2);
+    let second = flush_until_sent(&mut agent, &plugin);
+    assert!(second > first);
+    // Reverting to before the second batch drops its checkpoints: progress is
+    // the first batch's again, as Golem folds it (deleted regions passed
+    // over), and the next flush sends from there on, under new bounds.
+    agent.revert(reprise_testkit::RevertTarget::ToIndex(kept)).unwrap();
+    assert_eq!(checkpoint_kept(&agent, &plugin, kept), first);
+    agent.flush_plugins().unwrap();
+    let resent = checkpoint(&agent, &plugin).unwrap();
+    assert_eq!(resent.last_batch_start, first + 1, "{resent:?}");
+    // The plugin, which had seen those entries, refuses the overlap.
+    assert_eq!(worker_record(&env, &plugin).0.len(), 3);
+    assert_eq!(env.plugin_metrics()["jsonl"].batches_refused, 1);
+}
+
+/// The confirmed index of the last checkpoint at or before `index`.
+fn checkpoint_kept(agent: &Agent, plugin: &PluginInstallationDescription, index: u64) -> u64 {
+    agent.oplog().entries()[..index as usize]
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            OplogEntry::OplogProcessorCheckpoint(p)
+                if p.plugin.environment_plugin_grant_id == plugin.environment_plugin_grant_id =>
+            {
+                Some(p.confirmed_up_to)
+            }
+            _ => None,
+        })
+        .unwrap_or(0)
 }
 
 /// A small deterministic generator for crash points.
@@ -414,7 +438,7 @@ fn every_entry_is_delivered_exactly_once_through_crashes_of_agent_and_plugin() {
             }
         }
 
-        let len = flush_all(&mut agent, &plugin);
+        let len = flush_until_sent(&mut agent, &plugin);
         assert_delivered_once_in_order(&env, &agent, len);
         let (keys, refusals) = worker_record(&env, &plugin);
         assert!(refusals.is_empty(), "seed {seed}: {refusals:?}");
@@ -506,8 +530,8 @@ fn the_statistics_plugin_counts_every_agent_it_observes() {
     assert_eq!(inventory.stock("apple".into()).unwrap(), 2);
 
     let plugin = observed.plugin("stats").unwrap().clone();
-    let order_confirmed = flush_all(&mut order.agent, &plugin) as usize;
-    let inventory_confirmed = flush_all(&mut inventory.agent.lock(), &plugin) as usize;
+    let order_confirmed = flush_until_sent(&mut order.agent, &plugin) as usize;
+    let inventory_confirmed = flush_until_sent(&mut inventory.agent.lock(), &plugin) as usize;
     let published =
         |agent: &str| -> serde_json::Value { serde_json::from_slice(&env.kv_contents()["stats"][agent]).unwrap() };
     let order_stats = published(order.agent.id());
@@ -615,7 +639,7 @@ fn a_trapping_plugin_is_restarted_with_backoff_and_resumes_from_its_checkpoint()
 
     let mut agent = create_counter(&env, &audited, "a");
     increment(&mut agent, 2);
-    let confirmed = flush_all(&mut agent, &plugin);
+    let confirmed = flush_until_sent(&mut agent, &plugin);
     assert_delivered_once_in_order(&env, &agent, confirmed);
     let delivered = indexes(&env, agent.id());
 
@@ -656,7 +680,7 @@ fn a_trapping_plugin_is_restarted_with_backoff_and_resumes_from_its_checkpoint()
     std::thread::sleep(std::time::Duration::from_millis(100));
     env.flush_plugins().unwrap();
     increment(&mut agent, 1);
-    let confirmed = flush_all(&mut agent, &plugin);
+    let confirmed = flush_until_sent(&mut agent, &plugin);
     assert_delivered_once_in_order(&env, &agent, confirmed);
     let (keys, _) = worker_record(&env, &plugin);
     let unique: std::collections::BTreeSet<&String> = keys.iter().collect();
@@ -724,7 +748,7 @@ fn several_instances_serve_different_agents_in_parallel() {
             scope.spawn(move || {
                 let mut agent = create_counter(env, audited, name);
                 increment(&mut agent, 5);
-                let confirmed = flush_all(&mut agent, &installation(audited));
+                let confirmed = flush_until_sent(&mut agent, &installation(audited));
                 assert_delivered_once_in_order(env, &agent, confirmed);
             });
         }
@@ -849,7 +873,7 @@ fn a_changed_component_is_hot_updated_after_in_flight_batches_drain_and_a_delete
     increment(&mut agent, 2); // surely on the new code
 
     // Every entry once, in order; each batch wholly on one version; both versions served.
-    let confirmed = flush_all(&mut agent, &installation(&audited));
+    let confirmed = flush_until_sent(&mut agent, &installation(&audited));
     assert_delivered_once_in_order(&env, &agent, confirmed);
     let mut formats: std::collections::BTreeMap<String, std::collections::BTreeSet<u64>> = Default::default();
     for (batch, line) in lines(&env, agent.id()) {

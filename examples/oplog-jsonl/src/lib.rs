@@ -5,8 +5,8 @@
 //!
 //! It checks the delivery contract as it goes: each agent's batches must
 //! follow one another without overlap, or the batch is refused (Golem
-//! reports it and does not send it again). Gaps are allowed where Golem
-//! passed over a batch holding nothing but its own checkpoints. Its memory
+//! reports it and does not send it again). Gaps forward are accepted: Golem
+//! passes over a batch holding nothing but checkpoints. Its memory
 //! of where each agent is, the `next` map, is rebuilt by replay after the
 //! plugin crashes.
 //!
@@ -48,8 +48,9 @@ fn detail(entry: &PublicOplogEntry) -> serde_json::Value {
 impl OplogProcessor for JsonLines {
     fn process(&mut self, batch: &Batch) -> Result<(), String> {
         let agent = batch.agent_id().agent_id.clone();
-        // Batches follow each other, with gaps only where Golem passed over
-        // a batch of nothing but its own checkpoints.
+        // Batches never overlap. Any gap forward is accepted: Golem passes
+        // over a batch of nothing but checkpoints (the tests check that
+        // gaps hold only those).
         let expected = self.next.get(&agent).copied().unwrap_or(1);
         if batch.first_index() < expected {
             return Err(format!(

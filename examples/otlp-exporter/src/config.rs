@@ -13,7 +13,7 @@ pub struct Signals {
 pub enum ServiceName {
     /// `{component id}/{agent id}` (the default).
     AgentId,
-    /// The agent id alone.
+    /// The agent type: the agent id up to its constructor arguments.
     AgentType,
 }
 

@@ -10,7 +10,7 @@
 //! | --- | --- | --- |
 //! | `endpoint` | the collector's base URL (`/v1/traces`, `/v1/logs` are appended) | none: nothing is exported |
 //! | `headers` | extra request headers, `name=value,name=value` | none |
-//! | `service-name-mode` | `service.name` as `agent-id` (`{component}/{agent}`) or `agent-type` (the agent id) | `agent-id` |
+//! | `service-name-mode` | `service.name` as `agent-id` (`{component}/{agent}`) or `agent-type` (the agent id up to its constructor arguments) | `agent-id` |
 //! | `signals` | `traces`, `logs`, or both, comma-separated | `traces` |
 //!
 //! Each export carries an `idempotency-key` derived from the agent, the
@@ -116,7 +116,10 @@ fn resource(config: &Config, batch: &Batch) -> Json {
     let agent = agent_key(batch);
     let service = match config.service_name {
         ServiceName::AgentId => agent.clone(),
-        ServiceName::AgentType => batch.agent_id().agent_id.clone(),
+        ServiceName::AgentType => {
+            let id = &batch.agent_id().agent_id;
+            id.split_once('(').map_or(id.as_str(), |(agent_type, _)| agent_type).to_string()
+        }
     };
     let attribute = |k: &str, v: String| json!({ "key": k, "value": { "stringValue": v } });
     json!({ "attributes": [

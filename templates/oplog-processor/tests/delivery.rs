@@ -4,7 +4,6 @@
 
 use observed_agent::CounterCall;
 use reprise_testkit::guest::GuestBuild;
-use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 use reprise_testkit::{Environment, LoadedComponent};
 
@@ -40,17 +39,8 @@ fn the_counts_match_the_agents_oplog() {
     let total: u64 = published.lines().map(|l| l.rsplit_once(' ').expect("kind count").1.parse::<u64>().expect("a count")).sum();
     // Every entry up to the last batch confirmed, the agent's own
     // checkpoints (written as batches are sent) included.
-    let confirmed = counter
-        .agent
-        .oplog()
-        .entries()
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            OplogEntry::OplogProcessorCheckpoint(c) => Some(c.confirmed_up_to),
-            _ => None,
-        })
-        .expect("batches were sent");
+    let installed = observed.plugin("{{project-name}}").expect("installed");
+    let confirmed = counter.agent.plugin_checkpoint(installed).expect("batches were sent").confirmed_up_to;
     assert_eq!(total, confirmed, "{published}");
     assert!(published.contains("agent-invocation-started 11"), "{published}");
 }

@@ -54,17 +54,6 @@ const CLOCK_STEP_PER_RECOVERY_SECONDS: u64 = 3600;
 const MAX_UNCOMMITTED: usize = 128;
 const MAX_UNCOMMITTED_PERSIST_NOTHING: usize = 1024;
 
-/// Whether `entry` records an effect that has already happened when it is
-/// added: a host call's, or a plugin batch's enqueue (the checkpoint
-/// confirming it). A crash before it is persisted repeats the effect.
-fn after_effect(entry: &OplogEntry) -> bool {
-    match entry {
-        OplogEntry::HostCall(_) => true,
-        OplogEntry::OplogProcessorCheckpoint(p) => p.confirmed_up_to == p.sending_up_to && p.last_batch_start > 0,
-        _ => false,
-    }
-}
-
 /// One host call an agent made, for assertions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostCall {
@@ -357,9 +346,20 @@ impl Journal {
     /// Add an entry, committing the oplog where a Golem executor commits;
     /// fires a crash scheduled at its index.
     pub(crate) fn append(&mut self, entry: OplogEntry) -> wasmtime::Result<u64> {
+        let after_effect = matches!(entry, OplogEntry::HostCall(_));
+        self.append_entry(entry, after_effect)
+    }
+
+    /// [`Journal::append`] an entry recording an effect already done (as a
+    /// host call's does): the before-persist crash point fires on it too.
+    pub(crate) fn append_after_effect(&mut self, entry: OplogEntry) -> wasmtime::Result<u64> {
+        self.append_entry(entry, true)
+    }
+
+    fn append_entry(&mut self, entry: OplogEntry, after_effect: bool) -> wasmtime::Result<u64> {
         self.raise_pending()?;
         let index = self.last_index() + 1;
-        if after_effect(&entry) {
+        if after_effect {
             let point = CrashPoint::BeforePersist(index);
             let lost = Some((self.oplog.committed_index() + 1, index));
             let fired = FiredCrash { point, in_effect_window: true, lost };

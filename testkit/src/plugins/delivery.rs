@@ -17,6 +17,40 @@ use crate::journal::{Journal, seed_from};
 use crate::oplog::{OplogEntry, to_raw};
 use crate::runtime::{Agent, AgentHandle, NewAgent, ProcessBatch};
 
+thread_local! {
+    /// Set while this thread runs a plugin worker (its queue, or a restart
+    /// replaying it). A plugin's `process` that calls an agent whose flush
+    /// comes back to the plugin host must not wait on a lock this thread
+    /// already holds: such nested deliveries take a worker only if it is
+    /// free, and otherwise leave their batch in flight for the next flush.
+    static IN_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as running a plugin worker until dropped.
+struct InWorker(bool);
+
+impl InWorker {
+    fn enter() -> InWorker {
+        InWorker(IN_WORKER.with(|w| w.replace(true)))
+    }
+}
+
+impl Drop for InWorker {
+    fn drop(&mut self) {
+        let outer = self.0;
+        IN_WORKER.with(|w| w.set(outer));
+    }
+}
+
+fn nested() -> bool {
+    IN_WORKER.with(std::cell::Cell::get)
+}
+
+/// The worker's lock: waited for, or only taken if free when nested.
+fn lock_worker(worker: &AgentHandle) -> Option<std::sync::MutexGuard<'_, Agent>> {
+    if nested() { worker.try_lock() } else { Some(worker.lock()) }
+}
+
 /// The id of instance `n` (from 0) of a plugin installation: a plain
 /// worker, reachable with [`Environment::agent_handle`] and crashable with
 /// [`Environment::schedule_crashes`] like any environment-owned agent.
@@ -84,7 +118,15 @@ fn ready_worker(env: &Environment, plugin: &PluginInstallationDescription, slot_
     let shared = env.shared();
     let grant = key(&plugin.environment_plugin_grant_id);
     let starting = shared.plugins().starting.clone();
-    let _one_start_at_a_time = crate::sync::lock(&starting);
+    let _one_start_at_a_time = if nested() {
+        match starting.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        }
+    } else {
+        crate::sync::lock(&starting)
+    };
     let slot = {
         let host = shared.plugins();
         // A removed plugin is served no more.
@@ -100,6 +142,8 @@ fn ready_worker(env: &Environment, plugin: &PluginInstallationDescription, slot_
         Some(s) if s.retry_at.is_some() => Some(s.worker.clone()),
         Some(s) => return Some(s.worker.clone()),
     };
+    // A restart replays the worker, running guest code.
+    let _running = InWorker::enter();
     match start_worker(env, plugin, slot_index, restart_from.as_ref()) {
         Ok(worker) => {
             let mut host = shared.plugins();
@@ -206,7 +250,9 @@ pub(crate) fn enqueue(
         Some(record) => record.metadata(shared.world.seed),
         None => return Err(format!("agent `{}` is not known to the environment", source.agent_id)),
     };
-    let mut agent = worker.lock();
+    let Some(mut agent) = lock_worker(&worker) else {
+        return Err(format!("plugin worker `{}` is busy with a batch that led here", target.agent_id));
+    };
     if agent.oplog().entries().iter().any(|e| invocation_key(e) == Some(batch_key.as_str())) {
         return Ok(());
     }
@@ -283,7 +329,8 @@ pub(crate) fn run_queue_of(env: &Environment, plugin: &PluginInstallationDescrip
     let shared = env.shared();
     // One invocation at a time per worker: sources flushing on other
     // threads wait their turn.
-    let mut agent = worker.lock();
+    let Some(mut agent) = lock_worker(&worker) else { return };
+    let _running = InWorker::enter();
     let crashes_before = agent.crashes_fired().len();
     let mut outcome = Ok(());
     // Bounded: each round finishes an invocation or stops.

@@ -31,6 +31,8 @@ struct State {
     active: Vec<PluginInstallationDescription>,
     /// Each installation's progress as the oplog records it, by grant.
     folded: BTreeMap<(u64, u64), Live>,
+    /// Regions reverts dropped (1-based, inclusive): not folded.
+    dropped: Vec<(u64, u64)>,
     /// What this instance knows of each installation it serves: seeded from
     /// `folded`, then kept here (a batch of checkpoints only moves the
     /// cursor without a checkpoint of its own).
@@ -82,9 +84,16 @@ impl Forwarding for Forwarder {
             let tail = journal.oplog.committed_index();
             let grants: Vec<_> = state.live.keys().copied().collect();
             let mut enqueued = Vec::new();
+            let mut outcome = Ok(());
             for grant in grants {
-                if let Some(target) = self.flush_one(&mut state, journal, grant, tail)? {
-                    enqueued.push(target);
+                match self.flush_one(&mut state, journal, grant, tail) {
+                    Ok(Some(target)) => enqueued.push(target),
+                    Ok(None) => {}
+                    // A crash at a checkpoint: what was enqueued still runs.
+                    Err(crash) => {
+                        outcome = Err(crash);
+                        break;
+                    }
                 }
             }
             drop(state);
@@ -93,7 +102,7 @@ impl Forwarding for Forwarder {
             for (plugin, target) in enqueued {
                 delivery::run_queue(&self.env, &plugin, &target);
             }
-            Ok(())
+            outcome
         })
     }
 }
@@ -103,24 +112,30 @@ impl State {
     /// and every one with a batch in flight (a deactivated plugin gets the
     /// batch it was being sent); forget the others.
     fn reconcile(&mut self, entries: &[OplogEntry]) {
+        let unseen = |scanned: usize| entries.get(scanned..).unwrap_or_default();
         // A revert drops a region already folded: fold again from the start.
-        if entries.get(self.scanned..).unwrap_or_default().iter().any(|e| matches!(e, OplogEntry::Revert(_))) {
-            (self.scanned, self.active, self.folded) = (0, Vec::new(), BTreeMap::new());
+        if unseen(self.scanned).iter().any(|e| matches!(e, OplogEntry::Revert(_))) {
+            (self.scanned, self.active, self.folded, self.dropped) = (0, Vec::new(), BTreeMap::new(), Vec::new());
         }
-        let dropped: Vec<(u64, u64)> = entries
-            .iter()
-            .filter_map(|e| match e {
-                OplogEntry::Revert(p) => Some((p.dropped_region.start, p.dropped_region.end)),
-                _ => None,
-            })
-            .collect();
+        self.dropped.extend(unseen(self.scanned).iter().filter_map(|e| match e {
+            OplogEntry::Revert(p) => Some((p.dropped_region.start, p.dropped_region.end)),
+            _ => None,
+        }));
         for (pos, entry) in entries.iter().enumerate().skip(self.scanned) {
             let index = pos as u64 + 1;
-            if dropped.iter().any(|(start, end)| (*start..=*end).contains(&index)) {
+            if self.dropped.iter().any(|(start, end)| (*start..=*end).contains(&index)) {
                 continue;
             }
             follow_plugin_changes(&mut self.active, entry);
             fold_checkpoint(&mut self.folded, index, entry);
+            // As Golem's status keeps them, commit by commit (each of these
+            // entries is its own commit): a deactivated plugin's progress is
+            // forgotten once nothing is in flight, so a later activation
+            // starts after its own entry.
+            let active = &self.active;
+            self.folded.retain(|grant, folded| {
+                active.iter().any(|p| key(&p.environment_plugin_grant_id) == *grant) || folded.in_flight()
+            });
         }
         self.scanned = entries.len();
         for plugin in &self.active {
@@ -213,7 +228,7 @@ impl Forwarder {
                 let Some(target) = delivery::resolve_target(&self.env, &plugin, &self.source.agent_id) else {
                     return Ok(None);
                 };
-                checkpoint(journal, &plugin, &target, live.confirmed, live.confirmed, live.last_start)?;
+                checkpoint(journal, &plugin, &target, (live.confirmed, live.confirmed, live.last_start), Effect::None)?;
                 if let Some(l) = state.live.get_mut(&grant) {
                     l.target = Some(target.clone());
                 }
@@ -237,7 +252,7 @@ impl Forwarder {
         if retry {
             self.env.shared().plugins().metrics_of(&plugin.plugin_name).batches_retried += 1;
         } else {
-            checkpoint(journal, &plugin, &target, live.confirmed, end, start)?;
+            checkpoint(journal, &plugin, &target, (live.confirmed, end, start), Effect::None)?;
             if let Some(l) = state.live.get_mut(&grant) {
                 l.sending = end;
             }
@@ -253,8 +268,9 @@ impl Forwarder {
             });
             return Ok(None);
         }
-        // Enqueued is confirmed: the batch is the plugin worker's now.
-        checkpoint(journal, &plugin, &target, end, end, start)?;
+        // Enqueued is confirmed: the batch is the plugin worker's now. The
+        // enqueue is an effect done before this entry is persisted.
+        checkpoint(journal, &plugin, &target, (end, end, start), Effect::Done)?;
         if let Some(l) = state.live.get_mut(&grant) {
             (l.confirmed, l.sending, l.last_start) = (end, end, start);
         }
@@ -262,23 +278,35 @@ impl Forwarder {
     }
 }
 
-/// Append and commit a checkpoint (a crash may fire right after it).
+/// Whether a checkpoint records an effect already done (the enqueue it
+/// confirms), which a crash before the entry is persisted would repeat.
+enum Effect {
+    None,
+    Done,
+}
+
+/// Append and commit a checkpoint (confirmed up to, sending up to, last
+/// batch start); a crash may fire right after it, or before it for one
+/// recording an effect.
 fn checkpoint(
     journal: &mut Journal,
     plugin: &PluginInstallationDescription,
     target: &AgentId,
-    confirmed_up_to: u64,
-    sending_up_to: u64,
-    last_batch_start: u64,
+    (confirmed_up_to, sending_up_to, last_batch_start): (u64, u64, u64),
+    effect: Effect,
 ) -> wasmtime::Result<()> {
     let timestamp = journal.now();
-    journal.append(OplogEntry::OplogProcessorCheckpoint(OplogProcessorCheckpointParameters {
+    let entry = OplogEntry::OplogProcessorCheckpoint(OplogProcessorCheckpointParameters {
         timestamp,
         plugin: plugin.clone(),
         target_agent_id: target.clone(),
         confirmed_up_to,
         sending_up_to,
         last_batch_start,
-    }))?;
+    });
+    match effect {
+        Effect::None => journal.append(entry)?,
+        Effect::Done => journal.append_after_effect(entry)?,
+    };
     Ok(())
 }

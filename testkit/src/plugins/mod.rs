@@ -340,7 +340,7 @@ impl Environment {
                 .flat_map(|i| i.slots.keys().map(|slot| (i.description.clone(), *slot)))
                 .collect()
         };
-        let names = self.plugin_worker_ids();
+        let names: std::collections::BTreeSet<String> = workers.iter().map(|(p, slot)| worker_id(p, *slot)).collect();
         let mut first_error = None;
         let agents = shared.registry().all_owned();
         for agent in agents {

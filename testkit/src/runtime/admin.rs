@@ -4,8 +4,9 @@
 use super::Agent;
 use crate::bindings::golem::api::host::Snapshot;
 use crate::bindings::golem::api::oplog::{
-    ActivatePluginParameters, DeactivatePluginParameters, FailedUpdateParameters, OplogRegion, PendingUpdateParameters,
-    PluginInstallationDescription, RevertParameters, SuccessfulUpdateParameters, UpdateDescription,
+    ActivatePluginParameters, DeactivatePluginParameters, FailedUpdateParameters, OplogProcessorCheckpointParameters,
+    OplogRegion, PendingUpdateParameters, PluginInstallationDescription, RevertParameters, SuccessfulUpdateParameters,
+    UpdateDescription,
 };
 use crate::error::Error;
 use crate::host::{AgentRequest, RevertTarget};
@@ -144,13 +145,30 @@ impl Agent {
     }
 
     /// Activate plugin installation `plugin` on this agent (an
-    /// `activate-plugin` entry); its entries, from the first, are delivered
-    /// to the plugin from the next flush on. The plugin must be installed to
-    /// the agent's component revision.
+    /// `activate-plugin` entry): the entries after it are delivered to the
+    /// plugin, from the next flush on (the history before it is not, as on
+    /// Golem). The plugin must be installed to the agent's component revision.
     pub fn activate_plugin(&mut self, plugin: &PluginInstallationDescription) -> Result<(), Error> {
         self.check_installed(plugin)?;
         let timestamp = Journal::time_at(self.oplog().last_index() + 1);
         self.park_append(OplogEntry::ActivatePlugin(ActivatePluginParameters { timestamp, plugin: plugin.clone() }))
+    }
+
+    /// The latest `oplog-processor-checkpoint` this agent wrote for plugin
+    /// installation `plugin`: how far its entries are confirmed
+    /// (`confirmed_up_to`), and a batch in flight (`sending_up_to` beyond it).
+    pub fn plugin_checkpoint(
+        &self,
+        plugin: &PluginInstallationDescription,
+    ) -> Option<OplogProcessorCheckpointParameters> {
+        self.oplog().entries().iter().rev().find_map(|e| match e {
+            OplogEntry::OplogProcessorCheckpoint(p)
+                if p.plugin.environment_plugin_grant_id == plugin.environment_plugin_grant_id =>
+            {
+                Some(p.clone())
+            }
+            _ => None,
+        })
     }
 
     /// Send what this agent has committed and not yet sent to the plugins

@@ -487,29 +487,38 @@ fn call_result(result: Result<Vec<Value>, Error>) -> Result<CallResult, Error> {
 
 /// Fresh values drawn so far by the scenario's agent and those it called.
 fn fresh_values(env: &Environment, agent: &Agent) -> u64 {
-    agent.fresh_values() + observed_agents(env).iter().map(|h| h.lock().fresh_values()).sum::<u64>()
+    fresh_values_of(agent, &observed_agents(env, &env.plugin_worker_ids()))
+}
+
+fn fresh_values_of(agent: &Agent, observed: &[crate::runtime::AgentHandle]) -> u64 {
+    agent.fresh_values() + observed.iter().map(|h| h.lock().fresh_values()).sum::<u64>()
 }
 
 /// The agents the environment owns that verification compares: those the
 /// scenario's agent called, not plugin workers. What a plugin is sent
 /// depends on when its agent commits, which crashes change on Golem too
 /// (see `docs/golem-fidelity.md`), so its output is not compared.
-fn observed_agents(env: &Environment) -> Vec<crate::runtime::AgentHandle> {
-    let workers = env.plugin_worker_ids();
+fn observed_agents(
+    env: &Environment,
+    workers: &std::collections::BTreeSet<String>,
+) -> Vec<crate::runtime::AgentHandle> {
     env.owned_agents().into_iter().filter(|h| !workers.contains(h.id())).collect()
 }
 
 fn outcome(env: &Environment, agent: &Agent, results: Results) -> RunOutcome {
-    let remote_invocations = observed_agents(env)
-        .iter()
-        .map(|handle| (handle.id().to_string(), invocations(handle.lock().oplog().entries())))
-        .collect();
-    let (results, pinned) = results.into_iter().unzip();
     let workers = env.plugin_worker_ids();
+    let observed = observed_agents(env, &workers);
+    let remote_invocations =
+        observed.iter().map(|handle| (handle.id().to_string(), invocations(handle.lock().oplog().entries()))).collect();
+    let (results, pinned) = results.into_iter().unzip();
     let (plugin_writes, kv_writes): (Vec<_>, Vec<_>) =
         env.kv_writes().into_iter().partition(|w| workers.contains(&w.agent));
+    // Keys only plugins wrote leave the compared contents; a key an agent
+    // wrote too stays.
+    let agents_wrote: std::collections::BTreeSet<(&str, &str)> =
+        kv_writes.iter().map(|w| (w.bucket.as_str(), w.key.as_str())).collect();
     let mut kv = env.kv_contents();
-    for write in &plugin_writes {
+    for write in plugin_writes.iter().filter(|w| !agents_wrote.contains(&(w.bucket.as_str(), w.key.as_str()))) {
         if let Some(bucket) = kv.get_mut(&write.bucket) {
             bucket.remove(&write.key);
             if bucket.is_empty() {
@@ -520,7 +529,7 @@ fn outcome(env: &Environment, agent: &Agent, results: Results) -> RunOutcome {
     RunOutcome {
         results,
         pinned,
-        fresh_values: fresh_values(env, agent),
+        fresh_values: fresh_values_of(agent, &observed),
         kv,
         kv_writes,
         blobs: env.blob_contents(),
