@@ -3,15 +3,15 @@
 //! time or random numbers replays deterministically.
 //!
 //! Values are virtual and deterministic: time advances 1 ms per journaled
-//! call from 2026-01-01, and random numbers derive from the agent's seed and
-//! the number of journaled calls before them, so the same script produces the
-//! same oplog every run. After a recovery the world gives new values, as on
+//! call from 2026-01-01, plus whatever the agent slept (timers run on the
+//! virtual clock: `timers`), and random numbers derive from the agent's seed
+//! and the number of journaled calls before them, so the same script
+//! produces the same oplog every run. After a recovery the world gives new values, as on
 //! Golem: the clock has moved on (an hour per recovery) and random numbers
 //! are drawn from the seed and the recovery count (`Journal::world_time`,
 //! `Journal::world_u64`), so every crashed run is reproducible too.
 
 use wasmtime::component::Resource;
-use wasmtime_wasi::clocks::WasiClocksView;
 use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::bindings::clocks::{monotonic_clock, wall_clock};
 use wasmtime_wasi::p2::bindings::random::{insecure, insecure_seed, random};
@@ -32,6 +32,22 @@ struct Datetime {
 }
 
 journaled_record!(Datetime { seconds: "seconds", nanoseconds: "nanoseconds" });
+
+/// `subscribe-duration`'s request, as Golem records it.
+#[derive(Debug, Clone, Copy)]
+struct MonotonicClockDuration {
+    duration_in_nanos: u64,
+}
+
+journaled_record!(MonotonicClockDuration { duration_in_nanos: "duration_in_nanos" });
+
+/// The monotonic clock's reading when a duration was subscribed to.
+#[derive(Debug, Clone, Copy)]
+struct MonotonicClockTimestamp {
+    nanos: u64,
+}
+
+journaled_record!(MonotonicClockTimestamp { nanos: "nanos" });
 
 impl HostState {
     fn journaled_u64(&mut self, function: &str, produce: impl FnOnce(&mut Journal) -> u64) -> wasmtime::Result<u64> {
@@ -79,15 +95,22 @@ impl monotonic_clock::Host for HostState {
     }
 
     fn subscribe_instant(&mut self, when: u64) -> wasmtime::Result<Resource<DynPollable>> {
-        // Virtual time: an instant in the virtual past or future is ready at once.
-        let _ = when;
-        monotonic_clock::Host::subscribe_duration(&mut self.clocks(), 0)
+        // Not journaled, as on Golem: a deadline on the virtual clock.
+        self.timer(when)
     }
 
-    fn subscribe_duration(&mut self, when: u64) -> wasmtime::Result<Resource<DynPollable>> {
-        // Sleeps are skipped: tests do not wait for virtual time to pass.
-        let _ = when;
-        monotonic_clock::Host::subscribe_duration(&mut self.clocks(), 0)
+    fn subscribe_duration(&mut self, duration: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        // Golem journals the clock's reading and commits it at once; the
+        // deadline is that reading plus the duration, in replay too.
+        let request = MonotonicClockDuration { duration_in_nanos: duration };
+        let subscribed =
+            self.journal.call(names::SUBSCRIBE_DURATION, WrappedFunctionType::ReadLocal, &request, |j| {
+                MonotonicClockTimestamp { nanos: j.clock_nanos() }
+            })?;
+        if self.journal.is_live() {
+            self.journal.commit_durable()?;
+        }
+        self.timer(subscribed.nanos.saturating_add(duration))
     }
 }
 

@@ -23,6 +23,7 @@ mod poll;
 pub(crate) mod registry;
 mod rpc;
 mod state;
+mod timers;
 pub(crate) mod world;
 
 pub use blobstore::BlobWrite;

@@ -33,6 +33,7 @@ pub(crate) const BLOB_CONTAINER_INFO: &str = "blobstore::container::info";
 
 pub(crate) const WALL_CLOCK_NOW: &str = "wall_clock::now";
 pub(crate) const MONOTONIC_CLOCK_NOW: &str = "monotonic_clock::now";
+pub(crate) const SUBSCRIBE_DURATION: &str = "monotonic_clock::subscribe_duration";
 pub(crate) const RANDOM_BYTES: &str = "random::get_random_bytes";
 pub(crate) const RANDOM_U64: &str = "random::get_random_u64";
 pub(crate) const INSECURE_RANDOM_BYTES: &str = "random::insecure::get_insecure_random_bytes";

@@ -1,7 +1,8 @@
 //! `wasi:io/poll`, journaled as Golem does (durable_host/io/poll.rs): which
 //! pollables were ready is a read-local host call (`io::poll::poll`, with
 //! the count of pollables; `block` is a poll of one), so replay takes the
-//! branches the live run took without waiting on anything.
+//! branches the live run took without waiting on anything. Timers are
+//! asked of the agent's virtual clock (`timers`).
 
 use wasmtime::component::{HasSelf, Linker, Resource};
 use wasmtime_wasi::p2::DynPollable;
@@ -18,11 +19,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
 impl HostState {
     fn journaled_poll(&mut self, pollables: Vec<Resource<DynPollable>>) -> wasmtime::Result<Vec<u32>> {
         let count = pollables.len() as u64;
-        let performed = if self.journal.performs_live() {
-            Some(poll::Host::poll(&mut self.table, pollables).map_err(|e| format!("{e:#}")))
-        } else {
-            None
-        };
+        let performed = if self.journal.performs_live() { Some(self.poll_live(&pollables)?) } else { None };
         let ready: Result<Vec<u32>, String> =
             self.journal.step(names::POLL, WrappedFunctionType::ReadLocal, &count, performed)?;
         ready.map_err(|e| wasmtime::format_err!("{e}"))
@@ -37,10 +34,12 @@ impl poll::Host for HostState {
 
 impl poll::HostPollable for HostState {
     fn ready(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<bool> {
-        let performed = if self.journal.performs_live() {
-            Some(poll::HostPollable::ready(&mut self.table, pollable).map_err(|e| format!("{e:#}")))
-        } else {
+        let performed = if !self.journal.performs_live() {
             None
+        } else if let Some(deadline) = self.timers.deadline(pollable.rep()) {
+            Some(Ok(deadline <= self.journal.clock_nanos()))
+        } else {
+            Some(poll::HostPollable::ready(&mut self.table, pollable).map_err(|e| format!("{e:#}")))
         };
         let ready: Result<bool, String> =
             self.journal.step(names::POLL_READY, WrappedFunctionType::ReadLocal, &(), performed)?;
@@ -53,6 +52,7 @@ impl poll::HostPollable for HostState {
     }
 
     fn drop(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<()> {
+        self.timers.forget(pollable.rep());
         poll::HostPollable::drop(&mut self.table, pollable)
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct HostState {
     pub(crate) http_ctx: wasmtime_wasi_http::WasiHttpCtx,
     /// Open HTTP exchanges.
     pub(crate) exchanges: super::http::Exchanges,
+    /// Deadlines of open timer pollables.
+    pub(crate) timers: super::timers::Timers,
 }
 
 impl HostState {
@@ -69,6 +71,7 @@ impl HostState {
             spans: Default::default(),
             http_ctx: wasmtime_wasi_http::WasiHttpCtx::new(),
             exchanges: Default::default(),
+            timers: Default::default(),
         }
     }
 

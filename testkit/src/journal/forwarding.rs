@@ -34,7 +34,8 @@ impl Journal {
     /// Tell the forwarder of a commit.
     pub(super) fn forward_commit(&mut self) -> wasmtime::Result<()> {
         match self.forwarding.clone() {
-            Some(forwarding) if !self.in_flush => forwarding.committed(self),
+            // Golem forwards the live run's commits; replay adds nothing.
+            Some(forwarding) if !self.in_flush && self.is_live() => forwarding.committed(self),
             _ => Ok(()),
         }
     }

@@ -9,8 +9,11 @@
 //! - `remote`: begin/end-remote-write brackets and batches.
 //! - `interrupt`: crash points and the [`Interrupt`]s host functions raise.
 //! - `entries`: what replay matches.
+//! - `clock`: the virtual clock, sleeps included.
+//! - `forwarding`: commits forwarded to the agent's oplog-processor plugins.
 //! - `seed`: deterministic randomness.
 
+mod clock;
 mod entries;
 mod forwarding;
 mod interrupt;
@@ -35,18 +38,10 @@ use crate::bindings::golem::api::oplog::{
     HostCallParameters, JumpParameters, OplogRegion, Timestamp, WrappedFunctionType,
 };
 use crate::bindings::golem::core::types::ValueAndType;
-use crate::bindings::wasi::clocks::wall_clock::Datetime;
 use crate::error::Divergence;
 use crate::http_stubs::HttpStubs;
 use crate::oplog::{Oplog, OplogEntry, describe};
 use crate::value::Value;
-
-/// Virtual time of the entry with index 0; each later index is 1 ms after
-/// the previous one, so timestamps do not depend on the machine or on crashes.
-const EPOCH_SECONDS: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
-
-/// How far the virtual clock moves on with each recovery of an agent.
-const CLOCK_STEP_PER_RECOVERY_SECONDS: u64 = 3600;
 
 /// Buffered entries a Golem executor commits at the latest
 /// (`oplog.max_operations_before_commit`, and `..._ephemeral` under
@@ -127,6 +122,10 @@ pub(crate) struct Journal {
     pub(crate) forwarding: Option<Arc<dyn Forwarding>>,
     /// A flush is running: its commits are not forwarded.
     in_flush: bool,
+    /// Virtual time the agent has slept, in nanoseconds: its clocks and
+    /// entries' timestamps are this much later than the oplog's position
+    /// alone makes them.
+    slept: u64,
 }
 
 impl Journal {
@@ -159,7 +158,9 @@ impl Journal {
             http_stubs: None,
             forwarding: None,
             in_flush: false,
+            slept: 0,
         };
+        journal.slept = clock::slept_in(journal.oplog.entries());
         journal.collect_jumps();
         journal
     }
@@ -195,16 +196,6 @@ impl Journal {
     /// Oplog index of the last entry.
     pub(crate) fn last_index(&self) -> u64 {
         self.oplog.last_index()
-    }
-
-    /// Virtual time for an entry at `index`.
-    pub(crate) fn time_at(index: u64) -> Datetime {
-        Datetime { seconds: EPOCH_SECONDS + index / 1000, nanoseconds: ((index % 1000) * 1_000_000) as u32 }
-    }
-
-    /// Virtual time of the next entry.
-    pub(crate) fn now(&self) -> Datetime {
-        Self::time_at(self.last_index() + 1)
     }
 
     /// Count a call of `function` (live or replayed) and make it the source
@@ -514,20 +505,6 @@ impl Journal {
         }
         out.truncate(len);
         out
-    }
-
-    /// The time the world gives the current call, the `n`-th read of a
-    /// clock: 1 ms per read from the virtual epoch on an agent's first
-    /// instance; after a recovery the clock has moved on, by an hour per
-    /// recovery, so it never goes back.
-    pub(crate) fn world_time(&mut self, n: u64) -> Datetime {
-        let time = Self::time_at(n);
-        self.world_draws += 1;
-        if self.attempt == 0 {
-            return time;
-        }
-        self.fresh_draws += 1;
-        Datetime { seconds: time.seconds + self.attempt * CLOCK_STEP_PER_RECOVERY_SECONDS, ..time }
     }
 
     /// Deterministic pseudo-random 64-bit word for the current call, the

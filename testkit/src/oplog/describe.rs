@@ -43,6 +43,54 @@ pub fn kind_name(entry: &OplogEntry) -> String {
     .unwrap_or_else(|| "entry".into())
 }
 
+/// When the entry was written.
+pub fn timestamp(entry: &OplogEntry) -> crate::bindings::wasi::clocks::wall_clock::Datetime {
+    use OplogEntry as E;
+    match entry {
+        E::Create(p) => p.timestamp,
+        E::HostCall(p) => p.timestamp,
+        E::AgentInvocationStarted(p) => p.timestamp,
+        E::AgentInvocationFinished(p) => p.timestamp,
+        E::Suspend(t) => t.timestamp,
+        E::Error(p) => p.timestamp,
+        E::NoOp(t) => t.timestamp,
+        E::Jump(p) => p.timestamp,
+        E::Interrupted(t) => t.timestamp,
+        E::Exited(t) => t.timestamp,
+        E::BeginAtomicRegion(t) => t.timestamp,
+        E::EndAtomicRegion(p) => p.timestamp,
+        E::BeginRemoteWrite(t) => t.timestamp,
+        E::EndRemoteWrite(p) => p.timestamp,
+        E::PendingAgentInvocation(p) => p.timestamp,
+        E::PendingUpdate(p) => p.timestamp,
+        E::SuccessfulUpdate(p) => p.timestamp,
+        E::FailedUpdate(p) => p.timestamp,
+        E::GrowMemory(p) => p.timestamp,
+        E::FilesystemStorageUsageUpdate(p) => p.timestamp,
+        E::CreateResource(p) => p.timestamp,
+        E::DropResource(p) => p.timestamp,
+        E::Log(p) => p.timestamp,
+        E::Restart(t) => t.timestamp,
+        E::ActivatePlugin(p) => p.timestamp,
+        E::DeactivatePlugin(p) => p.timestamp,
+        E::Revert(p) => p.timestamp,
+        E::CancelPendingInvocation(p) => p.timestamp,
+        E::StartSpan(p) => p.timestamp,
+        E::FinishSpan(p) => p.timestamp,
+        E::SetSpanAttribute(p) => p.timestamp,
+        E::ChangePersistenceLevel(p) => p.timestamp,
+        E::BeginRemoteTransaction(p) => p.timestamp,
+        E::PreCommitRemoteTransaction(p) => p.timestamp,
+        E::PreRollbackRemoteTransaction(p) => p.timestamp,
+        E::CommittedRemoteTransaction(p) => p.timestamp,
+        E::RolledBackRemoteTransaction(p) => p.timestamp,
+        E::Snapshot(p) => p.timestamp,
+        E::OplogProcessorCheckpoint(p) => p.timestamp,
+        E::SetRetryPolicy(p) => p.timestamp,
+        E::RemoveRetryPolicy(p) => p.timestamp,
+    }
+}
+
 /// `persist-nothing`, `persist-remote-side-effects`, `smart`, as in WIT.
 pub fn persistence_level_name(level: &crate::bindings::golem::api::oplog::PersistenceLevel) -> &'static str {
     use crate::bindings::golem::api::oplog::PersistenceLevel as L;

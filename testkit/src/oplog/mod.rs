@@ -24,7 +24,7 @@ mod render;
 pub use file::OplogDamage;
 pub use render::{payload, snapshot};
 
-pub use describe::{describe, function_type_name, is_remote_write, kind_name, persistence_level_name};
+pub use describe::{describe, function_type_name, is_remote_write, kind_name, persistence_level_name, timestamp};
 
 pub use crate::bindings::golem::api::oplog::OplogEntry as RawOplogEntry;
 pub use crate::bindings::golem::api::oplog::PublicOplogEntry as OplogEntry;

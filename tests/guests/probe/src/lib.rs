@@ -640,6 +640,21 @@ impl Guest for Probe {
                 logging::log(logging::Level::Info, "probe", &arg_str(&input, 0)?);
                 Ok(unit())
             }
+            "sleep-retries" => {
+                // Three attempts, sleeping the given number of days after
+                // each (std's sleep: subscribe-duration, then block); the
+                // wall clock's reading in seconds at each attempt and at the end.
+                let days = arg_u64(&input, 0)?;
+                let seconds =
+                    || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                let mut readings = Vec::new();
+                for _ in 0..3 {
+                    readings.push(seconds().to_string());
+                    std::thread::sleep(std::time::Duration::from_secs(days * 86_400));
+                }
+                readings.push(seconds().to_string());
+                Ok(out_str(readings.join(",")))
+            }
             "trap" => panic!("probe asked to trap"),
             "loop" => {
                 let mut x: u64 = 0;
