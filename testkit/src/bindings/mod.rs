@@ -22,6 +22,7 @@ wasmtime::component::bindgen!({
         "wasi:keyvalue/types.incoming-value": crate::bindings::IncomingValue,
         "wasi:keyvalue/wasi-keyvalue-error.error": crate::bindings::KvError,
         "golem:api/host.get-agents": crate::bindings::AgentEnumeration,
+        "golem:api/host.get-promise-result": crate::bindings::PromiseAwait,
         "golem:agent/host.wasm-rpc": crate::bindings::RpcClient,
         "golem:agent/host.future-invoke-result": crate::bindings::RpcFuture,
         "golem:agent/host.cancellation-token": crate::bindings::RpcCancellation,

@@ -78,6 +78,13 @@ pub struct AgentEnumeration {
     pub(crate) next: usize,
 }
 
+/// An await of a promise (`get-promise`): which promise.
+#[derive(Debug)]
+pub struct PromiseAwait {
+    pub(crate) agent_id: String,
+    pub(crate) oplog_idx: u64,
+}
+
 /// A paged read of the calling agent's oplog.
 #[derive(Debug)]
 pub struct OplogCursor {

@@ -49,15 +49,15 @@ impl HostState {
 
 impl Host for HostState {
     fn create_promise(&mut self) -> wasmtime::Result<PromiseId> {
-        Err(unsupported("create-promise"))
+        self.create_promise_now()
     }
 
-    fn get_promise(&mut self, _promise_id: PromiseId) -> wasmtime::Result<Resource<GetPromiseResult>> {
-        Err(unsupported("get-promise"))
+    fn get_promise(&mut self, promise_id: PromiseId) -> wasmtime::Result<Resource<GetPromiseResult>> {
+        self.await_promise(promise_id)
     }
 
-    fn complete_promise(&mut self, _promise_id: PromiseId, _data: Vec<u8>) -> wasmtime::Result<bool> {
-        Err(unsupported("complete-promise"))
+    fn complete_promise(&mut self, promise_id: PromiseId, data: Vec<u8>) -> wasmtime::Result<bool> {
+        self.complete_promise_now(promise_id, data)
     }
 
     fn get_oplog_index(&mut self) -> wasmtime::Result<OplogIndex> {
@@ -325,15 +325,16 @@ impl HostGetAgents for HostState {
 }
 
 impl HostGetPromiseResult for HostState {
-    fn subscribe(&mut self, _self_: Resource<GetPromiseResult>) -> wasmtime::Result<Resource<Pollable>> {
-        Err(unsupported("get-promise-result.subscribe"))
+    fn subscribe(&mut self, wait: Resource<GetPromiseResult>) -> wasmtime::Result<Resource<Pollable>> {
+        self.promise_pollable(&wait)
     }
 
-    fn get(&mut self, _self_: Resource<GetPromiseResult>) -> wasmtime::Result<Option<Vec<u8>>> {
-        Err(unsupported("get-promise-result.get"))
+    fn get(&mut self, wait: Resource<GetPromiseResult>) -> wasmtime::Result<Option<Vec<u8>>> {
+        self.promise_result(&wait)
     }
 
-    fn drop(&mut self, _rep: Resource<GetPromiseResult>) -> wasmtime::Result<()> {
+    fn drop(&mut self, wait: Resource<GetPromiseResult>) -> wasmtime::Result<()> {
+        self.table.delete(wait)?;
         Ok(())
     }
 }

@@ -20,6 +20,7 @@ mod logging;
 pub(crate) mod names;
 mod oplog_api;
 mod poll;
+mod promises;
 pub(crate) mod registry;
 mod rpc;
 mod state;

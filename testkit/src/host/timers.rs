@@ -1,4 +1,4 @@
-//! Virtual time for timers. A timer pollable (`subscribe-duration`,
+//! Virtual time for timers, and promise waits. A timer pollable (`subscribe-duration`,
 //! `subscribe-instant`) is a deadline on the agent's virtual monotonic
 //! clock, and `poll` decides readiness with that clock: when every pollable
 //! polled is a timer and none is due, the agent sleeps by moving its clock
@@ -23,11 +23,13 @@ impl Pollable for VirtualTimer {
     async fn ready(&mut self) {}
 }
 
-/// Deadlines of the open timer pollables, by pollable handle, in
-/// nanoseconds on the virtual monotonic clock.
+/// What the open timer and promise pollables wait for, by pollable handle:
+/// deadlines in nanoseconds on the virtual monotonic clock, promises by
+/// creator and creation index.
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     deadlines: BTreeMap<u32, u64>,
+    promises: BTreeMap<u32, (String, u64)>,
 }
 
 impl Timers {
@@ -35,9 +37,21 @@ impl Timers {
         self.deadlines.get(&pollable).copied()
     }
 
+    pub(super) fn await_promise(&mut self, pollable: u32, promise: (String, u64)) {
+        self.promises.insert(pollable, promise);
+    }
+
     pub(super) fn forget(&mut self, pollable: u32) {
         self.deadlines.remove(&pollable);
+        self.promises.remove(&pollable);
     }
+}
+
+/// What one polled pollable waits for.
+enum Wait {
+    Timer(u64),
+    Promise { done: bool, agent: String, oplog_idx: u64 },
+    Other,
 }
 
 impl HostState {
@@ -50,25 +64,39 @@ impl HostState {
     }
 
     /// Which of `pollables` are ready, live. Timers are asked of the
-    /// virtual clock: when all are timers and none is due, the agent sleeps
-    /// to the earliest deadline. Otherwise the other pollables are polled
-    /// (waiting for one of them), unless a timer is already due.
+    /// virtual clock and promises of the promise store. When all are timers
+    /// and promises and none is ready, the agent sleeps to the earliest
+    /// deadline; with pending promises alone Golem would suspend it until
+    /// one is completed, which the testkit cannot do yet (an error names the
+    /// promise). Otherwise the other pollables are polled (waiting for one
+    /// of them), unless a timer or promise is ready already.
     pub(super) fn poll_live(
         &mut self,
         pollables: &[Resource<DynPollable>],
     ) -> wasmtime::Result<Result<Vec<u32>, String>> {
-        let deadlines: Vec<Option<u64>> = pollables.iter().map(|p| self.timers.deadline(p.rep())).collect();
-        if deadlines.iter().all(Option::is_some)
-            && let Some(earliest) = deadlines.iter().flatten().min()
-        {
-            self.journal.sleep_until(*earliest)?;
+        let waits: Vec<Wait> = pollables.iter().map(|p| self.wait_of(p.rep())).collect::<wasmtime::Result<_>>()?;
+        let ready_now = |host: &Self, waits: &[Wait]| -> Vec<u32> {
+            let now = host.journal.clock_nanos();
+            (0..waits.len() as u32)
+                .filter(|&i| match &waits[i as usize] {
+                    Wait::Timer(deadline) => *deadline <= now,
+                    Wait::Promise { done, .. } => *done,
+                    Wait::Other => false,
+                })
+                .collect()
+        };
+        let mut ready = ready_now(self, &waits);
+        let others: Vec<u32> = (0..waits.len() as u32).filter(|&i| matches!(waits[i as usize], Wait::Other)).collect();
+        if ready.is_empty() && others.is_empty() {
+            let earliest = waits.iter().filter_map(|w| if let Wait::Timer(d) = w { Some(*d) } else { None }).min();
+            match earliest {
+                Some(deadline) => self.journal.sleep_until(deadline)?,
+                None => return Err(pending_promises(&waits)),
+            }
+            ready = ready_now(self, &waits);
         }
-        let now = self.journal.clock_nanos();
-        let due: Vec<u32> =
-            (0..pollables.len() as u32).filter(|&i| deadlines[i as usize].is_some_and(|d| d <= now)).collect();
-        let others: Vec<u32> = (0..pollables.len() as u32).filter(|&i| deadlines[i as usize].is_none()).collect();
-        if !due.is_empty() || others.is_empty() {
-            return Ok(Ok(due));
+        if !ready.is_empty() || others.is_empty() {
+            return Ok(Ok(ready));
         }
         let borrowed = others.iter().map(|&i| Resource::new_borrow(pollables[i as usize].rep())).collect();
         let ready = wasmtime_wasi::p2::bindings::sync::io::poll::Host::poll(&mut self.table, borrowed);
@@ -76,4 +104,33 @@ impl HostState {
             .map(|ready| ready.into_iter().filter_map(|r| others.get(r as usize).copied()).collect())
             .map_err(|e| format!("{e:#}")))
     }
+
+    fn wait_of(&self, pollable: u32) -> wasmtime::Result<Wait> {
+        if let Some(deadline) = self.timers.deadline(pollable) {
+            return Ok(Wait::Timer(deadline));
+        }
+        match self.timers.promises.get(&pollable) {
+            Some((agent, oplog_idx)) => {
+                let done = self.world.promise(agent, *oplog_idx).map_err(|e| wasmtime::format_err!("{e}"))?.is_some();
+                Ok(Wait::Promise { done, agent: agent.clone(), oplog_idx: *oplog_idx })
+            }
+            None => Ok(Wait::Other),
+        }
+    }
+}
+
+/// The error for an await of promises nobody has completed.
+fn pending_promises(waits: &[Wait]) -> wasmtime::Error {
+    let names: Vec<String> = waits
+        .iter()
+        .filter_map(|w| match w {
+            Wait::Promise { agent, oplog_idx, .. } => Some(format!("promise {oplog_idx} of `{agent}`")),
+            _ => None,
+        })
+        .collect();
+    wasmtime::format_err!(
+        "the agent awaits {}, which nobody has completed: Golem would suspend it until then, which the Reprise \
+         testkit cannot do yet; complete it before the call (Environment::complete_promise, or another agent)",
+        names.join(" or ")
+    )
 }

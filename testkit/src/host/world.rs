@@ -59,7 +59,14 @@ pub(crate) struct World {
     blobs: Mutex<BlobStore>,
     /// HTTP stubs and the requests they answered (shared with each agent's journal).
     pub(crate) http: Arc<Mutex<HttpStubs>>,
+    /// Promises, by creating agent and the index of their creation entry:
+    /// `None` while pending, then the completion's payload (Golem keeps them
+    /// outside oplogs, in its promise service).
+    promises: Mutex<Promises>,
 }
+
+/// Promises by creating agent and creation index: `None` while pending.
+type Promises = std::collections::BTreeMap<(String, u64), Option<Vec<u8>>>;
 
 impl World {
     pub(crate) fn new(limits: Limits, seed: u64, config: Vec<(String, String)>, initial: InitialData) -> Self {
@@ -72,6 +79,7 @@ impl World {
             blobs: Mutex::new(BlobStore::with_initial(&initial.blobs)),
             initial,
             http: Default::default(),
+            promises: Default::default(),
         }
     }
 
@@ -81,6 +89,32 @@ impl World {
         let world = World::new(self.limits, self.seed, self.config.clone(), self.initial.clone());
         *lock(&world.http) = lock(&self.http).fresh();
         world
+    }
+
+    /// Create promise `(agent, oplog_idx)`, pending, unless it exists.
+    pub(crate) fn create_promise(&self, agent: &str, oplog_idx: u64) {
+        lock(&self.promises).entry((agent.to_string(), oplog_idx)).or_insert(None);
+    }
+
+    /// Complete a promise: `Ok(true)` if it was pending, `Ok(false)` if it
+    /// had been completed already (the first payload stays).
+    pub(crate) fn complete_promise(&self, agent: &str, oplog_idx: u64, data: Vec<u8>) -> Result<bool, String> {
+        match lock(&self.promises).get_mut(&(agent.to_string(), oplog_idx)) {
+            Some(slot @ None) => {
+                *slot = Some(data);
+                Ok(true)
+            }
+            Some(Some(_)) => Ok(false),
+            None => Err(format!("agent `{agent}` created no promise at oplog index {oplog_idx}")),
+        }
+    }
+
+    /// A promise's payload: `Ok(None)` while pending.
+    pub(crate) fn promise(&self, agent: &str, oplog_idx: u64) -> Result<Option<Vec<u8>>, String> {
+        lock(&self.promises)
+            .get(&(agent.to_string(), oplog_idx))
+            .cloned()
+            .ok_or_else(|| format!("agent `{agent}` created no promise at oplog index {oplog_idx}"))
     }
 
     pub(crate) fn kv(&self) -> MutexGuard<'_, KvStore> {

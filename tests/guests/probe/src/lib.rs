@@ -640,6 +640,24 @@ impl Guest for Probe {
                 logging::log(logging::Level::Info, "probe", &arg_str(&input, 0)?);
                 Ok(unit())
             }
+            "create-promise" => Ok(out_u64(host::create_promise().oplog_idx)),
+            "await-promise" => {
+                // Await this agent's promise at the given index: the payload
+                // as text.
+                let promise =
+                    host::PromiseId { agent_id: host::get_self_metadata().agent_id, oplog_idx: arg_u64(&input, 0)? };
+                let wait = host::get_promise(&promise);
+                wait.subscribe().block();
+                let data = wait.get().unwrap_or_default();
+                Ok(out_str(String::from_utf8_lossy(&data).into_owned()))
+            }
+            "complete-promise" => {
+                // Complete promise (agent, index) with a text payload.
+                let me = host::get_self_metadata().agent_id;
+                let agent_id = host::AgentId { component_id: me.component_id, agent_id: arg_str(&input, 0)? };
+                let promise = host::PromiseId { agent_id, oplog_idx: arg_u64(&input, 1)? };
+                Ok(out_str(host::complete_promise(&promise, arg_str(&input, 2)?.as_bytes()).to_string()))
+            }
             "sleep-retries" => {
                 // Three attempts, sleeping the given number of days after
                 // each (std's sleep: subscribe-duration, then block); the
