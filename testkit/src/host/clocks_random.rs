@@ -4,7 +4,7 @@
 //!
 //! Values are virtual and deterministic: time advances 1 ms per journaled
 //! call from 2026-01-01, plus whatever the agent slept (timers run on the
-//! virtual clock: `timers`), and random numbers derive from the agent's seed
+//! virtual clock: `waits`), and random numbers derive from the agent's seed
 //! and the number of journaled calls before them, so the same script
 //! produces the same oplog every run. After a recovery the world gives new values, as on
 //! Golem: the clock has moved on (an hour per recovery) and random numbers

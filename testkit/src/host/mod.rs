@@ -24,7 +24,7 @@ mod promises;
 pub(crate) mod registry;
 mod rpc;
 mod state;
-mod timers;
+mod waits;
 pub(crate) mod world;
 
 pub use blobstore::BlobWrite;

@@ -2,7 +2,7 @@
 //! pollables were ready is a read-local host call (`io::poll::poll`, with
 //! the count of pollables; `block` is a poll of one), so replay takes the
 //! branches the live run took without waiting on anything. Timers are
-//! asked of the agent's virtual clock (`timers`).
+//! asked of the agent's virtual clock and promises of the promise store (`waits`).
 
 use wasmtime::component::{HasSelf, Linker, Resource};
 use wasmtime_wasi::p2::DynPollable;
@@ -36,7 +36,7 @@ impl poll::HostPollable for HostState {
     fn ready(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<bool> {
         let performed = if !self.journal.performs_live() {
             None
-        } else if let Some(deadline) = self.timers.deadline(pollable.rep()) {
+        } else if let Some(deadline) = self.waits.deadline(pollable.rep()) {
             Some(Ok(deadline <= self.journal.clock_nanos()))
         } else {
             Some(poll::HostPollable::ready(&mut self.table, pollable).map_err(|e| format!("{e:#}")))
@@ -52,7 +52,7 @@ impl poll::HostPollable for HostState {
     }
 
     fn drop(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<()> {
-        self.timers.forget(pollable.rep());
+        self.waits.forget(pollable.rep());
         poll::HostPollable::drop(&mut self.table, pollable)
     }
 }

@@ -8,7 +8,7 @@
 //! creator and the oplog index of its creation entry.
 
 use wasmtime::component::Resource;
-use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
+use wasmtime_wasi::p2::DynPollable;
 
 use super::HostState;
 use super::names;
@@ -25,15 +25,6 @@ struct PromiseRef {
 }
 
 journaled_record!(PromiseRef { agent_id: "agent-id", oplog_idx: "oplog-idx" });
-
-/// A promise's pollable: always ready as far as wasmtime is concerned;
-/// `poll` asks the promise store instead.
-struct PromiseWait;
-
-#[wasmtime_wasi::async_trait]
-impl Pollable for PromiseWait {
-    async fn ready(&mut self) {}
-}
 
 impl HostState {
     pub(super) fn create_promise_now(&mut self) -> wasmtime::Result<PromiseId> {
@@ -80,10 +71,7 @@ impl HostState {
             let wait = self.table.get(wait)?;
             (wait.agent_id.clone(), wait.oplog_idx)
         };
-        let pollable = self.table.push(PromiseWait)?;
-        let pollable = subscribe(&mut self.table, pollable)?;
-        self.timers.await_promise(pollable.rep(), key);
-        Ok(pollable)
+        self.promise_wait(key)
     }
 
     pub(super) fn promise_result(&mut self, wait: &Resource<PromiseAwait>) -> wasmtime::Result<Option<Vec<u8>>> {

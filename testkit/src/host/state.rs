@@ -41,8 +41,8 @@ pub(crate) struct HostState {
     pub(crate) http_ctx: wasmtime_wasi_http::WasiHttpCtx,
     /// Open HTTP exchanges.
     pub(crate) exchanges: super::http::Exchanges,
-    /// Deadlines of open timer pollables.
-    pub(crate) timers: super::timers::Timers,
+    /// What open timer and promise pollables wait for.
+    pub(crate) waits: super::waits::Waits,
 }
 
 impl HostState {
@@ -71,7 +71,7 @@ impl HostState {
             spans: Default::default(),
             http_ctx: wasmtime_wasi_http::WasiHttpCtx::new(),
             exchanges: Default::default(),
-            timers: Default::default(),
+            waits: Default::default(),
         }
     }
 

@@ -1,10 +1,11 @@
-//! Virtual time for timers, and promise waits. A timer pollable (`subscribe-duration`,
-//! `subscribe-instant`) is a deadline on the agent's virtual monotonic
-//! clock, and `poll` decides readiness with that clock: when every pollable
-//! polled is a timer and none is due, the agent sleeps by moving its clock
-//! to the earliest deadline, so a 30-day sleep costs no real time. A sleep
-//! of `SUSPEND_AFTER` or more is recorded as Golem records a suspended
-//! agent, with a `suspend` entry (golem-worker-executor/src/durable_host/io/poll.rs,
+//! What timer and promise pollables wait for, decided by the host rather
+//! than by wasmtime. A timer (`subscribe-duration`, `subscribe-instant`) is
+//! a deadline on the agent's virtual monotonic clock; a promise's pollable
+//! is ready once the promise is completed. When every pollable polled is a
+//! timer or a promise and none is ready, the agent sleeps by moving its
+//! clock to the earliest deadline, so a 30-day sleep costs no real time; a
+//! sleep of 10 s or more is recorded as Golem records a suspended agent,
+//! with a `suspend` entry (golem-worker-executor/src/durable_host/io/poll.rs,
 //! `suspend.suspend_after` in worker-executor.toml).
 
 use std::collections::BTreeMap;
@@ -14,12 +15,12 @@ use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 
 use super::HostState;
 
-/// A timer's pollable: always ready as far as wasmtime is concerned;
-/// `poll` asks the virtual clock instead.
-struct VirtualTimer;
+/// The pollable of a timer or a promise: always ready as far as wasmtime
+/// is concerned; `poll` asks the host instead.
+struct HostDecides;
 
 #[wasmtime_wasi::async_trait]
-impl Pollable for VirtualTimer {
+impl Pollable for HostDecides {
     async fn ready(&mut self) {}
 }
 
@@ -27,17 +28,17 @@ impl Pollable for VirtualTimer {
 /// deadlines in nanoseconds on the virtual monotonic clock, promises by
 /// creator and creation index.
 #[derive(Debug, Default)]
-pub(crate) struct Timers {
+pub(crate) struct Waits {
     deadlines: BTreeMap<u32, u64>,
     promises: BTreeMap<u32, (String, u64)>,
 }
 
-impl Timers {
+impl Waits {
     pub(super) fn deadline(&self, pollable: u32) -> Option<u64> {
         self.deadlines.get(&pollable).copied()
     }
 
-    pub(super) fn await_promise(&mut self, pollable: u32, promise: (String, u64)) {
+    fn await_promise(&mut self, pollable: u32, promise: (String, u64)) {
         self.promises.insert(pollable, promise);
     }
 
@@ -57,10 +58,21 @@ enum Wait {
 impl HostState {
     /// A pollable ready once the virtual monotonic clock reaches `deadline`.
     pub(super) fn timer(&mut self, deadline: u64) -> wasmtime::Result<Resource<DynPollable>> {
-        let timer = self.table.push(VirtualTimer)?;
-        let pollable = subscribe(&mut self.table, timer)?;
-        self.timers.deadlines.insert(pollable.rep(), deadline);
+        let pollable = self.host_pollable()?;
+        self.waits.deadlines.insert(pollable.rep(), deadline);
         Ok(pollable)
+    }
+
+    /// A pollable ready once promise `(agent, oplog_idx)` is completed.
+    pub(super) fn promise_wait(&mut self, promise: (String, u64)) -> wasmtime::Result<Resource<DynPollable>> {
+        let pollable = self.host_pollable()?;
+        self.waits.await_promise(pollable.rep(), promise);
+        Ok(pollable)
+    }
+
+    fn host_pollable(&mut self) -> wasmtime::Result<Resource<DynPollable>> {
+        let decides = self.table.push(HostDecides)?;
+        subscribe(&mut self.table, decides)
     }
 
     /// Which of `pollables` are ready, live. Timers are asked of the
@@ -106,10 +118,10 @@ impl HostState {
     }
 
     fn wait_of(&self, pollable: u32) -> wasmtime::Result<Wait> {
-        if let Some(deadline) = self.timers.deadline(pollable) {
+        if let Some(deadline) = self.waits.deadline(pollable) {
             return Ok(Wait::Timer(deadline));
         }
-        match self.timers.promises.get(&pollable) {
+        match self.waits.promises.get(&pollable) {
             Some((agent, oplog_idx)) => {
                 let done = self.world.promise(agent, *oplog_idx).map_err(|e| wasmtime::format_err!("{e}"))?.is_some();
                 Ok(Wait::Promise { done, agent: agent.clone(), oplog_idx: *oplog_idx })
