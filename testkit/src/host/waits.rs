@@ -99,7 +99,8 @@ impl HostState {
         };
         let mut ready = ready_now(self, &waits);
         let others: Vec<u32> = (0..waits.len() as u32).filter(|&i| matches!(waits[i as usize], Wait::Other)).collect();
-        if ready.is_empty() && others.is_empty() {
+        // Nothing polled at all is wasmtime's to answer.
+        if ready.is_empty() && others.is_empty() && !waits.is_empty() {
             let earliest = waits.iter().filter_map(|w| if let Wait::Timer(d) = w { Some(*d) } else { None }).min();
             match earliest {
                 Some(deadline) => self.journal.sleep_until(deadline)?,
@@ -107,7 +108,7 @@ impl HostState {
             }
             ready = ready_now(self, &waits);
         }
-        if !ready.is_empty() || others.is_empty() {
+        if !ready.is_empty() || (others.is_empty() && !waits.is_empty()) {
             return Ok(Ok(ready));
         }
         let borrowed = others.iter().map(|&i| Resource::new_borrow(pollables[i as usize].rep())).collect();
