@@ -297,18 +297,30 @@ fn delivery_follows_the_agents_commits_and_the_flush_timer() {
     assert_eq!(worker_record(&env, &plugin).0, keys);
 }
 
-#[test]
-fn a_deactivated_plugin_still_gets_the_batch_it_was_being_sent() {
+/// A counter agent `name` that committed its creation and two calls, sent
+/// nothing yet (the commit count is never reached), and was crashed at
+/// `point(committed)` in its first flush: the environment, the plugin, the
+/// agent and how many entries it had committed before the flush.
+fn crashed_in_first_flush(
+    name: &str,
+    point: impl Fn(u64) -> CrashPoint,
+) -> (Environment, PluginInstallationDescription, Agent, u64) {
     let (env, _counter, audited) = setup();
     let plugin = installation(&audited);
     env.set_plugin_settings(PluginSettings { max_commit_count: 1000, ..Default::default() });
-    let mut agent = create_counter(&env, &audited, "d");
+    let mut agent = create_counter(&env, &audited, name);
     increment(&mut agent, 2);
     let committed = agent.oplog().len();
+    agent.schedule_crashes([point(committed)]);
+    agent.flush_plugins().unwrap();
+    (env, plugin, agent, committed)
+}
+
+#[test]
+fn a_deactivated_plugin_still_gets_the_batch_it_was_being_sent() {
     // The flush names the worker (entry +1) and announces the batch (+2);
     // the agent crashes there, before the batch is enqueued.
-    agent.schedule_crashes([CrashPoint::AfterEntry(committed + 2)]);
-    agent.flush_plugins().unwrap();
+    let (env, plugin, mut agent, committed) = crashed_in_first_flush("d", |c| CrashPoint::AfterEntry(c + 2));
     let announced = checkpoint(&agent, &plugin).unwrap();
     assert_eq!((announced.confirmed_up_to, announced.sending_up_to), (0, committed));
     assert!(indexes(&env, agent.id()).is_empty());
@@ -334,16 +346,9 @@ fn a_deactivated_plugin_still_gets_the_batch_it_was_being_sent() {
 
 #[test]
 fn a_batch_sent_again_after_a_crash_between_enqueue_and_confirmation_is_not_enqueued_twice() {
-    let (env, _counter, audited) = setup();
-    let plugin = installation(&audited);
-    env.set_plugin_settings(PluginSettings { max_commit_count: 1000, ..Default::default() });
-    let mut agent = create_counter(&env, &audited, "e");
-    increment(&mut agent, 2);
-    let committed = agent.oplog().len();
     // The flush names the worker (+1), announces the batch (+2), enqueues
     // it, and the agent crashes before the confirmation (+3) is persisted.
-    agent.schedule_crashes([CrashPoint::BeforePersist(committed + 3)]);
-    agent.flush_plugins().unwrap();
+    let (env, plugin, mut agent, committed) = crashed_in_first_flush("e", |c| CrashPoint::BeforePersist(c + 3));
     assert_eq!(agent.crashes_fired().len(), 1);
     let in_flight = checkpoint(&agent, &plugin).unwrap();
     assert_eq!((in_flight.confirmed_up_to, in_flight.sending_up_to), (0, committed));
