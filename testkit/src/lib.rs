@@ -29,7 +29,7 @@
 //!
 //! | layer | modules | what lives there |
 //! | --- | --- | --- |
-//! | 1. foundations | `bindings`, `value`, `wave`, `dynamic`, `oplog`, `wit`, `compat`, `inspect`, `guest`, `engine`, `sync`, `recording`, `collector`, `http_stubs`, `ids`, `data`, `sdk_data`, `error` | generated bindings and the host's resource types; values and their text form; oplogs and their files; WIT and component inspection; guest builds; the wasmtime engine; the recording service, the OTLP collector and HTTP stubs; names, ids and data values, and the SDK's (typed calls); the error type |
+//! | 1. foundations | `bindings`, `value`, `wave`, `dynamic`, `oplog`, `wit`, `compat`, `inspect`, `guest`, `engine`, `sync`, `scheduler`, `recording`, `collector`, `http_stubs`, `ids`, `data`, `sdk_data`, `error` | generated bindings and the host's resource types; values and their text form; oplogs and their files; WIT and component inspection; guest builds; the wasmtime engine; the scheduler that lets agents take turns; the recording service, the OTLP collector and HTTP stubs; names, ids and data values, and the SDK's (typed calls); the error type |
 //! | 2. journal | `journal` | one instance's replay cursor, appends, crash points, the `Interrupt`s host functions raise, typed journaled calls |
 //! | 3. host | `host` | the Golem host interfaces over a `HostState`; the shared stores (`World`); other agents only through the `AgentDirectory` trait |
 //! | 4. runtime | `runtime` | agents: instances, invocations, recovery, executor entries, handles; the environment only through the `Habitat` trait |
@@ -58,6 +58,7 @@ pub mod oplog;
 pub mod plugins;
 pub mod recording;
 mod runtime;
+mod scheduler;
 mod sdk_data;
 mod sync;
 pub mod value;
@@ -73,3 +74,4 @@ pub use http_stubs::HttpStub;
 pub use ids::{AGENT_INTERFACE, PROCESSOR_INTERFACE, agent_id, kebab_case};
 pub use journal::{CrashPoint, FiredCrash, HostCall};
 pub use runtime::{Agent, AgentHandle, LoadedComponent};
+pub use scheduler::Schedule;

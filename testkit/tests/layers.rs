@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "guest",
             "engine",
             "sync",
+            "scheduler",
             "recording",
             "collector",
             "ids",

@@ -172,30 +172,22 @@ pub(crate) struct CalleeContext {
     pub(crate) creation: Option<IncomingContext>,
 }
 
-/// A call started with `async-invoke-and-await`. Live, the testkit runs the
-/// call when it is started, so the future is always ready; replaying, the
-/// call is held (Golem defers it) and made only if a `get` runs live.
+/// A call started with `async-invoke-and-await`. Live, the call is
+/// enqueued on the callee when started and the answer comes into `reply`;
+/// replaying, the call is held (Golem defers it) and enqueued only once the
+/// future is polled or got live, with the same key (a callee that ran it
+/// already answers from memory).
 #[derive(Debug)]
 pub struct RpcFuture {
-    /// The call, while it has not been made.
+    /// The call, while it has not been enqueued.
     pub(crate) call: Option<(RpcTarget, String, DataValue, String, CalleeContext)>,
-    /// The answer, until a `get` takes it.
-    pub(crate) result: Option<Result<DataValue, RpcError>>,
+    /// Where the answer comes, once the call is enqueued; taken by the
+    /// `get` that returns it.
+    pub(crate) reply: Option<crate::scheduler::Slot<Result<DataValue, RpcError>>>,
     /// The recorded request: target, method, input.
     pub(crate) request: (String, String, String),
     /// Its `rpc-invocation` span, finished by the first `get` that answers.
     pub(crate) span: Option<String>,
-}
-
-impl wasmtime_wasi::p2::Pollable for RpcFuture {
-    // The trait is an `async_trait`; this is the signature it expands to.
-    fn ready<'a, 'b>(&'a mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'b>>
-    where
-        'a: 'b,
-        Self: 'b,
-    {
-        Box::pin(async {})
-    }
 }
 
 /// A scheduled invocation's cancellation handle.

@@ -3,21 +3,19 @@
 
 use std::sync::Arc;
 
+use super::registry::Inbound;
 use super::{ConnectError, Environment};
 use crate::bindings::golem::agent::host::RpcError;
 use crate::bindings::golem::api::oplog::{EnvironmentPluginGrantId, PluginInstallationDescription};
 use crate::bindings::golem::core::types::{AgentId, ComponentId, DataValue};
-use crate::bindings::{CalleeContext, RpcTarget};
+use crate::bindings::{CalleeContext, IncomingContext, RpcTarget};
 use crate::host::registry::AgentRecord;
-use crate::host::{AgentDirectory, AgentIdentity, AgentRequest, DefinedType, World};
+use crate::host::{AgentDirectory, AgentIdentity, AgentRequest, CallAnswer, DefinedType, QueuedCall, World};
 use crate::ids::uuid_from_u128;
 use crate::journal::Forwarding;
 use crate::plugins::Forwarder;
-use crate::runtime::{Habitat, LoadedComponent, ProcessBatch};
-
-/// Stack of the thread a call runs the callee on (the callee's guest code
-/// gets a stack of its own rather than running on top of the caller's).
-const CALL_STACK_BYTES: usize = 16 * 1024 * 1024;
+use crate::runtime::{AgentHandle, Habitat, LoadedComponent, ProcessBatch};
+use crate::scheduler::Slot;
 
 impl Habitat for Environment {
     fn world(&self) -> &Arc<World> {
@@ -46,6 +44,10 @@ impl Habitat for Environment {
 
     fn batch(&self, key: &str) -> Result<Arc<ProcessBatch>, String> {
         self.shared.plugins().payload(key).ok_or_else(|| format!("no batch was enqueued under key `{key}`"))
+    }
+
+    fn next_queued(&self, id: &str) -> Option<QueuedCall> {
+        self.shared.registry().next_queued(id)
     }
 
     fn forwarding(&self, agent: &AgentIdentity, component: &LoadedComponent) -> Option<Arc<dyn Forwarding>> {
@@ -82,55 +84,38 @@ impl AgentDirectory for Environment {
             .collect()
     }
 
-    fn call(
+    fn enqueue(
         &self,
         target: &RpcTarget,
         method: &str,
         input: DataValue,
         key: String,
         context: CalleeContext,
-    ) -> Result<DataValue, RpcError> {
-        let Some(component) = self.component_revision(target.component.0, target.component.1) else {
-            return Err(RpcError::NotFound(format!("the component defining `{}` is gone", target.agent_type)));
-        };
-        let run = || {
-            let handle = self.connect_owned(&component, &target.agent_type, &target.args, context.creation).map_err(
-                |e| match e {
-                    ConnectError::HeldByTest(_) => RpcError::Denied(e.to_string()),
-                    ConnectError::Creating(_) => RpcError::ProtocolError(e.to_string()),
-                    ConnectError::Refused(refused) => RpcError::RemoteAgentError(refused),
-                    ConnectError::Failed(error) => {
-                        RpcError::RemoteInternalError(format!("creating agent `{}` failed: {error}", target.id))
-                    }
-                },
-            )?;
-            let Some(mut agent) = handle.try_lock() else {
-                return Err(RpcError::ProtocolError(format!(
-                    "agent `{}` is busy running another invocation (a cycle of calls?); the testkit refuses the call instead of deadlocking",
-                    target.id
-                )));
-            };
-            match agent.invoke_keyed(method, input, key, context.invocation) {
-                Ok(Ok(output)) => Ok(output),
-                Ok(Err(e)) => Err(RpcError::RemoteAgentError(e)),
-                Err(e) => Err(RpcError::RemoteInternalError(format!("agent `{}`: {e}", target.id))),
+        awaited: bool,
+    ) -> Result<Slot<CallAnswer>, RpcError> {
+        let mut registry = self.shared.registry();
+        let held = registry.held_by_test(&target.id);
+        if held && awaited {
+            return Err(RpcError::Denied(format!(
+                "{}; only calls nobody awaits are queued for it, to run when the test next calls it",
+                ConnectError::HeldByTest(target.id.clone())
+            )));
+        }
+        let CalleeContext { invocation, creation } = context;
+        let call = QueuedCall { method: method.into(), input, key, incoming: invocation, reply: Slot::new() };
+        let reply = registry.enqueue(Inbound { target: target.clone(), creation, call });
+        // An agent the test holds takes its queue up when the test next calls it.
+        if !held && registry.start_runner(&target.id) {
+            drop(registry);
+            let env = self.unrooted();
+            let id = target.id.clone();
+            let started = self.shared.world.scheduler.spawn(format!("queue of {id}"), move || run_queue(&env, &id));
+            if let Err(e) = started {
+                self.shared.registry().runner_done(&target.id);
+                return Err(RpcError::ProtocolError(e));
             }
-        };
-        std::thread::scope(|scope| {
-            let worker = std::thread::Builder::new()
-                .name(format!("rpc to {}", target.id))
-                .stack_size(CALL_STACK_BYTES)
-                .spawn_scoped(scope, run);
-            match worker {
-                Ok(worker) => worker.join().unwrap_or_else(|_| {
-                    Err(RpcError::RemoteInternalError(format!(
-                        "the testkit panicked running the call to `{}`",
-                        target.id
-                    )))
-                }),
-                Err(e) => Err(RpcError::ProtocolError(format!("could not start the call to `{}`: {e}", target.id))),
-            }
-        })
+        }
+        Ok(reply)
     }
 
     fn record(&self, id: &str) -> Option<AgentRecord> {
@@ -147,5 +132,62 @@ impl AgentDirectory for Environment {
 
     fn plugin_installation(&self, grant: &EnvironmentPluginGrantId) -> Option<PluginInstallationDescription> {
         self.shared.plugins().installation(grant)
+    }
+}
+
+/// Run the queue of environment-owned agent `id` (a task of the
+/// scheduler): create the agent if the oldest call is the first to reach
+/// it, then let it run what is queued. Stops when the queue is empty, or
+/// when the agent cannot be had (the test holds it: its next call runs
+/// the queue).
+fn run_queue(env: &Environment, id: &str) {
+    loop {
+        let Some((target, creation)) = env.shared.registry().queue_front(id) else { break };
+        let handle = match env.callee(&target, creation) {
+            Ok(handle) => handle,
+            Err(Some(error)) => {
+                if let Some(call) = env.shared.registry().next_queued(id) {
+                    call.reply.fill(Err(error));
+                }
+                continue;
+            }
+            Err(None) => break,
+        };
+        let Ok(mut agent) = handle.lock_taking_turns() else { break };
+        agent.run_queue();
+    }
+    env.shared.registry().runner_done(id);
+}
+
+impl Environment {
+    /// The environment-owned agent a queued call reaches, created if needed:
+    /// `Err(Some)` when it cannot be (the call fails with it), `Err(None)`
+    /// when the test holds it.
+    fn callee(&self, target: &RpcTarget, creation: Option<IncomingContext>) -> Result<AgentHandle, Option<RpcError>> {
+        let Some(component) = self.component_revision(target.component.0, target.component.1) else {
+            return Err(Some(RpcError::NotFound(format!("the component defining `{}` is gone", target.agent_type))));
+        };
+        loop {
+            return match self.connect_owned(&component, &target.agent_type, &target.args, creation.clone()) {
+                Ok(handle) => Ok(handle),
+                Err(ConnectError::HeldByTest(_)) => Err(None),
+                Err(ConnectError::Creating(_)) => {
+                    // Another task runs its constructor: wait for it.
+                    let shared = self.shared.clone();
+                    let id = target.id.clone();
+                    if crate::scheduler::wait_until(move || !shared.registry().creating(&id)).is_err() {
+                        return Err(Some(RpcError::ProtocolError(format!(
+                            "agent `{}` is being created by a call that waits for this one",
+                            target.id
+                        ))));
+                    }
+                    continue;
+                }
+                Err(ConnectError::Refused(refused)) => Err(Some(RpcError::RemoteAgentError(refused))),
+                Err(ConnectError::Failed(error)) => {
+                    Err(Some(RpcError::RemoteInternalError(format!("creating agent `{}` failed: {error}", target.id))))
+                }
+            };
+        }
     }
 }

@@ -29,6 +29,7 @@ use crate::journal::{CrashNotes, CrashPoint, FiredCrash};
 use crate::plugins::PluginHost;
 use crate::recording::RecordingService;
 use crate::runtime::{Agent, AgentHandle, LoadedComponent, NewAgent};
+use crate::scheduler::Schedule;
 use crate::sync::lock;
 use crate::value::Value;
 pub use loading::CommandOutcome;
@@ -166,12 +167,21 @@ pub struct EnvironmentBuilder {
     config: Vec<(String, String)>,
     service: Option<RecordingService>,
     initial: InitialData,
+    schedule: Schedule,
 }
 
 impl EnvironmentBuilder {
     /// Seed of the agents' deterministic randomness (default 0).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// How agents running side by side take turns (default
+    /// [`Schedule::Sequential`]); [`Schedule::Seeded`] interleaves them as
+    /// the seed draws, the same way on every run.
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
         self
     }
 
@@ -234,7 +244,7 @@ impl EnvironmentBuilder {
     pub fn build(self) -> Result<Environment, Error> {
         let mut linker = Linker::new(engine()?);
         host::add_to_linker(&mut linker).map_err(|e| Error::Setup(chain(&e)))?;
-        let world = World::new(self.limits, self.seed, self.config, self.initial);
+        let world = World::new(self.limits, self.seed, self.config, self.initial, self.schedule);
         Ok(Environment::rooted(Arc::new(Shared::new(world, self.service, Arc::new(linker)))))
     }
 }
@@ -260,11 +270,21 @@ impl Environment {
         self.shared.world.seed
     }
 
+    /// How the environment's agents take turns.
+    pub fn schedule(&self) -> Schedule {
+        self.shared.world.scheduler.schedule()
+    }
+
     /// A new environment with the same settings and loaded components, no
     /// agents, and stores holding only the builder's initial data.
     pub fn fresh(&self) -> Environment {
+        self.fresh_with(self.schedule())
+    }
+
+    /// [`Environment::fresh`], its agents taking turns under `schedule`.
+    pub fn fresh_with(&self, schedule: Schedule) -> Environment {
         let s = &self.shared;
-        let shared = Shared::new(s.world.fresh(), s.service.clone(), s.linker.clone());
+        let shared = Shared::new(s.world.fresh_with(schedule), s.service.clone(), s.linker.clone());
         // Components are compiled once and immutable: the copy has them too,
         // so agents in it can reach other agent types by RPC.
         *shared.components() = s.components().clone();

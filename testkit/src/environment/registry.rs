@@ -2,12 +2,14 @@
 //! each, who holds it, and what waits for it (planned crashes, requests from
 //! other agents).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
+use crate::bindings::{IncomingContext, RpcTarget};
 use crate::host::registry::AgentRecord;
-use crate::host::{AgentIdentity, AgentRequest};
+use crate::host::{AgentIdentity, AgentRequest, CallAnswer, QueuedCall};
 use crate::journal::CrashPoint;
 use crate::runtime::AgentHandle;
+use crate::scheduler::Slot;
 
 /// Virtual creation time of the first agent; later ones are one second apart.
 const FIRST_CREATED_AT_MS: u64 = 1_767_225_600_000;
@@ -35,6 +37,19 @@ struct Entry {
     planned_crashes: Vec<CrashPoint>,
     /// Updates and reverts other agents asked for, in order.
     requests: Vec<AgentRequest>,
+    /// Calls waiting for the agent to take them up, oldest first.
+    queue: VecDeque<Inbound>,
+    /// Whether a task runs the queue now.
+    runner: bool,
+}
+
+/// A call waiting in an agent's queue, with what creates the agent should
+/// the call be the first to reach it.
+pub(crate) struct Inbound {
+    pub(crate) target: RpcTarget,
+    /// The context the agent's constructor continues.
+    pub(crate) creation: Option<IncomingContext>,
+    pub(crate) call: QueuedCall,
 }
 
 /// The agents of an environment, by id.
@@ -190,6 +205,53 @@ impl Registry {
                 entry.holder = other;
                 None
             }
+        }
+    }
+
+    /// Put `inbound` at the end of its agent's queue; a call whose key is
+    /// queued already is not queued twice (its answer slot is returned).
+    pub(crate) fn enqueue(&mut self, inbound: Inbound) -> Slot<CallAnswer> {
+        let entry = self.agents.entry(inbound.target.id.clone()).or_default();
+        if let Some(queued) = entry.queue.iter().find(|q| q.call.key == inbound.call.key) {
+            return queued.call.reply.clone();
+        }
+        let reply = inbound.call.reply.clone();
+        entry.queue.push_back(inbound);
+        reply
+    }
+
+    /// The agent the oldest call queued for `id` reaches, and the context
+    /// its constructor would continue.
+    pub(crate) fn queue_front(&self, id: &str) -> Option<(RpcTarget, Option<IncomingContext>)> {
+        let front = self.agents.get(id)?.queue.front()?;
+        Some((front.target.clone(), front.creation.clone()))
+    }
+
+    /// Take the oldest call queued for `id`.
+    pub(crate) fn next_queued(&mut self, id: &str) -> Option<QueuedCall> {
+        Some(self.agents.get_mut(id)?.queue.pop_front()?.call)
+    }
+
+    /// Whether agent `id`'s constructor runs now.
+    pub(crate) fn creating(&self, id: &str) -> bool {
+        self.agents.get(id).is_some_and(|e| matches!(e.holder, Holder::Creating))
+    }
+
+    /// Whether a test holds agent `id` as an [`Agent`](crate::Agent) value.
+    pub(crate) fn held_by_test(&self, id: &str) -> bool {
+        self.agents.get(id).is_some_and(|e| matches!(e.holder, Holder::Test))
+    }
+
+    /// Mark `id`'s queue as run by a task: `false` if one runs it already.
+    pub(crate) fn start_runner(&mut self, id: &str) -> bool {
+        let entry = self.agents.entry(id.to_string()).or_default();
+        !std::mem::replace(&mut entry.runner, true)
+    }
+
+    /// The task running `id`'s queue has stopped.
+    pub(crate) fn runner_done(&mut self, id: &str) {
+        if let Some(entry) = self.agents.get_mut(id) {
+            entry.runner = false;
         }
     }
 }

@@ -6,7 +6,8 @@ use crate::bindings::golem::agent::common::AgentType;
 use crate::bindings::golem::agent::host::RpcError;
 use crate::bindings::golem::api::oplog::{EnvironmentPluginGrantId, PluginInstallationDescription};
 use crate::bindings::golem::core::types::DataValue;
-use crate::bindings::{CalleeContext, RpcTarget};
+use crate::bindings::{CalleeContext, IncomingContext, RpcTarget};
+use crate::scheduler::Slot;
 
 use super::registry::AgentRecord;
 
@@ -37,22 +38,43 @@ pub(crate) struct DefinedType {
     pub(crate) definition: AgentType,
 }
 
+/// What a callee answers a caller: its output, or why there is none.
+pub(crate) type CallAnswer = Result<DataValue, RpcError>;
+
+/// An invocation waiting in an agent's queue (Golem's pending invocation).
+#[derive(Debug)]
+pub(crate) struct QueuedCall {
+    pub(crate) method: String,
+    pub(crate) input: DataValue,
+    /// The caller's idempotency key.
+    pub(crate) key: String,
+    /// The caller's invocation context.
+    pub(crate) incoming: IncomingContext,
+    /// Where the answer goes.
+    pub(crate) reply: Slot<CallAnswer>,
+}
+
 /// The agents of an environment, for host functions.
 pub(crate) trait AgentDirectory: Send + Sync {
     /// The agent types of the newest revision of every component.
     fn agent_types(&self) -> Vec<DefinedType>;
 
-    /// Run `method` on `target` (created first if needed) for a caller
+    /// Enqueue `method` on `target` (created first if needed) for a caller
     /// passing idempotency key `key`; the callee (and its constructor, if
     /// the call creates it) continues the caller's invocation `context`.
-    fn call(
+    /// The answer comes into the returned slot once the callee has run the
+    /// call; a key enqueued before gets the slot it got then. `awaited`:
+    /// the caller will wait for the answer (an agent the test holds cannot
+    /// give one: only calls nobody waits for are queued for it).
+    fn enqueue(
         &self,
         target: &RpcTarget,
         method: &str,
         input: DataValue,
         key: String,
         context: CalleeContext,
-    ) -> Result<DataValue, RpcError>;
+        awaited: bool,
+    ) -> Result<Slot<CallAnswer>, RpcError>;
 
     /// What the environment reports about agent `id`.
     fn record(&self, id: &str) -> Option<AgentRecord>;

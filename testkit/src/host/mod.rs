@@ -29,7 +29,7 @@ pub(crate) mod world;
 
 pub use blobstore::BlobWrite;
 pub use directory::RevertTarget;
-pub(crate) use directory::{AgentDirectory, AgentRequest, DefinedType};
+pub(crate) use directory::{AgentDirectory, AgentRequest, CallAnswer, DefinedType, QueuedCall};
 pub use keyvalue::KvWrite;
 pub use logging::{LogLevel, LogRecord};
 pub use registry::AgentRecord;

@@ -13,13 +13,17 @@
 //!   answers ends the span.
 //!
 //! The callee is an environment-owned agent, created by the first call that
-//! names it; the environment runs the call ([`AgentDirectory::call`](super::AgentDirectory::call)). On
-//! replay the caller gets the recorded answer and the callee is not called.
-//! Each call carries an idempotency key drawn from the caller's deterministic
-//! randomness, so a caller that crashed after the callee answered but before
-//! the answer was persisted retries with the same key, and the callee
-//! answers from memory instead of running the method twice. The callee's own
-//! crashes are recovered inside the call, as for any agent.
+//! names it. A call is enqueued on it ([`AgentDirectory::enqueue`](super::AgentDirectory::enqueue)) and
+//! runs when the callee takes it up, on a task of the environment's
+//! scheduler: `invoke` returns at once, `invoke-and-await` waits for the
+//! answer (other agents run meanwhile), `async-invoke-and-await`'s future
+//! is ready once the answer is in. On replay the caller gets the recorded
+//! answer and the callee is not called. Each call carries an idempotency
+//! key drawn from the caller's deterministic randomness, so a caller that
+//! crashed after the callee answered but before the answer was persisted
+//! retries with the same key, and the callee answers from memory instead of
+//! running the method twice. The callee's own crashes are recovered inside
+//! the call, as for any agent.
 
 use wasmtime::component::Resource;
 
@@ -34,8 +38,10 @@ use crate::bindings::golem::api::oplog::WrappedFunctionType;
 use crate::bindings::wasi::io::poll::Pollable;
 use crate::bindings::{CalleeContext, RpcCancellation, RpcClient, RpcFuture, RpcTarget};
 use crate::data::values_of;
+use crate::host::{AgentDirectory, CallAnswer};
 use crate::ids::{agent_id, names_agent_type};
 use crate::journal::{Json, journaled_record};
+use crate::scheduler::Slot;
 
 /// How a call's answer is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,10 +116,15 @@ impl HostState {
         let context = self.callee_context(&span, connection.as_deref());
         // The answer is journaled as JSON text, like other structured host results.
         let Json(answer) = self.journal.call(kind.function(), WrappedFunctionType::WriteRemote, &request, |_| {
-            Json(match target {
-                Ok(target) => directory.call(&target, &request.method, input, key, context),
-                Err(e) => Err(e),
-            })
+            Json(target.and_then(|target| {
+                let awaited = kind == CallKind::Await;
+                let reply = directory.enqueue(&target, &request.method, input, key, context, awaited)?;
+                match kind {
+                    CallKind::Await => await_answer(&reply, &target),
+                    // Only failing to reach the agent is reported.
+                    CallKind::Trigger => Ok(DataValue::Tuple(Vec::new())),
+                }
+            }))
         })?;
         self.record_span_finish(&span)?;
         Ok(answer)
@@ -149,6 +160,26 @@ impl HostState {
             creation: connection.map(|c| self.spans.context_for_new_agent(c)),
         }
     }
+}
+
+/// Enqueue the call `future` holds back, if it does (a future made while
+/// replaying): with the key it had, so a callee that ran it answers from memory.
+pub(super) fn dispatch(directory: &dyn AgentDirectory, future: &mut RpcFuture) {
+    if let Some((target, method, input, key, context)) = future.call.take() {
+        let reply = directory.enqueue(&target, &method, input, key, context, true);
+        future.reply = Some(reply.unwrap_or_else(|e| Slot::filled(Err(e))));
+    }
+}
+
+/// Wait for the answer to a call to `target`, other agents running meanwhile.
+fn await_answer(reply: &Slot<CallAnswer>, target: &RpcTarget) -> CallAnswer {
+    reply.wait().unwrap_or_else(|_| {
+        Err(RpcError::ProtocolError(format!(
+            "the call to `{}` can never be answered: every agent that could let it run waits too (a cycle of \
+             awaited calls, which Golem never finishes either, or an agent the test holds)",
+            target.id
+        )))
+    })
 }
 
 /// A call as recorded.
@@ -202,11 +233,8 @@ impl HostWasmRpc for HostState {
         method_name: String,
         input: DataValue,
     ) -> wasmtime::Result<Result<(), RpcError>> {
-        // The call runs now; only failing to reach the agent is reported.
-        Ok(match self.rpc_call(&self_, CallKind::Trigger, method_name, input)? {
-            Ok(_) | Err(RpcError::RemoteAgentError(_)) => Ok(()),
-            Err(e) => Err(e),
-        })
+        // Enqueued; the callee runs it later.
+        Ok(self.rpc_call(&self_, CallKind::Trigger, method_name, input)?.map(|_| ()))
     }
 
     fn async_invoke_and_await(
@@ -223,19 +251,17 @@ impl HostWasmRpc for HostState {
         let context = self.callee_context(&span, connection.as_deref());
         let request = (request.agent_id, request.method, request.input);
         let mut future = match target {
-            Err(e) => RpcFuture { call: None, result: Some(Err(e)), request, span: Some(span) },
+            Err(e) => RpcFuture { call: None, reply: Some(Slot::filled(Err(e))), request, span: Some(span) },
             Ok(target) => RpcFuture {
                 call: Some((target, method_name, input, key, context)),
-                result: None,
+                reply: None,
                 request,
                 span: Some(span),
             },
         };
-        // Live, the call is made now; replaying, only if a `get` runs live.
+        // Live, the call is enqueued now; replaying, only once the future is used live.
         if self.journal.performs_live() {
-            future.result = future.call.take().map(|(target, method, input, key, context)| {
-                self.directory.call(&target, &method, input, key, context)
-            });
+            dispatch(&*self.directory, &mut future);
         }
         Ok(self.table.push(future)?)
     }
@@ -276,7 +302,7 @@ impl HostWasmRpc for HostState {
 
 impl HostFutureInvokeResult for HostState {
     fn subscribe(&mut self, self_: Resource<RpcFuture>) -> wasmtime::Result<Resource<Pollable>> {
-        wasmtime_wasi::p2::subscribe(&mut self.table, Resource::<RpcFuture>::new_borrow(self_.rep()))
+        self.future_wait(self_.rep())
     }
 
     /// Each `get` is a write-remote host call; the first that answers ends
@@ -285,10 +311,8 @@ impl HostFutureInvokeResult for HostState {
         let performed = if self.journal.performs_live() {
             let directory = self.directory.clone();
             let future = self.table.get_mut(&self_)?;
-            if let Some((target, method, input, key, context)) = future.call.take() {
-                future.result = Some(directory.call(&target, &method, input, key, context));
-            }
-            Some(Json(future.result.take()))
+            dispatch(&*directory, future);
+            Some(Json(future.reply.as_ref().and_then(Slot::take)))
         } else {
             None
         };

@@ -1,12 +1,14 @@
-//! What timer and promise pollables wait for, decided by the host rather
-//! than by wasmtime. A timer (`subscribe-duration`, `subscribe-instant`) is
+//! What timer, promise and RPC-future pollables wait for, decided by the
+//! host rather than by wasmtime. A timer (`subscribe-duration`, `subscribe-instant`) is
 //! a deadline on the agent's virtual monotonic clock; a promise's pollable
 //! is ready once the promise is completed. When every pollable polled is a
 //! timer or a promise and none is ready, the agent sleeps by moving its
 //! clock to the earliest deadline, so a 30-day sleep costs no real time; a
 //! sleep of 10 s or more is recorded as Golem records a suspended agent,
 //! with a `suspend` entry (golem-worker-executor/src/durable_host/io/poll.rs,
-//! `suspend.suspend_after` in worker-executor.toml).
+//! `suspend.suspend_after` in worker-executor.toml). An RPC future is ready
+//! once the callee has answered; waiting for one lets the other agents run
+//! (the callee among them) until it is.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,7 @@ use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 
 use super::HostState;
+use crate::bindings::RpcFuture;
 
 /// The pollable of a timer or a promise: always ready as far as wasmtime
 /// is concerned; `poll` asks the host instead.
@@ -31,6 +34,8 @@ impl Pollable for HostDecides {
 pub(crate) struct Waits {
     deadlines: BTreeMap<u32, u64>,
     promises: BTreeMap<u32, (String, u64)>,
+    /// RPC futures' pollables: the future's handle.
+    futures: BTreeMap<u32, u32>,
 }
 
 impl Waits {
@@ -45,13 +50,20 @@ impl Waits {
     pub(super) fn forget(&mut self, pollable: u32) {
         self.deadlines.remove(&pollable);
         self.promises.remove(&pollable);
+        self.futures.remove(&pollable);
     }
 }
 
 /// What one polled pollable waits for.
 enum Wait {
     Timer(u64),
-    Promise { done: bool, agent: String, oplog_idx: u64 },
+    Promise {
+        done: bool,
+        agent: String,
+        oplog_idx: u64,
+    },
+    /// Where the answer comes (ready once filled), and the callee.
+    Future(crate::scheduler::Slot<crate::host::CallAnswer>, String),
     Other,
 }
 
@@ -67,6 +79,13 @@ impl HostState {
     pub(super) fn promise_wait(&mut self, promise: (String, u64)) -> wasmtime::Result<Resource<DynPollable>> {
         let pollable = self.host_pollable()?;
         self.waits.await_promise(pollable.rep(), promise);
+        Ok(pollable)
+    }
+
+    /// A pollable ready once RPC future `future` (a handle) is answered.
+    pub(super) fn future_wait(&mut self, future: u32) -> wasmtime::Result<Resource<DynPollable>> {
+        let pollable = self.host_pollable()?;
+        self.waits.futures.insert(pollable.rep(), future);
         Ok(pollable)
     }
 
@@ -93,6 +112,7 @@ impl HostState {
                 .filter(|&i| match &waits[i as usize] {
                     Wait::Timer(deadline) => *deadline <= now,
                     Wait::Promise { done, .. } => *done,
+                    Wait::Future(reply, _) => reply.is_filled(),
                     Wait::Other => false,
                 })
                 .collect()
@@ -101,10 +121,17 @@ impl HostState {
         let others: Vec<u32> = (0..waits.len() as u32).filter(|&i| matches!(waits[i as usize], Wait::Other)).collect();
         // Nothing polled at all is wasmtime's to answer.
         if ready.is_empty() && others.is_empty() && !waits.is_empty() {
-            let earliest = waits.iter().filter_map(|w| if let Wait::Timer(d) = w { Some(*d) } else { None }).min();
-            match earliest {
-                Some(deadline) => self.journal.sleep_until(deadline)?,
-                None => return Err(pending_promises(&waits)),
+            // Callees run first; time passes only when no one else can run.
+            let replies: Vec<_> =
+                waits.iter().filter_map(|w| if let Wait::Future(r, _) = w { Some(r.clone()) } else { None }).collect();
+            let answered = !replies.is_empty()
+                && crate::scheduler::wait_until(move || replies.iter().any(|r| r.is_filled())).is_ok();
+            if !answered {
+                let earliest = waits.iter().filter_map(|w| if let Wait::Timer(d) = w { Some(*d) } else { None }).min();
+                match earliest {
+                    Some(deadline) => self.journal.sleep_until(deadline)?,
+                    None => return Err(never_ready(&waits)),
+                }
             }
             ready = ready_now(self, &waits);
         }
@@ -118,9 +145,18 @@ impl HostState {
             .map_err(|e| format!("{e:#}")))
     }
 
-    fn wait_of(&self, pollable: u32) -> wasmtime::Result<Wait> {
+    fn wait_of(&mut self, pollable: u32) -> wasmtime::Result<Wait> {
         if let Some(deadline) = self.waits.deadline(pollable) {
             return Ok(Wait::Timer(deadline));
+        }
+        if let Some(future) = self.waits.futures.get(&pollable).copied() {
+            let directory = self.directory.clone();
+            let future = self.table.get_mut(&Resource::<RpcFuture>::new_borrow(future))?;
+            super::rpc::dispatch(&*directory, future);
+            let callee = future.request.0.clone();
+            // A future whose answer was taken is never ready again.
+            let reply = future.reply.clone().unwrap_or_else(crate::scheduler::Slot::new);
+            return Ok(Wait::Future(reply, callee));
         }
         match self.waits.promises.get(&pollable) {
             Some((agent, oplog_idx)) => {
@@ -132,18 +168,30 @@ impl HostState {
     }
 }
 
-/// The error for an await of promises nobody has completed.
-fn pending_promises(waits: &[Wait]) -> wasmtime::Error {
-    let names: Vec<String> = waits
+/// The error for a poll that can never be answered: promises nobody has
+/// completed, or calls no agent can run.
+fn never_ready(waits: &[Wait]) -> wasmtime::Error {
+    let promises: Vec<String> = waits
         .iter()
         .filter_map(|w| match w {
             Wait::Promise { agent, oplog_idx, .. } => Some(format!("promise {oplog_idx} of `{agent}`")),
             _ => None,
         })
         .collect();
+    if promises.is_empty() {
+        let callees: Vec<String> = waits
+            .iter()
+            .filter_map(|w| if let Wait::Future(_, c) = w { Some(format!("`{c}`")) } else { None })
+            .collect();
+        return wasmtime::format_err!(
+            "the agent awaits calls to {} that can never be answered: every agent that could run them waits too (a \
+             cycle of awaited calls, which Golem never finishes either, or an agent the test holds)",
+            callees.join(" and ")
+        );
+    }
     wasmtime::format_err!(
         "the agent awaits {}, which nobody has completed: Golem would suspend it until then, which the Reprise \
          testkit cannot do yet; complete it before the call (Environment::complete_promise, or another agent)",
-        names.join(" or ")
+        promises.join(" or ")
     )
 }

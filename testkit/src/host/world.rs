@@ -8,6 +8,7 @@ use super::blobstore::{BlobStore, BlobWrite};
 use super::keyvalue::{KvStore, KvWrite};
 use super::limits::MemoryBudget;
 use crate::http_stubs::HttpStubs;
+use crate::scheduler::{Schedule, Scheduler};
 use crate::sync::lock;
 
 /// Resource limits applied to every instance of an environment.
@@ -63,13 +64,21 @@ pub(crate) struct World {
     /// `None` while pending, then the completion's payload (Golem keeps them
     /// outside oplogs, in its promise service).
     promises: Mutex<Promises>,
+    /// Who of the environment's agents runs next.
+    pub(crate) scheduler: Arc<Scheduler>,
 }
 
 /// Promises by creating agent and creation index: `None` while pending.
 type Promises = std::collections::BTreeMap<(String, u64), Option<Vec<u8>>>;
 
 impl World {
-    pub(crate) fn new(limits: Limits, seed: u64, config: Vec<(String, String)>, initial: InitialData) -> Self {
+    pub(crate) fn new(
+        limits: Limits,
+        seed: u64,
+        config: Vec<(String, String)>,
+        initial: InitialData,
+        schedule: Schedule,
+    ) -> Self {
         World {
             limits,
             memory: Arc::new(MemoryBudget::new(limits.total_memory_bytes)),
@@ -80,13 +89,15 @@ impl World {
             initial,
             http: Default::default(),
             promises: Default::default(),
+            scheduler: Scheduler::new(schedule),
         }
     }
 
     /// The same settings and HTTP stubs, with stores holding only the
-    /// initial data and no requests answered.
-    pub(crate) fn fresh(&self) -> World {
-        let world = World::new(self.limits, self.seed, self.config.clone(), self.initial.clone());
+    /// initial data and no requests answered, its agents taking turns under
+    /// `schedule`.
+    pub(crate) fn fresh_with(&self, schedule: Schedule) -> World {
+        let world = World::new(self.limits, self.seed, self.config.clone(), self.initial.clone(), schedule);
         *lock(&world.http) = lock(&self.http).fresh();
         world
     }

@@ -59,6 +59,8 @@ impl Journal {
         if !self.is_live() {
             return self.replay_recorded(function, &function_type, request);
         }
+        // Other agents may act before this call does.
+        crate::scheduler::yield_at(self.last_index() + 1);
         let begin = if self.brackets(&function_type) { Some(self.begin_remote_write(&function_type)?) } else { None };
         let result = run(self);
         self.record(function, function_type, request, &result)?;
@@ -93,7 +95,12 @@ impl Journal {
 
     /// Whether a call made now is performed (live) rather than replayed.
     pub(crate) fn performs_live(&mut self) -> bool {
-        self.is_live()
+        let live = self.is_live();
+        if live {
+            // Other agents may act before the step is performed.
+            crate::scheduler::yield_at(self.last_index() + 1);
+        }
+        live
     }
 
     /// The recorded result of a call. Golem cannot replay a call made with

@@ -46,9 +46,10 @@ fn nested() -> bool {
     IN_WORKER.with(std::cell::Cell::get)
 }
 
-/// The worker's lock: waited for, or only taken if free when nested.
+/// The worker's lock: waited for (other agents running meanwhile), or only
+/// taken if free when nested.
 fn lock_worker(worker: &AgentHandle) -> Option<std::sync::MutexGuard<'_, Agent>> {
-    if nested() { worker.try_lock() } else { Some(worker.lock()) }
+    if nested() { worker.try_lock() } else { worker.lock_taking_turns().ok() }
 }
 
 /// The id of instance `n` (from 0) of a plugin installation: a plain

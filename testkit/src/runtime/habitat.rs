@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{LoadedComponent, ProcessBatch};
 use crate::host::registry::AgentRecord;
-use crate::host::{AgentDirectory, AgentIdentity, AgentRequest, World};
+use crate::host::{AgentDirectory, AgentIdentity, AgentRequest, QueuedCall, World};
 use crate::journal::Forwarding;
 
 /// The environment of an agent, as its runtime sees it.
@@ -34,6 +34,9 @@ pub(crate) trait Habitat: Send + Sync {
     /// The batch enqueued on a plugin worker under idempotency key `key`
     /// (Golem keeps it as the pending invocation's payload).
     fn batch(&self, key: &str) -> Result<Arc<ProcessBatch>, String>;
+
+    /// The oldest invocation waiting in agent `id`'s queue (taken).
+    fn next_queued(&self, id: &str) -> Option<QueuedCall>;
 
     /// Where a new instance of `agent` forwards its commits (to its
     /// oplog-processor plugins), if its component has plugins installed.

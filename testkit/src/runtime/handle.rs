@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use super::Agent;
+use crate::scheduler::Deadlock;
 
 /// An agent the environment owns: created by another agent's RPC call or
 /// by [`Environment::connect_agent`](crate::Environment::connect_agent), and
@@ -44,6 +45,22 @@ impl AgentHandle {
     /// for a guard the calling test will not release).
     pub fn lock(&self) -> MutexGuard<'_, Agent> {
         crate::sync::lock(&self.agent)
+    }
+
+    /// The agent, once nothing else uses it: a task lets other tasks run
+    /// meanwhile (the one using it among them), and gets `Err` when it would
+    /// wait forever (the test holds the agent, or a cycle of calls does).
+    pub(crate) fn lock_taking_turns(&self) -> Result<MutexGuard<'_, Agent>, Deadlock> {
+        if !crate::scheduler::in_task() {
+            return Ok(self.lock());
+        }
+        loop {
+            if let Some(guard) = self.try_lock() {
+                return Ok(guard);
+            }
+            let agent = self.agent.clone();
+            crate::scheduler::wait_until(move || !matches!(agent.try_lock(), Err(TryLockError::WouldBlock)))?;
+        }
     }
 
     /// The agent, unless something else is using it right now.

@@ -81,8 +81,16 @@ impl Agent {
     }
 
     /// Run `call`; the agent's own errors are `Error::Agent`.
+    /// Calls other agents enqueued on this one meanwhile run after it.
     fn run(&mut self, call: Call) -> Result<DataValue, Error> {
-        self.run_answer(call)?.map_err(|e| Error::Agent(describe_agent_error(&e)))
+        let scheduler = self.habitat.world().scheduler.clone();
+        let task = format!("agent `{}`", self.id());
+        let answer = scheduler.session(&task, || {
+            let answer = self.run_answer(call);
+            self.run_queue();
+            answer
+        });
+        answer?.map_err(|e| Error::Agent(describe_agent_error(&e)))
     }
 
     /// Run `call` and return what the agent answered, its own errors included.
@@ -96,11 +104,18 @@ impl Agent {
 
     /// Run an invocation with the agent's status `Running`, then `Idle` (or
     /// `Failed`).
+    /// Called from a test (no task of the environment's scheduler runs on
+    /// the thread), it opens a session: it returns once the calls it
+    /// enqueued on other agents have run too.
     pub(super) fn running(&mut self, run: impl FnOnce(&mut Self) -> Result<Answer, Error>) -> Result<Answer, Error> {
-        self.set_status(AgentStatus::Running);
-        let result = run(self);
-        self.set_status(if self.failed.is_some() { AgentStatus::Failed } else { AgentStatus::Idle });
-        result
+        let scheduler = self.habitat.world().scheduler.clone();
+        let task = format!("agent `{}`", self.id());
+        scheduler.session(&task, || {
+            self.set_status(AgentStatus::Running);
+            let result = run(self);
+            self.set_status(if self.failed.is_some() { AgentStatus::Failed } else { AgentStatus::Idle });
+            result
+        })
     }
 
     fn run_call(&mut self, call: Call) -> Result<Answer, Error> {
@@ -154,7 +169,7 @@ impl Agent {
 
     /// The started entry of `call`, to be appended next: the invocation's
     /// idempotency key and context as Golem writes them.
-    fn started_entry(&self, call: &Call, schema: DataSchema) -> OplogEntry {
+    pub(super) fn started_entry(&self, call: &Call, schema: DataSchema) -> OplogEntry {
         let journal = self.journal();
         let (index, timestamp) = (journal.last_index() + 1, journal.now());
         let key = self.idempotency_key(call, index);

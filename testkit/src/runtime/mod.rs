@@ -22,6 +22,7 @@ mod habitat;
 mod handle;
 mod interrupts;
 mod invocation;
+mod queue;
 mod recovery;
 mod resume;
 mod retries;

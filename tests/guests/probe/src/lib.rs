@@ -76,6 +76,16 @@ fn out_opt_str(s: Option<String>) -> DataValue {
     }
 }
 
+/// An input of string arguments.
+fn strings(items: &[&str]) -> DataValue {
+    DataValue::Tuple(
+        items
+            .iter()
+            .map(|s| ElementValue::ComponentModel(WitValue { nodes: vec![WitNode::PrimString(s.to_string())] }))
+            .collect(),
+    )
+}
+
 fn unit() -> DataValue {
     DataValue::Tuple(vec![])
 }
@@ -549,6 +559,38 @@ impl Guest for Probe {
                     Some(Err(e)) => Err(err(format!("{e:?}"))),
                     None => Err(err("the future answered nothing")),
                 }
+            }
+            "trigger-put" => {
+                // Triggers `put(key, value)` on probe `target` (fire and
+                // forget), then reads the key: on Golem the read races the
+                // callee's write.
+                use reprise::bindings::golem::agent::host::WasmRpc;
+                let (target, key, value) = (arg_str(&input, 0)?, arg_str(&input, 1)?, arg_str(&input, 2)?);
+                let rpc = WasmRpc::new("probe", &out_str(target), None, &[]);
+                rpc.invoke("put", &strings(&[&key, &value])).map_err(|e| err(format!("{e:?}")))?;
+                let v = kv_get("probe", &key).map(|b| String::from_utf8_lossy(&b).into_owned());
+                Ok(out_opt_str(v))
+            }
+            "call-back" => {
+                // Awaits `method(me)` on probe `target`: with `trigger-count`
+                // or `await-count`, the callee calls this probe back.
+                use reprise::bindings::golem::agent::host::WasmRpc;
+                let me = with_state(|s| s.name.clone())?;
+                let rpc = WasmRpc::new("probe", &out_str(arg_str(&input, 0)?), None, &[]);
+                rpc.invoke_and_await(&arg_str(&input, 1)?, &strings(&[&me])).map_err(|e| err(format!("{e:?}")))?;
+                Ok(unit())
+            }
+            "trigger-count" => {
+                use reprise::bindings::golem::agent::host::WasmRpc;
+                let rpc = WasmRpc::new("probe", &out_str(arg_str(&input, 0)?), None, &[]);
+                rpc.invoke("count", &unit()).map_err(|e| err(format!("{e:?}")))?;
+                Ok(unit())
+            }
+            "await-count" => {
+                use reprise::bindings::golem::agent::host::WasmRpc;
+                let rpc = WasmRpc::new("probe", &out_str(arg_str(&input, 0)?), None, &[]);
+                rpc.invoke_and_await("count", &unit()).map_err(|e| err(format!("{e:?}")))?;
+                Ok(unit())
             }
             "randoms" => {
                 // Many read-local calls in one invocation: buffered until
