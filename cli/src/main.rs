@@ -147,6 +147,14 @@ enum Command {
         /// first, `inventory("main") after 12`.
         #[arg(long = "at", value_name = "CRASH", conflicts_with_all = ["seed", "every_entry"])]
         at: Vec<String>,
+        /// Also explore how the agents interleave: the whole test under each
+        /// of N seeded schedules in turn, stopping at the first that fails.
+        #[arg(long, value_name = "N", value_parser = at_least_one)]
+        schedules: Option<usize>,
+        /// Run under this one seeded schedule (as a failure's `reproduce:`
+        /// line gives it).
+        #[arg(long, value_name = "SEED", conflicts_with = "schedules")]
+        schedule_seed: Option<u64>,
     },
     /// Print a file-backed oplog as text, JSON or an HTML timeline.
     #[command(after_help = "Example:\n  reprise oplog counter.oplog --format html --output counter.html")]
@@ -275,6 +283,8 @@ fn main() -> ExitCode {
             force,
             kv,
             at,
+            schedules,
+            schedule_seed,
         } => {
             let plan = match seed {
                 Some(seed) => commands::crash_test::Plan::Random { seed, trials, crashes },
@@ -283,7 +293,12 @@ fn main() -> ExitCode {
                 None => commands::crash_test::Plan::Distinct,
             };
             let html = html.as_deref().map(|path| (path, force));
-            commands::crash_test::run(&file, &script, plan, json, html, &kv)
+            let schedules = match (schedules, schedule_seed) {
+                (Some(n), _) => Some(commands::crash_test::Schedules::First(n as u64)),
+                (None, Some(seed)) => Some(commands::crash_test::Schedules::Seed(seed)),
+                (None, None) => None,
+            };
+            commands::crash_test::run(&file, &script, plan, json, html, &kv, schedules)
         }
         Command::Oplog { file, format, output, force } => {
             commands::oplog::run(&file, format, output.as_deref().map(|path| (path, force)))

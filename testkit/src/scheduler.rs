@@ -127,7 +127,8 @@ impl Scheduler {
     }
 
     /// Every switch from one task to another since the scheduler was made,
-    /// in order: `agent `a` before entry 7 -> queue of b`.
+    /// in order: `agent `a` before entry 7 -> queue of b`, `queue of b done
+    /// -> agent `a``.
     pub(crate) fn switches(&self) -> Vec<String> {
         lock(&self.state).switches.clone()
     }
@@ -178,7 +179,8 @@ impl Scheduler {
             }
             match state.pick(root, Choice::Settle).or_else(|| state.deadlocked_newest()) {
                 Some(next) if next != root => {
-                    let state = self.hand_over(state, next);
+                    let from = state.moment(root, Choice::Settle);
+                    let state = self.hand_over(state, next, from);
                     drop(self.wait_turn(state, root));
                 }
                 _ => {
@@ -218,15 +220,11 @@ impl Scheduler {
         }
     }
 
-    fn hand_over<'a>(&self, mut state: MutexGuard<'a, State>, next: u64) -> MutexGuard<'a, State> {
+    /// Give the turn to `next`; `from` says why the holder gave it up.
+    fn hand_over<'a>(&self, mut state: MutexGuard<'a, State>, next: u64, from: String) -> MutexGuard<'a, State> {
         if state.holder != Some(next) {
-            let name = |id: Option<u64>| id.and_then(|id| state.tasks.get(&id)).map(|t| (t.name.clone(), t.position));
-            let switch = match (name(state.holder), name(Some(next))) {
-                (Some((from, at)), Some((to, _))) => format!("{from} before entry {at} -> {to}"),
-                (None, Some((to, _))) => format!("-> {to}"),
-                _ => String::new(),
-            };
-            state.switches.push(switch);
+            let to = state.tasks.get(&next).map(|t| t.name.clone()).unwrap_or_default();
+            state.switches.push(format!("{from} -> {to}"));
         }
         state.holder = Some(next);
         self.turn.notify_all();
@@ -255,11 +253,12 @@ impl Scheduler {
 
     fn end(&self, me: u64) {
         let mut state = lock(&self.state);
+        let from = state.moment(me, Choice::End);
         state.tasks.remove(&me);
         if state.holder == Some(me) {
             state.holder = None;
             if let Some(next) = state.pick(me, Choice::End).or_else(|| state.deadlocked_newest()) {
-                drop(self.hand_over(state, next));
+                drop(self.hand_over(state, next, from));
             }
         }
     }
@@ -280,6 +279,18 @@ impl State {
         self.next_id += 1;
         self.tasks.insert(id, Task { name: name.to_string(), position: 0, waiting: None, deadlocked: false });
         id
+    }
+
+    /// Where task `id` is when it gives the turn up for `why`, as a report says it.
+    fn moment(&self, id: u64, why: Choice) -> String {
+        let Some(task) = self.tasks.get(&id) else { return String::new() };
+        let (name, at) = (&task.name, task.position);
+        match why {
+            Choice::Yield => format!("{name} before entry {at}"),
+            Choice::Wait => format!("{name} waiting at entry {at}"),
+            Choice::End => format!("{name} done"),
+            Choice::Settle => format!("{name} returned"),
+        }
     }
 
     fn ready(&self, id: u64, task: &Task) -> bool {
@@ -386,7 +397,8 @@ pub(crate) fn yield_at(position: u64) {
     }
     match state.pick(me, Choice::Yield) {
         Some(next) if next != me => {
-            let state = scheduler.hand_over(state, next);
+            let from = state.moment(me, Choice::Yield);
+            let state = scheduler.hand_over(state, next, from);
             // Ready tasks are never woken as deadlocked.
             drop(scheduler.wait_turn(state, me));
         }
@@ -428,7 +440,8 @@ pub(crate) fn wait_until(condition: impl Fn() -> bool + Send + Sync + 'static) -
                 return Ok(());
             }
             Some(next) => {
-                let state = scheduler.hand_over(state, next);
+                let from = state.moment(me, Choice::Wait);
+                let state = scheduler.hand_over(state, next, from);
                 drop(scheduler.wait_turn(state, me)?);
             }
         }

@@ -8,6 +8,7 @@ use reprise_e2e::build_test_guest;
 use reprise_testkit::bindings::golem::api::oplog::AgentInvocation;
 use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::value::Value;
+use reprise_testkit::verify::{CrashPlan, Scenario, verify};
 use reprise_testkit::{Environment, LoadedComponent, Schedule};
 
 fn setup(schedule: Schedule) -> (Environment, LoadedComponent) {
@@ -111,4 +112,44 @@ fn a_cycle_of_awaited_calls_fails_clearly_instead_of_hanging() {
     assert!(message.contains("can never be answered"), "{message}");
     // The wait that closed the cycle is the one that fails: `b`'s, for `a`.
     assert!(message.contains(r#"the call to `probe(\\\"a\\\")`"#), "{message}");
+}
+
+#[test]
+fn verification_explores_seeds_until_one_breaks_an_expectation_and_that_seed_alone_reproduces_it() {
+    let (env, probe) = setup(Schedule::Sequential);
+    // What the author saw run sequentially: the read misses the write.
+    let script = "probe(\"a\")\ntrigger-put(\"b\", \"k\", \"v\") -> none\n";
+    let scenario = Scenario::from_script(&probe, script).unwrap();
+    let sequential = verify(&env, &probe, &scenario, &CrashPlan::Points(Vec::new())).unwrap();
+    assert!(sequential.is_ok(), "{sequential}");
+
+    let plan = CrashPlan::Points(Vec::new()).under_schedules(0..100);
+    let report = verify(&env, &probe, &scenario, &plan).unwrap();
+    assert!(!report.is_ok(), "100 seeds never let `b` write before `a` read:\n{report}");
+    let Some(Schedule::Seeded(seed)) = report.schedule else { panic!("{report}") };
+    assert_eq!(report.schedules_explored as u64, seed + 1, "stops at the first failing seed");
+    assert_eq!(report.unmet.len(), 1, "{report}");
+    assert_eq!(report.unmet[0].actual, "some(\"v\")");
+    let text = report.to_string();
+    assert!(text.contains(&format!("reported: seed {seed}")), "{text}");
+    assert!(text.contains("-> queue of probe(\"b\")"), "the interleaving is shown: {text}");
+
+    // That seed alone gives the failure again, and the same interleaving.
+    let alone =
+        verify(&env.fresh_with(Schedule::Seeded(seed)), &probe, &scenario, &CrashPlan::Points(Vec::new())).unwrap();
+    assert_eq!(alone.unmet, report.unmet);
+    assert_eq!(alone.reference.interleaving, report.reference.interleaving);
+}
+
+#[test]
+fn a_call_cycle_recovers_from_every_crash_under_every_seed() {
+    let (env, probe) = setup(Schedule::Sequential);
+    let scenario = Scenario::new("probe", [Value::string("a")])
+        .call("call-back", [Value::string("b"), Value::string("trigger-count")])
+        .call("count", []);
+    let report = verify(&env, &probe, &scenario, &CrashPlan::distinct_outcomes().under_schedules(0..5)).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.schedules_explored, 5);
+    assert_eq!(report.reference.results[1], Ok(vec![Value::U64(2)]));
+    assert!(report.crashes_fired > 10, "{report}");
 }

@@ -33,6 +33,15 @@ pub enum Plan {
     At(Vec<String>),
 }
 
+/// Which interleavings of the agents the runs take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedules {
+    /// `--schedules N`: seeds 0 to N-1 in turn, up to the first that fails.
+    First(u64),
+    /// `--schedule-seed S`: that seed's interleaving only.
+    Seed(u64),
+}
+
 /// A `--at` crash: `after 12`, `before 12`, or `AGENT after 12`; without an
 /// agent, the script's.
 fn parse_at(text: &str, scenario_agent: &str) -> Result<AgentCrash, CliError> {
@@ -85,6 +94,7 @@ pub fn run(
     as_json: bool,
     html: Option<(&Path, bool)>,
     kv: &[String],
+    schedules: Option<Schedules>,
 ) -> CliResult {
     // Checked first: the report must not replace an input, nor (unless
     // forced) anything else, after minutes of crash runs.
@@ -117,15 +127,13 @@ pub fn run(
             CrashPlan::Points(vec![points.iter().map(|p| parse_at(p, &agent_id)).collect::<Result<Vec<_>, _>>()?])
         }
     };
-    // The same component, script and preloaded store, crashed only there.
-    let preload: String = kv.iter().map(|entry| format!(" --kv {}", shell_quote(entry))).collect();
-    let reproduce = |crashes: &[AgentCrash]| {
-        format!(
-            "reprise crash-test {} {}{preload} {}",
-            shell_quote(&file.display().to_string()),
-            shell_quote(&script_path.display().to_string()),
-            at_arguments(crashes, &agent_id)
-        )
+    let crash_plan = match schedules {
+        None => crash_plan,
+        Some(Schedules::First(n)) => crash_plan.under_schedules(0..n),
+        Some(Schedules::Seed(seed)) => {
+            let end = seed.checked_add(1).ok_or_else(|| CliError::input("the schedule seed is too large"))?;
+            crash_plan.under_schedules(seed..end)
+        }
     };
 
     let bar = ProgressBar::new(0).with_style(
@@ -143,6 +151,18 @@ pub fn run(
             .hint("run the same calls with `reprise run` to see where")
     })?;
     bar.finish_and_clear();
+    // The same component, script, preloaded store and interleaving, crashed only there.
+    let preload: String = kv.iter().map(|entry| format!(" --kv {}", shell_quote(entry))).collect();
+    let interleaving = match report.schedule {
+        Some(reprise_testkit::Schedule::Seeded(seed)) => format!(" --schedule-seed {seed}"),
+        _ => String::new(),
+    };
+    let rerun = format!(
+        "reprise crash-test {} {}{preload}{interleaving}",
+        shell_quote(&file.display().to_string()),
+        shell_quote(&script_path.display().to_string()),
+    );
+    let reproduce = |crashes: &[AgentCrash]| format!("{rerun} {}", at_arguments(crashes, &agent_id));
 
     // The results the script states, against the crash-free run's.
     let unmet: Vec<String> = report
@@ -183,6 +203,9 @@ pub fn run(
         }
         for line in &unmet {
             println!("  UNMET {}", safe(line));
+        }
+        if !unmet.is_empty() && !interleaving.is_empty() {
+            println!("  reproduce: {}", safe(&rerun));
         }
         println!();
         print!("{}", summary_table(&report, script_path, &reproduce));
@@ -244,6 +267,16 @@ fn summary_table(report: &VerificationReport, script: &Path, reproduce: &dyn Fn(
     if let Some(seed) = report.seed {
         out.push_str(&format!("seed                  {seed}\n"));
     }
+    if let Some(schedule) = report.schedule {
+        let verdict = if report.is_ok() { "all passed" } else { "the last failed" };
+        out.push_str(&format!(
+            "schedules explored    {} ({verdict}; these runs: {schedule})\n",
+            report.schedules_explored
+        ));
+        for switch in &report.reference.interleaving {
+            out.push_str(&format!("  interleaving        {}\n", safe_line(switch)));
+        }
+    }
     out.push_str(&format!("crash runs            {}\n", report.runs));
     out.push_str(&format!("crashes injected      {}\n", report.crashes_fired));
     out.push_str(&format!("recovered             {}\n", report.recovered));
@@ -294,6 +327,12 @@ fn report_json(report: &VerificationReport, reproduce: &dyn Fn(&[AgentCrash]) ->
             "agent": agent, "entries": entries, "crash_points": runs, "failed": failed,
         })).collect::<Vec<_>>(),
         "seed": report.seed,
+        "schedule_seed": match report.schedule {
+            Some(reprise_testkit::Schedule::Seeded(seed)) => Some(seed),
+            _ => None,
+        },
+        "schedules_explored": report.schedules_explored,
+        "interleaving": report.reference.interleaving,
         "runs": report.runs,
         "crashes_injected": report.crashes_fired,
         "recovered": report.recovered,

@@ -275,6 +275,13 @@ impl Environment {
         self.shared.world.scheduler.schedule()
     }
 
+    /// How the agents took turns so far: each switch from one to another,
+    /// in order (`agent `a` before entry 7 -> queue of b`, the queue of
+    /// agent `b` taking over before `a` wrote its entry 7).
+    pub fn interleaving(&self) -> Vec<String> {
+        self.shared.world.scheduler.switches()
+    }
+
     /// A new environment with the same settings and loaded components, no
     /// agents, and stores holding only the builder's initial data.
     pub fn fresh(&self) -> Environment {

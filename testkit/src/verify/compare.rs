@@ -264,6 +264,7 @@ mod tests {
                 .collect(),
             oplog_len: 0,
             remote_invocations: BTreeMap::new(),
+            interleaving: Vec::new(),
         }
     }
 

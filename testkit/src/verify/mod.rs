@@ -28,6 +28,7 @@ mod locate;
 mod plan;
 mod replay;
 mod report;
+mod schedules;
 pub mod script;
 mod typed;
 
@@ -183,6 +184,17 @@ pub enum CrashPlan {
     },
     /// Exactly these runs (each a list of crashes), to reproduce a failure.
     Points(Vec<Vec<AgentCrash>>),
+    /// The scenario under each seed's interleaving of the agents
+    /// ([`Schedule::Seeded`](crate::Schedule::Seeded)), crash-free and with
+    /// `crashes`, each crashed run compared with the same seed's crash-free
+    /// run; stops at the first seed that fails (its expectations unmet, or a
+    /// crashed run not recovering to its crash-free run).
+    Schedules {
+        /// The seeds to explore, in order.
+        seeds: std::ops::Range<u64>,
+        /// The crashes under each seed.
+        crashes: Box<CrashPlan>,
+    },
 }
 
 /// A crash point in one agent's oplog.
@@ -222,6 +234,11 @@ impl CrashPlan {
     pub fn distinct_outcomes() -> Self {
         CrashPlan::Distinct
     }
+
+    /// This plan under each of `seeds`' interleavings ([`CrashPlan::Schedules`]).
+    pub fn under_schedules(self, seeds: std::ops::Range<u64>) -> Self {
+        CrashPlan::Schedules { seeds, crashes: Box::new(self) }
+    }
 }
 
 /// Run `scenario` with each run of `plan` in a fresh environment like `env`
@@ -251,7 +268,7 @@ pub fn verify_from_start(
     scenario: &Scenario,
     plan: &CrashPlan,
 ) -> Result<VerificationReport, Error> {
-    verify_runs(env, component, scenario, plan, false, |_| {})
+    verify_runs(env, component, scenario, plan, false, &mut |_| {})
 }
 
 /// [`verify`], calling `progress` once the runs are planned and after every
@@ -261,9 +278,9 @@ pub fn verify_with_progress(
     component: &LoadedComponent,
     scenario: &Scenario,
     plan: &CrashPlan,
-    progress: impl FnMut(Progress),
+    mut progress: impl FnMut(Progress),
 ) -> Result<VerificationReport, Error> {
-    verify_runs(env, component, scenario, plan, true, progress)
+    verify_runs(env, component, scenario, plan, true, &mut progress)
 }
 
 fn verify_runs(
@@ -272,8 +289,11 @@ fn verify_runs(
     scenario: &Scenario,
     plan: &CrashPlan,
     from_crash: bool,
-    mut progress: impl FnMut(Progress),
+    progress: &mut dyn FnMut(Progress),
 ) -> Result<VerificationReport, Error> {
+    if let CrashPlan::Schedules { seeds, crashes } = plan {
+        return schedules::verify_schedules(env, component, scenario, seeds.clone(), crashes, from_crash, progress);
+    }
     let started = Instant::now();
     let (reference, reference_oplogs, commits) = run_reference(env, component, scenario)?;
     let (runs, seed) = plan_runs(plan, &reference_oplogs, &commits);
@@ -291,6 +311,8 @@ fn verify_runs(
         started_at_crash: 0,
         rejoined: 0,
         unmet: Vec::new(),
+        schedule: None,
+        schedules_explored: 0,
     };
     let expected = match scenario.expected.iter().flatten().any(|e| e.values.is_some()) {
         true => typed::describe_expectations(scenario, component.agent_types()?),
@@ -330,6 +352,7 @@ fn verify_runs(
                     located,
                     rule: None,
                     store_diff: Vec::new(),
+                    schedule: None,
                 })
             }
             Ok((outcome, fired)) => {
@@ -349,6 +372,7 @@ fn verify_runs(
                             crashes: points,
                             kind,
                             diverged_at: None,
+                            schedule: None,
                         })
                     }
                 }
@@ -543,6 +567,7 @@ fn outcome(env: &Environment, agent: &Agent, results: Results) -> RunOutcome {
             .collect(),
         oplog_len: agent.oplog().len(),
         remote_invocations,
+        interleaving: env.interleaving(),
     }
 }
 

@@ -64,6 +64,7 @@ pub(super) fn plan_runs(plan: &CrashPlan, oplogs: &Oplogs, commits: &Commits) ->
             (runs, Some(*seed))
         }
         CrashPlan::Points(runs) => (runs.clone(), None),
+        CrashPlan::Schedules { crashes, .. } => plan_runs(crashes, oplogs, commits),
     }
 }
 

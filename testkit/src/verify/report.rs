@@ -9,6 +9,7 @@ use super::AgentCrash;
 use crate::host::{BlobWrite, KvWrite};
 use crate::oplog::OplogEntry;
 use crate::recording::RecordedRequest;
+use crate::scheduler::Schedule;
 use crate::value::Value;
 
 /// What a call gave back: its outputs, or why it gave none.
@@ -63,6 +64,9 @@ pub struct RunOutcome {
     /// The invocations (method and arguments) each agent the scenario's
     /// agent called by RPC ran, by agent id.
     pub remote_invocations: BTreeMap<String, Vec<(String, Vec<Value>)>>,
+    /// How the agents took turns: each switch from one to another, in order
+    /// (`agent `a` before entry 7 -> queue of b`). Not compared.
+    pub interleaving: Vec<String>,
 }
 
 /// How a crashed run went wrong.
@@ -110,6 +114,8 @@ pub struct TrialFailure {
     /// crash-free run's, a line per key (empty when they agree or the run
     /// did not finish).
     pub store_diff: Vec<String>,
+    /// The interleaving the run had, under a [`CrashPlan::Schedules`](super::CrashPlan::Schedules) plan.
+    pub schedule: Option<Schedule>,
 }
 
 impl TrialFailure {
@@ -145,7 +151,15 @@ impl TrialFailure {
 impl fmt::Display for TrialFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rust: Vec<String> = self.crashes.iter().map(AgentCrash::to_rust).collect();
-        write!(f, "{} (reproduce with CrashPlan::Points(vec![vec![{}]]))", self.summary(), rust.join(", "))
+        let plan = format!("CrashPlan::Points(vec![vec![{}]])", rust.join(", "));
+        match self.schedule {
+            Some(Schedule::Seeded(seed)) => write!(
+                f,
+                "{} (reproduce with {plan} in an environment built with .schedule(Schedule::Seeded({seed})))",
+                self.summary()
+            ),
+            _ => write!(f, "{} (reproduce with {plan})", self.summary()),
+        }
     }
 }
 
@@ -183,6 +197,13 @@ pub struct VerificationReport {
     /// Calls of the crash-free run that did not return what the scenario's
     /// script states.
     pub unmet: Vec<super::script::Unmet>,
+    /// Under a [`CrashPlan::Schedules`](super::CrashPlan::Schedules) plan,
+    /// the schedule of the runs reported: the first that failed, or else
+    /// the last explored.
+    pub schedule: Option<Schedule>,
+    /// Seeds explored, under a schedules plan (the runs and crashes above
+    /// count them all).
+    pub schedules_explored: usize,
 }
 
 /// How far a verification has come, reported after each crashed run.
@@ -223,6 +244,13 @@ impl fmt::Display for VerificationReport {
         }
         if let Some(seed) = self.seed {
             writeln!(f, "  seed                 {seed}")?;
+        }
+        if let Some(schedule) = self.schedule {
+            let verdict = if self.is_ok() { "all passed" } else { "the last failed" };
+            writeln!(f, "  schedules explored   {} ({verdict}; reported: {schedule})", self.schedules_explored)?;
+            for switch in &self.reference.interleaving {
+                writeln!(f, "    interleaving       {switch}")?;
+            }
         }
         writeln!(f, "  crash runs           {}", self.runs)?;
         writeln!(f, "  crashes injected     {}", self.crashes_fired)?;

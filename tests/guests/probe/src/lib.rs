@@ -812,6 +812,15 @@ fn definition() -> AgentType {
             ),
             method("log", &[("message", <String as reprise::value::Schema>::wit_type())], None),
             method(
+                "trigger-put",
+                &[
+                    ("target", <String as reprise::value::Schema>::wit_type()),
+                    ("key", <String as reprise::value::Schema>::wit_type()),
+                    ("value", <String as reprise::value::Schema>::wit_type()),
+                ],
+                Some(<Option<String> as reprise::value::Schema>::wit_type()),
+            ),
+            method(
                 "randoms",
                 &[("n", <u64 as reprise::value::Schema>::wit_type())],
                 Some(<u64 as reprise::value::Schema>::wit_type()),
