@@ -3,7 +3,11 @@
 //! [`#[reprise::agent]`](macro@crate::agent) generates a typed client next to
 //! every agent type: `InventoryClient` for `Inventory`, with `connect` taking
 //! the constructor's parameters and one method per agent method, returning
-//! the method's result or an [`RpcError`].
+//! the method's result or an [`RpcError`]. Each method also has a
+//! `trigger_` twin (`trigger_reserve`) that enqueues the call and returns at
+//! once, without waiting for the other agent to run it (Golem's `invoke`):
+//! the other agent runs it when it gets to it, after the calls queued
+//! before it, while the caller goes on.
 //!
 //! ```no_run
 //! # mod inventory {
@@ -20,6 +24,12 @@
 //!     // The agent `inventory("main")`, created by Golem on the first call.
 //!     let inventory = InventoryClient::connect("main".to_string());
 //!     inventory.reserve(sku.to_string(), 2)
+//! }
+//!
+//! fn reserve_later(sku: &str) -> Result<(), reprise::rpc::RpcError> {
+//!     // Returns as soon as the call is enqueued: a read right after may not
+//!     // see it done (and under a seeded schedule, the testkit shows both).
+//!     InventoryClient::connect("main".to_string()).trigger_reserve(sku.to_string(), 2)
 //! }
 //! ```
 //!

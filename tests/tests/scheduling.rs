@@ -59,10 +59,10 @@ fn an_invoked_call_waits_in_the_callees_queue_and_runs_after_its_caller() {
 
 #[test]
 fn a_race_between_a_trigger_and_a_read_is_found_by_seeds_and_each_seed_replays_its_run() {
+    let (loaded, probe) = setup(Schedule::Sequential);
     let mut outcomes = Vec::new();
     for seed in 0..100 {
-        let (env, probe) = setup(Schedule::Seeded(seed));
-        outcomes.push((seed, trigger_and_read(&env, &probe)));
+        outcomes.push((seed, trigger_and_read(&loaded.fresh_with(Schedule::Seeded(seed)), &probe)));
     }
     let first_seeing = outcomes.iter().find(|(_, read)| read.is_some()).map(|(s, _)| *s);
     let first_missing = outcomes.iter().find(|(_, read)| read.is_none()).map(|(s, _)| *s);
@@ -72,7 +72,7 @@ fn a_race_between_a_trigger_and_a_read_is_found_by_seeds_and_each_seed_replays_i
     // Each seed alone gives its run again, oplogs and all.
     for seed in [seeing, missing] {
         let oplogs = |_: ()| {
-            let (env, probe) = setup(Schedule::Seeded(seed));
+            let env = loaded.fresh_with(Schedule::Seeded(seed));
             let read = trigger_and_read(&env, &probe);
             let b = env.agent_handle(r#"probe("b")"#).unwrap();
             let entries = b.lock().oplog().entries().to_vec();
@@ -94,7 +94,7 @@ fn a_call_cycle_finishes_as_on_golem() {
 
     // The same with `a` owned by the environment, under seeded schedules.
     for seed in 0..10 {
-        let (env, probe) = setup(Schedule::Seeded(seed));
+        let env = env.fresh_with(Schedule::Seeded(seed));
         let a = env.connect_agent(&probe, "probe", &[Value::string("a")]).unwrap();
         a.lock().invoke("call-back", &[Value::string("b"), Value::string("trigger-count")]).unwrap();
         assert_eq!(a.lock().invoke("count", &[]).unwrap(), [Value::U64(2)], "seed {seed}");

@@ -3,14 +3,14 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use reprise_e2e::{build_example, schema};
-use reprise_example_warehouse::{InventoryCall, InventoryHandle, Line, OrderCall, OrderHandle};
+use reprise_example_warehouse::{DeskCall, InventoryCall, InventoryHandle, Line, OrderCall, OrderHandle};
 use reprise_testkit::bindings::golem::api::context::AttributeValue;
 use reprise_testkit::bindings::golem::api::oplog::{AgentInvocation, WrappedFunctionType};
 use reprise_testkit::bindings::golem::core::types::{DataSchema, ElementSchema};
 use reprise_testkit::oplog::{OplogEntry, function_type_name};
 use reprise_testkit::value::{Type, Value};
 use reprise_testkit::verify::{CrashPlan, Scenario, verify};
-use reprise_testkit::{Agent, CrashPoint, Environment, LoadedComponent};
+use reprise_testkit::{Agent, CrashPoint, Environment, LoadedComponent, Schedule};
 
 const INVENTORY: &str = r#"inventory("main")"#;
 const RPC_CALL: &str = "golem::rpc::wasm-rpc::invoke_and_await";
@@ -63,10 +63,10 @@ fn first_rpc_call(agent: &Agent) -> u64 {
 }
 
 #[test]
-fn discovery_describes_both_agent_types() {
+fn discovery_describes_the_agent_types() {
     let (_env, component) = warehouse();
     let names: Vec<&str> = component.agent_types().unwrap().iter().map(|t| t.type_name.as_str()).collect();
-    assert_eq!(names, ["Order", "Inventory"]);
+    assert_eq!(names, ["Order", "Inventory", "Desk"]);
 
     let order = component.agent_type("Order").unwrap();
     assert_eq!(order.description, "A customer order, reserving its lines from a warehouse's inventory.");
@@ -300,6 +300,51 @@ fn random_crashes_on_both_sides_recover() {
     println!("{report}");
     assert!(report.is_ok(), "{report}");
     assert!(report.crashes_fired > 30, "{report}");
+}
+
+/// A desk starts four orders at once; they reserve from one inventory side
+/// by side (enough stock for all, so no interleaving changes the outcome).
+fn concurrent_orders() -> Scenario {
+    let lines = [("apple", 1), ("apple", 2), ("pear", 1), ("apple", 1)]
+        .map(|(sku, quantity)| Line { sku: sku.into(), quantity });
+    let ids: Vec<String> = (1..=lines.len()).map(|n| format!("b1-{n}")).collect();
+    let mut scenario = Scenario::of(DeskCall::new("main".into()))
+        .expect(DeskCall::submit("b1".into(), lines.to_vec()), Ok(ids.clone()))
+        .with(InventoryCall::new("main".into()))
+        .expect(InventoryCall::stock("apple".into()), 1)
+        .expect(InventoryCall::stock("pear".into()), 1);
+    for (id, line) in ids.iter().zip(&lines) {
+        scenario =
+            scenario.with(OrderCall::new(id.clone(), "main".into())).expect(OrderCall::lines(), vec![line.clone()]);
+    }
+    scenario
+}
+
+#[test]
+fn concurrent_orders_recover_under_seeded_schedules_and_every_crash() {
+    let (env, component) = warehouse();
+    // The orders do interleave: under some seed, one order's queue gives
+    // the turn to another's in the middle of its invocation.
+    let preempted = (0..8).any(|seed| {
+        let env = env.fresh_with(Schedule::Seeded(seed));
+        let mut desk = env.create(&component, DeskCall::new("main".into())).unwrap();
+        desk.submit("b1".into(), vec![Line { sku: "apple".into(), quantity: 1 }; 3]).unwrap().unwrap();
+        env.interleaving().iter().any(|s| {
+            s.starts_with("queue of order(") && s.contains(" before entry ") && s.contains("-> queue of order(")
+        })
+    });
+    assert!(preempted, "no seed interleaved two orders");
+
+    let plan = CrashPlan::distinct_outcomes().under_schedules(0..8);
+    let report = verify(&env, &component, &concurrent_orders(), &plan).unwrap();
+    println!("{report}");
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.schedules_explored, 8);
+    // Every agent is crashed: the desk, the four orders and the inventory.
+    assert_eq!(report.reference_oplogs.len(), 6, "{report}");
+    let reserves = report.reference.remote_invocations[INVENTORY].iter().filter(|(m, _)| m == "reserve").count();
+    assert_eq!(reserves, 4);
+    assert!(report.crashes_fired > 8 * 40, "{report}");
 }
 
 /// What an RPC call writes to the caller's oplog, in Golem's order

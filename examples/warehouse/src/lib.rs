@@ -1,6 +1,8 @@
 //! A warehouse: `Order` agents reserve stock from an `Inventory` agent by
 //! calling it through the client `#[reprise::agent]` generates
-//! ([`InventoryClient`]). Both agent types live in this one component.
+//! ([`InventoryClient`]); a `Desk` takes a batch of orders and starts them
+//! all at once, so they reserve side by side. The three agent types live in
+//! this one component.
 //!
 //! Each call is durable: the order's oplog records the inventory's answer,
 //! so an order that crashes and replays does not reserve twice, and an
@@ -141,4 +143,42 @@ impl Order {
     }
 }
 
-reprise::export_agents!(Order, Inventory);
+/// A front desk taking orders in batches for one warehouse.
+#[derive(Debug)]
+pub struct Desk {
+    warehouse: String,
+    submitted: u32,
+}
+
+/// Takes a batch of order lines and starts an order for each, all at once:
+/// the orders reserve their lines from the warehouse side by side.
+#[reprise::agent]
+impl Desk {
+    /// The desk of `warehouse`.
+    pub fn new(warehouse: String) -> Self {
+        Desk { warehouse, submitted: 0 }
+    }
+
+    /// Start order `{batch}-{n}` for the `n`-th line (from 1), each adding
+    /// its line without waiting for the others (Golem's `invoke`); returns
+    /// the order ids.
+    pub fn submit(&mut self, batch: String, lines: Vec<Line>) -> Result<Vec<String>, String> {
+        let mut ids = Vec::with_capacity(lines.len());
+        for (n, line) in lines.into_iter().enumerate() {
+            let id = format!("{batch}-{}", n + 1);
+            OrderClient::connect(id.clone(), self.warehouse.clone())
+                .trigger_add_line(line.sku, line.quantity)
+                .map_err(|e| e.to_string())?;
+            ids.push(id);
+        }
+        self.submitted += ids.len() as u32;
+        Ok(ids)
+    }
+
+    /// Orders started so far.
+    pub fn submitted(&self) -> u32 {
+        self.submitted
+    }
+}
+
+reprise::export_agents!(Order, Inventory, Desk);

@@ -46,10 +46,19 @@ pub(crate) fn client(def: &AgentDef, constructor: &FnDef) -> TokenStream {
             Some(ty) => (quote!(#ty), quote!(self.remote.call_returning::<#ty>(#name, #input))),
             None => (quote!(()), quote!(self.remote.call_returning_nothing(#name, #input))),
         };
+        let trigger = quote::format_ident!("trigger_{}", ident);
+        let trigger_doc = format!(
+            "Enqueues `{type_name}.{name}` on the agent and returns at once, without its answer (Golem's `invoke`): the agent runs it when it gets to it."
+        );
         quote! {
             #[doc = #doc]
             pub fn #ident(&self, #params) -> ::core::result::Result<#output, #rpc::RpcError> {
                 #call
+            }
+
+            #[doc = #trigger_doc]
+            pub fn #trigger(&self, #params) -> ::core::result::Result<(), #rpc::RpcError> {
+                self.remote.trigger(#name, #input)
             }
         }
     });

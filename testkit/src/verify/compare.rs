@@ -57,24 +57,29 @@ pub(super) fn compare(reference: &RunOutcome, run: &RunOutcome, fired: &[FiredCr
     let mut retried = kv.check(retry_allowed, fresh)?;
     retried += blobs.check(retry_allowed, fresh)?;
     retried += http.check(retry_allowed, fresh)?;
-    // Arguments may carry values drawn after the crash: then only the
-    // methods called are compared.
-    let methods = |o: &RunOutcome| -> BTreeMap<String, Vec<String>> {
-        o.remote_invocations
-            .iter()
-            .map(|(id, calls)| (id.clone(), calls.iter().map(|(m, _)| m.clone()).collect()))
-            .collect()
+    // Each agent must run the same invocations, each once; in any order,
+    // since callers running side by side may reach it in another order
+    // after a crash. Arguments may carry values drawn after the crash: then
+    // only the methods called are compared.
+    let same = |a: &[(String, Vec<crate::value::Value>)], b: &[(String, Vec<crate::value::Value>)]| {
+        if fresh {
+            let (mut x, mut y): (Vec<&str>, Vec<&str>) =
+                (a.iter().map(|(m, _)| m.as_str()).collect(), b.iter().map(|(m, _)| m.as_str()).collect());
+            x.sort_unstable();
+            y.sort_unstable();
+            x == y
+        } else {
+            same_multiset(a, b)
+        }
     };
-    let differ =
-        if fresh { methods(reference) != methods(run) } else { reference.remote_invocations != run.remote_invocations };
-    if differ {
-        let differing = reference
-            .remote_invocations
-            .keys()
-            .chain(run.remote_invocations.keys())
-            .find(|id| reference.remote_invocations.get(*id) != run.remote_invocations.get(*id))
-            .cloned()
-            .unwrap_or_default();
+    let invocations = |o: &RunOutcome, id: &str| o.remote_invocations.get(id).cloned().unwrap_or_default();
+    let differing = reference
+        .remote_invocations
+        .keys()
+        .chain(run.remote_invocations.keys())
+        .find(|id| !same(&invocations(reference, id), &invocations(run, id)))
+        .cloned();
+    if let Some(differing) = differing {
         let calls = |o: &RunOutcome| o.remote_invocations.get(&differing).cloned().unwrap_or_default();
         let (ran, expected) = (calls(run), calls(reference));
         return Err(FailureKind::SideEffects(if ran.len() == expected.len() {
@@ -95,6 +100,19 @@ pub(super) fn compare(reference: &RunOutcome, run: &RunOutcome, fired: &[FiredCr
         return Err(FailureKind::State("the blob store contents differ".into()));
     }
     Ok(retried)
+}
+
+/// Whether `a` and `b` hold the same items, as many times each.
+fn same_multiset<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    let mut unmatched: Vec<&T> = b.iter().collect();
+    a.len() == b.len()
+        && a.iter().all(|x| match unmatched.iter().position(|y| *y == x) {
+            Some(i) => {
+                unmatched.swap_remove(i);
+                true
+            }
+            None => false,
+        })
 }
 
 impl<T: Ord> Effects<'_, T> {
