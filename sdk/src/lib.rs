@@ -55,6 +55,7 @@ pub mod logging;
 pub mod oplog;
 mod paging;
 pub mod plugin;
+pub mod promise;
 pub mod rpc;
 mod streams;
 #[cfg(not(target_family = "wasm"))]

@@ -53,6 +53,15 @@ pub enum Error {
     Oplog(OplogError),
     /// The agent failed earlier and cannot be invoked any more.
     AgentFailed(String),
+    /// The agent is suspended, as Golem suspends an agent awaiting promises
+    /// nobody has completed (or a long sleep): its invocation finishes once
+    /// it resumes, and calls to it wait until then.
+    Suspended {
+        /// The agent's id.
+        agent: String,
+        /// What it waits for: `promise 7 of `approval("o-7")` or 172800 s to pass`.
+        waiting_for: String,
+    },
     /// The agent returned one of its `agent-error`s.
     Agent(String),
     /// The component's `discover-agent-types` failed.
@@ -127,6 +136,12 @@ impl fmt::Display for Error {
             Error::CorruptOplog(e) => e.fmt(f),
             Error::Oplog(e) => e.fmt(f),
             Error::AgentFailed(e) => write!(f, "the agent failed earlier and cannot be invoked: {e}"),
+            Error::Suspended { agent, waiting_for } => write!(
+                f,
+                "agent `{agent}` is suspended until {waiting_for}, as Golem suspends it; complete the promise \
+                 (Environment::complete_promise) or move the time on (Environment::advance_time), then resume it \
+                 (Agent::resume) or call it again"
+            ),
             Error::Agent(e) => write!(f, "the agent returned an error: {e}"),
             Error::Revert(e) => write!(f, "revert refused: {e}"),
             Error::Discovery(e) => write!(f, "discovering the component's agent types failed: {e}"),

@@ -118,6 +118,10 @@ impl AgentDirectory for Environment {
         Ok(reply)
     }
 
+    fn promise_completed(&self, creator: &str) {
+        self.resume_suspended(Some(creator));
+    }
+
     fn record(&self, id: &str) -> Option<AgentRecord> {
         self.shared.registry().record(id)
     }

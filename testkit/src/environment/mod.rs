@@ -12,6 +12,7 @@ mod links;
 mod loading;
 mod registry;
 mod typed;
+mod waiting;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -503,33 +504,6 @@ impl Environment {
     /// A copy of the key-value store: bucket → key → value.
     pub fn kv_contents(&self) -> BTreeMap<String, BTreeMap<String, Vec<u8>>> {
         self.shared.world.kv().buckets().clone()
-    }
-
-    /// Complete a promise an agent created, with `data`, as through
-    /// Golem's API: `Ok(true)` if it was pending, `Ok(false)` if it had been
-    /// completed already (the first payload stays). The agent sees the
-    /// payload when it next awaits the promise.
-    ///
-    /// ```no_run
-    /// # use reprise_testkit::{Environment, value::Value};
-    /// # let env = Environment::new()?;
-    /// # let component = env.load("approvals.wasm")?;
-    /// let mut request = env.create_agent(&component, "Request", &[Value::string("r-1")])?;
-    /// // A method that creates a promise and returns its id ...
-    /// # let promise: reprise_testkit::bindings::golem::api::host::PromiseId = todo!();
-    /// env.complete_promise(&promise, b"approved")?;
-    /// // ... and a later call that awaits it sees `approved`.
-    /// # Ok::<(), reprise_testkit::Error>(())
-    /// ```
-    pub fn complete_promise(
-        &self,
-        promise: &crate::bindings::golem::api::host::PromiseId,
-        data: &[u8],
-    ) -> Result<bool, Error> {
-        self.shared
-            .world
-            .complete_promise(&promise.agent_id.agent_id, promise.oplog_idx, data.to_vec())
-            .map_err(Error::Setup)
     }
 
     /// Set (or with `None` delete) a key-value entry from the test, as an

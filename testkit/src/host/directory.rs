@@ -76,6 +76,9 @@ pub(crate) trait AgentDirectory: Send + Sync {
         awaited: bool,
     ) -> Result<Slot<CallAnswer>, RpcError>;
 
+    /// A promise agent `creator` made was completed: resume it if it waits.
+    fn promise_completed(&self, creator: &str);
+
     /// What the environment reports about agent `id`.
     fn record(&self, id: &str) -> Option<AgentRecord>;
 

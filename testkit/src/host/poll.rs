@@ -34,13 +34,7 @@ impl poll::Host for HostState {
 
 impl poll::HostPollable for HostState {
     fn ready(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<bool> {
-        let performed = if !self.journal.performs_live() {
-            None
-        } else if let Some(deadline) = self.waits.deadline(pollable.rep()) {
-            Some(Ok(deadline <= self.journal.clock_nanos()))
-        } else {
-            Some(poll::HostPollable::ready(&mut self.table, pollable).map_err(|e| format!("{e:#}")))
-        };
+        let performed = if self.journal.performs_live() { Some(self.ready_live(&pollable)?) } else { None };
         let ready: Result<bool, String> =
             self.journal.step(names::POLL_READY, WrappedFunctionType::ReadLocal, &(), performed)?;
         ready.map_err(|e| wasmtime::format_err!("{e}"))

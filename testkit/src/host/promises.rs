@@ -60,6 +60,9 @@ impl HostState {
             self.journal.call(names::COMPLETE_PROMISE, WrappedFunctionType::WriteLocal, &request, |_| {
                 world.complete_promise(&request.agent_id, request.oplog_idx, data)
             })?;
+        if completed == Ok(true) && self.journal.performs_live() {
+            self.directory.promise_completed(&request.agent_id);
+        }
         completed.map_err(|e| wasmtime::format_err!("complete-promise: {e}"))
     }
 

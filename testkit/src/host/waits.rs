@@ -17,6 +17,7 @@ use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 
 use super::HostState;
 use crate::bindings::RpcFuture;
+use crate::journal::{Interrupt, SUSPEND_AFTER_NANOS, Wait as SuspendWait};
 
 /// The pollable of a timer or a promise: always ready as far as wasmtime
 /// is concerned; `poll` asks the host instead.
@@ -94,6 +95,22 @@ impl HostState {
         subscribe(&mut self.table, decides)
     }
 
+    /// Whether one pollable is ready, live: timers, promises and RPC futures
+    /// asked of the host, the rest of wasmtime.
+    pub(super) fn ready_live(&mut self, pollable: &Resource<DynPollable>) -> wasmtime::Result<Result<bool, String>> {
+        let now = self.journal.clock_nanos();
+        Ok(match self.wait_of(pollable.rep())? {
+            Wait::Timer(deadline) => Ok(deadline <= now),
+            Wait::Promise { done, .. } => Ok(done),
+            Wait::Future(reply, _) => Ok(reply.is_filled()),
+            Wait::Other => {
+                let borrowed = Resource::new_borrow(pollable.rep());
+                wasmtime_wasi::p2::bindings::sync::io::poll::HostPollable::ready(&mut self.table, borrowed)
+                    .map_err(|e| format!("{e:#}"))
+            }
+        })
+    }
+
     /// Which of `pollables` are ready, live. Timers are asked of the
     /// virtual clock and promises of the promise store. When all are timers
     /// and promises and none is ready, the agent sleeps to the earliest
@@ -128,9 +145,23 @@ impl HostState {
                 && crate::scheduler::wait_until(move || replies.iter().any(|r| r.is_filled())).is_ok();
             if !answered {
                 let earliest = waits.iter().filter_map(|w| if let Wait::Timer(d) = w { Some(*d) } else { None }).min();
+                let promises: Vec<(String, u64)> = waits
+                    .iter()
+                    .filter_map(|w| match w {
+                        Wait::Promise { agent, oplog_idx, .. } => Some((agent.clone(), *oplog_idx)),
+                        _ => None,
+                    })
+                    .collect();
+                let now = self.journal.clock_nanos();
                 match earliest {
-                    Some(deadline) => self.journal.sleep_until(deadline)?,
-                    None => return Err(never_ready(&waits)),
+                    // Golem sleeps a short while in place, and suspends for longer.
+                    Some(deadline) if promises.is_empty() || deadline.saturating_sub(now) < SUSPEND_AFTER_NANOS => {
+                        self.journal.sleep_until(deadline)?
+                    }
+                    _ if !promises.is_empty() => {
+                        return Err(Interrupt::Suspend(SuspendWait { promises, deadline: earliest }).raise());
+                    }
+                    _ => return Err(never_ready(&waits)),
                 }
             }
             ready = ready_now(self, &waits);
@@ -168,30 +199,13 @@ impl HostState {
     }
 }
 
-/// The error for a poll that can never be answered: promises nobody has
-/// completed, or calls no agent can run.
+/// The error for a poll that can never be answered: calls no agent can run.
 fn never_ready(waits: &[Wait]) -> wasmtime::Error {
-    let promises: Vec<String> = waits
-        .iter()
-        .filter_map(|w| match w {
-            Wait::Promise { agent, oplog_idx, .. } => Some(format!("promise {oplog_idx} of `{agent}`")),
-            _ => None,
-        })
-        .collect();
-    if promises.is_empty() {
-        let callees: Vec<String> = waits
-            .iter()
-            .filter_map(|w| if let Wait::Future(_, c) = w { Some(format!("`{c}`")) } else { None })
-            .collect();
-        return wasmtime::format_err!(
-            "the agent awaits calls to {} that can never be answered: every agent that could run them waits too (a \
-             cycle of awaited calls, which Golem never finishes either, or an agent the test holds)",
-            callees.join(" and ")
-        );
-    }
+    let callees: Vec<String> =
+        waits.iter().filter_map(|w| if let Wait::Future(_, c) = w { Some(format!("`{c}`")) } else { None }).collect();
     wasmtime::format_err!(
-        "the agent awaits {}, which nobody has completed: Golem would suspend it until then, which the Reprise \
-         testkit cannot do yet; complete it before the call (Environment::complete_promise, or another agent)",
-        promises.join(" or ")
+        "the agent awaits calls to {} that can never be answered: every agent that could run them waits too (a \
+         cycle of awaited calls, which Golem never finishes either, or an agent the test holds)",
+        callees.join(" and ")
     )
 }

@@ -66,6 +66,9 @@ pub(crate) struct World {
     promises: Mutex<Promises>,
     /// Who of the environment's agents runs next.
     pub(crate) scheduler: Arc<Scheduler>,
+    /// How far tests moved the environment's time on (nanoseconds): what
+    /// suspended agents see pass.
+    advanced: std::sync::atomic::AtomicU64,
 }
 
 /// Promises by creating agent and creation index: `None` while pending.
@@ -90,6 +93,7 @@ impl World {
             http: Default::default(),
             promises: Default::default(),
             scheduler: Scheduler::new(schedule),
+            advanced: Default::default(),
         }
     }
 
@@ -100,6 +104,19 @@ impl World {
         let world = World::new(self.limits, self.seed, self.config.clone(), self.initial.clone(), schedule);
         *lock(&world.http) = lock(&self.http).fresh();
         world
+    }
+
+    /// How far the environment's time was moved on, in nanoseconds.
+    pub(crate) fn advanced_nanos(&self) -> u64 {
+        self.advanced.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Move the environment's time on by `nanos`.
+    pub(crate) fn advance(&self, nanos: u64) {
+        let _ =
+            self.advanced.fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |t| {
+                Some(t.saturating_add(nanos))
+            });
     }
 
     /// Create promise `(agent, oplog_idx)`, pending, unless it exists.

@@ -15,7 +15,7 @@ const CLOCK_STEP_PER_RECOVERY_SECONDS: u64 = 3600;
 
 /// Sleeps at least this long suspend the agent on Golem (`suspend.suspend_after`
 /// in golem-worker-executor/config/worker-executor.toml): a `suspend` entry.
-const SUSPEND_AFTER_NANOS: u64 = 10_000_000_000;
+pub(crate) const SUSPEND_AFTER_NANOS: u64 = 10_000_000_000;
 
 impl Journal {
     /// Virtual time for an entry at `index`.
@@ -50,6 +50,15 @@ impl Journal {
         // readings, which do not count entries, see the whole sleep.
         self.slept += deadline - now;
         Ok(())
+    }
+
+    /// Move the virtual monotonic clock on to at least `floor` (time that
+    /// passed while the agent was suspended).
+    pub(crate) fn raise_clock(&mut self, floor: u64) {
+        let now = self.clock_nanos();
+        if floor > now {
+            self.slept += floor - now;
+        }
     }
 
     /// The time the world gives the current call, the `n`-th read of a

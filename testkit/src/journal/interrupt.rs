@@ -58,6 +58,32 @@ pub(crate) enum Interrupt {
     /// Recovery found something a Golem executor cannot continue from (a
     /// remote write interrupted with idempotence off): the agent fails.
     Unrecoverable(String),
+    /// The guest awaits what only the outside world brings (a promise's
+    /// completion, a long time passing): Golem suspends the agent.
+    Suspend(Wait),
+}
+
+/// What a suspended agent waits for: any of these promises (by creator and
+/// creation index) to be completed, or its monotonic clock to reach the
+/// deadline (nanoseconds), whichever comes first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Wait {
+    pub(crate) promises: Vec<(String, u64)>,
+    pub(crate) deadline: Option<u64>,
+}
+
+impl Wait {
+    /// What the agent waits for, as an error message says it; `now` is its
+    /// clock when it began to wait.
+    pub(crate) fn describe(&self, now: u64) -> String {
+        let mut what: Vec<String> =
+            self.promises.iter().map(|(agent, index)| format!("promise {index} of `{agent}`")).collect();
+        if let Some(deadline) = self.deadline {
+            let seconds = deadline.saturating_sub(now).div_ceil(1_000_000_000);
+            what.push(format!("{seconds} s to pass"));
+        }
+        what.join(" or ")
+    }
 }
 
 impl Interrupt {
@@ -92,6 +118,7 @@ impl fmt::Display for Interrupt {
             Interrupt::Divergence(d) => d.fmt(f),
             Interrupt::Corrupt(c) => c.fmt(f),
             Interrupt::Unrecoverable(reason) => f.write_str(reason),
+            Interrupt::Suspend(wait) => write!(f, "suspended: waits for {}", wait.describe(0)),
         }
     }
 }

@@ -23,10 +23,11 @@ mod typed;
 
 use std::sync::{Arc, Mutex};
 
+pub(crate) use clock::SUSPEND_AFTER_NANOS;
 use entries::commits_at_once;
 pub(crate) use entries::{Strict, strict_kind};
 pub(crate) use forwarding::Forwarding;
-pub(crate) use interrupt::{Captured, CrashNotes, Interrupt};
+pub(crate) use interrupt::{Captured, CrashNotes, Interrupt, Wait};
 pub use interrupt::{CrashPoint, FiredCrash};
 use remote::in_batch;
 pub(crate) use seed::seed_from;

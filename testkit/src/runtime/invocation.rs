@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::host::HostState;
 use crate::host::invocation_context::{self, InvocationSpan};
 use crate::ids::{AGENT_INTERFACE, PROCESSOR_INTERFACE, split_agent_id, uuid_from_u128, uuid_to_string, uuid_v4};
-use crate::journal::CrashPoint;
+use crate::journal::{CrashPoint, Interrupt};
 use crate::oplog::OplogEntry;
 use crate::value::{Type, Value};
 
@@ -28,6 +28,8 @@ pub(super) enum Outcome {
     Done(Answer),
     /// A crash (or restart request) discarded the instance.
     Crashed,
+    /// The guest awaits what only the outside world brings: Golem suspends it.
+    Suspended(crate::journal::Wait),
 }
 
 impl Agent {
@@ -98,6 +100,8 @@ impl Agent {
         if let Some(reason) = &self.failed {
             return Err(Error::AgentFailed(reason.clone()));
         }
+        // A suspended invocation comes first; while it waits, so do later calls.
+        self.resume_if_due()?;
         self.apply_requests()?;
         self.running(|agent| agent.run_call(call))
     }
@@ -113,7 +117,11 @@ impl Agent {
         scheduler.session(&task, || {
             self.set_status(AgentStatus::Running);
             let result = run(self);
-            self.set_status(if self.failed.is_some() { AgentStatus::Failed } else { AgentStatus::Idle });
+            self.set_status(match (&self.failed, &self.suspended) {
+                (Some(_), _) => AgentStatus::Failed,
+                (None, Some(_)) => AgentStatus::Suspended,
+                (None, None) => AgentStatus::Idle,
+            });
             result
         })
     }
@@ -142,6 +150,7 @@ impl Agent {
         match self.invoke_guest(&call)? {
             Outcome::Done(result) => self.finish(started, result, &call, output_schema),
             Outcome::Crashed => self.recover_invocation(started),
+            Outcome::Suspended(wait) => Err(self.suspend(started, wait)?),
         }
     }
 
@@ -258,18 +267,23 @@ impl Agent {
         };
         match result {
             Ok(answer) => Ok(Outcome::Done(answer)),
-            Err(e) => match self.stopped(e) {
-                Stop::Lost => Ok(Outcome::Crashed),
-                Stop::Failed(error) => {
-                    // Trying a new revision: a failure there fails the update, not the agent.
-                    if self.updating {
-                        self.discard_instance();
-                    } else {
-                        self.fail(&error);
-                    }
-                    Err(error)
+            Err(e) => {
+                if let Some(Interrupt::Suspend(wait)) = Interrupt::of(&e) {
+                    return Ok(Outcome::Suspended(wait.clone()));
                 }
-            },
+                match self.stopped(e) {
+                    Stop::Lost => Ok(Outcome::Crashed),
+                    Stop::Failed(error) => {
+                        // Trying a new revision: a failure there fails the update, not the agent.
+                        if self.updating {
+                            self.discard_instance();
+                        } else {
+                            self.fail(&error);
+                        }
+                        Err(error)
+                    }
+                }
+            }
         }
     }
 }

@@ -26,6 +26,7 @@ mod queue;
 mod recovery;
 mod resume;
 mod retries;
+mod suspension;
 mod typed;
 
 use std::collections::BTreeMap;
@@ -108,6 +109,11 @@ pub struct Agent {
     /// instead of running the method again. Kept for the agent's lifetime,
     /// as Golem keeps them with the agent.
     answered: BTreeMap<String, Answer>,
+    /// The invocation waiting to resume, when the agent is suspended.
+    suspended: Option<suspension::Suspension>,
+    /// The least its monotonic clock reads from now on (nanoseconds): time
+    /// that passed while it was suspended.
+    clock_floor: u64,
 }
 
 impl std::fmt::Debug for Agent {
@@ -210,6 +216,8 @@ impl Agent {
             updating: false,
             retries: 0,
             answered: BTreeMap::new(),
+            suspended: None,
+            clock_floor: 0,
         };
         if crashed.is_some() {
             // Recovery comes with the next use, as after any crash.

@@ -18,15 +18,22 @@ impl Agent {
     /// Run the invocations waiting in this agent's queue, oldest first,
     /// each answer going to whoever enqueued it.
     pub(crate) fn run_queue(&mut self) {
-        while let Some(queued) = self.habitat.next_queued(self.id()) {
-            let answer = self.run_queued(&queued);
-            queued.reply.fill(answer);
+        // A suspended invocation holds the queue up until it resumes.
+        while !self.is_suspended()
+            && let Some(queued) = self.habitat.next_queued(self.id())
+        {
+            match self.run_queued(&queued) {
+                Some(answer) => queued.reply.fill(answer),
+                None => self.reply_on_resume(queued.reply),
+            }
         }
     }
 
-    fn run_queued(&mut self, queued: &QueuedCall) -> CallAnswer {
+    /// The answer to a queued call; `None` when the call suspended the agent
+    /// (its caller gets the answer once it resumes).
+    fn run_queued(&mut self, queued: &QueuedCall) -> Option<CallAnswer> {
         if let Some(answer) = self.answered.get(&queued.key) {
-            return answer.clone().map_err(RpcError::RemoteAgentError);
+            return Some(answer.clone().map_err(RpcError::RemoteAgentError));
         }
         let call = Call::Method {
             name: queued.method.clone(),
@@ -37,12 +44,13 @@ impl Agent {
         // Golem commits a pending invocation when a call arrives; the
         // testkit writes it when the agent takes the call up.
         if let Err(e) = self.pending_entry(&call).and_then(|entry| self.append_executor_entry(entry)) {
-            return Err(RpcError::RemoteInternalError(format!("agent `{}`: {e}", self.id())));
+            return Some(Err(RpcError::RemoteInternalError(format!("agent `{}`: {e}", self.id()))));
         }
         match self.invoke_keyed(&queued.method, queued.input.clone(), queued.key.clone(), queued.incoming.clone()) {
-            Ok(Ok(output)) => Ok(output),
-            Ok(Err(e)) => Err(RpcError::RemoteAgentError(e)),
-            Err(e) => Err(RpcError::RemoteInternalError(format!("agent `{}`: {e}", self.id()))),
+            Ok(Ok(output)) => Some(Ok(output)),
+            Ok(Err(e)) => Some(Err(RpcError::RemoteAgentError(e))),
+            Err(Error::Suspended { .. }) if self.is_suspended() => None,
+            Err(e) => Some(Err(RpcError::RemoteInternalError(format!("agent `{}`: {e}", self.id())))),
         }
     }
 

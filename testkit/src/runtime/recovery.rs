@@ -36,6 +36,8 @@ impl Agent {
         let completed = self.recover()?;
         match completed.into_iter().find(|(index, _)| *index == started) {
             Some((_, result)) => Ok(result),
+            // It suspended again on the way.
+            None if self.suspended.as_ref().is_some_and(|s| s.started == started) => Err(self.suspended_error()),
             None => Err(Error::Guest(format!(
                 "the invocation started at oplog index {started} was not completed by recovery"
             ))),
@@ -57,6 +59,7 @@ impl Agent {
             let mut journal = Journal::new(old.oplog, self.seed, old.crashes);
             journal.notes = old.notes;
             journal.set_attempt(self.recoveries as u64);
+            journal.raise_clock(self.clock_floor);
             let closed = journal.close_interrupted_region();
             self.instance = Instance::Parked(journal);
             if let Err(e) = closed {
@@ -154,6 +157,10 @@ impl Agent {
             let (_, output_schema) = schemas(self.definition(), &call);
             let result = match self.invoke_guest(&call)? {
                 Outcome::Crashed => return Ok(None),
+                Outcome::Suspended(wait) => {
+                    self.suspend(index, wait)?;
+                    return Ok(Some(completed));
+                }
                 Outcome::Done(result) => result,
             };
             let updating = self.updating;

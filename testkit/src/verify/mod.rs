@@ -498,6 +498,7 @@ fn call_result(result: Result<Vec<Value>, Error>) -> Result<CallResult, Error> {
     match result {
         Ok(values) => Ok(Ok(values)),
         Err(Error::Agent(e)) => Ok(Err(CallError::Agent(e))),
+        Err(Error::Suspended { waiting_for, .. }) => Ok(Err(CallError::Suspended(waiting_for))),
         Err(
             e @ (Error::Trap { .. }
             | Error::Timeout { .. }

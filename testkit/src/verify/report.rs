@@ -25,6 +25,9 @@ pub enum CallError {
     /// refuses it calls. The run goes on with the next call, as a caller of
     /// a failed agent on Golem would.
     Failed(String),
+    /// The call suspended the agent (it awaits a promise, or a long time to
+    /// pass): its invocation finishes once the agent resumes.
+    Suspended(String),
 }
 
 impl fmt::Display for CallError {
@@ -32,6 +35,7 @@ impl fmt::Display for CallError {
         match self {
             CallError::Agent(e) => write!(f, "agent error: {e}"),
             CallError::Failed(e) => write!(f, "failed: {e}"),
+            CallError::Suspended(e) => write!(f, "suspended: {e}"),
         }
     }
 }

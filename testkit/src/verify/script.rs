@@ -319,6 +319,7 @@ pub fn result_text(result: &CallResult, types: Option<&[Type]>) -> String {
     match result {
         Ok(values) => render_results(values, types),
         Err(CallError::Agent(e)) => format!("agent error: {}", e.lines().map(str::trim).collect::<Vec<_>>().join(" ")),
+        Err(CallError::Suspended(e)) => format!("suspended: {e}"),
         Err(CallError::Failed(e)) => {
             let first = e.lines().next().unwrap_or_default();
             let mut lines = e.lines().skip_while(|l| !l.contains("panicked at"));
