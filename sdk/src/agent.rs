@@ -128,6 +128,11 @@ pub mod __private {
         Ok(Box::new(A::construct(input)?))
     }
 
+    /// Run an async agent method to completion on wstd's executor.
+    pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        wstd::runtime::block_on(future)
+    }
+
     /// The entry for agent type `A`.
     pub fn entry<A: Agent>() -> Entry {
         Entry { type_name: A::TYPE_NAME, definition: A::definition, construct: construct_boxed::<A> }

@@ -26,8 +26,9 @@
 //! # }
 //! ```
 //!
-//! The re-exported [`wstd`] also offers the async API for agents that
-//! await several things at once.
+//! Async agent methods await [`fetch`] instead, side by side with other
+//! futures (RPC calls' `async_` methods); the re-exported [`wstd`] offers
+//! the rest of the async API.
 
 pub use wstd;
 pub use wstd::http::{Body, Client, Method, Request, StatusCode};
@@ -95,17 +96,21 @@ impl Reply {
 /// Send `request` and read the whole response, returning when it has
 /// arrived. The body is streamed while the response is awaited.
 pub fn send(request: Request<Body>) -> Result<Reply, Error> {
-    wstd::runtime::block_on(async move {
-        let mut response = Client::new().send(request).await?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
-        let body = response.body_mut().contents().await?.to_vec();
-        Ok(Reply { status, headers, body })
-    })
+    wstd::runtime::block_on(fetch(request))
+}
+
+/// [`send`], as a future: for async agent methods, which await it with
+/// other calls side by side.
+pub async fn fetch(request: Request<Body>) -> Result<Reply, Error> {
+    let mut response = Client::new().send(request).await?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let body = response.body_mut().contents().await?.to_vec();
+    Ok(Reply { status, headers, body })
 }
 
 /// `GET url`, read whole.

@@ -176,6 +176,34 @@ impl RemoteAgent {
         self.rpc.invoke(method, &input).map_err(|e| self.rpc_error(method, e))
     }
 
+    /// Call `method` and return a future of its output (Golem's
+    /// `async-invoke-and-await`): the other agent runs the call while this
+    /// one goes on; awaiting it waits on wstd's executor.
+    pub async fn call_async(&self, method: &str, input: DataValue) -> Result<DataValue, RpcError> {
+        let future = self.rpc.async_invoke_and_await(method, &input);
+        wait_for(future.subscribe()).await;
+        match future.get() {
+            Some(answer) => answer.map_err(|e| self.rpc_error(method, e)),
+            None => {
+                Err(self.error(method, RpcErrorKind::Protocol("the call's future was ready without an answer".into())))
+            }
+        }
+    }
+
+    /// [`RemoteAgent::call_async`], decoding its one output as `T`.
+    pub async fn call_returning_async<T: FromValue>(&self, method: &str, input: DataValue) -> Result<T, RpcError> {
+        let output = self.call_async(method, input).await?;
+        self.decode(method, &output)
+    }
+
+    /// [`RemoteAgent::call_async`] of a method that returns nothing.
+    pub async fn call_returning_nothing_async(&self, method: &str, input: DataValue) -> Result<(), RpcError> {
+        match self.call_async(method, input).await? {
+            DataValue::Tuple(elements) if elements.is_empty() => Ok(()),
+            other => Err(self.error(method, RpcErrorKind::Decode(format!("expected no output, got {other:?}")))),
+        }
+    }
+
     /// Call `method` and decode its one output as `T`.
     pub fn call_returning<T: FromValue>(&self, method: &str, input: DataValue) -> Result<T, RpcError> {
         let output = self.call(method, input)?;
@@ -203,6 +231,14 @@ impl RemoteAgent {
             DataValue::Multimodal(_) => Err(decode_error("expected one output value, got multimodal output".into())),
         }
     }
+}
+
+/// Wait, on wstd's executor, until `pollable` is ready.
+pub(crate) async fn wait_for(pollable: crate::bindings::wasi::io::poll::Pollable) {
+    // The same `wasi:io/poll` resource, as the bindings wstd was built with see it.
+    // SAFETY: the handle is taken out of `pollable`, so it is owned once.
+    let pollable = unsafe { wstd::__internal::wasip2::io::poll::Pollable::from_handle(pollable.take_handle()) };
+    wstd::runtime::AsyncPollable::new(pollable).wait_for().await;
 }
 
 /// Agent input from argument values, in parameter order:

@@ -11,6 +11,8 @@
 
 use std::collections::BTreeMap;
 
+use futures_lite::future::zip;
+use reprise::http::{self, Body, Request};
 use reprise::keyvalue::Bucket;
 use reprise::rpc::RpcError;
 
@@ -18,6 +20,8 @@ use reprise::rpc::RpcError;
 pub const STOCK_BUCKET: &str = "stock-levels";
 /// Bucket the placed orders are written to (JSON, by order id).
 pub const ORDERS_BUCKET: &str = "orders";
+/// The price list: `GET {PRICES}/{sku}` answers a unit price in cents.
+pub const PRICES: &str = "http://prices.test/v1";
 
 /// Stock of one warehouse.
 #[derive(Debug)]
@@ -179,6 +183,40 @@ impl Desk {
     pub fn submitted(&self) -> u32 {
         self.submitted
     }
+
+    /// Quote `quantity` units of `sku`: the stock of this warehouse and of
+    /// its backup (`{warehouse}-backup`), and the unit price from the price
+    /// list, asked all three at once.
+    pub async fn quote(&self, sku: String, quantity: u32) -> Result<Quote, String> {
+        let here = InventoryClient::connect(self.warehouse.clone());
+        let backup = InventoryClient::connect(format!("{}-backup", self.warehouse));
+        let price = async {
+            let request = Request::get(format!("{PRICES}/{sku}")).body(Body::empty()).map_err(|e| e.to_string())?;
+            http::fetch(request).await.map_err(|e| e.to_string())
+        };
+        let ((here, backup), price) =
+            zip(zip(here.async_stock(sku.clone()), backup.async_stock(sku.clone())), price).await;
+        let available = here.map_err(|e| e.to_string())? + backup.map_err(|e| e.to_string())?;
+        let price = price?;
+        if !price.is_success() {
+            return Err(format!("the price list answered {} for {sku}", price.status));
+        }
+        let unit_cents: u64 = price.text().trim().parse().map_err(|e| format!("the price of {sku}: {e}"))?;
+        Ok(Quote { sku, available, unit_cents, total_cents: unit_cents * u64::from(quantity) })
+    }
+}
+
+/// What a desk quotes for an order line.
+#[derive(reprise::Value, Debug, Clone, PartialEq)]
+pub struct Quote {
+    /// Stock-keeping unit.
+    pub sku: String,
+    /// Units in stock here and in the backup warehouse.
+    pub available: u32,
+    /// The price list's unit price, in cents.
+    pub unit_cents: u64,
+    /// The price of the units quoted, in cents.
+    pub total_cents: u64,
 }
 
 reprise::export_agents!(Order, Inventory, Desk);

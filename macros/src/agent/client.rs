@@ -47,6 +47,14 @@ pub(crate) fn client(def: &AgentDef, constructor: &FnDef) -> TokenStream {
             None => (quote!(()), quote!(self.remote.call_returning_nothing(#name, #input))),
         };
         let trigger = quote::format_ident!("trigger_{}", ident);
+        let awaiting = quote::format_ident!("async_{}", ident);
+        let awaiting_doc = format!(
+            "Calls `{type_name}.{name}` and returns a future of its answer (Golem's `async-invoke-and-await`): the other agent runs it while this one goes on; await several together to wait for them side by side."
+        );
+        let awaited = match &m.output {
+            Some(ty) => quote!(self.remote.call_returning_async::<#ty>(#name, #input).await),
+            None => quote!(self.remote.call_returning_nothing_async(#name, #input).await),
+        };
         let trigger_doc = format!(
             "Enqueues `{type_name}.{name}` on the agent and returns at once, without its answer (Golem's `invoke`): the agent runs it when it gets to it."
         );
@@ -59,6 +67,11 @@ pub(crate) fn client(def: &AgentDef, constructor: &FnDef) -> TokenStream {
             #[doc = #trigger_doc]
             pub fn #trigger(&self, #params) -> ::core::result::Result<(), #rpc::RpcError> {
                 self.remote.trigger(#name, #input)
+            }
+
+            #[doc = #awaiting_doc]
+            pub async fn #awaiting(&self, #params) -> ::core::result::Result<#output, #rpc::RpcError> {
+                #awaited
             }
         }
     });

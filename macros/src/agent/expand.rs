@@ -63,7 +63,12 @@ pub(crate) fn agent(def: &AgentDef, constructor: &FnDef) -> TokenStream {
     let arms = def.methods().map(|m| {
         let (name, ident) = (&m.name, &m.ident);
         let (decode, args) = decode(m, &format!("method `{name}`"));
-        let call = quote!(<#self_ty>::#ident(self, #(#args),*));
+        let call = match m.asyncness {
+            // The invocation waits for it: wstd's executor runs it, with
+            // whatever it awaits (RPC calls, HTTP, sleeps) side by side.
+            Some(_) => quote!(#rt::block_on(<#self_ty>::#ident(self, #(#args),*))),
+            None => quote!(<#self_ty>::#ident(self, #(#args),*)),
+        };
         let output = match &m.output {
             Some(ty) => {
                 let output = quote_spanned!(ty.span()=> __reprise_output::<#ty>(&#call));

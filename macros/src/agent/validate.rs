@@ -8,6 +8,27 @@ use crate::errors::Errors;
 const CLIENT_ITEMS: [(&str, &str); 2] =
     [("connect", "makes a client for an agent of this type"), ("remote", "returns the client's `RemoteAgent`")];
 
+/// The client gives each method `m` the twins `trigger_m` and `async_m`; a
+/// method already named like a twin of another would be generated twice.
+fn twin_clashes(def: &AgentDef, methods: &[&FnDef], errors: &mut Errors) {
+    for f in methods {
+        let name = f.ident.to_string();
+        for prefix in ["trigger_", "async_"] {
+            let Some(base) = name.strip_prefix(prefix) else { continue };
+            if methods.iter().any(|other| other.ident == base) {
+                let client = def.client_ident();
+                errors.spanned(
+                    &f.ident,
+                    format!(
+                        "an agent method cannot be called `{name}`: the generated `{client}::{name}` is the {kind} twin of method `{base}`; rename the method",
+                        kind = prefix.trim_end_matches('_')
+                    ),
+                );
+            }
+        }
+    }
+}
+
 /// Report every rule `def` breaks.
 pub(crate) fn check(def: &AgentDef, errors: &mut Errors) {
     if !def.generics.params.is_empty() {
@@ -51,6 +72,7 @@ pub(crate) fn check(def: &AgentDef, errors: &mut Errors) {
             },
         }
     }
+    twin_clashes(def, &methods, errors);
     if constructor.is_none() {
         errors.spanned(
             &def.self_ty,
@@ -62,11 +84,12 @@ pub(crate) fn check(def: &AgentDef, errors: &mut Errors) {
     }
 }
 
-/// What every constructor and method needs: a fixed, synchronous signature
-/// whose parameters have names.
+/// What every constructor and method needs: a fixed signature whose
+/// parameters have names; constructors are synchronous (methods may be
+/// `async`: they run on wstd's executor).
 fn signature(f: &FnDef, errors: &mut Errors) {
-    if let Some(a) = &f.asyncness {
-        errors.spanned(a, "agent methods are synchronous (an agent runs one invocation at a time); remove `async`");
+    if let (Some(a), FnKind::Constructor { .. }) = (&f.asyncness, &f.kind) {
+        errors.spanned(a, "agent constructors are synchronous; remove `async` (methods may be async)");
     }
     if !f.generics.params.is_empty() {
         errors.spanned(
@@ -127,7 +150,7 @@ mod tests {
             quote! {
                 impl<T> Shop {
                     pub fn new() -> Self { Shop }
-                    pub fn open() -> Result<Shop, String> { Ok(Shop) }
+                    pub async fn open() -> Result<Shop, String> { Ok(Shop) }
                     pub async fn visit(&self) {}
                     pub fn close(self) {}
                     pub fn stock<U>(&self, item: U) {}
@@ -140,9 +163,9 @@ mod tests {
         let expected = [
             "unknown option `color`; expected `name`, `client` or `crate`",
             "agent types cannot be generic",
+            "agent constructors are synchronous; remove `async` (methods may be async)",
             "an agent type has one constructor, but `new` and `open` both return `Self`; make one of them private",
             "first constructor here",
-            "agent methods are synchronous (an agent runs one invocation at a time); remove `async`",
             "agent methods take `&self` or `&mut self`: the agent lives on between invocations",
             "agent constructors and methods cannot be generic: their schemas are fixed when the component is built",
             "agent parameters need a plain name here (it becomes the parameter's name in the schema)",
@@ -151,6 +174,29 @@ mod tests {
             "first defined here",
         ];
         assert_eq!(errors, expected);
+    }
+
+    #[test]
+    fn a_method_named_like_another_methods_twin_is_refused() {
+        let errors = errors_of(
+            quote!(client = "Tills"),
+            quote! {
+                impl Till {
+                    pub fn new() -> Self { Till }
+                    pub fn open(&self) {}
+                    pub fn trigger_open(&self) {}
+                    pub async fn async_open(&self) {}
+                    pub fn async_close(&self) {}
+                }
+            },
+        );
+        assert_eq!(
+            errors,
+            [
+                "an agent method cannot be called `trigger_open`: the generated `Tills::trigger_open` is the trigger twin of method `open`; rename the method",
+                "an agent method cannot be called `async_open`: the generated `Tills::async_open` is the async twin of method `open`; rename the method",
+            ]
+        );
     }
 
     #[test]

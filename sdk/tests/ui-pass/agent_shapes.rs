@@ -1,7 +1,8 @@
 //! Agent shapes the macro accepts: a fallible constructor, unit and
 //! `Result<(), E>` methods, derived types, private helpers, associated
 //! functions that are not constructors, several agent types in one
-//! component, and the typed clients generated for them (with a chosen name).
+//! component, async methods, and the typed clients generated for them (with
+//! a chosen name, trigger_ and async_ twins).
 #![deny(warnings)]
 
 use reprise::Value;
@@ -76,6 +77,11 @@ impl Inventory {
         self.stock.insert(sku, left);
         Some(left)
     }
+
+    /// An async method: it may await RPC futures, promises and HTTP.
+    pub async fn count(&self, sku: String) -> u32 {
+        self.stock.get(&sku).copied().unwrap_or(0)
+    }
 }
 
 reprise::export_agents!(Order, Inventory);
@@ -91,8 +97,19 @@ fn call_through_clients() -> Result<(), reprise::rpc::RpcError> {
     let stock = Stock::connect();
     let left: Option<u32> = stock.reserve("apple".to_string(), 1)?;
     let _: &reprise::rpc::RemoteAgent = stock.remote();
+    stock.trigger_reserve("apple".to_string(), 1)?;
     let _ = (removed, lines, left);
     Ok(())
+}
+
+/// The async twin of each client method awaits the callee without blocking
+/// the caller's other futures.
+#[allow(dead_code)]
+async fn call_asynchronously() -> Result<u32, reprise::rpc::RpcError> {
+    let stock = Stock::connect();
+    let left: Option<u32> = stock.async_reserve("pear".to_string(), 1).await?;
+    let count: u32 = stock.async_count("pear".to_string()).await?;
+    Ok(count + left.unwrap_or(0))
 }
 
 fn main() {

@@ -10,8 +10,6 @@ impl Shop {
         Ok(Shop)
     }
 
-    pub async fn visit(&self) {}
-
     pub fn close(self) {}
 
     pub fn stock<T>(&self, item: T) {
