@@ -46,3 +46,31 @@ fn schedules_find_a_race_and_its_seed_alone_reproduces_it() {
     let zero = reprise(&["crash-test", arg(&probe), arg(&script), "--schedules", "0"]).code(2);
     assert!(zero.stderr.contains("must be at least 1"), "{}", zero.stderr);
 }
+
+#[test]
+fn a_failure_under_a_schedule_is_shrunk_to_a_command_without_it_when_it_fails_in_order_too() {
+    let probe = probe();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("audit.script");
+    // A write inside a function declared read-remote repeats after a crash,
+    // whatever the interleaving.
+    std::fs::write(&script, "probe(\"auditor\")\naudit(\"acct\")\n").unwrap();
+    let run = reprise(&["crash-test", arg(&probe), arg(&script), "--schedules", "3"]).code(1);
+    let out = &run.stdout;
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("MINIMAL ")).unwrap_or_else(|| panic!("{out}"));
+    let reproduce = lines[at + 1].trim().strip_prefix("reproduce: ").unwrap_or_else(|| panic!("{out}"));
+    assert!(reproduce.starts_with("reprise crash-test ") && reproduce.contains("--at '"), "{reproduce}");
+    assert!(!reproduce.contains("--schedule-seed"), "the failure needs no interleaving: {reproduce}");
+    // The failures themselves name their seed.
+    assert!(out.contains("--schedule-seed 0"), "{out}");
+
+    // The minimal command fails alone.
+    let crashes: Vec<&str> = reproduce.split("--at '").skip(1).filter_map(|s| s.split('\'').next()).collect();
+    let mut args = vec!["crash-test", arg(&probe), arg(&script)];
+    for crash in &crashes {
+        args.extend(["--at", crash]);
+    }
+    let again = reprise(&args).code(1);
+    assert!(again.stdout.contains("FAIL "), "{}", again.stdout);
+}

@@ -66,6 +66,10 @@ pub mod value;
 /// dependency of your own (see [`logging`]).
 pub use log;
 
+/// The `uuid` crate, re-exported: phantom ids, idempotency keys and promise
+/// ids are `reprise::uuid::Uuid`s.
+pub use uuid;
+
 /// Derive Golem value conversion ([`value::Schema`], [`value::IntoValue`],
 /// [`value::FromValue`]) for a struct or an enum.
 ///

@@ -39,13 +39,46 @@
 //! other agent's answer and its recording is answered, not run, a second
 //! time.
 //!
+//! Each method has a `schedule_` twin too (`schedule_reserve(at, ..)`),
+//! enqueuing the call on the agent at a wall-clock time (Golem's
+//! `schedule-invocation`), and a `schedule_cancelable_` one returning a
+//! [`ScheduledCall`] whose [`cancel`](ScheduledCall::cancel) drops it before
+//! it runs:
+//!
+//! ```no_run
+//! # mod inventory {
+//! #     pub struct Inventory;
+//! #     #[reprise::agent]
+//! #     impl Inventory {
+//! #         pub fn new(warehouse: String) -> Self { Inventory }
+//! #         pub fn release(&mut self, sku: String) {}
+//! #     }
+//! # }
+//! use std::time::{Duration, SystemTime};
+//! use inventory::InventoryClient;
+//!
+//! // Hold the apples for an hour; release them then unless the hold is cancelled.
+//! let in_an_hour = SystemTime::now() + Duration::from_secs(3600);
+//! let release = InventoryClient::connect("main".to_string())
+//!     .schedule_cancelable_release(in_an_hour, "apple".to_string());
+//! // ... paid in time:
+//! release.cancel();
+//! ```
+//!
+//! An agent type and constructor arguments name one agent; `connect_phantom`
+//! (or `connect_new_phantom`, with a fresh id) names one of many agents of
+//! the same type and arguments, told apart by a *phantom id*
+//! (`session("eu")[<uuid>]`).
+//!
 //! [`RemoteAgent`] calls an agent whose type is known only at run time.
 
 use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::bindings::golem::agent::common::AgentError;
-use crate::bindings::golem::agent::host::{self as golem_host, WasmRpc};
-use crate::bindings::golem::core::types::{DataValue, ElementValue};
+use crate::bindings::golem::agent::host::{self as golem_host, CancellationToken, WasmRpc};
+use crate::bindings::golem::core::types::{DataValue, ElementValue, Uuid as GolemUuid};
+use crate::bindings::wasi::clocks::wall_clock::Datetime;
 use crate::value::{FromValue, IntoValue};
 
 /// What went wrong with a call to another agent.
@@ -128,6 +161,7 @@ impl std::error::Error for RpcError {}
 pub struct RemoteAgent {
     agent_type: String,
     constructor: DataValue,
+    phantom: Option<uuid::Uuid>,
     rpc: WasmRpc,
 }
 
@@ -135,8 +169,26 @@ impl RemoteAgent {
     /// A client for the agent of type `agent_type` built from `constructor`
     /// (make the input with [`input`]).
     pub fn new(agent_type: &str, constructor: DataValue) -> Self {
-        let rpc = WasmRpc::new(agent_type, &constructor, None, &[]);
-        RemoteAgent { agent_type: agent_type.to_string(), constructor, rpc }
+        Self::with_phantom(agent_type, constructor, None)
+    }
+
+    /// A client for the phantom agent `phantom` of type `agent_type` built
+    /// from `constructor`: one of any number of agents with that type and
+    /// those arguments, each its own agent with its own state.
+    pub fn phantom(agent_type: &str, constructor: DataValue, phantom: uuid::Uuid) -> Self {
+        Self::with_phantom(agent_type, constructor, Some(phantom))
+    }
+
+    /// [`RemoteAgent::phantom`] with a new phantom id, drawn from Golem's
+    /// idempotency-key generator (journaled: after a crash the same agent
+    /// is called again).
+    pub fn new_phantom(agent_type: &str, constructor: DataValue) -> Self {
+        Self::phantom(agent_type, constructor, crate::guards::idempotency_key())
+    }
+
+    fn with_phantom(agent_type: &str, constructor: DataValue, phantom: Option<uuid::Uuid>) -> Self {
+        let rpc = WasmRpc::new(agent_type, &constructor, phantom.map(golem_uuid), &[]);
+        RemoteAgent { agent_type: agent_type.to_string(), constructor, phantom, rpc }
     }
 
     /// The agent type this client calls.
@@ -144,10 +196,29 @@ impl RemoteAgent {
         &self.agent_type
     }
 
-    /// The id of the agent, as Golem forms it (`inventory("main")`).
+    /// The phantom id of the agent this client calls, if it has one.
+    pub fn phantom_id(&self) -> Option<uuid::Uuid> {
+        self.phantom
+    }
+
+    /// The id of the agent, as Golem forms it (`inventory("main")`, or
+    /// `inventory("main")[<uuid>]` for a phantom).
     pub fn agent_id(&self) -> Result<String, RpcError> {
-        golem_host::make_agent_id(&self.agent_type, &self.constructor, None)
+        golem_host::make_agent_id(&self.agent_type, &self.constructor, self.phantom.map(golem_uuid))
             .map_err(|e| self.error("", RpcErrorKind::Remote(e)))
+    }
+
+    /// Enqueue `method` on the agent at `at` (Golem's `schedule-invocation`);
+    /// a time already past runs it as soon as Golem's scheduler gets to it.
+    /// Nothing is returned: Golem does not report how the call went.
+    pub fn schedule(&self, at: SystemTime, method: &str, input: DataValue) {
+        self.rpc.schedule_invocation(datetime(at), method, &input);
+    }
+
+    /// [`RemoteAgent::schedule`], returning a handle that cancels the call
+    /// if it has not run yet.
+    pub fn schedule_cancelable(&self, at: SystemTime, method: &str, input: DataValue) -> ScheduledCall {
+        ScheduledCall { token: self.rpc.schedule_cancelable_invocation(datetime(at), method, &input) }
     }
 
     fn error(&self, method: &str, kind: RpcErrorKind) -> RpcError {
@@ -231,6 +302,33 @@ impl RemoteAgent {
             DataValue::Multimodal(_) => Err(decode_error("expected one output value, got multimodal output".into())),
         }
     }
+}
+
+/// A call scheduled with [`RemoteAgent::schedule_cancelable`] (or a
+/// client's `schedule_cancelable_` method). Dropping it leaves the call
+/// scheduled.
+#[derive(Debug)]
+pub struct ScheduledCall {
+    token: CancellationToken,
+}
+
+impl ScheduledCall {
+    /// Cancel the call, unless it has been enqueued on the agent already
+    /// (then it runs all the same).
+    pub fn cancel(self) {
+        self.token.cancel();
+    }
+}
+
+/// `at` as a WASI wall-clock time; times before 1970 are 1970.
+fn datetime(at: SystemTime) -> Datetime {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    Datetime { seconds: since.as_secs(), nanoseconds: since.subsec_nanos() }
+}
+
+fn golem_uuid(uuid: uuid::Uuid) -> GolemUuid {
+    let (high_bits, low_bits) = uuid.as_u64_pair();
+    GolemUuid { high_bits, low_bits }
 }
 
 /// Wait, on wstd's executor, until `pollable` is ready.

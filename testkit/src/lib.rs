@@ -67,7 +67,7 @@ pub mod wave;
 pub mod wit;
 
 pub use data::{data_value, describe_agent_error, schema_parameters, values_of};
-pub use environment::{AgentType, CommandOutcome, Environment, EnvironmentBuilder, Liveness};
+pub use environment::{AgentType, CommandOutcome, Environment, EnvironmentBuilder, Liveness, ScheduledInvocation};
 pub use error::{CorruptEntry, Divergence, Error};
 pub use host::{AgentRecord, BlobWrite, KvWrite, Limits, LogLevel, LogRecord, RevertTarget};
 pub use http_stubs::HttpStub;

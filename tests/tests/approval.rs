@@ -1,12 +1,13 @@
 //! The approval example (issue 17): an agent waits on a promise for an
-//! approver's decision, suspended as on Golem, with a timeout by sleeping;
-//! crash verification covers crashes while it waits.
+//! approver's decision, suspended as on Golem, with a timeout by sleeping
+//! and a reminder scheduled for the approver; a buyer starts approvals as
+//! phantom agents; crash verification covers crashes while it waits.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::time::Duration;
 
 use reprise_e2e::build_example;
-use reprise_example_approval::{ApprovalCall, ApproverCall, Request};
+use reprise_example_approval::{ApprovalCall, ApproverCall, BuyerCall, Request};
 use reprise_testkit::bindings::golem::api::host::AgentStatus;
 use reprise_testkit::oplog::OplogEntry;
 use reprise_testkit::verify::{CallError, CrashPlan, Scenario, verify};
@@ -17,6 +18,8 @@ fn approval() -> (Environment, LoadedComponent) {
     let component = env.load(build_example("approval")).unwrap();
     (env, component)
 }
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
 
 fn laptop(amount: u64) -> Request {
     Request { purchase: "laptop".into(), amount }
@@ -103,4 +106,116 @@ fn the_approval_workflow_recovers_from_every_crash_waiting_included() {
         .count();
     assert_eq!(crashed_waiting, 1, "{report}");
     assert!(report.runs as u64 > suspend + 10, "{report}");
+}
+
+/// Whether `entries` hold a host call of `function`.
+fn calls(entries: &[OplogEntry], function: &str) -> usize {
+    entries.iter().filter(|e| matches!(e, OplogEntry::HostCall(p) if p.function_name == function)).count()
+}
+
+#[test]
+fn the_approver_is_reminded_after_a_day_unless_the_decision_came_first() {
+    let (env, component) = approval();
+    let mut laptop_approval = env.create(&component, ApprovalCall::new("laptop".into())).unwrap();
+    assert!(matches!(laptop_approval.request("alice".into(), 1200, 3), Err(Error::Suspended { .. })));
+
+    // The reminder waits for its day, scheduled by the approval's clock.
+    let scheduled = env.scheduled_invocations();
+    assert_eq!(scheduled.len(), 1, "{scheduled:?}");
+    assert_eq!((scheduled[0].agent_id.as_str(), scheduled[0].method.as_str()), (r#"approver("alice")"#, "remind"));
+    assert!(scheduled[0].due_in <= DAY && scheduled[0].due_in > DAY - Duration::from_secs(1), "{scheduled:?}");
+    let mut alice = env.connect(&component, ApproverCall::new("alice".into())).unwrap();
+    env.advance_time(DAY / 2);
+    assert_eq!(alice.reminders().unwrap(), Vec::<String>::new(), "half a day: not yet");
+    env.advance_time(DAY / 2);
+    assert_eq!(alice.reminders().unwrap(), vec!["laptop".to_string()]);
+    assert!(env.scheduled_invocations().is_empty());
+    assert_eq!(alice.decide("laptop".into(), true).unwrap(), Ok(()));
+    assert_eq!(laptop_approval.status().unwrap(), "approved");
+
+    // Decided within the day: the approval cancels the reminder as it resumes.
+    let mut desk_approval = env.create(&component, ApprovalCall::new("desk".into())).unwrap();
+    assert!(matches!(desk_approval.request("alice".into(), 300, 3), Err(Error::Suspended { .. })));
+    assert_eq!(env.scheduled_invocations().len(), 1);
+    assert_eq!(alice.decide("desk".into(), false).unwrap(), Ok(()));
+    assert_eq!(desk_approval.status().unwrap(), "rejected");
+    assert!(env.scheduled_invocations().is_empty(), "{:?}", env.scheduled_invocations());
+    env.advance_time(2 * DAY);
+    assert_eq!(alice.reminders().unwrap(), vec!["laptop".to_string()], "no reminder of the desk");
+
+    // Journaled as Golem journals them: the schedule, then the cancellation.
+    let entries = desk_approval.agent.oplog().entries();
+    assert_eq!(calls(entries, "golem::rpc::wasm-rpc::schedule_invocation"), 1);
+    assert_eq!(calls(entries, "golem::rpc::cancellation-token::cancel"), 1);
+}
+
+#[test]
+fn a_reminder_scheduled_again_after_a_crash_is_one_reminder() {
+    let (env, component) = approval();
+    // Where the schedule's entry is, from a run without crashes.
+    let reference = env.fresh();
+    let mut approval = reference.create(&component, ApprovalCall::new("laptop".into())).unwrap();
+    let _ = approval.request("alice".into(), 1200, 3);
+    let entries = approval.agent.oplog().entries();
+    let schedule = entries
+        .iter()
+        .position(
+            |e| matches!(e, OplogEntry::HostCall(p) if p.function_name == "golem::rpc::wasm-rpc::schedule_invocation"),
+        )
+        .unwrap() as u64
+        + 1;
+
+    // Crash right after the schedule's side effect, before its entry is
+    // written: recovery schedules it again, under the same id.
+    let mut approval = env.create(&component, ApprovalCall::new("laptop".into())).unwrap();
+    approval.agent.schedule_crashes([CrashPoint::BeforePersist(schedule)]);
+    assert!(matches!(approval.request("alice".into(), 1200, 3), Err(Error::Suspended { .. })));
+    assert_eq!(approval.agent.crashes_fired().len(), 1);
+    assert_eq!(env.scheduled_invocations().len(), 1, "{:?}", env.scheduled_invocations());
+    env.advance_time(DAY);
+    let mut alice = env.connect(&component, ApproverCall::new("alice".into())).unwrap();
+    assert_eq!(alice.reminders().unwrap(), vec!["laptop".to_string()]);
+}
+
+#[test]
+fn a_buyer_starts_each_approval_as_a_phantom_agent_of_its_own() {
+    let (env, component) = approval();
+    let mut buyer = env.create(&component, BuyerCall::new("carol".into())).unwrap();
+    let first = buyer.buy("laptop".into(), 1200, "alice".into(), 3).unwrap().unwrap();
+    let second = buyer.buy("laptop".into(), 1300, "alice".into(), 3).unwrap().unwrap();
+    // `approval("laptop")[<uuid>]`, twice, with different phantom ids.
+    for id in [&first, &second] {
+        assert!(id.starts_with(r#"approval("laptop")["#) && id.ends_with(']'), "{id}");
+    }
+    assert_ne!(first, second);
+    // Two agents, each waiting for its own decision.
+    let mut alice = env.connect(&component, ApproverCall::new("alice".into())).unwrap();
+    assert_eq!(alice.pending().unwrap(), vec![laptop(1200), laptop(1300)]);
+    for id in [&first, &second] {
+        let approval = env.agent_handle(id).unwrap_or_else(|| panic!("no agent {id}"));
+        assert!(approval.lock().is_suspended(), "{id}");
+    }
+    assert!(env.agent_handle(r#"approval("laptop")"#).is_none(), "no agent without a phantom id");
+    assert_eq!(alice.decide("laptop".into(), true).unwrap(), Ok(()));
+    // The first approval resumed with the decision; the second still waits.
+    let status = |id: &str| env.agent_handle(id).unwrap().lock().invoke("status", &[]);
+    assert_eq!(format!("{:?}", status(&first).unwrap()), r#"[String("approved")]"#);
+    // Calls to it wait behind the suspended `request`.
+    assert!(matches!(status(&second), Err(Error::Suspended { agent, .. }) if agent == second));
+}
+
+#[test]
+fn phantom_approvals_recover_from_every_crash_of_the_buyer() {
+    let (env, component) = approval();
+    let scenario = Scenario::of(BuyerCall::new("carol".into()))
+        .then(BuyerCall::buy("laptop".into(), 1200, "alice".into(), 3))
+        .then(BuyerCall::buy("laptop".into(), 1300, "alice".into(), 3))
+        .then(BuyerCall::approvals())
+        .with(ApproverCall::new("alice".into()))
+        .expect(ApproverCall::pending(), vec![laptop(1200), laptop(1300)]);
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    println!("{report}");
+    assert!(report.is_ok(), "{report}");
+    // A recovered buyer calls the same phantoms, not new ones.
+    assert!(report.runs > 20, "{report}");
 }

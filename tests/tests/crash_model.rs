@@ -496,3 +496,44 @@ fn a_call_that_traps_is_its_outcome_and_the_calls_after_it_see_the_failure() {
         assert!(matches!(&results[2], Err(CallError::Failed(m)) if m.contains("failed")), "{results:?}");
     }
 }
+
+/// A failing run of several crashes is shrunk to the fewest of them that
+/// still fail, and a failure under a seeded schedule loses the schedule when
+/// the agent fails taking turns in order too: the report's MINIMAL line is
+/// the smallest run to reproduce.
+#[test]
+fn a_failure_is_shrunk_to_the_fewest_crashes_and_no_schedule_it_needs() {
+    let env = Environment::new().unwrap();
+    let component = probe(&env);
+    let s = Value::string;
+    let scenario = Scenario::new("probe", [s("auditor")])
+        .call("count", [])
+        .call("audit", [s("acct")])
+        .call("count", [])
+        .call("put", [s("k"), s("v")]);
+    let report =
+        verify(&env, &component, &scenario, &CrashPlan::Random { seed: 3, trials: 20, crashes_per_run: 3 }).unwrap();
+    assert!(!report.is_ok(), "{report}");
+    let first = &report.failures[0];
+    let minimal = report.minimal.as_ref().expect("a failure of several crashes is shrunk");
+    assert!(minimal.crashes.len() < first.crashes.len(), "{report}");
+    assert!(minimal.crashes.iter().all(|c| first.crashes.contains(c)), "{report}");
+    assert!(report.to_string().contains("\n  MINIMAL "), "{report}");
+    // Its crashes alone fail a run; with any one of them dropped, the run passes.
+    let points = |crashes: Vec<reprise_testkit::verify::AgentCrash>| CrashPlan::Points(vec![crashes]);
+    assert!(!verify(&env, &component, &scenario, &points(minimal.crashes.clone())).unwrap().is_ok());
+    for skip in 0..minimal.crashes.len() {
+        let mut fewer = minimal.crashes.clone();
+        fewer.remove(skip);
+        if !fewer.is_empty() {
+            assert!(verify(&env, &component, &scenario, &points(fewer)).unwrap().is_ok());
+        }
+    }
+
+    // Under seeded schedules: the same failure happens taking turns in order.
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry().under_schedules(0..3)).unwrap();
+    assert_eq!(report.failures[0].schedule, Some(reprise_testkit::Schedule::Seeded(0)), "{report}");
+    let minimal = report.minimal.as_ref().expect("a failure under a schedule is shrunk");
+    assert_eq!(minimal.schedule, None, "{report}");
+    assert_eq!(minimal.crashes, report.failures[0].crashes);
+}

@@ -131,3 +131,99 @@ fn reverting_an_agent_drops_its_latest_invocations() {
     let scenario = Scenario::of(AdminCall::new("ops".into())).then(AdminCall::whoami());
     assert!(verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap().is_ok());
 }
+
+#[test]
+fn a_worker_branches_into_a_phantom_copy_that_goes_on_from_the_fork() {
+    use reprise_testkit::oplog::OplogEntry;
+
+    let env = Environment::new().unwrap();
+    let component = env.load(build_example("fleet-admin")).unwrap();
+    let mut worker = env.create(&component, WorkerCall::new("eu-1".into())).unwrap();
+    worker.work().unwrap();
+    worker.work().unwrap();
+    let copy_id = worker.branch().unwrap();
+    assert!(copy_id.starts_with(r#"worker("eu-1")["#) && copy_id.ends_with(']'), "{copy_id}");
+    // The original goes on from its own two jobs ...
+    assert_eq!(worker.work().unwrap(), 3);
+    // ... and the copy finished `branch` as the copy: two jobs, then 100 more.
+    let copy = env.agent_handle(&copy_id).unwrap_or_else(|| panic!("no agent {copy_id}"));
+    assert_eq!(format!("{:?}", copy.lock().invoke("work", &[]).unwrap()), "[U32(103)]");
+
+    // The copy's oplog is the original's up to the fork, under its own
+    // name, then the fork's entry answering `forked`.
+    let original = worker.agent.oplog().entries().to_vec();
+    let copied = copy.lock().oplog().entries().to_vec();
+    let fork_at = original
+        .iter()
+        .position(|e| matches!(e, OplogEntry::HostCall(p) if p.function_name == "golem::api::fork"))
+        .unwrap();
+    let OplogEntry::Create(create) = &copied[0] else { panic!("{:?}", copied[0]) };
+    assert_eq!(create.agent_id.agent_id, copy_id);
+    assert_eq!(copied[1..fork_at], original[1..fork_at]);
+    let (OplogEntry::HostCall(mine), OplogEntry::HostCall(theirs)) = (&original[fork_at], &copied[fork_at]) else {
+        panic!("{:?} / {:?}", original[fork_at], copied[fork_at])
+    };
+    assert_eq!(theirs.function_name, "golem::api::fork");
+    assert_ne!(mine.response, theirs.response, "`original` here, `forked` there");
+
+    // Recovered, the original hears `original` again: no second copy.
+    worker.agent.crash();
+    assert_eq!(worker.work().unwrap(), 4);
+    let copies = env.agents().iter().filter(|a| a.name.starts_with(r#"worker("eu-1")["#)).count();
+    assert_eq!(copies, 1);
+}
+
+#[test]
+fn the_admin_clones_a_worker_as_it_was_at_an_oplog_index() {
+    use reprise_testkit::oplog::OplogEntry;
+
+    let env = Environment::new().unwrap();
+    let component = env.load(build_example("fleet-admin")).unwrap();
+    let mut worker = env.connect(&component, WorkerCall::new("eu-1".into())).unwrap();
+    for expected in 1..=3 {
+        assert_eq!(worker.work().unwrap(), expected);
+    }
+    let source = env.agent_handle(r#"worker("eu-1")"#).unwrap();
+    let entries = source.lock().oplog().entries().to_vec();
+    // Right after the second job finished (the constructor's finish is the first).
+    let finished: Vec<u64> = (1..=entries.len() as u64)
+        .filter(|i| matches!(entries[*i as usize - 1], OplogEntry::AgentInvocationFinished(_)))
+        .collect();
+    let up_to = finished[2];
+
+    let mut admin = env.create(&component, AdminCall::new("root".into())).unwrap();
+    admin.clone_worker(r#"worker("eu-1")"#.into(), r#"worker("eu-9")"#.into(), up_to).unwrap();
+    let clone = env.agent_handle(r#"worker("eu-9")"#).expect("the clone runs");
+    let copied = clone.lock().oplog().entries().to_vec();
+    assert_eq!(copied[1..up_to as usize], entries[1..up_to as usize]);
+    let mut clone = env.connect(&component, WorkerCall::new("eu-9".into())).unwrap();
+    assert_eq!(clone.work().unwrap(), 3, "two jobs copied, then its own");
+    assert_eq!(worker.work().unwrap(), 4, "the source goes on apart");
+    let forks = admin.agent.host_calls().iter().filter(|c| c.function == "golem::api::fork_worker").count();
+    assert_eq!(forks, 1);
+
+    // Refusals fail the admin's call, naming the problem.
+    let e = admin.clone_worker(r#"worker("eu-1")"#.into(), r#"worker("eu-9")"#.into(), up_to).unwrap_err();
+    assert!(e.to_string().contains("agent `worker(\"eu-9\")` exists already"), "{e}");
+}
+
+/// A branching worker recovers from a crash anywhere but in the window
+/// between the fork and its entry: there Golem forks again, making a second
+/// copy, and verification fails naming the fork.
+#[test]
+fn a_branching_worker_recovers_from_every_crash_but_one_that_forks_again() {
+    let env = Environment::new().unwrap();
+    let component = env.load(build_example("fleet-admin")).unwrap();
+    let scenario = Scenario::of(WorkerCall::new("eu-1".into()))
+        .expect(WorkerCall::work(), 1)
+        .then(WorkerCall::branch())
+        .expect(WorkerCall::work(), 2);
+    let report = verify(&env, &component, &scenario, &CrashPlan::every_entry()).unwrap();
+    println!("{report}");
+    assert_eq!(report.failures.len(), 1, "{report}");
+    let failure = report.failures[0].to_string();
+    assert!(failure.contains("before persisting") && failure.contains("`golem::api::fork`"), "{failure}");
+    assert!(report.recovered > 10, "{report}");
+    // The copy is crashed at every point of its own oplog too.
+    assert!(report.reference_oplogs.iter().any(|(id, _)| id.starts_with(r#"worker("eu-1")["#)), "{report}");
+}

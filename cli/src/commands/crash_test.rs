@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use indicatif::{ProgressBar, ProgressStyle};
 use reprise_testkit::CrashPoint;
 use reprise_testkit::verify::script::{result_text, typed_script};
-use reprise_testkit::verify::{AgentCrash, CrashPlan, VerificationReport, verify_with_progress};
+use reprise_testkit::verify::{AgentCrash, CrashPlan, TrialFailure, VerificationReport, verify_with_progress};
 use serde_json::json;
 
 use super::load_with;
@@ -153,16 +153,22 @@ pub fn run(
     bar.finish_and_clear();
     // The same component, script, preloaded store and interleaving, crashed only there.
     let preload: String = kv.iter().map(|entry| format!(" --kv {}", shell_quote(entry))).collect();
-    let interleaving = match report.schedule {
-        Some(reprise_testkit::Schedule::Seeded(seed)) => format!(" --schedule-seed {seed}"),
-        _ => String::new(),
+    let rerun_under = |schedule: Option<reprise_testkit::Schedule>| {
+        let interleaving = match schedule {
+            Some(reprise_testkit::Schedule::Seeded(seed)) => format!(" --schedule-seed {seed}"),
+            _ => String::new(),
+        };
+        format!(
+            "reprise crash-test {} {}{preload}{interleaving}",
+            shell_quote(&file.display().to_string()),
+            shell_quote(&script_path.display().to_string()),
+        )
     };
-    let rerun = format!(
-        "reprise crash-test {} {}{preload}{interleaving}",
-        shell_quote(&file.display().to_string()),
-        shell_quote(&script_path.display().to_string()),
-    );
-    let reproduce = |crashes: &[AgentCrash]| format!("{rerun} {}", at_arguments(crashes, &agent_id));
+    let rerun = rerun_under(report.schedule);
+    // Each failure under its own schedule (a shrunk one may need none).
+    let reproduce = |failure: &TrialFailure| {
+        format!("{} {}", rerun_under(failure.schedule), at_arguments(&failure.crashes, &agent_id))
+    };
 
     // The results the script states, against the crash-free run's.
     let unmet: Vec<String> = report
@@ -204,7 +210,7 @@ pub fn run(
         for line in &unmet {
             println!("  UNMET {}", safe(line));
         }
-        if !unmet.is_empty() && !interleaving.is_empty() {
+        if !unmet.is_empty() && report.schedule.is_some() {
             println!("  reproduce: {}", safe(&rerun));
         }
         println!();
@@ -250,7 +256,7 @@ fn per_agent(report: &VerificationReport) -> Vec<(String, usize, usize, usize)> 
         .collect()
 }
 
-fn summary_table(report: &VerificationReport, script: &Path, reproduce: &dyn Fn(&[AgentCrash]) -> String) -> String {
+fn summary_table(report: &VerificationReport, script: &Path, reproduce: &dyn Fn(&TrialFailure) -> String) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "crash test of {} ({} calls, {} oplog entries in the crash-free run)\n\n",
@@ -294,7 +300,11 @@ fn summary_table(report: &VerificationReport, script: &Path, reproduce: &dyn Fn(
     out.push_str(&format!("time                  {:.2?} ({:.0} runs/s)\n", report.elapsed, report.runs_per_second()));
     for failure in &report.failures {
         out.push_str(&format!("FAIL {}\n", safe(&failure_text(failure))));
-        out.push_str(&format!("  reproduce: {}\n", safe(&reproduce(&failure.crashes))));
+        out.push_str(&format!("  reproduce: {}\n", safe(&reproduce(failure))));
+    }
+    if let Some(minimal) = &report.minimal {
+        out.push_str(&format!("MINIMAL {}\n", safe(&failure_text(minimal))));
+        out.push_str(&format!("  reproduce: {}\n", safe(&reproduce(minimal))));
     }
     out.push_str(if report.crashes_fired == 0 {
         "result                NOTHING VERIFIED: no run reached its crash point\n"
@@ -318,7 +328,17 @@ fn point_json(point: &CrashPoint) -> serde_json::Value {
     }
 }
 
-fn report_json(report: &VerificationReport, reproduce: &dyn Fn(&[AgentCrash]) -> String) -> serde_json::Value {
+fn report_json(report: &VerificationReport, reproduce: &dyn Fn(&TrialFailure) -> String) -> serde_json::Value {
+    let failure = |f: &TrialFailure| {
+        json!({
+            "crashes": f.crashes.iter().map(|c| json!({"agent": c.agent, "point": point_json(&c.point)})).collect::<Vec<_>>(),
+            "diverged_at": f.diverged_at,
+            "message": failure_text(f),
+            "store_diff": f.store_diff,
+            "rule": f.rule,
+            "reproduce": reproduce(f),
+        })
+    };
     json!({
         "ok": report.is_ok(),
         "calls": report.reference.results.len(),
@@ -340,14 +360,8 @@ fn report_json(report: &VerificationReport, reproduce: &dyn Fn(&[AgentCrash]) ->
         "started_at_crash": report.started_at_crash,
         "rejoined": report.rejoined,
         "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
-        "failures": report.failures.iter().map(|f| json!({
-            "crashes": f.crashes.iter().map(|c| json!({"agent": c.agent, "point": point_json(&c.point)})).collect::<Vec<_>>(),
-            "diverged_at": f.diverged_at,
-            "message": failure_text(f),
-            "store_diff": f.store_diff,
-            "rule": f.rule,
-            "reproduce": reproduce(&f.crashes),
-        })).collect::<Vec<_>>(),
+        "failures": report.failures.iter().map(failure).collect::<Vec<_>>(),
+        "minimal": report.minimal.as_ref().map(failure),
     })
 }
 

@@ -6,9 +6,13 @@
 //!
 //! While it waits, Golem suspends the approval: it costs nothing, survives
 //! restarts of the executor, and carries on where it stopped once the
-//! decision comes or the days have passed.
+//! decision comes or the days have passed. A reminder is scheduled for the
+//! approver a day later, and cancelled if the decision comes first.
+//!
+//! A `Buyer` starts one approval per purchase, each a phantom agent: two
+//! purchases of the same thing are two approvals.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reprise::promise::{self, Promise, PromiseId};
 
@@ -38,14 +42,16 @@ impl Approval {
             return Err(format!("the approval of {} was requested already ({})", self.purchase, self.status));
         }
         let decision = Promise::create();
-        ApproverClient::connect(approver)
-            .trigger_review(self.purchase.clone(), amount, decision.id())
-            .map_err(|e| e.to_string())?;
+        let approver = ApproverClient::connect(approver);
+        approver.trigger_review(self.purchase.clone(), amount, decision.id()).map_err(|e| e.to_string())?;
+        let reminder = approver.schedule_cancelable_remind(SystemTime::now() + DAY, self.purchase.clone());
         self.status = "waiting".to_string();
         self.status = match decision.wait_for(DAY * days) {
             Some(answer) => String::from_utf8_lossy(&answer).into_owned(),
             None => "timed out".to_string(),
         };
+        // Decided within the day: no reminder (after it, this does nothing).
+        reminder.cancel();
         Ok(self.status.clone())
     }
 
@@ -69,6 +75,7 @@ pub struct Request {
 pub struct Approver {
     name: String,
     waiting: Vec<(Request, PromiseId)>,
+    reminders: Vec<String>,
 }
 
 /// The requests waiting for one approver, and their decisions.
@@ -76,13 +83,26 @@ pub struct Approver {
 impl Approver {
     /// The approver `name`.
     pub fn new(name: String) -> Self {
-        Approver { name, waiting: Vec::new() }
+        Approver { name, waiting: Vec::new(), reminders: Vec::new() }
     }
 
     /// Take a request up: the approval waits on `decision` (called by the
     /// approval).
     pub fn review(&mut self, purchase: String, amount: u64, decision: PromiseId) {
         self.waiting.push((Request { purchase, amount }, decision));
+    }
+
+    /// Remind the approver of `purchase` if it still waits for a decision
+    /// (scheduled by the approval, a day after its request).
+    pub fn remind(&mut self, purchase: String) {
+        if self.waiting.iter().any(|(request, _)| request.purchase == purchase) {
+            self.reminders.push(purchase);
+        }
+    }
+
+    /// The purchases the approver was reminded of, in order.
+    pub fn reminders(&self) -> Vec<String> {
+        self.reminders.clone()
     }
 
     /// The requests waiting for a decision, oldest first.
@@ -105,4 +125,35 @@ impl Approver {
     }
 }
 
-reprise::export_agents!(Approval, Approver);
+/// Someone who buys things, each purchase approved by its own approval.
+#[derive(Debug)]
+pub struct Buyer {
+    name: String,
+    approvals: Vec<String>,
+}
+
+#[reprise::agent]
+impl Buyer {
+    /// The buyer `name`.
+    pub fn new(name: String) -> Self {
+        Buyer { name, approvals: Vec::new() }
+    }
+
+    /// Start the approval of `purchase` by `approver`, waiting at most
+    /// `days` days, on a new phantom `Approval`: returns its agent id.
+    pub fn buy(&mut self, purchase: String, amount: u64, approver: String, days: u32) -> Result<String, String> {
+        let approval = ApprovalClient::connect_new_phantom(purchase);
+        let failed = |e: reprise::rpc::RpcError| format!("{} buying: {e}", self.name);
+        let id = approval.remote().agent_id().map_err(failed)?;
+        approval.trigger_request(approver, amount, days).map_err(failed)?;
+        self.approvals.push(id.clone());
+        Ok(id)
+    }
+
+    /// The approvals started, oldest first.
+    pub fn approvals(&self) -> Vec<String> {
+        self.approvals.clone()
+    }
+}
+
+reprise::export_agents!(Approval, Approver, Buyer);

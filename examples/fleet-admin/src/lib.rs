@@ -1,9 +1,10 @@
 //! An admin agent over a fleet of workers (`reprise::host`): it enumerates
 //! the component's agents with filters, reads their metadata and its own,
-//! reverts a worker's last invocations, and reads its configuration
-//! (`reprise::config`).
+//! reverts a worker's last invocations, clones a worker as it was at some
+//! point (`fork-agent`), and reads its configuration (`reprise::config`).
+//! A worker can branch (`fork`): a copy goes on from the same point.
 
-use reprise::host::{self, AgentFilter, AgentMetadata, AgentStatus, RevertAgentTarget};
+use reprise::host::{self, AgentFilter, AgentMetadata, AgentStatus, ForkResult, RevertAgentTarget};
 
 /// What the admin reports about one agent.
 #[derive(reprise::Value, Debug, Clone, PartialEq)]
@@ -93,6 +94,24 @@ impl Worker {
         self.jobs += 1;
         self.jobs
     }
+
+    /// Branch (Golem's `fork`): a copy of this worker, a phantom agent with
+    /// the jobs done so far, goes on from here as a trainee that starts
+    /// counting from 100. Returns the copy's id as the original sees it.
+    pub fn branch(&mut self) -> String {
+        match host::fork() {
+            ForkResult::Original(details) => {
+                let me = host::self_metadata().agent_id.agent_id;
+                let base = me.split('[').next().unwrap_or(&me).to_string();
+                let (high, low) = (details.forked_phantom_id.high_bits, details.forked_phantom_id.low_bits);
+                format!("{base}[{}]", reprise::uuid::Uuid::from_u64_pair(high, low).hyphenated())
+            }
+            ForkResult::Forked(_) => {
+                self.jobs += 100;
+                "the copy".to_string()
+            }
+        }
+    }
 }
 
 /// The admin.
@@ -152,6 +171,16 @@ impl Admin {
         let mut id = host::self_metadata().agent_id;
         id.agent_id = name;
         host::revert_agent(&id, RevertAgentTarget::RevertLastInvocations(invocations));
+    }
+
+    /// Start agent `into` as a copy of agent `name` as it was at oplog
+    /// index `up_to` (Golem's `fork-agent`): `into` goes on from there.
+    pub fn clone_worker(&mut self, name: String, into: String, up_to: u64) {
+        let mut source = host::self_metadata().agent_id;
+        let mut target = source.clone();
+        source.agent_id = name;
+        target.agent_id = into;
+        host::fork_agent(&source, &target, up_to);
     }
 
     /// The configuration value `key`.

@@ -58,10 +58,28 @@ pub(crate) fn client(def: &AgentDef, constructor: &FnDef) -> TokenStream {
         let trigger_doc = format!(
             "Enqueues `{type_name}.{name}` on the agent and returns at once, without its answer (Golem's `invoke`): the agent runs it when it gets to it."
         );
+        let schedule = quote::format_ident!("schedule_{}", ident);
+        let schedule_cancelable = quote::format_ident!("schedule_cancelable_{}", ident);
+        let schedule_doc = format!(
+            "Enqueues `{type_name}.{name}` on the agent at wall-clock time `at` (Golem's `schedule-invocation`)."
+        );
+        let schedule_cancelable_doc = format!(
+            "Enqueues `{type_name}.{name}` on the agent at wall-clock time `at`; the returned handle cancels it until then."
+        );
         quote! {
             #[doc = #doc]
             pub fn #ident(&self, #params) -> ::core::result::Result<#output, #rpc::RpcError> {
                 #call
+            }
+
+            #[doc = #schedule_doc]
+            pub fn #schedule(&self, at: ::std::time::SystemTime, #params) {
+                self.remote.schedule(at, #name, #input)
+            }
+
+            #[doc = #schedule_cancelable_doc]
+            pub fn #schedule_cancelable(&self, at: ::std::time::SystemTime, #params) -> #rpc::ScheduledCall {
+                self.remote.schedule_cancelable(at, #name, #input)
             }
 
             #[doc = #trigger_doc]
@@ -88,6 +106,16 @@ pub(crate) fn client(def: &AgentDef, constructor: &FnDef) -> TokenStream {
             #[doc = #connect_doc]
             pub fn connect(#connect_params) -> Self {
                 #client { remote: #rpc::RemoteAgent::new(#type_name, #connect_input) }
+            }
+
+            /// A client for the phantom agent `phantom` with these constructor arguments: one of any number of agents of this type and arguments, each with its own state.
+            pub fn connect_phantom(phantom: #krate::uuid::Uuid, #connect_params) -> Self {
+                #client { remote: #rpc::RemoteAgent::phantom(#type_name, #connect_input, phantom) }
+            }
+
+            /// A client for a new phantom agent with these constructor arguments (its id drawn durably: after a crash, the same agent).
+            pub fn connect_new_phantom(#connect_params) -> Self {
+                #client { remote: #rpc::RemoteAgent::new_phantom(#type_name, #connect_input) }
             }
 
             /// The untyped client underneath (agent id, calls by method name).

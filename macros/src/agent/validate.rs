@@ -5,15 +5,20 @@ use super::model::{AgentDef, FnDef, FnKind};
 use crate::errors::Errors;
 
 /// Items of the generated client that agent methods must not be named after.
-const CLIENT_ITEMS: [(&str, &str); 2] =
-    [("connect", "makes a client for an agent of this type"), ("remote", "returns the client's `RemoteAgent`")];
+const CLIENT_ITEMS: [(&str, &str); 4] = [
+    ("connect", "makes a client for an agent of this type"),
+    ("connect_phantom", "makes a client for a phantom agent of this type"),
+    ("connect_new_phantom", "makes a client for a new phantom agent of this type"),
+    ("remote", "returns the client's `RemoteAgent`"),
+];
 
-/// The client gives each method `m` the twins `trigger_m` and `async_m`; a
-/// method already named like a twin of another would be generated twice.
+/// The client gives each method `m` the twins `trigger_m`, `async_m`,
+/// `schedule_m` and `schedule_cancelable_m`; a method already named like a
+/// twin of another would be generated twice.
 fn twin_clashes(def: &AgentDef, methods: &[&FnDef], errors: &mut Errors) {
     for f in methods {
         let name = f.ident.to_string();
-        for prefix in ["trigger_", "async_"] {
+        for prefix in ["trigger_", "async_", "schedule_", "schedule_cancelable_"] {
             let Some(base) = name.strip_prefix(prefix) else { continue };
             if methods.iter().any(|other| other.ident == base) {
                 let client = def.client_ident();
@@ -21,7 +26,7 @@ fn twin_clashes(def: &AgentDef, methods: &[&FnDef], errors: &mut Errors) {
                     &f.ident,
                     format!(
                         "an agent method cannot be called `{name}`: the generated `{client}::{name}` is the {kind} twin of method `{base}`; rename the method",
-                        kind = prefix.trim_end_matches('_')
+                        kind = prefix.trim_end_matches('_').replace('_', " ")
                     ),
                 );
             }

@@ -139,7 +139,9 @@ pub(crate) struct RpcTarget {
     /// The type's name as its component defines it.
     pub(crate) agent_type: String,
     pub(crate) args: Vec<Value>,
-    /// The agent's id, `type(args)`.
+    /// Which of the agents with that type and arguments, if it is a phantom.
+    pub(crate) phantom: Option<super::golem::core::types::Uuid>,
+    /// The agent's id, `type(args)` or `type(args)[phantom]`.
     pub(crate) id: String,
 }
 
@@ -190,6 +192,9 @@ pub struct RpcFuture {
     pub(crate) span: Option<String>,
 }
 
-/// A scheduled invocation's cancellation handle.
+/// A scheduled invocation's cancellation handle; dropping it cancels
+/// nothing.
 #[derive(Debug)]
-pub struct RpcCancellation;
+pub struct RpcCancellation {
+    pub(crate) schedule_id: String,
+}

@@ -10,7 +10,9 @@ use crate::bindings::golem::api::oplog::{EnvironmentPluginGrantId, PluginInstall
 use crate::bindings::golem::core::types::{AgentId, ComponentId, DataValue};
 use crate::bindings::{CalleeContext, IncomingContext, RpcTarget};
 use crate::host::registry::AgentRecord;
-use crate::host::{AgentDirectory, AgentIdentity, AgentRequest, CallAnswer, DefinedType, QueuedCall, World};
+use crate::host::{
+    AgentDirectory, AgentIdentity, AgentRequest, CallAnswer, DefinedType, ForkRequest, QueuedCall, ScheduledCall, World,
+};
 use crate::ids::uuid_from_u128;
 use crate::journal::Forwarding;
 use crate::plugins::Forwarder;
@@ -118,6 +120,18 @@ impl AgentDirectory for Environment {
         Ok(reply)
     }
 
+    fn schedule(&self, schedule_id: String, call: ScheduledCall) {
+        self.keep_scheduled(schedule_id, call);
+    }
+
+    fn cancel_scheduled(&self, schedule_id: &str) {
+        self.cancel_scheduled_call(schedule_id);
+    }
+
+    fn fork(&self, request: ForkRequest) -> Result<(), String> {
+        self.fork_from(request)
+    }
+
     fn promise_completed(&self, creator: &str) {
         self.resume_suspended(Some(creator));
     }
@@ -172,7 +186,13 @@ impl Environment {
             return Err(Some(RpcError::NotFound(format!("the component defining `{}` is gone", target.agent_type))));
         };
         loop {
-            return match self.connect_owned(&component, &target.agent_type, &target.args, creation.clone()) {
+            return match self.connect_owned(
+                &component,
+                &target.agent_type,
+                &target.args,
+                target.phantom,
+                creation.clone(),
+            ) {
                 Ok(handle) => Ok(handle),
                 Err(ConnectError::HeldByTest(_)) => Err(None),
                 Err(ConnectError::Creating(_)) => {

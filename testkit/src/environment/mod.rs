@@ -7,10 +7,12 @@
 //! - `links`: the environment as the runtime and the host see it
 //!   ([`Habitat`](crate::runtime::Habitat), [`AgentDirectory`](crate::host::AgentDirectory)).
 
+mod forks;
 mod http;
 mod links;
 mod loading;
 mod registry;
+mod scheduled;
 mod typed;
 mod waiting;
 
@@ -35,6 +37,7 @@ use crate::sync::lock;
 use crate::value::Value;
 pub use loading::CommandOutcome;
 use registry::{Registry, Unavailable};
+pub use scheduled::ScheduledInvocation;
 
 /// State shared by everything running in one environment.
 pub(crate) struct Shared {
@@ -47,6 +50,8 @@ pub(crate) struct Shared {
     linker: Arc<Linker<HostState>>,
     /// Plugin definitions, installations, and the oplogs delivered to them.
     plugins: Mutex<PluginHost>,
+    /// Invocations agents scheduled, waiting for their time.
+    scheduled: Mutex<scheduled::ScheduledCalls>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -64,6 +69,7 @@ impl Shared {
             components: Mutex::default(),
             linker,
             plugins: Mutex::default(),
+            scheduled: Mutex::default(),
         }
     }
 
@@ -77,6 +83,10 @@ impl Shared {
 
     pub(crate) fn plugins(&self) -> MutexGuard<'_, PluginHost> {
         lock(&self.plugins)
+    }
+
+    pub(crate) fn scheduled(&self) -> MutexGuard<'_, scheduled::ScheduledCalls> {
+        lock(&self.scheduled)
     }
 }
 
@@ -358,9 +368,10 @@ impl Environment {
         component: &LoadedComponent,
         agent_type: &str,
         args: &[Value],
+        phantom: Option<crate::bindings::golem::core::types::Uuid>,
         incoming: Option<crate::bindings::IncomingContext>,
     ) -> Result<AgentHandle, ConnectError> {
-        let mut new = NewAgent { incoming: incoming.map(Arc::new), ..NewAgent::agent(agent_type, args) };
+        let mut new = NewAgent { incoming: incoming.map(Arc::new), phantom, ..NewAgent::agent(agent_type, args) };
         let id = new.id(component).map_err(ConnectError::Failed)?;
         {
             let mut registry = self.shared.registry();
@@ -442,7 +453,7 @@ impl Environment {
         agent_type: &str,
         args: &[Value],
     ) -> Result<AgentHandle, Error> {
-        self.connect_owned(component, agent_type, args, None).map_err(|e| match e {
+        self.connect_owned(component, agent_type, args, None, None).map_err(|e| match e {
             ConnectError::Refused(e) => Error::Agent(crate::data::describe_agent_error(&e)),
             ConnectError::Failed(e) => e,
             other => Error::Setup(other.to_string()),

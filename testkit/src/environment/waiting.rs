@@ -36,9 +36,11 @@ impl Environment {
         Ok(completed)
     }
 
-    /// Move the environment's time on by `by`: agents suspended until a
-    /// deadline now passed resume (those the test holds, on their next
-    /// call or [`Agent::resume`]), their clocks reading that much later.
+    /// Move the environment's time on by `by`: invocations scheduled for a
+    /// time now reached are enqueued on their agents and run, and agents
+    /// suspended until a deadline now passed resume (those the test holds,
+    /// on their next call or [`Agent::resume`]), their clocks reading that
+    /// much later.
     ///
     /// ```no_run
     /// # fn main() -> Result<(), reprise_testkit::Error> {
@@ -49,6 +51,7 @@ impl Environment {
     /// ```
     pub fn advance_time(&self, by: Duration) {
         self.shared.world.advance(u64::try_from(by.as_nanos()).unwrap_or(u64::MAX));
+        self.enqueue_due();
         self.resume_suspended(None);
     }
 

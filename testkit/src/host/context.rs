@@ -193,6 +193,18 @@ impl Spans {
         }
     }
 
+    /// What an invocation scheduled under span `current` carries: the trace,
+    /// with that span as an external parent (Golem's
+    /// `InvocationContextSpan::external_parent` in `schedule_cancelable_invocation`).
+    pub(crate) fn context_for_scheduled(&self, current: Option<&str>) -> IncomingContext {
+        IncomingContext {
+            trace_id: self.trace_id.clone(),
+            trace_states: self.trace_states.clone(),
+            chain: current.map(invocation_context::external).into_iter().collect(),
+            linked: Vec::new(),
+        }
+    }
+
     /// What an agent created through the connection span `connection`
     /// inherits for its constructor: the connection's chain, inherited.
     pub(crate) fn context_for_new_agent(&self, connection: &str) -> IncomingContext {

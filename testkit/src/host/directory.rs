@@ -54,6 +54,40 @@ pub(crate) struct QueuedCall {
     pub(crate) reply: Slot<CallAnswer>,
 }
 
+/// An invocation to enqueue on an agent later (Golem's scheduled action).
+#[derive(Debug, Clone)]
+pub(crate) struct ScheduledCall {
+    pub(crate) target: RpcTarget,
+    pub(crate) method: String,
+    pub(crate) input: DataValue,
+    /// The invocation's idempotency key (also its schedule id).
+    pub(crate) key: String,
+    pub(crate) context: CalleeContext,
+    /// The time it was scheduled for, as the scheduling agent gave it
+    /// (seconds and nanoseconds since the Unix epoch).
+    pub(crate) at: (u64, u32),
+    /// How long from when it was scheduled until then, by the scheduling
+    /// agent's clock (0 for a time already past).
+    pub(crate) delay_nanos: u64,
+}
+
+/// A copy of an agent's oplog to start a new agent from (Golem's worker
+/// fork service).
+#[derive(Debug)]
+pub(crate) struct ForkRequest {
+    /// The agent copied.
+    pub(crate) source: String,
+    /// Its entries, when the agent forking is the source itself (its oplog
+    /// is at hand; another agent's is fetched).
+    pub(crate) own_entries: Option<Vec<crate::oplog::OplogEntry>>,
+    /// The new agent's id.
+    pub(crate) target: String,
+    /// The last index copied.
+    pub(crate) cut_off: u64,
+    /// Entries written after the copied ones (the answer of `fork`).
+    pub(crate) then: Vec<crate::oplog::OplogEntry>,
+}
+
 /// The agents of an environment, for host functions.
 pub(crate) trait AgentDirectory: Send + Sync {
     /// The agent types of the newest revision of every component.
@@ -75,6 +109,19 @@ pub(crate) trait AgentDirectory: Send + Sync {
         context: CalleeContext,
         awaited: bool,
     ) -> Result<Slot<CallAnswer>, RpcError>;
+
+    /// Keep `call` until its time, then enqueue it on its target as nobody
+    /// awaits it; a schedule id kept already keeps its first call.
+    fn schedule(&self, schedule_id: String, call: ScheduledCall);
+
+    /// Drop the scheduled call `schedule_id` if it has not been enqueued yet.
+    fn cancel_scheduled(&self, schedule_id: &str);
+
+    /// Start agent `request.target` from a copy of `request.source`'s oplog
+    /// up to the cut-off; it recovers from it, and goes on live, on a task
+    /// of its own. `Err` names why not (no such source, a target that
+    /// exists, a cut-off out of range).
+    fn fork(&self, request: ForkRequest) -> Result<(), String>;
 
     /// A promise agent `creator` made was completed: resume it if it waits.
     fn promise_completed(&self, creator: &str);

@@ -1,5 +1,5 @@
 //! `golem:api/host@1.5.0`: oplog position, atomic regions, persistence and
-//! idempotence, idempotency keys, agent metadata.
+//! idempotence, idempotency keys, agent metadata (forks in `forks.rs`).
 
 use wasmtime::component::Resource;
 
@@ -206,8 +206,8 @@ impl Host for HostState {
         self.journaled_metadata(names::GET_AGENT_METADATA, WrappedFunctionType::ReadRemote, &agent_id)
     }
 
-    fn fork_agent(&mut self, _source: AgentId, _target: AgentId, _cut_off: OplogIndex) -> wasmtime::Result<()> {
-        Err(unsupported("fork-agent"))
+    fn fork_agent(&mut self, source: AgentId, target: AgentId, cut_off: OplogIndex) -> wasmtime::Result<()> {
+        self.fork_other(source, target, cut_off)
     }
 
     fn revert_agent(&mut self, agent_id: AgentId, revert_target: RevertAgentTarget) -> wasmtime::Result<()> {
@@ -253,7 +253,7 @@ impl Host for HostState {
     }
 
     fn fork(&mut self) -> wasmtime::Result<ForkResult> {
-        Err(unsupported("fork"))
+        self.fork_self()
     }
 }
 

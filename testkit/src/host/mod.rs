@@ -11,6 +11,7 @@ pub(crate) mod context;
 mod core_types;
 pub(crate) mod directory;
 mod durability;
+mod forks;
 mod golem_host;
 mod http;
 pub(crate) mod invocation_context;
@@ -23,13 +24,16 @@ mod poll;
 mod promises;
 pub(crate) mod registry;
 mod rpc;
+mod scheduled;
 mod state;
 mod waits;
 pub(crate) mod world;
 
 pub use blobstore::BlobWrite;
 pub use directory::RevertTarget;
-pub(crate) use directory::{AgentDirectory, AgentRequest, CallAnswer, DefinedType, QueuedCall};
+pub(crate) use directory::{
+    AgentDirectory, AgentRequest, CallAnswer, DefinedType, ForkRequest, QueuedCall, ScheduledCall,
+};
 pub use keyvalue::KvWrite;
 pub use logging::{LogLevel, LogRecord};
 pub use registry::AgentRecord;

@@ -49,12 +49,17 @@ pub(crate) const GET_SELF_METADATA: &str = "golem::api::get_self_metadata";
 pub(crate) const GET_AGENT_METADATA: &str = "golem::api::get_agent_metadata";
 pub(crate) const UPDATE_AGENT: &str = "golem::api::update_worker";
 pub(crate) const REVERT_AGENT: &str = "golem::api::revert_worker";
+pub(crate) const FORK_AGENT: &str = "golem::api::fork_worker";
+pub(crate) const FORK: &str = "golem::api::fork";
 /// Golem does not journal enumerations; the testkit does (see
 /// docs/golem-fidelity.md), under a name in Golem's style.
 pub(crate) const GET_AGENTS: &str = "golem::api::get_agents";
 
 pub(crate) const RPC_INVOKE_AND_AWAIT: &str = "golem::rpc::wasm-rpc::invoke_and_await";
 pub(crate) const RPC_INVOKE: &str = "golem::rpc::wasm-rpc::invoke";
+/// Both `schedule-invocation` and `schedule-cancelable-invocation`.
+pub(crate) const RPC_SCHEDULE_INVOCATION: &str = "golem::rpc::wasm-rpc::schedule_invocation";
+pub(crate) const RPC_CANCEL_SCHEDULED: &str = "golem::rpc::cancellation-token::cancel";
 /// One entry per `get` of the future.
 pub(crate) const RPC_FUTURE_GET: &str = "golem::rpc::future-invoke-result::get";
 /// Recorded when an RPC client is made.

@@ -31,15 +31,14 @@ use super::HostState;
 use super::context::attribute;
 use super::names;
 use crate::bindings::golem::agent::host::{
-    DataValue, Datetime, HostCancellationToken, HostFutureInvokeResult, HostWasmRpc, RpcError, TypedAgentConfigValue,
-    Uuid,
+    DataValue, Datetime, HostFutureInvokeResult, HostWasmRpc, RpcError, TypedAgentConfigValue, Uuid,
 };
 use crate::bindings::golem::api::oplog::WrappedFunctionType;
 use crate::bindings::wasi::io::poll::Pollable;
 use crate::bindings::{CalleeContext, RpcCancellation, RpcClient, RpcFuture, RpcTarget};
 use crate::data::values_of;
 use crate::host::{AgentDirectory, CallAnswer};
-use crate::ids::{agent_id, names_agent_type};
+use crate::ids::{agent_id, names_agent_type, uuid_to_string};
 use crate::journal::{Json, journaled_record};
 use crate::scheduler::Slot;
 
@@ -81,11 +80,6 @@ impl HostState {
         constructor: &DataValue,
         phantom: Option<&Uuid>,
     ) -> Result<RpcTarget, RpcError> {
-        if phantom.is_some() {
-            return Err(RpcError::ProtocolError(format!(
-                "phantom agents (of type `{agent_type}`) are not supported by the Reprise testkit yet"
-            )));
-        }
         let Some(defined) =
             self.directory.agent_types().into_iter().find(|t| names_agent_type(&t.definition, agent_type))
         else {
@@ -95,8 +89,12 @@ impl HostState {
         };
         let args = values_of(constructor)
             .map_err(|e| RpcError::ProtocolError(format!("the constructor arguments for `{agent_type}`: {e}")))?;
-        let id = agent_id(&defined.definition, &args);
-        Ok(RpcTarget { component: defined.component, agent_type: defined.definition.type_name, args, id })
+        let mut id = agent_id(&defined.definition, &args);
+        if let Some(uuid) = phantom {
+            id.push_str(&format!("[{}]", uuid_to_string(uuid)));
+        }
+        let (component, agent_type, phantom) = (defined.component, defined.definition.type_name, phantom.cloned());
+        Ok(RpcTarget { component, agent_type, args, phantom, id })
     }
 
     /// Make a journaled call through client `client`.
@@ -133,7 +131,7 @@ impl HostState {
     /// The idempotency key of the call being made: the same on every retry
     /// of the call, since it derives from the caller's seed and how many
     /// calls it made before.
-    fn rpc_key(&mut self) -> String {
+    pub(super) fn rpc_key(&mut self) -> String {
         self.journal.draw(names::RPC_IDEMPOTENCY_KEY);
         let (high, low) = (self.journal.random_u64(1), self.journal.random_u64(2));
         format!("{high:016x}{low:016x}")
@@ -269,15 +267,14 @@ impl HostWasmRpc for HostState {
     fn schedule_invocation(
         &mut self,
         self_: Resource<RpcClient>,
-        _scheduled_time: Datetime,
-        _method_name: String,
-        _input: DataValue,
+        scheduled_time: Datetime,
+        method_name: String,
+        input: DataValue,
     ) -> wasmtime::Result<()> {
-        let target = match &self.table.get(&self_)?.target {
-            Ok(t) => t.id.clone(),
-            Err(_) => "an unknown agent".into(),
-        };
-        Err(wasmtime::format_err!("scheduling an invocation of `{target}`: not supported by the Reprise testkit yet"))
+        // Golem makes a cancelable one and drops its token.
+        let token = self.schedule_call(&self_, scheduled_time, method_name, input)?;
+        self.table.delete(token)?;
+        Ok(())
     }
 
     fn schedule_cancelable_invocation(
@@ -287,8 +284,7 @@ impl HostWasmRpc for HostState {
         method_name: String,
         input: DataValue,
     ) -> wasmtime::Result<Resource<RpcCancellation>> {
-        self.schedule_invocation(self_, scheduled_time, method_name, input)?;
-        Ok(self.table.push(RpcCancellation)?)
+        self.schedule_call(&self_, scheduled_time, method_name, input)
     }
 
     fn drop(&mut self, rep: Resource<RpcClient>) -> wasmtime::Result<()> {
@@ -337,17 +333,6 @@ impl HostFutureInvokeResult for HostState {
     }
 
     fn drop(&mut self, rep: Resource<RpcFuture>) -> wasmtime::Result<()> {
-        self.table.delete(rep)?;
-        Ok(())
-    }
-}
-
-impl HostCancellationToken for HostState {
-    fn cancel(&mut self, _self_: Resource<RpcCancellation>) -> wasmtime::Result<()> {
-        Ok(())
-    }
-
-    fn drop(&mut self, rep: Resource<RpcCancellation>) -> wasmtime::Result<()> {
         self.table.delete(rep)?;
         Ok(())
     }

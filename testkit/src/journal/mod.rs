@@ -32,7 +32,7 @@ pub use interrupt::{CrashPoint, FiredCrash};
 use remote::in_batch;
 pub(crate) use seed::seed_from;
 use seed::splitmix64;
-pub(crate) use typed::{Journaled, Json, journal_type_of, journaled_record};
+pub(crate) use typed::{Journaled, Json, host_call_entry, journal_type_of, journaled_record};
 
 use crate::bindings::golem::api::host::PersistenceLevel;
 use crate::bindings::golem::api::oplog::{

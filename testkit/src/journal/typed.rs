@@ -133,14 +133,8 @@ impl Journal {
         request: &Req,
         result: &Resp,
     ) -> wasmtime::Result<()> {
+        let entry = host_call_entry(function, function_type, request, result, self.now());
         let (request, response) = (request.to_value(), result.to_value());
-        let entry = OplogEntry::HostCall(HostCallParameters {
-            timestamp: self.now(),
-            function_name: function.into(),
-            request: value_and_type(&request, &Req::journal_type()),
-            response: value_and_type(&response, &Resp::journal_type()),
-            durable_function_type: function_type,
-        });
         self.calls.push(HostCall { function: function.into(), request, response, replayed: false });
         self.append(entry).map(|_| ())
     }
@@ -391,6 +385,25 @@ pub(crate) use journaled_record;
 /// name field types without repeating them).
 pub(crate) fn journal_type_of<S, F: Journaled>(_field: &dyn Fn(&S) -> &F) -> Type {
     F::journal_type()
+}
+
+/// The host-call entry recording `function` answering `response` to
+/// `request`, as replay reads it back (also for entries the executor writes
+/// into another agent's oplog: the answer of `fork` in the forked copy).
+pub(crate) fn host_call_entry<Req: Journaled, Resp: Journaled>(
+    function: &str,
+    function_type: WrappedFunctionType,
+    request: &Req,
+    response: &Resp,
+    timestamp: crate::bindings::wasi::clocks::wall_clock::Datetime,
+) -> OplogEntry {
+    OplogEntry::HostCall(HostCallParameters {
+        timestamp,
+        function_name: function.into(),
+        request: value_and_type(&request.to_value(), &Req::journal_type()),
+        response: value_and_type(&response.to_value(), &Resp::journal_type()),
+        durable_function_type: function_type,
+    })
 }
 
 /// A value journaled as JSON text (`string`), for structured answers with

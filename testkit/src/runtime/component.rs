@@ -68,6 +68,21 @@ impl LoadedComponent {
         self.inner.agent_types.as_deref().map_err(|e| Error::Discovery(e.clone()))
     }
 
+    /// The agent type (as the component names it) and constructor arguments
+    /// of the agent with id `id` (`type(args)`, or `type(args)[phantom]`).
+    pub(crate) fn agent_of_id(&self, id: &str) -> Result<(String, Vec<crate::value::Value>), String> {
+        let (name, params, _) = crate::ids::split_agent_id(id)?;
+        let types = self.agent_types().map_err(|e| e.to_string())?;
+        let definition = types
+            .iter()
+            .find(|t| crate::ids::names_agent_type(t, name))
+            .ok_or_else(|| format!("the component has no agent type `{name}` (the oplog is of agent `{id}`)"))?;
+        let param_types = crate::data::constructor_types(definition)
+            .ok_or("the constructor's parameters are not component-model values")?;
+        let args = crate::ids::parse_agent_id_params(params, &param_types).map_err(|e| format!("agent `{id}`: {e}"))?;
+        Ok((definition.type_name.clone(), args))
+    }
+
     /// The agent type called `name`.
     pub fn agent_type(&self, name: &str) -> Result<&AgentType, Error> {
         let types = self.agent_types()?;

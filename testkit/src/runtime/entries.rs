@@ -168,7 +168,10 @@ pub(super) fn create_entry(identity: &AgentIdentity, component: &LoadedComponent
         initial_total_linear_memory_size: 0,
         initial_active_plugins: component.plugins().to_vec(),
         local_agent_config: Vec::new(),
-        original_phantom_id: None,
+        // A phantom's id ends in its phantom id: `type(args)[uuid]`.
+        original_phantom_id: crate::ids::split_agent_id(&identity.name)
+            .ok()
+            .and_then(|(_, _, phantom)| crate::ids::parse_uuid(phantom?).ok()),
         instance_id: uuid_from_u128(0),
     })
 }

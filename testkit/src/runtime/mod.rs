@@ -137,6 +137,8 @@ pub(crate) struct NewAgent<'a> {
     /// The oplog is what this crash left of a running agent: the agent starts
     /// parked, as right after the crash, and recovers on first use.
     pub(crate) crashed: Option<FiredCrash>,
+    /// Its phantom id, telling it from other agents of its type and arguments.
+    pub(crate) phantom: Option<crate::bindings::golem::core::types::Uuid>,
 }
 
 impl<'a> NewAgent<'a> {
@@ -151,6 +153,7 @@ impl<'a> NewAgent<'a> {
             incoming: None,
             notes: None,
             crashed: None,
+            phantom: None,
         }
     }
 
@@ -165,7 +168,11 @@ impl<'a> NewAgent<'a> {
                 "`{AGENT_INTERFACE}` (is this an agent component? plain components are run with `Environment::create_worker`)"
             )));
         }
-        Ok(agent_id(component.agent_type(self.agent_type)?, self.args))
+        let id = agent_id(component.agent_type(self.agent_type)?, self.args);
+        Ok(match &self.phantom {
+            Some(uuid) => format!("{id}[{}]", crate::ids::uuid_to_string(uuid)),
+            None => id,
+        })
     }
 }
 
@@ -177,7 +184,7 @@ impl Agent {
         new: NewAgent<'_>,
     ) -> Result<Result<Agent, AgentError>, Error> {
         let name = new.id(&component)?;
-        let NewAgent { agent_type, args, crashes, oplog, plain, incoming, notes, crashed } = new;
+        let NewAgent { agent_type, args, crashes, oplog, plain, incoming, notes, crashed, .. } = new;
         let identity = AgentIdentity { component_id: component.inner.id, name: name.clone() };
         let seed = seed_from(&[&habitat.world().seed.to_le_bytes(), name.as_bytes()]);
         let resuming = !oplog.is_empty();

@@ -30,6 +30,7 @@ mod replay;
 mod report;
 mod schedules;
 pub mod script;
+mod shrink;
 mod typed;
 
 pub use replay::{ReplayOutcome, agent_of_oplog, replay_file, replay_folder, replay_oplog};
@@ -313,6 +314,7 @@ fn verify_runs(
         unmet: Vec::new(),
         schedule: None,
         schedules_explored: 0,
+        minimal: None,
     };
     let expected = match scenario.expected.iter().flatten().any(|e| e.values.is_some()) {
         true => typed::describe_expectations(scenario, component.agent_types()?),
@@ -379,6 +381,11 @@ fn verify_runs(
             }
         }
         progress(Progress { done: done + 1, total, failed: report.failures.len() });
+    }
+    if matches!(plan, CrashPlan::Random { crashes_per_run, .. } if *crashes_per_run > 1)
+        && let Some(first) = report.failures.first()
+    {
+        report.minimal = Some(shrink::shrink(env, component, scenario, first, from_crash)?);
     }
     report.elapsed = started.elapsed();
     Ok(report)

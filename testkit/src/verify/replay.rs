@@ -18,10 +18,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::data::constructor_types;
 use crate::environment::Environment;
 use crate::error::{Divergence, Error};
-use crate::ids::{names_agent_type, parse_agent_id_params, split_agent_id};
 use crate::oplog::{Oplog, OplogEntry};
 use crate::runtime::LoadedComponent;
 use crate::value::Value;
@@ -62,17 +60,7 @@ pub fn agent_of_oplog(component: &LoadedComponent, entries: &[OplogEntry]) -> Re
     let Some(OplogEntry::Create(create)) = entries.first() else {
         return Err("the oplog does not start with a `create` entry".into());
     };
-    let id = &create.agent_id.agent_id;
-    let (name, params, _) = split_agent_id(id)?;
-    let types = component.agent_types().map_err(|e| e.to_string())?;
-    let definition = types
-        .iter()
-        .find(|t| names_agent_type(t, name))
-        .ok_or_else(|| format!("the component has no agent type `{name}` (the oplog is of agent `{id}`)"))?;
-    let param_types =
-        constructor_types(definition).ok_or("the constructor's parameters are not component-model values")?;
-    let args = parse_agent_id_params(params, &param_types).map_err(|e| format!("agent `{id}`: {e}"))?;
-    Ok((definition.type_name.clone(), args))
+    component.agent_of_id(&create.agent_id.agent_id)
 }
 
 /// Replay `entries` (a recorded oplog) with `component`'s code, in a fresh

@@ -208,6 +208,11 @@ pub struct VerificationReport {
     /// Seeds explored, under a schedules plan (the runs and crashes above
     /// count them all).
     pub schedules_explored: usize,
+    /// The first failure made as small as it can be, when it was made of
+    /// more than one crash or ran under a seeded schedule: the fewest of
+    /// its crashes that still fail a run, without the schedule if the
+    /// agents fail as well taking turns in order.
+    pub minimal: Option<TrialFailure>,
 }
 
 /// How far a verification has come, reported after each crashed run.
@@ -281,6 +286,9 @@ impl fmt::Display for VerificationReport {
         }
         if self.failures.len() > 20 {
             write!(f, "\n  ... and {} more failures", self.failures.len() - 20)?;
+        }
+        if let Some(minimal) = &self.minimal {
+            write!(f, "\n  MINIMAL {minimal}")?;
         }
         Ok(())
     }

@@ -2,7 +2,8 @@
 //! [`CrashPlan::Schedules`] plan is a [`Schedule::Seeded`] run of the
 //! scenario, crash-free and then with the inner plan's crashes, each crashed
 //! run compared with the same seed's crash-free run. The first seed that
-//! fails is reported with its interleaving, so that seed alone reproduces it.
+//! fails is reported with its interleaving, so that seed alone reproduces
+//! it, and its first failing run shrunk (`shrink.rs`).
 
 use super::{CrashPlan, Progress, Scenario, VerificationReport, verify_runs};
 use crate::environment::Environment;
@@ -44,6 +45,9 @@ pub(super) fn verify_schedules(
             report.elapsed += before.elapsed;
         }
         let failed = !report.is_ok();
+        if let Some(first) = report.failures.first() {
+            report.minimal = Some(super::shrink::shrink(env, component, scenario, first, from_crash)?);
+        }
         totals = Some(report);
         if failed {
             break;
