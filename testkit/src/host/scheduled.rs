@@ -69,7 +69,10 @@ impl HostState {
             invocation: self.spans.context_for_scheduled(self.current_span().as_deref()),
             creation: None,
         };
-        let delay_nanos = nanos_until(&self.journal.now(), &at);
+        // Measured from what the agent's wall clock reads now, which the
+        // agent most likely added its delay to.
+        let now = self.journal.world_time_at(self.journal.draw_count(names::WALL_CLOCK_NOW));
+        let delay_nanos = nanos_until(&now, &at);
         let directory = self.directory.clone();
         let schedule_id =
             self.journal.call(names::RPC_SCHEDULE_INVOCATION, WrappedFunctionType::WriteRemote, &request, |_| {

@@ -66,12 +66,16 @@ impl Journal {
     /// instance; after a recovery the clock has moved on, by an hour per
     /// recovery, so it never goes back.
     pub(crate) fn world_time(&mut self, n: u64) -> Datetime {
-        let time = later(Self::time_at(n), self.slept);
         self.world_draws += 1;
-        if self.attempt == 0 {
-            return time;
+        if self.attempt > 0 {
+            self.fresh_draws += 1;
         }
-        self.fresh_draws += 1;
+        self.world_time_at(n)
+    }
+
+    /// What the `n`-th read of a clock gives, without counting a read.
+    pub(crate) fn world_time_at(&self, n: u64) -> Datetime {
+        let time = later(Self::time_at(n), self.slept);
         Datetime { seconds: time.seconds + self.attempt * CLOCK_STEP_PER_RECOVERY_SECONDS, ..time }
     }
 }
