@@ -13,7 +13,9 @@
 //! The build runs `cargo build --target wasm32-wasip2` with a target directory
 //! of its own (`<workspace target dir>/reprise-guests`), so that guest builds
 //! and host builds (another cargo started meanwhile) never wait on each other's
-//! lock. Results are cached per process, and cargo's own
+//! lock. Cargo runs in the crate's folder, so the crate's own
+//! `.cargo/config.toml` applies (its `target-dir`, for one), as it would for
+//! `cargo build` there. Results are cached per process, and cargo's own
 //! freshness check makes a repeated build in a new process take milliseconds.
 
 use std::collections::HashMap;
@@ -131,7 +133,9 @@ impl GuestBuild {
         let target_dir = guest_target_dir(&manifest, &meta)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(build_command_of(&manifest, &meta))
+        // From the crate's folder, so that its own `.cargo/config.toml` applies.
+        cmd.current_dir(&self.crate_dir)
+            .args(build_command_of(&manifest, &meta))
             .arg("--manifest-path")
             .arg(&manifest)
             .args(["--target", GUEST_TARGET, "--profile", &self.profile])
@@ -292,7 +296,11 @@ fn build_command_of(manifest: &Path, meta: &serde_json::Value) -> Vec<&'static s
 
 fn metadata(manifest: &Path) -> Result<serde_json::Value, GuestBuildError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // From the crate's folder, so that its own `.cargo/config.toml` applies
+    // (an absolute manifest path keeps meaning the same file there).
+    let manifest = &normalize(manifest);
     let out = Command::new(cargo)
+        .current_dir(manifest.parent().unwrap_or(Path::new(".")))
         .args(["metadata", "--format-version", "1", "--no-deps", "--offline", "--manifest-path"])
         .arg(manifest)
         .output()
