@@ -16,3 +16,17 @@ wit_bindgen::generate!({
     default_bindings_module: "reprise::bindings",
     export_macro_name: "export_raw",
 });
+
+/// Golem's `uuid` record is a [`uuid::Uuid`].
+impl From<uuid::Uuid> for golem::core::types::Uuid {
+    fn from(uuid: uuid::Uuid) -> Self {
+        let (high_bits, low_bits) = uuid.as_u64_pair();
+        golem::core::types::Uuid { high_bits, low_bits }
+    }
+}
+
+impl From<golem::core::types::Uuid> for uuid::Uuid {
+    fn from(uuid: golem::core::types::Uuid) -> Self {
+        uuid::Uuid::from_u64_pair(uuid.high_bits, uuid.low_bits)
+    }
+}

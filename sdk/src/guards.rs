@@ -147,8 +147,7 @@ pub fn commit_oplog(replicas: u8) {
 /// A fresh idempotency key, persisted before it is returned: replay yields
 /// the same key.
 pub fn idempotency_key() -> uuid::Uuid {
-    let k = host::generate_idempotency_key();
-    uuid::Uuid::from_u64_pair(k.high_bits, k.low_bits)
+    host::generate_idempotency_key().into()
 }
 
 /// The steps of a transaction and how to undo them.

@@ -25,7 +25,7 @@
 use std::time::Duration;
 
 use crate::bindings::golem::api::host as raw;
-use crate::bindings::golem::core::types::{AgentId, ComponentId, Uuid, WitNode, WitTypeNode};
+use crate::bindings::golem::core::types::{AgentId, ComponentId, WitNode, WitTypeNode};
 use crate::bindings::wasi::clocks::monotonic_clock;
 use crate::bindings::wasi::io::poll;
 use crate::value::{FromValue, IntoValue, NodeIndex, Schema, TypeBuilder, ValueBuilder, ValueError, ValueReader};
@@ -110,11 +110,10 @@ impl Schema for PromiseId {
 
 impl IntoValue for PromiseId {
     fn add_value(&self, b: &mut ValueBuilder) -> NodeIndex {
-        let (high, low) = (self.agent_id.component_id.uuid.high_bits, self.agent_id.component_id.uuid.low_bits);
         let at = b.reserve();
         let agent = b.reserve();
         let component = b.reserve();
-        let uuid = uuid::Uuid::from_u64_pair(high, low).add_value(b);
+        let uuid = uuid::Uuid::from(self.agent_id.component_id.uuid).add_value(b);
         b.set(component, WitNode::RecordValue(vec![uuid]));
         let name = self.agent_id.agent_id.add_value(b);
         b.set(agent, WitNode::RecordValue(vec![component, name]));
@@ -133,10 +132,9 @@ impl FromValue for PromiseId {
         let agent = record(fields[0], 2, "an agent-id record").map_err(|e| e.within(".agent-id"))?;
         let component = record(agent[0], 1, "a component-id record").map_err(|e| e.within(".agent-id.component-id"))?;
         let uuid = uuid::Uuid::read(r, component[0]).map_err(|e| e.within(".agent-id.component-id.uuid"))?;
-        let (high_bits, low_bits) = uuid.as_u64_pair();
         Ok(PromiseId {
             agent_id: AgentId {
-                component_id: ComponentId { uuid: Uuid { high_bits, low_bits } },
+                component_id: ComponentId { uuid: uuid.into() },
                 agent_id: String::read(r, agent[1]).map_err(|e| e.within(".agent-id.agent-id"))?,
             },
             oplog_idx: u64::read(r, fields[1]).map_err(|e| e.within(".oplog-idx"))?,
@@ -147,6 +145,7 @@ impl FromValue for PromiseId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bindings::golem::core::types::Uuid;
 
     fn id() -> PromiseId {
         PromiseId {

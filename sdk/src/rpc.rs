@@ -77,7 +77,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::bindings::golem::agent::common::AgentError;
 use crate::bindings::golem::agent::host::{self as golem_host, CancellationToken, WasmRpc};
-use crate::bindings::golem::core::types::{DataValue, ElementValue, Uuid as GolemUuid};
+use crate::bindings::golem::core::types::{DataValue, ElementValue};
 use crate::bindings::wasi::clocks::wall_clock::Datetime;
 use crate::value::{FromValue, IntoValue};
 
@@ -187,7 +187,7 @@ impl RemoteAgent {
     }
 
     fn with_phantom(agent_type: &str, constructor: DataValue, phantom: Option<uuid::Uuid>) -> Self {
-        let rpc = WasmRpc::new(agent_type, &constructor, phantom.map(golem_uuid), &[]);
+        let rpc = WasmRpc::new(agent_type, &constructor, phantom.map(Into::into), &[]);
         RemoteAgent { agent_type: agent_type.to_string(), constructor, phantom, rpc }
     }
 
@@ -204,7 +204,7 @@ impl RemoteAgent {
     /// The id of the agent, as Golem forms it (`inventory("main")`, or
     /// `inventory("main")[<uuid>]` for a phantom).
     pub fn agent_id(&self) -> Result<String, RpcError> {
-        golem_host::make_agent_id(&self.agent_type, &self.constructor, self.phantom.map(golem_uuid))
+        golem_host::make_agent_id(&self.agent_type, &self.constructor, self.phantom.map(Into::into))
             .map_err(|e| self.error("", RpcErrorKind::Remote(e)))
     }
 
@@ -324,11 +324,6 @@ impl ScheduledCall {
 fn datetime(at: SystemTime) -> Datetime {
     let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
     Datetime { seconds: since.as_secs(), nanoseconds: since.subsec_nanos() }
-}
-
-fn golem_uuid(uuid: uuid::Uuid) -> GolemUuid {
-    let (high_bits, low_bits) = uuid.as_u64_pair();
-    GolemUuid { high_bits, low_bits }
 }
 
 /// Wait, on wstd's executor, until `pollable` is ready.

@@ -55,6 +55,23 @@ pub fn agent_id(definition: &AgentType, args: &[Value]) -> String {
     format!("{}({params})", kebab_case(&definition.type_name))
 }
 
+/// `id` (`type(args)`) as the id of its phantom `phantom`, if there is
+/// one: `type(args)[uuid]`.
+pub(crate) fn with_phantom(id: String, phantom: Option<&Uuid>) -> String {
+    match phantom {
+        Some(uuid) => format!("{id}[{}]", uuid_to_string(uuid)),
+        None => id,
+    }
+}
+
+/// `id` without the phantom id it may end in: `type(args)`.
+pub(crate) fn without_phantom(id: &str) -> &str {
+    match split_agent_id(id) {
+        Ok((_, _, Some(phantom))) => &id.trim()[..id.trim().len() - phantom.len() - 2],
+        _ => id,
+    }
+}
+
 /// Split `type(params)[uuid]` into its parts.
 pub(crate) fn split_agent_id(id: &str) -> Result<(&str, &str, Option<&str>), String> {
     let id = id.trim();
@@ -128,6 +145,16 @@ pub(crate) fn uuid_to_string(uuid: &Uuid) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phantom_ids_are_appended_and_taken_off() {
+        let uuid = uuid_from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+        let id = with_phantom(r#"cart("a[1]")"#.to_string(), Some(&uuid));
+        assert_eq!(id, r#"cart("a[1]")[01234567-89ab-cdef-0123-456789abcdef]"#);
+        assert_eq!(without_phantom(&id), r#"cart("a[1]")"#);
+        assert_eq!(without_phantom(r#"cart("a[1]")"#), r#"cart("a[1]")"#);
+        assert_eq!(with_phantom("cart()".to_string(), None), "cart()");
+    }
 
     #[test]
     fn type_names_become_kebab_case() {

@@ -103,8 +103,7 @@ impl Worker {
             ForkResult::Original(details) => {
                 let me = host::self_metadata().agent_id.agent_id;
                 let base = me.split('[').next().unwrap_or(&me).to_string();
-                let (high, low) = (details.forked_phantom_id.high_bits, details.forked_phantom_id.low_bits);
-                format!("{base}[{}]", reprise::uuid::Uuid::from_u64_pair(high, low).hyphenated())
+                format!("{base}[{}]", reprise::uuid::Uuid::from(details.forked_phantom_id).hyphenated())
             }
             ForkResult::Forked(_) => {
                 self.jobs += 100;

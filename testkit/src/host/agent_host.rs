@@ -10,7 +10,7 @@ use crate::bindings::golem::agent::host::{
 use crate::bindings::golem::core::types::{ComponentId, ElementValue};
 use crate::data::{constructor_types, data_value};
 use crate::ids::{
-    agent_id, names_agent_type, parse_agent_id_params, parse_uuid, split_agent_id, uuid_from_u128, uuid_to_string,
+    agent_id, names_agent_type, parse_agent_id_params, parse_uuid, split_agent_id, uuid_from_u128, with_phantom,
 };
 use crate::value::Value;
 
@@ -65,11 +65,7 @@ impl Host for HostState {
             Ok(v) => v,
             Err(e) => return Ok(Err(AgentError::InvalidInput(e))),
         };
-        let mut id = agent_id(&definition, &values);
-        if let Some(uuid) = &phantom_id {
-            id.push_str(&format!("[{}]", uuid_to_string(uuid)));
-        }
-        Ok(Ok(id))
+        Ok(Ok(with_phantom(agent_id(&definition, &values), phantom_id.as_ref())))
     }
 
     fn parse_agent_id(

@@ -15,7 +15,7 @@ use super::HostState;
 use crate::bindings::golem::api::host::{AgentId, ForkDetails, ForkResult, Uuid};
 use crate::bindings::golem::api::oplog::WrappedFunctionType;
 use crate::host::{ForkRequest, names};
-use crate::ids::{split_agent_id, uuid_to_string, uuid_v4};
+use crate::ids::{uuid_v4, with_phantom, without_phantom};
 use crate::journal::{host_call_entry, journaled_record};
 
 struct ForkAgentRequest {
@@ -65,10 +65,7 @@ impl HostState {
     pub(super) fn fork_self(&mut self) -> wasmtime::Result<ForkResult> {
         let me = self.agent.name.clone();
         // The copy is this agent under a new phantom id.
-        let base = match split_agent_id(&me) {
-            Ok((_, _, Some(phantom))) => me[..me.len() - phantom.len() - 2].to_string(),
-            _ => me.clone(),
-        };
+        let base = without_phantom(&me).to_string();
         let directory = self.directory.clone();
         let answer: ForkAnswer = self.journal.call(names::FORK, WrappedFunctionType::WriteRemote, &(), |j| {
             let phantom = uuid_v4(j.random_u64(0xf0), j.random_u64(0xf1));
@@ -77,7 +74,7 @@ impl HostState {
             let request = ForkRequest {
                 source: me.clone(),
                 own_entries: Some(j.oplog.entries().to_vec()),
-                target: format!("{base}[{}]", uuid_to_string(&phantom)),
+                target: with_phantom(base, Some(&phantom)),
                 cut_off,
                 then: vec![host_call_entry(names::FORK, WrappedFunctionType::WriteRemote, &(), &forked, j.now())],
             };

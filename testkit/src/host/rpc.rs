@@ -38,7 +38,7 @@ use crate::bindings::wasi::io::poll::Pollable;
 use crate::bindings::{CalleeContext, RpcCancellation, RpcClient, RpcFuture, RpcTarget};
 use crate::data::values_of;
 use crate::host::{AgentDirectory, CallAnswer};
-use crate::ids::{agent_id, names_agent_type, uuid_to_string};
+use crate::ids::{agent_id, names_agent_type, with_phantom};
 use crate::journal::{Json, journaled_record};
 use crate::scheduler::Slot;
 
@@ -89,10 +89,7 @@ impl HostState {
         };
         let args = values_of(constructor)
             .map_err(|e| RpcError::ProtocolError(format!("the constructor arguments for `{agent_type}`: {e}")))?;
-        let mut id = agent_id(&defined.definition, &args);
-        if let Some(uuid) = phantom {
-            id.push_str(&format!("[{}]", uuid_to_string(uuid)));
-        }
+        let id = with_phantom(agent_id(&defined.definition, &args), phantom);
         let (component, agent_type, phantom) = (defined.component, defined.definition.type_name, phantom.cloned());
         Ok(RpcTarget { component, agent_type, args, phantom, id })
     }

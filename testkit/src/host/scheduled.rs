@@ -22,7 +22,7 @@ use crate::bindings::golem::agent::host::{DataValue, Datetime, HostCancellationT
 use crate::bindings::golem::api::oplog::WrappedFunctionType;
 use crate::bindings::{RpcCancellation, RpcClient};
 use crate::host::{ScheduledCall, names};
-use crate::journal::journaled_record;
+use crate::journal::{journaled_record, nanos_of};
 
 /// A scheduled call as recorded.
 struct ScheduleRequest {
@@ -87,8 +87,7 @@ impl HostState {
 
 /// Nanoseconds from `now` to `at`; 0 when `at` has passed.
 fn nanos_until(now: &Datetime, at: &Datetime) -> u64 {
-    let nanos = |t: &Datetime| u128::from(t.seconds) * 1_000_000_000 + u128::from(t.nanoseconds);
-    u64::try_from(nanos(at).saturating_sub(nanos(now))).unwrap_or(u64::MAX)
+    u64::try_from(nanos_of(at).saturating_sub(nanos_of(now))).unwrap_or(u64::MAX)
 }
 
 impl HostCancellationToken for HostState {

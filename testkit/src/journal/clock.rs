@@ -89,16 +89,21 @@ fn later(time: Datetime, nanos: u64) -> Datetime {
     }
 }
 
+/// `time` in nanoseconds since the Unix epoch.
+pub(crate) fn nanos_of(time: &Datetime) -> u128 {
+    u128::from(time.seconds) * 1_000_000_000 + u128::from(time.nanoseconds)
+}
+
 /// What an agent had slept by the end of its oplog: the most any entry's
 /// timestamp runs ahead of its position (entries are stamped with the
 /// virtual time, sleeps included).
 pub(super) fn slept_in(entries: &[OplogEntry]) -> u64 {
-    let nanos = |t: Datetime| u128::from(t.seconds) * 1_000_000_000 + u128::from(t.nanoseconds);
     entries
         .iter()
         .enumerate()
         .map(|(pos, e)| {
-            let ahead = nanos(crate::oplog::timestamp(e)).saturating_sub(nanos(Journal::time_at(pos as u64 + 1)));
+            let ahead =
+                nanos_of(&crate::oplog::timestamp(e)).saturating_sub(nanos_of(&Journal::time_at(pos as u64 + 1)));
             u64::try_from(ahead).unwrap_or(u64::MAX)
         })
         .max()

@@ -23,7 +23,7 @@ mod typed;
 
 use std::sync::{Arc, Mutex};
 
-pub(crate) use clock::SUSPEND_AFTER_NANOS;
+pub(crate) use clock::{SUSPEND_AFTER_NANOS, nanos_of};
 use entries::commits_at_once;
 pub(crate) use entries::{Strict, strict_kind};
 pub(crate) use forwarding::Forwarding;

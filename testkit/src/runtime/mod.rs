@@ -168,11 +168,7 @@ impl<'a> NewAgent<'a> {
                 "`{AGENT_INTERFACE}` (is this an agent component? plain components are run with `Environment::create_worker`)"
             )));
         }
-        let id = agent_id(component.agent_type(self.agent_type)?, self.args);
-        Ok(match &self.phantom {
-            Some(uuid) => format!("{id}[{}]", crate::ids::uuid_to_string(uuid)),
-            None => id,
-        })
+        Ok(crate::ids::with_phantom(agent_id(component.agent_type(self.agent_type)?, self.args), self.phantom.as_ref()))
     }
 }
 
